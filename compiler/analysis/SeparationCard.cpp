@@ -1,0 +1,79 @@
+#include "analysis/SeparationCard.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace handwire {
+
+SeparationCard separationCard(const TaskSpec &task, const Network &net) {
+  SeparationCard c;
+  c.task = taskKindName(task.kind);
+  c.architecture = architectureName(net.arch);
+  c.construction = net.provenance.construction;
+  c.result = net.provenance.result;
+  c.maxLength = task.maxLength;
+  c.alphabetSize = static_cast<int64_t>(task.alphabet.size());
+  c.precisionBits = precisionBits(net.precision);
+  c.width = net.width;
+  c.parameters = parameterCount(net);
+  if (net.certificate.code)
+    c.codeDim = net.certificate.code->dim;
+
+  const double N = static_cast<double>(task.maxLength);
+  const double logV = std::log2(static_cast<double>(c.alphabetSize));
+  if (net.isTransformer()) {
+    const TransformerBody &t = net.transformer();
+    c.layers = static_cast<int64_t>(t.layers.size());
+    int64_t cut = 0;
+    for (const auto &layer : t.layers) {
+      c.heads += static_cast<int64_t>(layer.heads.size());
+      for (const auto &h : layer.heads)
+        cut += (h.value.rows() + 1) * c.precisionBits;
+    }
+    if (c.layers == 1) {
+      c.sizeMeasure = "cut bits";
+      c.sizeBits = cut;
+    } else {
+      c.sizeMeasure = "width";
+      c.sizeBits = 0;
+    }
+  } else {
+    c.layers = 1;
+    c.sizeMeasure = "state bits";
+    c.sizeBits = net.width * c.precisionBits;
+  }
+
+  switch (task.kind) {
+  case TaskKind::IndexLookup:
+    if (net.arch == Architecture::RNN) {
+      c.bound = "state bits >= N log2|alphabet|";
+      c.boundBits = N * logV;
+      c.boundNote = "B24 RNN lower bound via one-way INDEX: after the symbols, the "
+                    "state must tell apart all |alphabet|^N sequences";
+    } else {
+      c.bound = "none";
+      c.boundNote = "index lookup escapes the one-layer bound: the index token is on "
+                    "Bob's side, so a two-way protocol of O(log N) bits exists; the "
+                    "upper bound used is width V + 2k + 1 with k = O(log N)";
+    }
+    break;
+  }
+
+  std::ostringstream v;
+  if (c.boundBits) {
+    c.respectsBound = static_cast<double>(c.sizeBits) >= *c.boundBits;
+    v.precision(3);
+    if (c.respectsBound)
+      v << "respects bound (" << c.sizeBits << " >= " << std::ceil(*c.boundBits)
+        << ", " << static_cast<double>(c.sizeBits) / *c.boundBits << "x)";
+    else
+      v << "below bound: cannot be exact on all inputs (" << c.sizeBits << " < "
+        << std::ceil(*c.boundBits) << ")";
+  } else {
+    v << "respects bound (no lower bound applies)";
+  }
+  c.verdict = v.str();
+  return c;
+}
+
+} // namespace handwire

@@ -1,0 +1,34 @@
+// The separation card of a compiled model (paper-constructions.md §7.4):
+// its sizes in the units the lower bounds are stated in (bits at the model's
+// precision), the lower bound that applies to its architecture on its task,
+// evaluated, and a verdict.
+#pragma once
+
+#include "ir/Network.h"
+#include "spec/TaskSpec.h"
+
+#include <optional>
+#include <string>
+
+namespace handwire {
+
+struct SeparationCard {
+  std::string task, architecture, construction, result;
+  int64_t maxLength = 0, alphabetSize = 0;
+  int precisionBits = 32;
+  int64_t layers = 0, heads = 0, width = 0, codeDim = 0, parameters = 0;
+  // RNN: hidden units x precision. One-layer Transformer: the cut of the
+  // communication protocol, heads x (value width + 1) x precision.
+  std::string sizeMeasure; // "state bits" | "cut bits" | "width"
+  int64_t sizeBits = 0;
+  // The applicable lower bound, in bits (absent: none applies).
+  std::string bound;       // formula, e.g. "state bits >= N log2|alphabet|"
+  std::optional<double> boundBits;
+  std::string boundNote;   // why it applies (or why none does)
+  bool respectsBound = true;
+  std::string verdict;
+};
+
+SeparationCard separationCard(const TaskSpec &task, const Network &net);
+
+} // namespace handwire

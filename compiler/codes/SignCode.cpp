@@ -1,0 +1,146 @@
+#include "codes/NearOrthogonalCode.h"
+
+#include "support/Diagnostics.h"
+#include "support/Random.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <thread>
+
+namespace handwire {
+
+SignCode::SignCode(int64_t count, int64_t dim)
+    : count_(count), dim_(dim), words_((dim + 63) / 64),
+      bits_(static_cast<size_t>(count * ((dim + 63) / 64)), 0) {}
+
+void SignCode::writeRow(int64_t i, float scale, float *dst) const {
+  const float v = scale / std::sqrt(static_cast<float>(dim_));
+  for (int64_t r = 0; r < dim_; ++r)
+    dst[r] = negative(i, r) ? -v : v;
+}
+
+CoherenceMeasurement measureCoherence(const SignCode &code) {
+  const int64_t n = code.count(), words = code.wordsPerRow(), dim = code.dim();
+  HW_ASSERT(n >= 2, "a code needs at least two vectors");
+  // Per thread: smallest and largest Hamming distance, and the pairs at the
+  // smallest (which give the largest inner product).
+  struct Extremes {
+    int64_t minH = INT64_MAX, maxH = -1;
+    std::vector<std::pair<int64_t, int64_t>> pairs;
+  };
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Extremes> ext(threads);
+  std::atomic<int64_t> nextRow{0};
+  auto work = [&](unsigned t) {
+    Extremes &e = ext[t];
+    // Rows are handed out in chunks from the front; row i costs n - i - 1 pairs.
+    for (;;) {
+      int64_t i = nextRow.fetch_add(16);
+      if (i >= n - 1)
+        break;
+      for (int64_t ii = i; ii < std::min(i + 16, n - 1); ++ii) {
+        const uint64_t *a = code.row(ii);
+        for (int64_t j = ii + 1; j < n; ++j) {
+          const uint64_t *b = code.row(j);
+          int64_t h = 0;
+          for (int64_t w = 0; w < words; ++w)
+            h += __builtin_popcountll(a[w] ^ b[w]);
+          if (h <= e.minH) {
+            if (h < e.minH) {
+              e.minH = h;
+              e.pairs.clear();
+            }
+            if (e.pairs.size() < 64)
+              e.pairs.emplace_back(ii, j);
+          }
+          e.maxH = std::max(e.maxH, h);
+        }
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(work, t);
+  work(0);
+  for (auto &th : pool)
+    th.join();
+
+  int64_t minH = INT64_MAX, maxH = -1;
+  for (const auto &e : ext) {
+    minH = std::min(minH, e.minH);
+    maxH = std::max(maxH, e.maxH);
+  }
+  CoherenceMeasurement m;
+  for (const auto &e : ext)
+    if (e.minH == minH)
+      for (const auto &p : e.pairs)
+        if (m.worstPairs.size() < 64)
+          m.worstPairs.push_back(p);
+  std::sort(m.worstPairs.begin(), m.worstPairs.end());
+  const double d = static_cast<double>(dim);
+  m.maxInnerProduct = (d - 2.0 * minH) / d;
+  m.coherence = std::max(std::fabs(m.maxInnerProduct), std::fabs((d - 2.0 * maxH) / d));
+  return m;
+}
+
+int64_t rademacherDimension(int64_t count, double coherence, double failure) {
+  const double n = static_cast<double>(count);
+  return static_cast<int64_t>(
+      std::ceil(2.0 / (coherence * coherence) * std::log(n * (n - 1) / failure)));
+}
+
+namespace {
+SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed) {
+  SignCode code(count, dim);
+  // Row i depends only on (seed, dim, i): reproducible with any thread count.
+  for (int64_t i = 0; i < count; ++i) {
+    SplitMix64 rng(streamSeed(seed ^ (uint64_t(dim) << 40), uint64_t(i)));
+    for (int64_t w = 0; w * 64 < dim; ++w) {
+      uint64_t bits = rng.next();
+      for (int64_t r = w * 64; r < std::min(dim, (w + 1) * 64); ++r)
+        if ((bits >> (r - w * 64)) & 1)
+          code.setNegative(i, r);
+    }
+  }
+  return code;
+}
+} // namespace
+
+Code makeCode(const CodeRequest &req,
+              const std::function<void(const std::string &)> &progress) {
+  HW_ASSERT(req.family == CodeFamily::Rademacher, "unknown code family");
+  HW_ASSERT(req.count >= 2 && req.coherence > 0 && req.coherence < 1,
+            "bad code request");
+  int64_t dim = rademacherDimension(req.count, req.coherence);
+  uint64_t drawSeed = req.seed;
+  for (int draw = 1;; ++draw) {
+    if (progress)
+      progress("drawing " + std::to_string(req.count) + " Rademacher vectors in " +
+               std::to_string(dim) + " dimensions and measuring their coherence");
+    Code c;
+    c.vectors = drawRademacher(req.count, dim, drawSeed);
+    CoherenceMeasurement m = measureCoherence(c.vectors);
+    if (m.coherence <= req.coherence) {
+      CodeCertificate &cert = c.certificate;
+      cert.family = codeFamilyName(req.family);
+      cert.seed = drawSeed;
+      cert.dim = dim;
+      cert.count = req.count;
+      cert.draws = draw;
+      cert.targetCoherence = req.coherence;
+      cert.coherence = m.coherence;
+      cert.maxInnerProduct = m.maxInnerProduct;
+      cert.worstPairs = std::move(m.worstPairs);
+      return c;
+    }
+    // The union bound fails with probability <= 1%: redraw a few times, then
+    // widen, so that a pathological seed cannot loop forever.
+    drawSeed = streamSeed(drawSeed, 0x5eed);
+    if (draw % 3 == 0)
+      dim += std::max<int64_t>(1, dim / 8);
+  }
+}
+
+} // namespace handwire

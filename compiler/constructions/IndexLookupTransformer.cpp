@@ -1,0 +1,144 @@
+// Index lookup with a one-layer, one-head Transformer of width O(|alphabet| + log N).
+// B24 Theorem 1 (upper bound); weights as in paper-constructions.md §6.1.
+//
+// Task. Input s_1 .. s_n IDX_p with 1 <= p <= n <= N; output s_p.
+//
+// Notation. V = |alphabet|; T(1) .. T(N+1) a sign code in R^k (unit vectors,
+// <T(i),T(j)> <= mu for i != j, measured exactly); gap g = 1 - mu; eta the
+// softmax scale; delta the leakage the read-out margin allows.
+//
+// Residual stream, D = V + 2k + 1:
+//   S [0, V)          one-hot data symbol
+//   K [V, V+k)        key code: T(i) at position i
+//   Q [V+k, V+2k)     query code: T(p) at the index token IDX_p
+//   F  V+2k           flag "this is the index token"
+//
+// Claim. With eta >= [ln N + ln((1-delta)/delta)] / g the read-out is exact on
+// every input, with logit margin >= 1 - 2 delta.
+//
+// Proof. At the last position (the index token) the query is eta T(p); key j is
+// T(j). The target j = p scores eta; every other key, data or the index
+// token's own T(n+1), scores <= eta mu = eta - eta g. There are n <= N
+// competitors, so by the softmax fact (SoftmaxScale.h) the target gets weight
+// >= 1 - delta. Values are the S block: e(s_j) at data positions, 0 at the
+// index token. The head output o = sum_j a_j v_j thus has o[s_p] >= 1 - delta
+// and o[c] <= delta for c != s_p; it is written into S, which is 0 at the index
+// token, and the read-out is S itself. So logit(s_p) - logit(c) >= 1 - 2 delta.
+// QED.
+#include "constructions/Construction.h"
+
+#include "codes/NearOrthogonalCode.h"
+#include "constructions/SoftmaxScale.h"
+#include "spec/Vocabulary.h"
+#include "support/Diagnostics.h"
+
+namespace handwire {
+namespace {
+
+class IndexLookupTransformer final : public Construction {
+public:
+  const char *id() const override { return "index_lookup/transformer-1layer"; }
+  TaskKind task() const override { return TaskKind::IndexLookup; }
+  Architecture arch() const override { return Architecture::Transformer; }
+  std::string requirement() const override { return "transformer with layers = 1"; }
+  bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
+
+  int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const int64_t k = rademacherDimension(voc.maxSequenceLength, m.coherence);
+    const int64_t D = voc.symbolCount + 2 * k + 1;
+    // token + position tables dominate; heads and read-out are O(k D).
+    return 4 * (voc.tokenCount + voc.maxSequenceLength + 3 * k + voc.symbolCount) * D +
+           voc.maxSequenceLength * ((k + 63) / 64) * 8;
+  }
+
+  Network build(const Spec &spec, const ModelSpec &m,
+                const std::function<void(const std::string &)> &progress) const override {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const int64_t V = voc.symbolCount, N = spec.task.maxLength;
+
+    // Codes for positions 1 .. N+1 (codeword i-1 is position i).
+    Code code = makeCode({m.code, voc.maxSequenceLength, m.coherence, m.seed}, progress);
+    const int64_t k = code.certificate.dim;
+    const int64_t S = 0, K = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
+
+    Network net;
+    net.name = m.name;
+    net.task = TaskKind::IndexLookup;
+    net.arch = Architecture::Transformer;
+    net.precision = m.precision;
+    net.tokenCount = voc.tokenCount;
+    net.classCount = voc.classCount;
+    net.maxSequenceLength = voc.maxSequenceLength;
+    net.width = D;
+    net.blocks = {{"S", S, V, "one-hot data symbol; the head writes its answer here"},
+                  {"K", K, k, "key code T(i) of position i"},
+                  {"Q", Q, k, "query code T(p) of the index token IDX_p"},
+                  {"F", F, 1, "1 at the index token"}};
+
+    // Scale from the measured one-sided gap and the read-out margin.
+    const double gap = 1.0 - code.certificate.maxInnerProduct;
+    const int64_t competitors = N; // at most n <= N keys besides the target
+    const double leakage = leakageForReadoutMargin(m.margin);
+    const double eta = m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+
+    TransformerBody body;
+    // Embeddings: data symbol c -> e_c in S; IDX_p -> T(p) in Q and 1 in F;
+    // position i (0-based row i-1) -> T(i) in K.
+    body.embed.token = Matrix::Zero(voc.tokenCount, D);
+    for (int64_t c = 0; c < V; ++c)
+      body.embed.token(c, S + c) = 1;
+    for (int64_t p = 1; p <= N; ++p) {
+      const int64_t t = voc.firstIndexToken + p - 1;
+      code.vectors.writeRow(p - 1, 1.0f, &body.embed.token(t, Q));
+      body.embed.token(t, F) = 1;
+    }
+    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
+    for (int64_t i = 1; i <= voc.maxSequenceLength; ++i)
+      code.vectors.writeRow(i - 1, 1.0f, &body.embed.position(i - 1, K));
+
+    // The head: query eta * Q block, key K block, value S block, output into S.
+    AttentionHead head;
+    head.query = Matrix::Zero(k, D);
+    head.query.block(0, Q, k, k).diagonal().setConstant(static_cast<float>(eta));
+    head.key = Matrix::Zero(k, D);
+    head.key.block(0, K, k, k).diagonal().setOnes();
+    head.value = Matrix::Zero(V, D);
+    head.value.block(0, S, V, V).diagonal().setOnes();
+    head.output = Matrix::Zero(D, V);
+    head.output.block(S, 0, V, V).diagonal().setOnes();
+    body.layers.push_back({{std::move(head)}, std::nullopt});
+    net.body = std::move(body);
+
+    // Read-out: the S block.
+    net.readout.weight = Matrix::Zero(V, D);
+    net.readout.weight.block(0, S, V, V).diagonal().setOnes();
+    net.readout.bias = Vector::Zero(V);
+
+    net.provenance = {id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",
+                      "compiler/constructions/IndexLookupTransformer.cpp",
+                      "query code T(p) at the index token attends to key code T(p) of "
+                      "position p and copies its one-hot symbol"};
+    Certificate &cert = net.certificate;
+    cert.code = code.certificate;
+    cert.heads.push_back(
+        certifySelectionHead("layers.0.heads.0", gap, competitors, leakage, eta));
+    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+    // Logits are attention averages of 0/1 values: fp32 forward passes agree
+    // to a few ulps of 1, whatever the order of summation.
+    cert.logitTolerance = 1e-4;
+    cert.argument = "softmax selection: target weight >= 1 - leakage, so the copied "
+                    "one-hot symbol leads every other class by the read-out margin";
+    checkHeadCertificates(cert);
+    return net;
+  }
+};
+
+} // namespace
+
+const Construction &indexLookupTransformerConstruction() {
+  static const IndexLookupTransformer c;
+  return c;
+}
+
+} // namespace handwire

@@ -1,0 +1,23 @@
+#include "constructions/Construction.h"
+
+namespace handwire {
+
+const std::vector<const Construction *> &allConstructions() {
+  // keep sorted by id
+  static const std::vector<const Construction *> all = {
+      &indexLookupRnnConstruction(),
+      &indexLookupTransformerConstruction(),
+  };
+  return all;
+}
+
+std::vector<const Construction *> constructionsFor(TaskKind task,
+                                                   Architecture arch) {
+  std::vector<const Construction *> out;
+  for (const Construction *c : allConstructions())
+    if (c->task() == task && c->arch() == arch)
+      out.push_back(c);
+  return out;
+}
+
+} // namespace handwire

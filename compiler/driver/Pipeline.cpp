@@ -1,0 +1,116 @@
+#include "driver/Pipeline.h"
+
+#include "constructions/Construction.h"
+#include "frontend/Parser.h"
+#include "frontend/Sema.h"
+#include "ir/Verifier.h"
+
+#include <sstream>
+
+namespace handwire {
+
+std::optional<Spec> loadSpec(const std::string &path,
+                             const std::vector<std::string> &overrides,
+                             DiagnosticEngine &diags) {
+  // 1. parse
+  std::optional<ast::File> file = parseTaskFile(path, diags);
+  if (!file)
+    return std::nullopt;
+  // 2. command-line overrides, applied to the AST so that sema checks them
+  for (const std::string &o : overrides)
+    if (!applyOverride(*file, o, diags))
+      return std::nullopt;
+  // 3. sema
+  return analyzeSpec(*file, diags);
+}
+
+namespace {
+std::string humanBytes(double b) {
+  std::ostringstream os;
+  os.precision(3);
+  if (b >= (1 << 30))
+    os << b / (1 << 30) << " GiB";
+  else if (b >= (1 << 20))
+    os << b / (1 << 20) << " MiB";
+  else
+    os << b / 1024 << " KiB";
+  return os.str();
+}
+} // namespace
+
+std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
+                                    const CompileOptions &options,
+                                    DiagnosticEngine &diags) {
+  // 4. select the construction for (task, architecture)
+  const Construction *chosen = nullptr;
+  std::vector<std::string> offered;
+  for (const Construction *c : allConstructions()) {
+    if (c->task() != spec.task.kind)
+      continue;
+    offered.push_back(c->requirement());
+    if (c->arch() == model.arch && c->accepts(model) && !chosen)
+      chosen = c;
+  }
+  if (!chosen) {
+    std::string list;
+    for (const auto &o : offered)
+      list += (list.empty() ? "" : ", ") + o;
+    const SourceLoc at = model.arch == Architecture::Transformer
+                             ? model.fieldLoc("layers")
+                             : model.loc;
+    diags.error(at, std::string("no construction of ") + taskKindName(spec.task.kind) +
+                        " for this " + architectureName(model.arch) +
+                        " model; available: " + list);
+    return std::nullopt;
+  }
+
+  // 5. refuse what would not fit, before allocating anything
+  const int64_t bytes = chosen->estimateBytes(spec, model);
+  if (bytes > options.memoryLimitBytes) {
+    diags.error(spec.task.fieldLoc("max_length"),
+                "model '" + model.name + "' would need about " + humanBytes(bytes) +
+                    " of weights, above the limit of " +
+                    humanBytes(options.memoryLimitBytes) +
+                    "; lower max_length or raise the limit with --memory-limit");
+    return std::nullopt;
+  }
+
+  // 6. construct
+  Network net;
+  try {
+    net = chosen->build(spec, model, {});
+  } catch (const UserError &e) {
+    diags.error(e.loc().valid() ? e.loc() : model.loc, e.what());
+    return std::nullopt;
+  }
+
+  // 7. verify: a structural problem is a bug in the construction
+  std::vector<std::string> problems = verifyNetwork(net);
+  if (!problems.empty()) {
+    std::string all;
+    for (const auto &p : problems)
+      all += "\n  " + p;
+    internalError(__FILE__, __LINE__,
+                  std::string("construction ") + chosen->id() +
+                      " produced an invalid network:" + all);
+  }
+
+  // 8. certify: refuse a network that cannot be exact on every input
+  if (!net.certificate.certified) {
+    const SourceLoc at = model.scale ? model.fieldLoc("scale") : model.loc;
+    for (const auto &f : net.certificate.failures) {
+      if (options.allowUncertified)
+        diags.warning(at, "model '" + model.name + "' is not certified: " + f);
+      else
+        diags.error(at, "model '" + model.name + "' cannot be certified: " + f);
+    }
+    if (!options.allowUncertified) {
+      diags.note(at, "remove the override to use the derived scale, or pass "
+                     "--allow-uncertified to build it anyway");
+      return std::nullopt;
+    }
+  }
+  return net;
+}
+
+} // namespace handwire

@@ -1,0 +1,40 @@
+// The compiler pipeline, written once, in order:
+//
+//   .task --parse--> AST --sema--> Spec --select--> Construction
+//         --construct--> Network --verify--> (certificate checked) Network
+//
+// Later stages (plan, LLVM emission, JIT) start from the verified Network.
+#pragma once
+
+#include "ir/Network.h"
+#include "spec/TaskSpec.h"
+#include "support/Diagnostics.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handwire {
+
+struct CompileOptions {
+  // Emit a network even if its certificate does not hold (for experiments:
+  // the eval report then shows what an uncertified model gets wrong).
+  bool allowUncertified = false;
+  // Refuse to build networks whose weights would need more memory than this.
+  int64_t memoryLimitBytes = int64_t(8) << 30;
+};
+
+// Parse + sema, with "block.field=value" overrides applied before sema.
+// Errors go to `diags` (with source lines); returns nullopt on error.
+std::optional<Spec> loadSpec(const std::string &path,
+                             const std::vector<std::string> &overrides,
+                             DiagnosticEngine &diags);
+
+// Construct, verify and certify the network of one model of the spec.
+// Errors (no construction for this architecture, memory limit, refused
+// certificate) go to `diags` at the field that caused them.
+std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
+                                    const CompileOptions &options,
+                                    DiagnosticEngine &diags);
+
+} // namespace handwire

@@ -1,0 +1,473 @@
+#include "export/ModelFile.h"
+
+#include "export/Safetensors.h"
+#include "ir/Verifier.h"
+#include "support/Diagnostics.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+namespace handwire {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+json certificateJson(const Certificate &c) {
+  json j = {{"certified", c.certified},
+            {"failures", c.failures},
+            {"readout_margin", c.readoutMargin},
+            {"logit_tolerance", c.logitTolerance},
+            {"argument", c.argument},
+            {"heads", json::array()}};
+  if (c.code) {
+    const CodeCertificate &k = *c.code;
+    json pairs = json::array();
+    for (const auto &[a, b] : k.worstPairs)
+      pairs.push_back({a, b});
+    j["code"] = {{"family", k.family},       {"seed", k.seed},
+                 {"dim", k.dim},             {"count", k.count},
+                 {"draws", k.draws},         {"target_coherence", k.targetCoherence},
+                 {"coherence", k.coherence}, {"max_inner_product", k.maxInnerProduct},
+                 {"worst_pairs", pairs}};
+  }
+  for (const auto &h : c.heads)
+    j["heads"].push_back({{"head", h.head},
+                          {"gap", h.gap},
+                          {"competitors", h.competitors},
+                          {"leakage", h.leakage},
+                          {"required_scale", h.requiredScale},
+                          {"scale", h.scale},
+                          {"worst_target_weight", h.worstTargetWeight}});
+  return j;
+}
+
+// Tensors of a network, by their exported names.
+struct TensorList {
+  std::vector<TensorRef> refs;
+  // CSR index arrays are converted to int32 and must outlive the write.
+  std::vector<std::vector<int32_t>> owned;
+
+  void dense(const std::string &name, const Matrix &m) {
+    refs.push_back({name, DType::F32, {m.rows(), m.cols()}, m.data()});
+  }
+  void vec(const std::string &name, const Vector &v) {
+    refs.push_back({name, DType::F32, {v.size()}, v.data()});
+  }
+  void csr(const std::string &name, const SparseMatrix &m) {
+    HW_ASSERT(m.isCompressed(), "sparse weights must be compressed");
+    owned.emplace_back(m.outerIndexPtr(), m.outerIndexPtr() + m.outerSize() + 1);
+    refs.push_back({name + ".row_offsets", DType::I32, {m.outerSize() + 1},
+                    owned.back().data()});
+    refs.push_back({name + ".columns", DType::I32, {m.nonZeros()}, m.innerIndexPtr()});
+    refs.push_back({name + ".values", DType::F32, {m.nonZeros()}, m.valuePtr()});
+  }
+};
+
+TensorList tensorsOf(const Network &net) {
+  TensorList t;
+  t.owned.reserve(4);
+  if (net.isTransformer()) {
+    const TransformerBody &b = net.transformer();
+    t.dense("embed.token", b.embed.token);
+    t.dense("embed.position", b.embed.position);
+    for (size_t l = 0; l < b.layers.size(); ++l) {
+      const std::string L = "layers." + std::to_string(l);
+      for (size_t h = 0; h < b.layers[l].heads.size(); ++h) {
+        const std::string H = L + ".heads." + std::to_string(h);
+        const AttentionHead &hd = b.layers[l].heads[h];
+        t.dense(H + ".query", hd.query);
+        t.dense(H + ".key", hd.key);
+        t.dense(H + ".value", hd.value);
+        t.dense(H + ".output", hd.output);
+      }
+      if (const auto &mlp = b.layers[l].mlp) {
+        t.dense(L + ".mlp.in", mlp->in);
+        t.vec(L + ".mlp.in_bias", mlp->inBias);
+        t.dense(L + ".mlp.out", mlp->out);
+        t.vec(L + ".mlp.out_bias", mlp->outBias);
+      }
+    }
+  } else {
+    const ElmanBody &e = net.elman();
+    t.csr("rnn.recurrent", e.recurrent);
+    t.csr("rnn.input", e.input);
+    t.vec("rnn.bias", e.bias);
+    t.vec("rnn.initial", e.initial);
+  }
+  t.dense("readout.weight", net.readout.weight);
+  t.vec("readout.bias", net.readout.bias);
+  return t;
+}
+
+json configOf(const TaskSpec &task, const Network &net, const std::string &weightsFile) {
+  json j;
+  j["format"] = "handwire-model";
+  j["version"] = kFormatVersion;
+  j["name"] = net.name;
+  j["task"] = {{"kind", taskKindName(task.kind)},
+               {"alphabet", task.alphabet},
+               {"max_length", task.maxLength}};
+  j["architecture"] = architectureName(net.arch);
+  j["precision"] = precisionName(net.precision);
+  j["vocabulary"] = {{"token_count", net.tokenCount},
+                     {"class_count", net.classCount},
+                     {"max_sequence_length", net.maxSequenceLength}};
+  j["width"] = net.width;
+  j["residual_blocks"] = json::array();
+  for (const auto &b : net.blocks)
+    j["residual_blocks"].push_back(
+        {{"name", b.name}, {"offset", b.offset}, {"width", b.width}, {"meaning", b.meaning}});
+  if (net.isTransformer()) {
+    j["forward"] = {
+        {"kind", "transformer"},
+        {"embedding", "x_i = embed.token[w_i] + embed.position[i], i 0-based"},
+        {"attention", "causal softmax(q_i . k_j) over j <= i, max-subtracted; "
+                      "scale folded into query; no 1/sqrt(d); no LayerNorm"},
+        {"residual", "x_i += sum_h output_h (sum_j a_ij value_h x_j); then "
+                     "x_i += mlp.out relu(mlp.in x_i + mlp.in_bias) + mlp.out_bias"},
+        {"readout", "logits = readout.weight x_last + readout.bias; decision = argmax"}};
+    json layers = json::array();
+    for (const auto &l : net.transformer().layers)
+      layers.push_back({{"heads", l.heads.size()}, {"mlp", l.mlp.has_value()}});
+    j["layers"] = layers;
+  } else {
+    j["forward"] = {
+        {"kind", "elman_rnn"},
+        {"recurrence", "h_0 = rnn.initial; h_t = relu(rnn.recurrent h_{t-1} + "
+                       "rnn.input[:, w_t] + rnn.bias)"},
+        {"sparse", "rnn.recurrent and rnn.input are CSR: row_offsets, columns, values"},
+        {"readout", "logits = readout.weight h_last + readout.bias; decision = argmax"}};
+  }
+  j["provenance"] = {{"construction", net.provenance.construction},
+                     {"result", net.provenance.result},
+                     {"source", net.provenance.source},
+                     {"summary", net.provenance.summary}};
+  j["certificate"] = certificateJson(net.certificate);
+  j["weights"] = weightsFile;
+  return j;
+}
+
+// --- reading ---------------------------------------------------------------
+
+class ConfigReader {
+public:
+  explicit ConfigReader(std::string path) : path_(std::move(path)) {}
+  [[noreturn]] void fail(const std::string &field, const std::string &what) const {
+    throw UserError("'" + path_ + "': field '" + field + "' " + what);
+  }
+  const json &get(const json &j, const std::string &key, const std::string &ctx) const {
+    if (!j.is_object() || !j.contains(key))
+      fail(ctx + key, "is missing");
+    return j.at(key);
+  }
+  int64_t integer(const json &j, const std::string &key, const std::string &ctx,
+                  int64_t lo, int64_t hi) const {
+    const json &v = get(j, key, ctx);
+    if (!v.is_number_integer())
+      fail(ctx + key, "must be an integer");
+    const int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+      fail(ctx + key, "is " + std::to_string(x) + ", outside [" + std::to_string(lo) +
+                          ", " + std::to_string(hi) + "]");
+    return x;
+  }
+  double number(const json &j, const std::string &key, const std::string &ctx) const {
+    const json &v = get(j, key, ctx);
+    if (!v.is_number())
+      fail(ctx + key, "must be a number");
+    return v.get<double>();
+  }
+  std::string string(const json &j, const std::string &key, const std::string &ctx) const {
+    const json &v = get(j, key, ctx);
+    if (!v.is_string())
+      fail(ctx + key, "must be a string");
+    return v.get<std::string>();
+  }
+
+private:
+  std::string path_;
+};
+
+class WeightReader {
+public:
+  WeightReader(std::string path, SafetensorsFile file)
+      : path_(std::move(path)), file_(std::move(file)) {}
+
+  const Tensor &find(const std::string &name, DType dtype) const {
+    auto it = file_.tensors.find(name);
+    if (it == file_.tensors.end())
+      throw UserError("'" + path_ + "': tensor '" + name + "' is missing");
+    if (it->second.dtype != dtype)
+      throw UserError("'" + path_ + "': tensor '" + name + "' has the wrong dtype");
+    return it->second;
+  }
+  Matrix dense(const std::string &name, int64_t rows, int64_t cols) const {
+    const Tensor &t = find(name, DType::F32);
+    if (t.shape != std::vector<int64_t>{rows, cols})
+      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [" +
+                      std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    return Eigen::Map<const Matrix>(t.f32(), rows, cols);
+  }
+  Matrix denseRows(const std::string &name, int64_t cols) const {
+    const Tensor &t = find(name, DType::F32);
+    if (t.shape.size() != 2 || t.shape[1] != cols || t.shape[0] < 1 || t.shape[0] > (1 << 24))
+      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [*, " +
+                      std::to_string(cols) + "]");
+    return Eigen::Map<const Matrix>(t.f32(), t.shape[0], cols);
+  }
+  Vector vec(const std::string &name, int64_t n) const {
+    const Tensor &t = find(name, DType::F32);
+    if (t.shape != std::vector<int64_t>{n})
+      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [" +
+                      std::to_string(n) + "]");
+    return Eigen::Map<const Vector>(t.f32(), n);
+  }
+  SparseMatrix csr(const std::string &name, int64_t rows, int64_t cols) const {
+    const Tensor &offsets = find(name + ".row_offsets", DType::I32);
+    const Tensor &columns = find(name + ".columns", DType::I32);
+    const Tensor &values = find(name + ".values", DType::F32);
+    auto bad = [&](const std::string &what) {
+      return UserError("'" + path_ + "': sparse tensor '" + name + "' " + what);
+    };
+    if (offsets.elements() != rows + 1 || columns.elements() != values.elements())
+      throw bad("has inconsistent row_offsets/columns/values lengths");
+    const int32_t *o = offsets.i32(), *c = columns.i32();
+    const int64_t nnz = values.elements();
+    if (o[0] != 0 || o[rows] != nnz)
+      throw bad("row_offsets must start at 0 and end at the number of values");
+    for (int64_t r = 0; r < rows; ++r) {
+      if (o[r + 1] < o[r])
+        throw bad("row_offsets must not decrease");
+      for (int32_t k = o[r]; k < o[r + 1]; ++k)
+        if (c[k] < 0 || c[k] >= cols || (k > o[r] && c[k] <= c[k - 1]))
+          throw bad("has a column index out of range or out of order in row " +
+                    std::to_string(r));
+    }
+    SparseMatrix m(rows, cols);
+    m.resizeNonZeros(nnz);
+    std::copy(o, o + rows + 1, m.outerIndexPtr());
+    std::copy(c, c + nnz, m.innerIndexPtr());
+    std::copy(values.f32(), values.f32() + nnz, m.valuePtr());
+    return m;
+  }
+  size_t tensorCount() const { return file_.tensors.size(); }
+
+private:
+  std::string path_;
+  SafetensorsFile file_;
+};
+
+} // namespace
+
+int64_t TensorInfo::elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::vector<TensorInfo> listTensors(const Network &net) {
+  TensorList t = tensorsOf(net);
+  std::vector<TensorInfo> out;
+  for (const auto &r : t.refs)
+    out.push_back({r.name, r.dtype == DType::F32 ? "F32" : "I32", r.shape});
+  std::sort(out.begin(), out.end(),
+            [](const TensorInfo &a, const TensorInfo &b) { return a.name < b.name; });
+  return out;
+}
+
+std::string modelConfigJson(const TaskSpec &task, const Network &net,
+                            const std::string &weightsFile) {
+  return configOf(task, net, weightsFile).dump(2) + "\n";
+}
+
+ModelPaths writeModel(const TaskSpec &task, const Network &net, const std::string &dir,
+                      const std::string &stem) {
+  std::error_code ec;
+  fs::create_directories(dir.empty() ? "." : dir, ec);
+  if (ec)
+    throw UserError("cannot create output directory '" + dir + "': " + ec.message());
+  ModelPaths paths;
+  paths.weights = (fs::path(dir) / (stem + ".safetensors")).string();
+  paths.config = (fs::path(dir) / (stem + ".json")).string();
+  TensorList tensors = tensorsOf(net);
+  writeSafetensors(paths.weights, tensors.refs,
+                   {{"format", "handwire-model"}, {"config", stem + ".json"}});
+  std::ofstream out(paths.config, std::ios::trunc);
+  if (!out)
+    throw UserError("cannot write '" + paths.config + "'");
+  out << modelConfigJson(task, net, stem + ".safetensors");
+  if (!out)
+    throw UserError("error while writing '" + paths.config + "'");
+  return paths;
+}
+
+LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
+  ConfigReader r(configPath);
+  json j;
+  {
+    std::ifstream in(configPath, std::ios::binary | std::ios::ate);
+    if (!in)
+      throw UserError("cannot open '" + configPath + "'");
+    if (static_cast<int64_t>(in.tellg()) > (int64_t(64) << 20))
+      throw UserError("'" + configPath + "' is too large for a model config");
+    in.seekg(0);
+    try {
+      j = json::parse(in);
+    } catch (const json::exception &e) {
+      throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
+    }
+  }
+  if (!j.is_object() || !j.contains("format") || j["format"] != "handwire-model")
+    throw UserError("'" + configPath + "' is not a handwire model config (no "
+                    "\"format\": \"handwire-model\")");
+  if (r.integer(j, "version", "", 1, 1000) != kFormatVersion)
+    r.fail("version", "is not supported (this handwire reads version " +
+                          std::to_string(kFormatVersion) + ")");
+
+  LoadedModel m;
+  TaskSpec &task = m.task;
+  const json &t = r.get(j, "task", "");
+  task.loc.file = configPath;
+  if (r.string(t, "kind", "task.") != "index_lookup")
+    r.fail("task.kind", "names an unknown task");
+  task.kind = TaskKind::IndexLookup;
+  const json &alphabet = r.get(t, "alphabet", "task.");
+  if (!alphabet.is_array() || alphabet.size() < 2 || alphabet.size() > 65536)
+    r.fail("task.alphabet", "must be a list of 2 to 65536 symbols");
+  for (const auto &s : alphabet) {
+    if (!s.is_string())
+      r.fail("task.alphabet", "must hold strings");
+    task.alphabet.push_back(s.get<std::string>());
+  }
+  task.maxLength = r.integer(t, "max_length", "task.", 2, int64_t(1) << 26);
+
+  Network &net = m.net;
+  net.task = task.kind;
+  net.name = r.string(j, "name", "");
+  const std::string arch = r.string(j, "architecture", "");
+  if (arch != "transformer" && arch != "rnn")
+    r.fail("architecture", "must be \"transformer\" or \"rnn\"");
+  net.arch = arch == "rnn" ? Architecture::RNN : Architecture::Transformer;
+  const std::string prec = r.string(j, "precision", "");
+  if (prec != "f32" && prec != "f64")
+    r.fail("precision", "must be \"f32\" or \"f64\"");
+  net.precision = prec == "f64" ? Precision::F64 : Precision::F32;
+  const json &voc = r.get(j, "vocabulary", "");
+  net.tokenCount = r.integer(voc, "token_count", "vocabulary.", 1, int64_t(1) << 27);
+  net.classCount = r.integer(voc, "class_count", "vocabulary.", 1, 65536);
+  net.maxSequenceLength =
+      r.integer(voc, "max_sequence_length", "vocabulary.", 1, (int64_t(1) << 26) + 1);
+  net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
+  const json &blocks = r.get(j, "residual_blocks", "");
+  if (!blocks.is_array())
+    r.fail("residual_blocks", "must be a list");
+  for (const auto &b : blocks)
+    net.blocks.push_back({r.string(b, "name", "residual_blocks[]."),
+                          r.integer(b, "offset", "residual_blocks[].", 0, net.width),
+                          r.integer(b, "width", "residual_blocks[].", 1, net.width),
+                          b.value("meaning", "")});
+
+  const json &prov = r.get(j, "provenance", "");
+  net.provenance = {r.string(prov, "construction", "provenance."),
+                    r.string(prov, "result", "provenance."), prov.value("source", ""),
+                    prov.value("summary", "")};
+  const json &cert = r.get(j, "certificate", "");
+  Certificate &c = net.certificate;
+  c.certified = cert.value("certified", false);
+  for (const auto &f : cert.value("failures", json::array()))
+    if (f.is_string())
+      c.failures.push_back(f.get<std::string>());
+  c.readoutMargin = r.number(cert, "readout_margin", "certificate.");
+  c.logitTolerance = r.number(cert, "logit_tolerance", "certificate.");
+  c.argument = cert.value("argument", "");
+  if (cert.contains("code")) {
+    const json &k = cert["code"];
+    CodeCertificate cc;
+    cc.family = r.string(k, "family", "certificate.code.");
+    cc.seed = r.get(k, "seed", "certificate.code.").get<uint64_t>();
+    cc.dim = r.integer(k, "dim", "certificate.code.", 1, int64_t(1) << 20);
+    cc.count = r.integer(k, "count", "certificate.code.", 2, int64_t(1) << 27);
+    cc.draws = static_cast<int>(r.integer(k, "draws", "certificate.code.", 1, 1 << 20));
+    cc.targetCoherence = r.number(k, "target_coherence", "certificate.code.");
+    cc.coherence = r.number(k, "coherence", "certificate.code.");
+    cc.maxInnerProduct = r.number(k, "max_inner_product", "certificate.code.");
+    for (const auto &p : k.value("worst_pairs", json::array()))
+      if (p.is_array() && p.size() == 2 && p[0].is_number_integer() &&
+          p[1].is_number_integer())
+        cc.worstPairs.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
+    c.code = cc;
+  }
+  for (const auto &h : r.get(cert, "heads", "certificate."))
+    c.heads.push_back({r.string(h, "head", "certificate.heads[]."),
+                       r.number(h, "gap", "certificate.heads[]."),
+                       r.integer(h, "competitors", "certificate.heads[].", 1, int64_t(1) << 27),
+                       r.number(h, "leakage", "certificate.heads[]."),
+                       r.number(h, "required_scale", "certificate.heads[]."),
+                       r.number(h, "scale", "certificate.heads[]."),
+                       r.number(h, "worst_target_weight", "certificate.heads[].")});
+
+  const std::string weightsName = r.string(j, "weights", "");
+  if (weightsName.find('/') != std::string::npos || weightsName.empty())
+    r.fail("weights", "must be a plain file name next to the config");
+  const std::string weightsPath =
+      (fs::path(configPath).parent_path() / weightsName).string();
+  WeightReader w(weightsPath, readSafetensors(weightsPath, maxBytes));
+  const int64_t D = net.width;
+  if (net.arch == Architecture::Transformer) {
+    TransformerBody body;
+    body.embed.token = w.dense("embed.token", net.tokenCount, D);
+    body.embed.position = w.dense("embed.position", net.maxSequenceLength, D);
+    const json &layers = r.get(j, "layers", "");
+    if (!layers.is_array() || layers.empty() || layers.size() > 64)
+      r.fail("layers", "must be a list of 1 to 64 layers");
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const std::string L = "layers." + std::to_string(l);
+      TransformerLayer layer;
+      const int64_t heads = r.integer(layers[l], "heads", L + ".", 0, 64);
+      for (int64_t h = 0; h < heads; ++h) {
+        const std::string H = L + ".heads." + std::to_string(h);
+        AttentionHead hd;
+        hd.query = w.denseRows(H + ".query", D);
+        hd.key = w.dense(H + ".key", hd.query.rows(), D);
+        hd.value = w.denseRows(H + ".value", D);
+        hd.output = w.dense(H + ".output", D, hd.value.rows());
+        layer.heads.push_back(std::move(hd));
+      }
+      if (layers[l].value("mlp", false)) {
+        MLP mlp;
+        mlp.in = w.denseRows(L + ".mlp.in", D);
+        mlp.inBias = w.vec(L + ".mlp.in_bias", mlp.in.rows());
+        mlp.out = w.dense(L + ".mlp.out", D, mlp.in.rows());
+        mlp.outBias = w.vec(L + ".mlp.out_bias", D);
+        layer.mlp = std::move(mlp);
+      }
+      body.layers.push_back(std::move(layer));
+    }
+    net.body = std::move(body);
+  } else {
+    ElmanBody body;
+    body.recurrent = w.csr("rnn.recurrent", D, D);
+    body.input = w.csr("rnn.input", D, net.tokenCount);
+    body.bias = w.vec("rnn.bias", D);
+    body.initial = w.vec("rnn.initial", D);
+    net.body = std::move(body);
+  }
+  net.readout.weight = w.dense("readout.weight", net.classCount, D);
+  net.readout.bias = w.vec("readout.bias", net.classCount);
+
+  std::vector<std::string> problems = verifyNetwork(net);
+  if (!problems.empty())
+    throw UserError("'" + configPath + "' describes an inconsistent network: " +
+                    problems.front());
+  return m;
+}
+
+} // namespace handwire

@@ -1,0 +1,158 @@
+#include "export/Safetensors.h"
+
+#include "support/Diagnostics.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace handwire {
+
+namespace {
+size_t dtypeSize(DType) { return 4; }
+const char *dtypeName(DType t) { return t == DType::F32 ? "F32" : "I32"; }
+int64_t product(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+} // namespace
+
+int64_t Tensor::elements() const { return product(shape); }
+
+void writeSafetensors(const std::string &path, std::vector<TensorRef> tensors,
+                      const std::map<std::string, std::string> &metadata) {
+  std::sort(tensors.begin(), tensors.end(),
+            [](const TensorRef &a, const TensorRef &b) { return a.name < b.name; });
+  nlohmann::json header = nlohmann::json::object();
+  uint64_t offset = 0;
+  for (const auto &t : tensors) {
+    const uint64_t bytes = static_cast<uint64_t>(product(t.shape)) * dtypeSize(t.dtype);
+    header[t.name] = {{"dtype", dtypeName(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  if (!metadata.empty())
+    header["__metadata__"] = metadata;
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' '); // align the data to 8 bytes
+
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out)
+    throw UserError("cannot write '" + path + "': " + std::strerror(errno));
+  const uint64_t n = text.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<unsigned char>(n >> (8 * i));
+  out.write(reinterpret_cast<const char *>(len), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const auto &t : tensors)
+    out.write(static_cast<const char *>(t.data),
+              static_cast<std::streamsize>(product(t.shape) * dtypeSize(t.dtype)));
+  out.flush();
+  if (!out)
+    throw UserError("error while writing '" + path + "': " + std::strerror(errno));
+}
+
+SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
+  auto fail = [&](const std::string &what) -> UserError {
+    return UserError("'" + path + "' is not a valid safetensors file: " + what);
+  };
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    throw UserError("cannot open '" + path + "': " + std::strerror(errno));
+  const int64_t size = static_cast<int64_t>(in.tellg());
+  if (size > maxBytes)
+    throw UserError("'" + path + "' is " + std::to_string(size) +
+                    " bytes, above the limit of " + std::to_string(maxBytes) +
+                    "; raise it with --memory-limit");
+  if (size < 8)
+    throw fail("shorter than its 8-byte header length");
+  in.seekg(0);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char *>(len), 8);
+  uint64_t headerSize = 0;
+  for (int i = 0; i < 8; ++i)
+    headerSize |= uint64_t(len[i]) << (8 * i);
+  if (headerSize > static_cast<uint64_t>(size - 8) || headerSize > (uint64_t(100) << 20))
+    throw fail("header length " + std::to_string(headerSize) + " exceeds the file");
+  std::string text(headerSize, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(headerSize));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception &e) {
+    throw fail(std::string("header is not JSON (") + e.what() + ")");
+  }
+  if (!header.is_object())
+    throw fail("header is not a JSON object");
+
+  const uint64_t dataSize = static_cast<uint64_t>(size) - 8 - headerSize;
+  SafetensorsFile file;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it->is_object())
+        throw fail("__metadata__ is not an object");
+      for (auto m = it->begin(); m != it->end(); ++m)
+        if (m->is_string())
+          file.metadata[m.key()] = m->get<std::string>();
+      continue;
+    }
+    const nlohmann::json &e = *it;
+    const std::string where = "tensor '" + it.key() + "': ";
+    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+        !e.contains("data_offsets"))
+      throw fail(where + "needs dtype, shape and data_offsets");
+    Tensor t;
+    if (e["dtype"] == "F32")
+      t.dtype = DType::F32;
+    else if (e["dtype"] == "I32")
+      t.dtype = DType::I32;
+    else
+      throw fail(where + "unsupported dtype " + e["dtype"].dump() + " (F32 or I32)");
+    if (!e["shape"].is_array() || e["shape"].size() > 8)
+      throw fail(where + "shape must be an array of at most 8 dimensions");
+    uint64_t elements = 1;
+    for (const auto &d : e["shape"]) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
+        throw fail(where + "shape entries must be non-negative integers");
+      t.shape.push_back(d.get<int64_t>());
+      elements *= d.get<uint64_t>();
+      if (elements > dataSize)
+        throw fail(where + "shape is larger than the file's data");
+    }
+    const auto &off = e["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned())
+      throw fail(where + "data_offsets must be two non-negative integers");
+    const uint64_t begin = off[0], end = off[1];
+    if (begin > end || end > dataSize)
+      throw fail(where + "data_offsets [" + std::to_string(begin) + ", " +
+                 std::to_string(end) + ") outside the " + std::to_string(dataSize) +
+                 " data bytes (truncated file?)");
+    if (end - begin != elements * dtypeSize(t.dtype))
+      throw fail(where + "data_offsets cover " + std::to_string(end - begin) +
+                 " bytes but the shape needs " +
+                 std::to_string(elements * dtypeSize(t.dtype)));
+    ranges.emplace_back(begin, end);
+    t.bytes.resize(end - begin);
+    in.seekg(static_cast<std::streamoff>(8 + headerSize + begin));
+    in.read(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
+    if (!in)
+      throw fail(where + "could not read its data");
+    file.tensors.emplace(it.key(), std::move(t));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      throw fail("two tensors overlap in the data");
+  return file;
+}
+
+} // namespace handwire

@@ -1,0 +1,134 @@
+#include "ir/Verifier.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+namespace handwire {
+namespace {
+
+class Checker {
+public:
+  std::vector<std::string> problems;
+
+  void require(bool ok, const std::string &what) {
+    if (!ok)
+      problems.push_back(what);
+  }
+  template <typename M>
+  void shape(const M &m, int64_t rows, int64_t cols, const std::string &name) {
+    if (m.rows() != rows || m.cols() != cols) {
+      std::ostringstream os;
+      os << name << " has shape (" << m.rows() << ", " << m.cols()
+         << "), expected (" << rows << ", " << cols << ")";
+      problems.push_back(os.str());
+    }
+  }
+  void vec(const Vector &v, int64_t n, const std::string &name) {
+    if (v.size() != n)
+      problems.push_back(name + " has length " + std::to_string(v.size()) +
+                         ", expected " + std::to_string(n));
+  }
+  template <typename M> void finite(const M &m, const std::string &name) {
+    if (!m.allFinite())
+      problems.push_back(name + " has a non-finite entry");
+  }
+  void finiteSparse(const SparseMatrix &m, const std::string &name) {
+    for (int64_t i = 0; i < m.nonZeros(); ++i)
+      if (!std::isfinite(m.valuePtr()[i])) {
+        problems.push_back(name + " has a non-finite entry");
+        return;
+      }
+  }
+};
+
+} // namespace
+
+std::vector<std::string> verifyNetwork(const Network &net) {
+  Checker c;
+  c.require(net.tokenCount >= 1 && net.classCount >= 1 &&
+                net.maxSequenceLength >= 1 && net.width >= 1,
+            "token, class, length and width counts must be positive");
+
+  int64_t next = 0;
+  std::set<std::string> names;
+  for (const auto &b : net.blocks) {
+    c.require(!b.name.empty(), "a residual block has no name");
+    c.require(names.insert(b.name).second, "residual block '" + b.name + "' twice");
+    c.require(b.offset == next && b.width >= 1,
+              "residual block '" + b.name + "' does not start where the previous ends");
+    next = b.offset + b.width;
+  }
+  c.require(next == net.width, "residual blocks cover " + std::to_string(next) +
+                                   " of " + std::to_string(net.width) + " dimensions");
+
+  const int64_t D = net.width;
+  if (net.isTransformer()) {
+    const TransformerBody &t = net.transformer();
+    c.shape(t.embed.token, net.tokenCount, D, "embed.token");
+    c.shape(t.embed.position, net.maxSequenceLength, D, "embed.position");
+    c.finite(t.embed.token, "embed.token");
+    c.finite(t.embed.position, "embed.position");
+    c.require(!t.layers.empty(), "a transformer needs at least one layer");
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      const std::string L = "layers." + std::to_string(l);
+      for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {
+        const AttentionHead &hd = t.layers[l].heads[h];
+        const std::string n = L + ".heads." + std::to_string(h);
+        const int64_t dk = hd.query.rows(), dv = hd.value.rows();
+        c.require(dk >= 1 && dv >= 1, n + " has an empty query or value");
+        c.shape(hd.query, dk, D, n + ".query");
+        c.shape(hd.key, dk, D, n + ".key");
+        c.shape(hd.value, dv, D, n + ".value");
+        c.shape(hd.output, D, dv, n + ".output");
+        c.finite(hd.query, n + ".query");
+        c.finite(hd.key, n + ".key");
+        c.finite(hd.value, n + ".value");
+        c.finite(hd.output, n + ".output");
+      }
+      if (const auto &mlp = t.layers[l].mlp) {
+        const int64_t H = mlp->in.rows();
+        c.shape(mlp->in, H, D, L + ".mlp.in");
+        c.vec(mlp->inBias, H, L + ".mlp.in_bias");
+        c.shape(mlp->out, D, H, L + ".mlp.out");
+        c.vec(mlp->outBias, D, L + ".mlp.out_bias");
+        c.finite(mlp->in, L + ".mlp.in");
+        c.finite(mlp->out, L + ".mlp.out");
+        c.finite(mlp->inBias, L + ".mlp.in_bias");
+        c.finite(mlp->outBias, L + ".mlp.out_bias");
+      }
+    }
+  } else {
+    const ElmanBody &e = net.elman();
+    c.shape(e.recurrent, D, D, "rnn.recurrent");
+    c.shape(e.input, D, net.tokenCount, "rnn.input");
+    c.vec(e.bias, D, "rnn.bias");
+    c.vec(e.initial, D, "rnn.initial");
+    c.finiteSparse(e.recurrent, "rnn.recurrent");
+    c.finiteSparse(e.input, "rnn.input");
+    c.finite(e.bias, "rnn.bias");
+    c.finite(e.initial, "rnn.initial");
+  }
+  c.shape(net.readout.weight, net.classCount, D, "readout.weight");
+  c.vec(net.readout.bias, net.classCount, "readout.bias");
+  c.finite(net.readout.weight, "readout.weight");
+  c.finite(net.readout.bias, "readout.bias");
+
+  const Certificate &cert = net.certificate;
+  for (const auto &h : cert.heads) {
+    c.require(h.gap > 0, h.head + ": selection gap must be positive");
+    c.require(h.leakage > 0 && h.leakage < 0.5, h.head + ": leakage must be in (0, 1/2)");
+  }
+  if (!cert.heads.empty()) {
+    c.require(cert.code.has_value(), "selection heads need a code certificate");
+    if (cert.code)
+      c.require(cert.code->coherence >= 0 && cert.code->coherence <= 1 &&
+                    cert.code->maxInnerProduct < 1,
+                "code certificate out of range");
+  }
+  c.require(cert.certified == cert.failures.empty(),
+            "certificate verdict disagrees with its failures");
+  return c.problems;
+}
+
+} // namespace handwire

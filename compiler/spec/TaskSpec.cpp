@@ -1,0 +1,73 @@
+#include "spec/TaskSpec.h"
+
+namespace handwire {
+
+const char *taskKindName(TaskKind k) {
+  switch (k) {
+  case TaskKind::IndexLookup:
+    return "index_lookup";
+  }
+  return "?";
+}
+
+const char *architectureName(Architecture a) {
+  switch (a) {
+  case Architecture::Transformer:
+    return "transformer";
+  case Architecture::RNN:
+    return "rnn";
+  }
+  return "?";
+}
+
+const char *codeFamilyName(CodeFamily c) {
+  switch (c) {
+  case CodeFamily::Rademacher:
+    return "rademacher";
+  }
+  return "?";
+}
+
+const char *precisionName(Precision p) {
+  switch (p) {
+  case Precision::F32:
+    return "f32";
+  case Precision::F64:
+    return "f64";
+  }
+  return "?";
+}
+
+int precisionBits(Precision p) { return p == Precision::F32 ? 32 : 64; }
+
+const char *inputDistributionName(InputDistribution d) {
+  switch (d) {
+  case InputDistribution::Uniform:
+    return "uniform";
+  case InputDistribution::Adversarial:
+    return "adversarial";
+  case InputDistribution::Mixed:
+    return "mixed";
+  }
+  return "?";
+}
+
+namespace {
+SourceLoc lookup(const FieldLocs &locs, const std::string &f,
+                 const SourceLoc &fallback) {
+  auto it = locs.find(f);
+  return it != locs.end() ? it->second : fallback;
+}
+} // namespace
+
+SourceLoc TaskSpec::fieldLoc(const std::string &f) const {
+  return lookup(locs, f, loc);
+}
+SourceLoc ModelSpec::fieldLoc(const std::string &f) const {
+  return lookup(locs, f, loc);
+}
+SourceLoc EvalSpec::fieldLoc(const std::string &f) const {
+  return lookup(locs, f, loc);
+}
+
+} // namespace handwire

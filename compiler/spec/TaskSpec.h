@@ -1,0 +1,77 @@
+// The validated meaning of a .task file: the front end's output and the input
+// of every later stage. Every field keeps the location of the text it came
+// from, so that construction and certification errors can point at it.
+#pragma once
+
+#include "support/SourceLoc.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace handwire {
+
+// Field name -> where its value was written (absent for defaults).
+using FieldLocs = std::map<std::string, SourceLoc>;
+
+enum class TaskKind { IndexLookup };
+enum class Architecture { Transformer, RNN };
+enum class CodeFamily { Rademacher };
+enum class Precision { F32, F64 };
+enum class InputDistribution { Uniform, Adversarial, Mixed };
+
+const char *taskKindName(TaskKind k);          // "index_lookup"
+const char *architectureName(Architecture a);  // "transformer", "rnn"
+const char *codeFamilyName(CodeFamily c);      // "rademacher"
+const char *precisionName(Precision p);        // "f32", "f64"
+int precisionBits(Precision p);                // 32, 64
+const char *inputDistributionName(InputDistribution d); // "uniform", ...
+
+struct TaskSpec {
+  TaskKind kind = TaskKind::IndexLookup;
+  SourceLoc loc;                     // of the task kind identifier
+  std::vector<std::string> alphabet; // distinct data symbols, in order
+  int64_t maxLength = 0;             // N: the longest data part of an input
+  FieldLocs locs;
+
+  SourceLoc fieldLoc(const std::string &field) const; // falls back to loc
+};
+
+struct ModelSpec {
+  std::string name; // unique in the file; defaults to the architecture name
+  Architecture arch = Architecture::Transformer;
+  SourceLoc loc; // of the architecture identifier
+  // Transformer only:
+  int layers = 1;
+  CodeFamily code = CodeFamily::Rademacher;
+  uint64_t seed = 0;        // code seed
+  double coherence = 0.5;   // target max |<T(i),T(j)>| of the position code
+  double margin = 0.5;      // read-out margin the softmax leakage must leave
+  std::optional<double> scale; // expert override of the derived softmax scale
+  // All architectures:
+  Precision precision = Precision::F32;
+  FieldLocs locs;
+
+  SourceLoc fieldLoc(const std::string &field) const; // falls back to loc
+};
+
+struct EvalSpec {
+  int64_t samples = 10000;
+  uint64_t seed = 1;
+  InputDistribution inputs = InputDistribution::Mixed;
+  SourceLoc loc; // of the eval block (invalid if the block is absent)
+  FieldLocs locs;
+
+  SourceLoc fieldLoc(const std::string &field) const;
+};
+
+struct Spec {
+  std::string file;
+  TaskSpec task;
+  std::vector<ModelSpec> models; // at least one
+  EvalSpec eval;
+};
+
+} // namespace handwire

@@ -1,0 +1,92 @@
+#include "support/Diagnostics.h"
+
+#include <sstream>
+
+namespace handwire {
+
+std::string SourceLoc::str() const {
+  std::ostringstream os;
+  os << file;
+  if (line > 0)
+    os << ':' << line << ':' << col;
+  return os.str();
+}
+
+void DiagnosticEngine::addSource(const std::string &file, std::string text) {
+  sources_[file] = std::move(text);
+}
+
+void DiagnosticEngine::add(Severity s, const SourceLoc &loc,
+                           const std::string &msg) {
+  diags_.push_back({s, loc, msg});
+  if (s == Severity::Error)
+    ++errors_;
+}
+
+void DiagnosticEngine::error(const SourceLoc &loc, const std::string &msg) {
+  add(Severity::Error, loc, msg);
+}
+void DiagnosticEngine::warning(const SourceLoc &loc, const std::string &msg) {
+  add(Severity::Warning, loc, msg);
+}
+void DiagnosticEngine::note(const SourceLoc &loc, const std::string &msg) {
+  add(Severity::Note, loc, msg);
+}
+
+namespace {
+// Line `line` (1-based) of `text`, without its newline; empty if absent.
+std::string sourceLine(const std::string &text, int line) {
+  size_t start = 0;
+  for (int l = 1; l < line; ++l) {
+    start = text.find('\n', start);
+    if (start == std::string::npos)
+      return {};
+    ++start;
+  }
+  size_t end = text.find('\n', start);
+  std::string s = text.substr(start, end == std::string::npos ? std::string::npos
+                                                              : end - start);
+  if (!s.empty() && s.back() == '\r')
+    s.pop_back();
+  return s;
+}
+} // namespace
+
+std::string DiagnosticEngine::render(const Diagnostic &d) const {
+  static const char *kNames[] = {"error", "warning", "note"};
+  std::ostringstream os;
+  os << d.loc.str() << ": " << kNames[static_cast<int>(d.severity)] << ": "
+     << d.message << '\n';
+  auto it = sources_.find(d.loc.file);
+  if (d.loc.valid() && it != sources_.end()) {
+    std::string text = sourceLine(it->second, d.loc.line);
+    // Very long or binary lines are clipped so a message stays readable.
+    constexpr size_t kMaxShown = 160;
+    size_t col = d.loc.col > 0 ? static_cast<size_t>(d.loc.col - 1) : 0;
+    size_t first = col > kMaxShown / 2 ? col - kMaxShown / 2 : 0;
+    std::string shown = text.substr(std::min(first, text.size()), kMaxShown);
+    for (char &c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+        c = '?';
+    os << "  " << shown << '\n' << "  ";
+    for (size_t i = first; i < col && i - first < shown.size(); ++i)
+      os << (shown[i - first] == '\t' ? '\t' : ' ');
+    os << "^\n";
+  }
+  return os.str();
+}
+
+void DiagnosticEngine::flush(std::ostream &os) {
+  for (const auto &d : diags_)
+    os << render(d);
+  diags_.clear();
+}
+
+void internalError(const char *file, int line, const std::string &msg) {
+  std::ostringstream os;
+  os << "internal error (a bug in handwire) at " << file << ':' << line << ": "
+     << msg;
+  throw InternalError(os.str());
+}
+
+} // namespace handwire

@@ -1,0 +1,79 @@
+// User-facing diagnostics: "file:line:col: error: message", then the source
+// line and a caret under the column, in the style of clang.
+//
+// User errors go through DiagnosticEngine and make the process exit non-zero.
+// Broken internal invariants are bugs and use HW_ASSERT / InternalError.
+#pragma once
+
+#include "support/SourceLoc.h"
+
+#include <map>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace handwire {
+
+enum class Severity { Error, Warning, Note };
+
+struct Diagnostic {
+  Severity severity;
+  SourceLoc loc;
+  std::string message;
+};
+
+class DiagnosticEngine {
+public:
+  // Source text per file, used to print the offending line under a message.
+  void addSource(const std::string &file, std::string text);
+
+  void error(const SourceLoc &loc, const std::string &msg);
+  void warning(const SourceLoc &loc, const std::string &msg);
+  void note(const SourceLoc &loc, const std::string &msg);
+
+  int errorCount() const { return errors_; }
+  bool hasErrors() const { return errors_ > 0; }
+  const std::vector<Diagnostic> &diagnostics() const { return diags_; }
+
+  // Prints every diagnostic recorded so far (in order) and forgets them.
+  void flush(std::ostream &os);
+  // Renders one diagnostic with its source line and caret.
+  std::string render(const Diagnostic &d) const;
+
+private:
+  void add(Severity s, const SourceLoc &loc, const std::string &msg);
+  std::map<std::string, std::string> sources_;
+  std::vector<Diagnostic> diags_;
+  int errors_ = 0;
+};
+
+// Thrown for user errors found outside the front end (bad model files,
+// unwritable paths, refused certificates); the driver prints it and exits 1.
+class UserError : public std::runtime_error {
+public:
+  explicit UserError(const std::string &msg, SourceLoc loc = {})
+      : std::runtime_error(msg), loc_(std::move(loc)) {}
+  const SourceLoc &loc() const { return loc_; }
+
+private:
+  SourceLoc loc_;
+};
+
+// A broken internal invariant: a bug in handwire, never the user's fault.
+class InternalError : public std::logic_error {
+public:
+  using std::logic_error::logic_error;
+};
+
+[[noreturn]] void internalError(const char *file, int line, const std::string &msg);
+
+} // namespace handwire
+
+#define HW_ASSERT(cond, msg)                                                   \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      ::handwire::internalError(__FILE__, __LINE__,                            \
+                                std::string("assertion '" #cond "' failed: ") + \
+                                    (msg));                                    \
+  } while (0)

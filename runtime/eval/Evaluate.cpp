@@ -1,0 +1,160 @@
+#include "eval/Evaluate.h"
+
+#include "support/Diagnostics.h"
+#include "tasks/TaskSemantics.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+namespace handwire {
+
+AdversarialHints adversarialHints(const Network &net) {
+  AdversarialHints h;
+  if (net.certificate.code)
+    for (const auto &[i, j] : net.certificate.code->worstPairs)
+      h.coherentPositions.emplace_back(i + 1, j + 1); // codeword i is position i+1
+  return h;
+}
+
+int64_t decision(const double *logits, int64_t n) {
+  int64_t best = 0;
+  bool tie = false;
+  for (int64_t c = 1; c < n; ++c) {
+    if (logits[c] > logits[best]) {
+      best = c;
+      tie = false;
+    } else if (logits[c] == logits[best]) {
+      tie = true;
+    }
+  }
+  return tie ? -1 : best;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double marginOf(const double *logits, int64_t n, int64_t truth) {
+  double other = -std::numeric_limits<double>::infinity();
+  for (int64_t c = 0; c < n; ++c)
+    if (c != truth)
+      other = std::max(other, logits[c]);
+  return logits[truth] - other;
+}
+} // namespace
+
+EvalResult evaluate(const TaskSpec &task, const Network &net,
+                    const std::vector<const Backend *> &backends,
+                    const EvalOptions &opt) {
+  HW_ASSERT(!backends.empty(), "evaluate needs a backend");
+  const ExampleGenerator gen(task, opt.inputs, opt.seed, adversarialHints(net));
+  const int64_t C = net.classCount;
+  const size_t B = backends.size();
+  unsigned threads = opt.threads > 0 ? static_cast<unsigned>(opt.threads)
+                                     : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(
+      std::min<int64_t>(threads, std::max<int64_t>(1, opt.samples)));
+
+  EvalResult result;
+  result.backends.resize(B);
+  for (size_t b = 0; b < B; ++b) {
+    result.backends[b].name = backends[b]->name();
+    result.backends[b].minMargin = std::numeric_limits<double>::infinity();
+  }
+  std::mutex mu;
+  std::atomic<int64_t> next{0}, done{0};
+  const auto start = Clock::now();
+
+  auto work = [&](unsigned t) {
+    EvalResult local;
+    local.backends.resize(B);
+    for (auto &br : local.backends)
+      br.minMargin = std::numeric_limits<double>::infinity();
+    Example ex;
+    std::vector<double> logits(static_cast<size_t>(C * B));
+    auto lastReport = Clock::now();
+    for (;;) {
+      if (opt.cancel && opt.cancel->load(std::memory_order_relaxed)) {
+        local.cancelled = true;
+        break;
+      }
+      const int64_t i = next.fetch_add(1);
+      if (i >= opt.samples)
+        break;
+      gen.generate(static_cast<uint64_t>(i), ex);
+      const int64_t truth = ex.label;
+      ++local.samples;
+      local.adversarial += ex.adversarial;
+      int64_t firstDecision = 0;
+      for (size_t b = 0; b < B; ++b) {
+        double *l = logits.data() + b * C;
+        const auto t0 = Clock::now();
+        backends[b]->logits(ex.tokens.data(), static_cast<int64_t>(ex.tokens.size()), l);
+        local.backends[b].seconds +=
+            std::chrono::duration<double>(Clock::now() - t0).count();
+        const int64_t d = decision(l, C);
+        local.backends[b].minMargin =
+            std::min(local.backends[b].minMargin, marginOf(l, C, truth));
+        if (b == 0)
+          firstDecision = d;
+        else {
+          if (d != firstDecision)
+            ++local.disagreements;
+          for (int64_t c = 0; c < C; ++c)
+            local.maxLogitDifference =
+                std::max(local.maxLogitDifference, std::fabs(l[c] - logits[c]));
+        }
+        if (d != truth) {
+          ++local.backends[b].mismatches;
+          if (static_cast<int>(local.examples.size()) < opt.maxReported)
+            local.examples.push_back(
+                {backends[b]->name(), i, ex.tokens, truth, d, ex.adversarial});
+        }
+      }
+      done.fetch_add(1, std::memory_order_relaxed);
+      if (t == 0 && opt.progress &&
+          Clock::now() - lastReport > std::chrono::milliseconds(200)) {
+        opt.progress(done.load(), opt.samples);
+        lastReport = Clock::now();
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    result.samples += local.samples;
+    result.adversarial += local.adversarial;
+    result.cancelled |= local.cancelled;
+    result.disagreements += local.disagreements;
+    result.maxLogitDifference = std::max(result.maxLogitDifference, local.maxLogitDifference);
+    for (size_t b = 0; b < B; ++b) {
+      result.backends[b].mismatches += local.backends[b].mismatches;
+      result.backends[b].seconds += local.backends[b].seconds;
+      result.backends[b].minMargin =
+          std::min(result.backends[b].minMargin, local.backends[b].minMargin);
+    }
+    for (auto &m : local.examples)
+      result.examples.push_back(std::move(m));
+  };
+
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(work, t);
+  work(0);
+  for (auto &th : pool)
+    th.join();
+  if (opt.progress)
+    opt.progress(done.load(), opt.samples);
+
+  // Deterministic report whatever the thread interleaving.
+  std::sort(result.examples.begin(), result.examples.end(),
+            [](const Mismatch &a, const Mismatch &b) {
+              return std::tie(a.index, a.backend) < std::tie(b.index, b.backend);
+            });
+  if (static_cast<int>(result.examples.size()) > opt.maxReported)
+    result.examples.resize(static_cast<size_t>(opt.maxReported));
+  result.wallSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+} // namespace handwire

@@ -1,0 +1,33 @@
+// The reference evaluator: a plain Eigen transcription of the forward pass
+// defined in ir/Network.h, in float or double. It knows nothing about how a
+// network was constructed, which is what makes it the oracle for the JIT.
+// The only shortcut it takes is semantic: the read-out looks at the last
+// position, so the last layer updates only that row.
+#pragma once
+
+#include "eval/Backend.h"
+#include "ir/Network.h"
+
+#include <Eigen/Dense>
+
+namespace handwire {
+
+template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
+referenceLogits(const Network &net, const int32_t *tokens, int64_t length);
+
+// Backend adapter; Scalar is float or double.
+template <typename Scalar> class ReferenceBackend : public Backend {
+public:
+  explicit ReferenceBackend(const Network &net) : net_(net) {}
+  std::string name() const override;
+  void logits(const int32_t *tokens, int64_t length, double *out) const override;
+
+private:
+  const Network &net_;
+};
+
+extern template class ReferenceBackend<float>;
+extern template class ReferenceBackend<double>;
+
+} // namespace handwire

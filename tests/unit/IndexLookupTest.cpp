@@ -1,0 +1,190 @@
+// End-to-end claims of the index-lookup constructions, without the parser:
+// exact on every input at small N, on generated inputs at N = 1024, and a
+// scale below the certificate's requirement is refused and really fails.
+#include "TestSpecs.h"
+
+#include "analysis/SeparationCard.h"
+#include "codes/NearOrthogonalCode.h"
+#include "driver/Pipeline.h"
+#include "eval/Evaluate.h"
+#include "ir/Verifier.h"
+#include "reference/Evaluator.h"
+#include "spec/Vocabulary.h"
+#include "tasks/TaskSemantics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace handwire {
+namespace {
+
+using testing::indexLookupSpec;
+
+Network build(const Spec &spec, int model, CompileOptions opt = {}) {
+  DiagnosticEngine diags;
+  std::optional<Network> net = buildNetwork(spec, spec.models[model], opt, diags);
+  std::string all;
+  for (const auto &d : diags.diagnostics())
+    all += diags.render(d);
+  EXPECT_TRUE(net.has_value()) << all;
+  return net ? std::move(*net) : Network{};
+}
+
+// Every input s_1..s_n IDX_p with n <= N over V symbols.
+template <typename F> void forAllInputs(const TaskSpec &task, F &&f) {
+  const Vocabulary voc = vocabularyOf(task);
+  const int64_t V = voc.symbolCount;
+  for (int64_t n = 1; n <= task.maxLength; ++n) {
+    std::vector<int32_t> tokens(static_cast<size_t>(n + 1), 0);
+    int64_t combos = 1;
+    for (int64_t i = 0; i < n; ++i)
+      combos *= V;
+    for (int64_t code = 0; code < combos; ++code) {
+      int64_t x = code;
+      for (int64_t i = 0; i < n; ++i, x /= V)
+        tokens[i] = static_cast<int32_t>(x % V);
+      for (int64_t p = 1; p <= n; ++p) {
+        tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
+        f(tokens);
+      }
+    }
+  }
+}
+
+class IndexLookup : public ::testing::TestWithParam<int> {};
+
+TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
+  for (auto [N, V] : {std::pair{5, 2}, std::pair{4, 3}, std::pair{3, 5}}) {
+    Spec spec = indexLookupSpec(N, V);
+    Network net = build(spec, GetParam());
+    EXPECT_TRUE(verifyNetwork(net).empty());
+    int64_t count = 0;
+    forAllInputs(spec.task, [&](const std::vector<int32_t> &tokens) {
+      const int64_t truth = groundTruth(spec.task, tokens);
+      for (bool dbl : {false, true}) {
+        Eigen::VectorXd l =
+            dbl ? referenceLogits<double>(net, tokens.data(), int64_t(tokens.size()))
+                : referenceLogits<float>(net, tokens.data(), int64_t(tokens.size()))
+                      .cast<double>();
+        ASSERT_EQ(decision(l.data(), l.size()), truth) << "N=" << N << " V=" << V;
+        // The certified margin holds on every input.
+        double other = -1e300;
+        for (int64_t c = 0; c < l.size(); ++c)
+          if (c != truth)
+            other = std::max(other, l[c]);
+        EXPECT_GE(l[truth] - other, net.certificate.readoutMargin - 1e-4);
+      }
+      ++count;
+    });
+    EXPECT_GT(count, 30);
+  }
+}
+
+TEST_P(IndexLookup, ExactOnTenThousandGeneratedInputsAtN1024) {
+  Spec spec = indexLookupSpec(1024);
+  Network net = build(spec, GetParam());
+  ReferenceBackend<float> ref(net);
+  EvalOptions opt;
+  opt.samples = 10000;
+  opt.seed = 2024;
+  opt.inputs = InputDistribution::Mixed;
+  EvalResult r = evaluate(spec.task, net, {&ref}, opt);
+  EXPECT_EQ(r.samples, 10000);
+  EXPECT_EQ(r.adversarial, 5000);
+  EXPECT_EQ(r.backends[0].mismatches, 0);
+  EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, IndexLookup, ::testing::Values(0, 1),
+                         [](const auto &info) {
+                           return info.param == 0 ? "Transformer" : "RNN";
+                         });
+
+TEST(IndexLookupTransformer, ScaleIsDerivedFromTheMeasuredGap) {
+  Spec spec = indexLookupSpec(1024);
+  Network net = build(spec, 0);
+  ASSERT_TRUE(net.certificate.code);
+  ASSERT_EQ(net.certificate.heads.size(), 1u);
+  const HeadCertificate &h = net.certificate.heads[0];
+  const double gap = 1 - net.certificate.code->maxInnerProduct;
+  EXPECT_DOUBLE_EQ(h.gap, gap);
+  EXPECT_EQ(h.competitors, 1024);
+  EXPECT_DOUBLE_EQ(h.leakage, 0.25); // read-out margin 1/2
+  EXPECT_NEAR(h.scale, (std::log(1024.0) + std::log(3.0)) / gap, 1e-9);
+  EXPECT_NEAR(h.worstTargetWeight, 0.75, 1e-9);
+  EXPECT_TRUE(net.certificate.certified);
+  // The scale really is folded into the query weights.
+  const AttentionHead &head = net.transformer().layers[0].heads[0];
+  EXPECT_NEAR(head.query.cwiseAbs().maxCoeff(), h.scale, 1e-3 * h.scale);
+}
+
+TEST(IndexLookupTransformer, TooSmallAScaleIsRefusedAndReallyFails) {
+  Spec spec = indexLookupSpec(256);
+  spec.models[0].scale = 1.0;
+  spec.models[0].locs["scale"] = {"spec.task", 9, 11};
+  DiagnosticEngine diags;
+  EXPECT_FALSE(buildNetwork(spec, spec.models[0], {}, diags));
+  ASSERT_TRUE(diags.hasErrors());
+  EXPECT_EQ(diags.diagnostics()[0].loc.line, 9);
+  EXPECT_NE(diags.diagnostics()[0].message.find("softmax scale 1 is below"),
+            std::string::npos)
+      << diags.diagnostics()[0].message;
+
+  // Built anyway, it gets adversarial inputs wrong: the certificate is not
+  // a formality.
+  CompileOptions opt;
+  opt.allowUncertified = true;
+  Network net = build(spec, 0, opt);
+  EXPECT_FALSE(net.certificate.certified);
+  ReferenceBackend<float> ref(net);
+  EvalOptions eo;
+  eo.samples = 200;
+  eo.inputs = InputDistribution::Adversarial;
+  EvalResult r = evaluate(spec.task, net, {&ref}, eo);
+  EXPECT_GT(r.backends[0].mismatches, 0);
+}
+
+TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
+  int64_t prevTf = 0, prevRnn = 0;
+  for (int64_t N : {64, 256, 1024, 4096}) {
+    Spec spec = indexLookupSpec(N);
+    Network tf = build(spec, 0), rnn = build(spec, 1);
+    const SeparationCard tfCard = separationCard(spec.task, tf);
+    const SeparationCard rnnCard = separationCard(spec.task, rnn);
+    // Width V + 2k + 1 with k = ceil(8 ln(N(N+1)/0.01)): grows by a constant
+    // (about 8 * 2 ln 4 * 2 = 44) when N quadruples.
+    const int64_t k = rademacherDimension(N + 1, 0.5);
+    EXPECT_EQ(tf.width, 4 + 2 * k + 1);
+    if (prevTf) {
+      EXPECT_GT(tf.width, prevTf);
+      EXPECT_LT(tf.width - prevTf, 60);
+    }
+    // RNN: N (1 + 3 ceil(log2 V)) units, linear in N.
+    EXPECT_EQ(rnn.width, N * 7);
+    if (prevRnn)
+      EXPECT_EQ(rnn.width, 4 * prevRnn);
+    EXPECT_TRUE(rnnCard.respectsBound);
+    ASSERT_TRUE(rnnCard.boundBits);
+    EXPECT_DOUBLE_EQ(*rnnCard.boundBits, 2.0 * N);
+    EXPECT_EQ(rnnCard.sizeBits, rnn.width * 32);
+    EXPECT_FALSE(tfCard.boundBits);
+    prevTf = tf.width;
+    prevRnn = rnn.width;
+  }
+}
+
+TEST(IndexLookup, MemoryLimitIsCheckedBeforeBuilding) {
+  Spec spec = indexLookupSpec(1 << 20);
+  spec.task.locs["max_length"] = {"x.task", 3, 16};
+  CompileOptions opt;
+  opt.memoryLimitBytes = 64 << 20;
+  DiagnosticEngine diags;
+  EXPECT_FALSE(buildNetwork(spec, spec.models[0], opt, diags));
+  ASSERT_EQ(diags.errorCount(), 1);
+  EXPECT_EQ(diags.diagnostics()[0].loc.line, 3);
+  EXPECT_NE(diags.diagnostics()[0].message.find("--memory-limit"), std::string::npos);
+}
+
+} // namespace
+} // namespace handwire

@@ -1,0 +1,164 @@
+#include "Commands.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace handwire::cli {
+
+std::atomic<bool> interrupted{false};
+
+bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }
+
+std::string humanCount(double x) {
+  std::ostringstream os;
+  os.precision(3);
+  if (x >= 1e9)
+    os << x / 1e9 << "G";
+  else if (x >= 1e6)
+    os << x / 1e6 << "M";
+  else if (x >= 1e4)
+    os << x / 1e3 << "k";
+  else
+    os << x;
+  return os.str();
+}
+
+int64_t parseByteSize(const std::string &text) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return -1;
+  }
+  std::string unit = text.substr(pos);
+  double mult = 1;
+  if (unit == "" || unit == "B")
+    mult = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k")
+    mult = 1024.0;
+  else if (unit == "M" || unit == "MiB")
+    mult = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB")
+    mult = 1024.0 * 1024 * 1024;
+  else
+    return -1;
+  if (!(v > 0) || v * mult > 9e18)
+    return -1;
+  return static_cast<int64_t>(v * mult);
+}
+
+void addCommonOptions(CLI::App &cmd, CommonOptions &o) {
+  cmd.add_option("input", o.input, "a .task spec, or a compiled model's .json config")
+      ->required();
+  cmd.add_option("-D,--set", o.overrides,
+                 "override a spec field: block.field=value (block: task, eval, model, "
+                 "model.NAME), e.g. -D task.max_length=2^16");
+  cmd.add_option("-N,--max-length", o.maxLength,
+                 "shorthand for -D task.max_length=N");
+  cmd.add_option("-m,--model", o.models, "only these models (by name; default: all)");
+  cmd.add_flag("--allow-uncertified", o.allowUncertified,
+               "build models whose certificate fails (for experiments)");
+  cmd.add_option("--memory-limit", o.memoryLimit,
+                 "refuse models whose weights need more (e.g. 512M, 8G)")
+      ->capture_default_str();
+  cmd.add_flag("--json", o.json, "machine-readable output on stdout");
+}
+
+namespace {
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+} // namespace
+
+bool loadModels(const CommonOptions &o, LoadedModels &out) {
+  DiagnosticEngine diags;
+  const int64_t limit = parseByteSize(o.memoryLimit);
+  if (limit <= 0) {
+    std::cerr << "handwire: error: --memory-limit '" << o.memoryLimit
+              << "' is not a size (examples: 512M, 8G)\n";
+    return false;
+  }
+
+  if (endsWith(o.input, ".json")) {
+    if (!o.overrides.empty() || o.maxLength) {
+      std::cerr << "handwire: error: -D and -N apply to .task specs, not to the "
+                   "compiled model '"
+                << o.input << "'\n";
+      return false;
+    }
+    try {
+      LoadedModel m = readModel(o.input, limit);
+      out.fromSpec = false;
+      out.spec.file = o.input;
+      out.spec.task = m.task;
+      ModelSpec ms;
+      ms.name = m.net.name;
+      ms.arch = m.net.arch;
+      ms.precision = m.net.precision;
+      out.spec.models.push_back(ms);
+      out.models.push_back(std::move(m));
+      return true;
+    } catch (const UserError &e) {
+      std::cerr << "handwire: error: " << e.what() << "\n";
+      return false;
+    }
+  }
+
+  std::vector<std::string> overrides = o.overrides;
+  if (o.maxLength)
+    overrides.push_back("task.max_length=" + std::to_string(o.maxLength));
+  std::optional<Spec> spec = loadSpec(o.input, overrides, diags);
+  diags.flush(std::cerr);
+  if (!spec)
+    return false;
+  out.spec = *spec;
+
+  for (const std::string &want : o.models) {
+    bool found = false;
+    for (const auto &m : spec->models)
+      found |= m.name == want;
+    if (!found) {
+      std::string names;
+      for (const auto &m : spec->models)
+        names += (names.empty() ? "" : ", ") + m.name;
+      std::cerr << "handwire: error: no model named '" << want << "' in "
+                << o.input << " (models: " << names << ")\n";
+      return false;
+    }
+  }
+
+  CompileOptions copt;
+  copt.allowUncertified = o.allowUncertified;
+  copt.memoryLimitBytes = limit;
+  bool ok = true;
+  for (const ModelSpec &model : spec->models) {
+    if (!o.models.empty() &&
+        std::find(o.models.begin(), o.models.end(), model.name) == o.models.end())
+      continue;
+    if (stderrIsTerminal())
+      std::cerr << "compiling " << model.name << " (" << architectureName(model.arch)
+                << ", N = " << spec->task.maxLength << ")...\r" << std::flush;
+    std::optional<Network> net;
+    try {
+      net = buildNetwork(*spec, model, copt, diags);
+    } catch (const std::bad_alloc &) {
+      diags.error(model.loc, "out of memory while building model '" + model.name + "'");
+    }
+    if (stderrIsTerminal())
+      std::cerr << "\33[2K" << std::flush;
+    diags.flush(std::cerr);
+    if (!net) {
+      ok = false;
+      continue;
+    }
+    out.models.push_back({spec->task, std::move(*net)});
+  }
+  return ok;
+}
+
+} // namespace handwire::cli

@@ -1,0 +1,61 @@
+// handwire compile: build every model of a spec and write its weights
+// (safetensors) and config (JSON) to the output directory.
+#include "Commands.h"
+#include "Report.h"
+
+#include <iostream>
+
+namespace handwire::cli {
+
+namespace {
+struct CompileCliOptions {
+  CommonOptions common;
+  std::string output = "out";
+};
+
+int runCompile(const CompileCliOptions &o) {
+  LoadedModels loaded;
+  if (!loadModels(o.common, loaded))
+    return 1;
+  nlohmann::json out = {{"input", o.common.input}, {"models", nlohmann::json::array()}};
+  for (const LoadedModel &m : loaded.models) {
+    const std::string stem = std::string(taskKindName(m.task.kind)) + "." + m.net.name;
+    ModelPaths paths;
+    try {
+      paths = writeModel(m.task, m.net, o.output, stem);
+    } catch (const UserError &e) {
+      std::cerr << "handwire: error: " << e.what() << "\n";
+      return 1;
+    }
+    if (o.common.json) {
+      out["models"].push_back({{"name", m.net.name},
+                               {"config", paths.config},
+                               {"weights", paths.weights},
+                               {"width", m.net.width},
+                               {"parameters", parameterCount(m.net)},
+                               {"certified", m.net.certificate.certified}});
+    } else {
+      printModelLine(std::cout, m.net);
+      std::cout << "  wrote " << paths.weights << "\n  wrote " << paths.config << "\n";
+    }
+  }
+  if (o.common.json)
+    std::cout << out.dump(2) << "\n";
+  return 0;
+}
+} // namespace
+
+void setupCompile(CLI::App &app) {
+  auto opts = std::make_shared<CompileCliOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "compile", "Build, verify and certify every model of a spec; write weights "
+                 "(.safetensors) and config (.json)");
+  addCommonOptions(*cmd, opts->common);
+  cmd->add_option("-o,--output", opts->output, "output directory")->capture_default_str();
+  cmd->callback([opts] {
+    if (int rc = runCompile(*opts))
+      throw CLI::RuntimeError(rc);
+  });
+}
+
+} // namespace handwire::cli

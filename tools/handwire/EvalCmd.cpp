@@ -1,0 +1,181 @@
+// handwire eval: run every model on generated inputs (uniform and
+// adversarial) and compare its decisions with the task semantics.
+#include "Commands.h"
+#include "Report.h"
+
+#include "eval/Evaluate.h"
+#include "reference/Evaluator.h"
+#include "spec/Vocabulary.h"
+
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+namespace handwire::cli {
+
+namespace {
+struct EvalCliOptions {
+  CommonOptions common;
+  int64_t samples = 0;  // 0: from the spec
+  int64_t seed = -1;    // -1: from the spec
+  std::string inputs;   // empty: from the spec
+  int threads = 0;
+  std::string backend = "reference";
+};
+
+std::string describeInput(const TaskSpec &task, const std::vector<int32_t> &tokens) {
+  const Vocabulary voc = vocabularyOf(task);
+  std::string s;
+  const size_t n = tokens.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (n > 12 && i == 6) {
+      s += " ... (" + std::to_string(n - 9) + " more)";
+      i = n - 3;
+    }
+    s += (s.empty() ? "" : " ") + voc.tokenName(task, tokens[i]);
+  }
+  return s;
+}
+
+int runEval(const EvalCliOptions &o) {
+  LoadedModels loaded;
+  if (!loadModels(o.common, loaded))
+    return 1;
+  const EvalSpec &es = loaded.spec.eval;
+  EvalOptions eo;
+  eo.samples = o.samples > 0 ? o.samples : es.samples;
+  eo.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : es.seed;
+  eo.inputs = es.inputs;
+  if (o.inputs == "uniform")
+    eo.inputs = InputDistribution::Uniform;
+  else if (o.inputs == "adversarial")
+    eo.inputs = InputDistribution::Adversarial;
+  else if (o.inputs == "mixed")
+    eo.inputs = InputDistribution::Mixed;
+  eo.threads = o.threads;
+  eo.cancel = &interrupted;
+
+  nlohmann::json out = {{"input", o.common.input},
+                        {"task", taskJson(loaded.spec.task)},
+                        {"samples", eo.samples},
+                        {"seed", eo.seed},
+                        {"inputs", inputDistributionName(eo.inputs)},
+                        {"models", nlohmann::json::array()}};
+  if (!o.common.json) {
+    printTaskLine(std::cout, loaded.spec.task);
+    std::cout << "eval: " << eo.samples << " " << inputDistributionName(eo.inputs)
+              << " inputs, seed " << eo.seed << "\n";
+  }
+  int64_t totalMismatches = 0;
+  bool cancelled = false;
+  for (const LoadedModel &m : loaded.models) {
+    std::vector<std::unique_ptr<Backend>> owned;
+    if (m.net.precision == Precision::F64)
+      owned.push_back(std::make_unique<ReferenceBackend<double>>(m.net));
+    else
+      owned.push_back(std::make_unique<ReferenceBackend<float>>(m.net));
+    std::vector<const Backend *> backends;
+    for (const auto &b : owned)
+      backends.push_back(b.get());
+
+    if (stderrIsTerminal())
+      eo.progress = [&m](int64_t done, int64_t total) {
+        std::cerr << "\r  " << m.net.name << ": " << done << "/" << total << " inputs ("
+                  << (100 * done / std::max<int64_t>(1, total)) << "%)" << std::flush;
+      };
+    const EvalResult r = evaluate(m.task, m.net, backends, eo);
+    if (stderrIsTerminal())
+      std::cerr << "\r\33[2K" << std::flush;
+    cancelled |= r.cancelled;
+
+    nlohmann::json jm = {{"name", m.net.name},
+                         {"architecture", architectureName(m.net.arch)},
+                         {"width", m.net.width},
+                         {"parameters", parameterCount(m.net)},
+                         {"certificate", certificateJson(m.net)},
+                         {"samples", r.samples},
+                         {"adversarial", r.adversarial},
+                         {"cancelled", r.cancelled},
+                         {"wall_seconds", r.wallSeconds},
+                         {"backends", nlohmann::json::array()},
+                         {"mismatch_examples", nlohmann::json::array()}};
+    if (!o.common.json) {
+      std::cout << "\n";
+      printModelLine(std::cout, m.net);
+      printCertificate(std::cout, m.net);
+    }
+    for (const BackendResult &b : r.backends) {
+      totalMismatches += b.mismatches;
+      const double perSecond = b.seconds > 0 ? static_cast<double>(r.samples) / b.seconds : 0;
+      jm["backends"].push_back({{"name", b.name},
+                                {"mismatches", b.mismatches},
+                                {"accuracy", r.samples ? 1.0 - double(b.mismatches) / double(r.samples) : 0.0},
+                                {"min_margin", b.minMargin},
+                                {"seconds", b.seconds},
+                                {"inputs_per_second", perSecond}});
+      if (!o.common.json)
+        std::cout << "  eval " << std::left << std::setw(14) << b.name << std::right
+                  << r.samples << " inputs (" << r.adversarial << " adversarial): "
+                  << (r.samples - b.mismatches) << " correct, " << b.mismatches
+                  << " mismatches, accuracy " << std::setprecision(6)
+                  << 100.0 * double(r.samples - b.mismatches) / double(std::max<int64_t>(1, r.samples))
+                  << "%, min margin " << std::setprecision(4) << b.minMargin << ", "
+                  << humanCount(perSecond) << " inputs/s per thread\n";
+    }
+    for (const Mismatch &x : r.examples) {
+      jm["mismatch_examples"].push_back({{"backend", x.backend},
+                                         {"index", x.index},
+                                         {"tokens", x.tokens},
+                                         {"expected", x.expected},
+                                         {"got", x.got},
+                                         {"adversarial", x.adversarial}});
+      if (!o.common.json) {
+        const Vocabulary voc = vocabularyOf(m.task);
+        std::cout << "    mismatch #" << x.index << (x.adversarial ? " (adversarial)" : "")
+                  << ": " << describeInput(m.task, x.tokens) << " -> expected "
+                  << voc.className(m.task, x.expected) << ", got "
+                  << (x.got < 0 ? std::string("a tie") : voc.className(m.task, x.got))
+                  << "\n";
+      }
+    }
+    if (!o.common.json && r.cancelled)
+      std::cout << "  interrupted after " << r.samples << " inputs\n";
+    out["models"].push_back(jm);
+    if (cancelled)
+      break;
+  }
+  if (o.common.json)
+    std::cout << out.dump(2) << "\n";
+  else
+    std::cout << "\n" << (totalMismatches == 0 ? "all models exact" : "MISMATCHES FOUND")
+              << " on the generated inputs\n";
+  if (cancelled)
+    return 130;
+  return totalMismatches == 0 ? 0 : 3;
+}
+} // namespace
+
+void setupEval(CLI::App &app) {
+  auto opts = std::make_shared<EvalCliOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "eval", "Compile and run every model on generated inputs; compare with the task "
+              "semantics (exit 0: exact, 3: mismatches, 1: error)");
+  addCommonOptions(*cmd, opts->common);
+  cmd->add_option("-n,--samples", opts->samples, "number of inputs (default: the spec's)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--seed", opts->seed, "input seed (default: the spec's)")
+      ->check(CLI::Range(int64_t(0), INT64_MAX));
+  cmd->add_option("--inputs", opts->inputs, "uniform | adversarial | mixed (default: the spec's)")
+      ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));
+  cmd->add_option("-j,--threads", opts->threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--backend", opts->backend, "forward pass: reference")
+      ->check(CLI::IsMember({"reference"}))
+      ->capture_default_str();
+  cmd->callback([opts] {
+    if (int rc = runEval(*opts))
+      throw CLI::RuntimeError(rc);
+  });
+}
+
+} // namespace handwire::cli

@@ -1,0 +1,136 @@
+#include "Report.h"
+
+#include "Commands.h"
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+namespace handwire::cli {
+
+using nlohmann::json;
+
+void printTaskLine(std::ostream &os, const TaskSpec &task) {
+  os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength
+     << ", alphabet of " << task.alphabet.size() << " (";
+  for (size_t i = 0; i < task.alphabet.size() && i < 8; ++i)
+    os << (i ? " " : "") << task.alphabet[i];
+  if (task.alphabet.size() > 8)
+    os << " ...";
+  os << ")\n";
+}
+
+void printModelLine(std::ostream &os, const Network &net) {
+  os << "model " << net.name << ": ";
+  if (net.isTransformer()) {
+    const auto &t = net.transformer();
+    size_t heads = 0;
+    for (const auto &l : t.layers)
+      heads += l.heads.size();
+    os << t.layers.size() << "-layer transformer, " << heads << " head"
+       << (heads == 1 ? "" : "s") << ", width " << net.width;
+    if (net.certificate.code)
+      os << " (code k = " << net.certificate.code->dim << ")";
+  } else {
+    os << "Elman RNN, " << net.width << " hidden units";
+  }
+  os << ", " << humanCount(static_cast<double>(parameterCount(net))) << " parameters, "
+     << precisionName(net.precision) << "\n";
+  os << "  construction " << net.provenance.construction << ": "
+     << net.provenance.result << "\n";
+}
+
+void printCertificate(std::ostream &os, const Network &net) {
+  const Certificate &c = net.certificate;
+  os << std::setprecision(4);
+  if (c.code) {
+    const CodeCertificate &k = *c.code;
+    os << "  code         " << k.family << ", " << k.count << " vectors in " << k.dim
+       << " dims, seed " << k.seed << ": coherence " << k.coherence << " (target "
+       << k.targetCoherence << "), max inner product " << k.maxInnerProduct;
+    if (k.draws > 1)
+      os << ", after " << k.draws << " draws";
+    os << "\n";
+  }
+  for (const auto &h : c.heads)
+    os << "  " << h.head << "  scale " << h.scale << " (needs >= " << h.requiredScale
+       << ": gap " << h.gap << ", " << h.competitors << " competitors, leakage "
+       << h.leakage << "), target weight >= " << h.worstTargetWeight << "\n";
+  os << "  certificate  " << (c.certified ? "holds" : "DOES NOT HOLD")
+     << ": read-out margin >= " << c.readoutMargin << "; " << c.argument << "\n";
+  for (const auto &f : c.failures)
+    os << "    failure: " << f << "\n";
+}
+
+void printSeparationCard(std::ostream &os, const SeparationCard &card) {
+  os << std::setprecision(4);
+  os << "  sizes        layers " << card.layers << ", heads " << card.heads
+     << ", width " << card.width;
+  if (card.codeDim)
+    os << ", code dim " << card.codeDim;
+  os << ", parameters " << card.parameters << "\n";
+  if (card.sizeMeasure != "width")
+    os << "  " << std::left << std::setw(13) << card.sizeMeasure << card.sizeBits
+       << " at " << card.precisionBits << "-bit precision\n";
+  os << "  lower bound  " << card.bound;
+  if (card.boundBits)
+    os << " = " << std::ceil(*card.boundBits) << " bits";
+  os << "\n               " << card.boundNote << "\n";
+  os << "  verdict      " << card.verdict << "\n";
+}
+
+json taskJson(const TaskSpec &task) {
+  return {{"kind", taskKindName(task.kind)},
+          {"max_length", task.maxLength},
+          {"alphabet", task.alphabet}};
+}
+
+json certificateJson(const Network &net) {
+  const Certificate &c = net.certificate;
+  json j = {{"certified", c.certified},
+            {"readout_margin", c.readoutMargin},
+            {"failures", c.failures},
+            {"heads", json::array()}};
+  if (c.code)
+    j["code"] = {{"family", c.code->family},
+                 {"seed", c.code->seed},
+                 {"dim", c.code->dim},
+                 {"count", c.code->count},
+                 {"coherence", c.code->coherence},
+                 {"target_coherence", c.code->targetCoherence},
+                 {"max_inner_product", c.code->maxInnerProduct}};
+  for (const auto &h : c.heads)
+    j["heads"].push_back({{"head", h.head},
+                          {"scale", h.scale},
+                          {"required_scale", h.requiredScale},
+                          {"gap", h.gap},
+                          {"competitors", h.competitors},
+                          {"leakage", h.leakage},
+                          {"worst_target_weight", h.worstTargetWeight}});
+  return j;
+}
+
+json separationCardJson(const SeparationCard &c) {
+  json j = {{"task", c.task},
+            {"architecture", c.architecture},
+            {"construction", c.construction},
+            {"result", c.result},
+            {"max_length", c.maxLength},
+            {"alphabet_size", c.alphabetSize},
+            {"precision_bits", c.precisionBits},
+            {"layers", c.layers},
+            {"heads", c.heads},
+            {"width", c.width},
+            {"code_dim", c.codeDim},
+            {"parameters", c.parameters},
+            {"size_measure", c.sizeMeasure},
+            {"size_bits", c.sizeBits},
+            {"bound", c.bound},
+            {"bound_note", c.boundNote},
+            {"respects_bound", c.respectsBound},
+            {"verdict", c.verdict}};
+  j["bound_bits"] = c.boundBits ? json(*c.boundBits) : json(nullptr);
+  return j;
+}
+
+} // namespace handwire::cli

@@ -1,0 +1,25 @@
+// Human-readable and JSON renderings shared by the subcommands.
+#pragma once
+
+#include "analysis/SeparationCard.h"
+#include "ir/Network.h"
+#include "spec/TaskSpec.h"
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace handwire::cli {
+
+void printTaskLine(std::ostream &os, const TaskSpec &task);
+// One-line summary of a model: architecture, sizes.
+void printModelLine(std::ostream &os, const Network &net);
+// The certificate, indented.
+void printCertificate(std::ostream &os, const Network &net);
+// The separation card, indented.
+void printSeparationCard(std::ostream &os, const SeparationCard &card);
+
+nlohmann::json taskJson(const TaskSpec &task);
+nlohmann::json certificateJson(const Network &net);
+nlohmann::json separationCardJson(const SeparationCard &card);
+
+} // namespace handwire::cli
