@@ -48,13 +48,15 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
     if (net.arch == Architecture::RNN) {
       c.bound = "state bits >= N log2|alphabet|";
       c.boundBits = N * logV;
-      c.boundNote = "B24 RNN lower bound via one-way INDEX: after the symbols, the "
-                    "state must tell apart all |alphabet|^N sequences";
+      c.boundNote =
+          "B24 RNN lower bound via one-way INDEX: after the symbols, the "
+          "state must tell apart all |alphabet|^N sequences";
     } else {
       c.bound = "none";
-      c.boundNote = "index lookup escapes the one-layer bound: the index token is on "
-                    "Bob's side, so a two-way protocol of O(log N) bits exists; the "
-                    "upper bound used is width V + 2k + 1 with k = O(log N)";
+      c.boundNote =
+          "index lookup escapes the one-layer bound: the index token is on "
+          "Bob's side, so a two-way protocol of O(log N) bits exists; the "
+          "upper bound used is width V + 2k + 1 with k = O(log N)";
     }
     break;
   }

@@ -22,9 +22,9 @@ struct SeparationCard {
   std::string sizeMeasure; // "state bits" | "cut bits" | "width"
   int64_t sizeBits = 0;
   // The applicable lower bound, in bits (absent: none applies).
-  std::string bound;       // formula, e.g. "state bits >= N log2|alphabet|"
+  std::string bound; // formula, e.g. "state bits >= N log2|alphabet|"
   std::optional<double> boundBits;
-  std::string boundNote;   // why it applies (or why none does)
+  std::string boundNote; // why it applies (or why none does)
   bool respectsBound = true;
   std::string verdict;
 };

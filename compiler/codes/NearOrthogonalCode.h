@@ -1,9 +1,11 @@
-// Nearly orthogonal position codes (paper-constructions.md §5, codes-and-bounds.md §1).
+// Nearly orthogonal position codes (paper-constructions.md §5,
+// codes-and-bounds.md §1).
 //
-// A code is `count` unit vectors T(0..count-1) in R^dim with entries +-1/sqrt(dim),
-// stored as sign bits. Constructions use it for keys and queries: a query
-// T(p) scores 1 against its own key and at most `maxInnerProduct` against any
-// other, which is the one-sided gap the softmax scale is derived from.
+// A code is `count` unit vectors T(0..count-1) in R^dim with entries
+// +-1/sqrt(dim), stored as sign bits. Constructions use it for keys and
+// queries: a query T(p) scores 1 against its own key and at most
+// `maxInnerProduct` against any other, which is the one-sided gap the softmax
+// scale is derived from.
 #pragma once
 
 #include "ir/Network.h" // CodeCertificate
@@ -40,7 +42,8 @@ private:
 };
 
 // Exact coherence of a sign code, from integer Hamming distances
-// (XOR + popcount over all pairs, on all cores): <T(i),T(j)> = 1 - 2 h(i,j) / dim.
+// (XOR + popcount over all pairs, on all cores): <T(i),T(j)> = 1 - 2 h(i,j) /
+// dim.
 struct CoherenceMeasurement {
   double coherence = 0;       // max_{i!=j} |<T(i),T(j)>|
   double maxInnerProduct = 0; // max_{i!=j} <T(i),T(j)>
@@ -51,7 +54,8 @@ CoherenceMeasurement measureCoherence(const SignCode &code);
 
 // Dimension of a Rademacher code of `count` vectors whose coherence is at most
 // `coherence` with probability >= 1 - failure (Hoeffding + union bound over
-// the count*(count-1)/2 pairs): k = ceil((2 / c^2) ln(count (count-1) / failure)).
+// the count*(count-1)/2 pairs): k = ceil((2 / c^2) ln(count (count-1) /
+// failure)).
 int64_t rademacherDimension(int64_t count, double coherence,
                             double failure = 0.01);
 

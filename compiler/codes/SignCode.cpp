@@ -35,7 +35,8 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
   std::atomic<int64_t> nextRow{0};
   auto work = [&](unsigned t) {
     Extremes &e = ext[t];
-    // Rows are handed out in chunks from the front; row i costs n - i - 1 pairs.
+    // Rows are handed out in chunks from the front; row i costs n - i - 1
+    // pairs.
     for (;;) {
       int64_t i = nextRow.fetch_add(16);
       if (i >= n - 1)
@@ -81,14 +82,15 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
   std::sort(m.worstPairs.begin(), m.worstPairs.end());
   const double d = static_cast<double>(dim);
   m.maxInnerProduct = (d - 2.0 * minH) / d;
-  m.coherence = std::max(std::fabs(m.maxInnerProduct), std::fabs((d - 2.0 * maxH) / d));
+  m.coherence =
+      std::max(std::fabs(m.maxInnerProduct), std::fabs((d - 2.0 * maxH) / d));
   return m;
 }
 
 int64_t rademacherDimension(int64_t count, double coherence, double failure) {
   const double n = static_cast<double>(count);
-  return static_cast<int64_t>(
-      std::ceil(2.0 / (coherence * coherence) * std::log(n * (n - 1) / failure)));
+  return static_cast<int64_t>(std::ceil(2.0 / (coherence * coherence) *
+                                        std::log(n * (n - 1) / failure)));
 }
 
 namespace {
@@ -117,8 +119,9 @@ Code makeCode(const CodeRequest &req,
   uint64_t drawSeed = req.seed;
   for (int draw = 1;; ++draw) {
     if (progress)
-      progress("drawing " + std::to_string(req.count) + " Rademacher vectors in " +
-               std::to_string(dim) + " dimensions and measuring their coherence");
+      progress("drawing " + std::to_string(req.count) +
+               " Rademacher vectors in " + std::to_string(dim) +
+               " dimensions and measuring their coherence");
     Code c;
     c.vectors = drawRademacher(req.count, dim, drawSeed);
     CoherenceMeasurement m = measureCoherence(c.vectors);

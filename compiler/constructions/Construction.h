@@ -15,23 +15,27 @@ namespace handwire {
 class Construction {
 public:
   virtual ~Construction() = default;
-  virtual const char *id() const = 0;        // "index_lookup/transformer-1layer"
+  virtual const char *id() const = 0; // "index_lookup/transformer-1layer"
   virtual TaskKind task() const = 0;
   virtual Architecture arch() const = 0;
-  virtual std::string requirement() const = 0; // what it accepts, for errors: "layers = 1"
+  virtual std::string
+  requirement() const = 0; // what it accepts, for errors: "layers = 1"
   virtual bool accepts(const ModelSpec &model) const = 0;
   // Bytes the weights will take, computed before anything is allocated.
-  virtual int64_t estimateBytes(const Spec &spec, const ModelSpec &model) const = 0;
+  virtual int64_t estimateBytes(const Spec &spec,
+                                const ModelSpec &model) const = 0;
   // Builds the network with its provenance and certificate. Throws UserError
   // (located at the spec field at fault) if the spec cannot be realized.
-  virtual Network build(const Spec &spec, const ModelSpec &model,
-                        const std::function<void(const std::string &)> &progress) const = 0;
+  virtual Network
+  build(const Spec &spec, const ModelSpec &model,
+        const std::function<void(const std::string &)> &progress) const = 0;
 };
 
 // Every construction, sorted by id.
 const std::vector<const Construction *> &allConstructions();
 // The constructions for (task, arch), in registry order.
-std::vector<const Construction *> constructionsFor(TaskKind task, Architecture arch);
+std::vector<const Construction *> constructionsFor(TaskKind task,
+                                                   Architecture arch);
 
 // Defined by each construction file, listed in Registry.cpp.
 const Construction &indexLookupRnnConstruction();

@@ -7,29 +7,30 @@
 // Notation. V = |alphabet|, b = ceil(log2 V) bits per symbol, bit_B(c) the
 // B-th bit of symbol c's index, [.] an indicator. Units (H = N (1 + 3b)):
 //   ptr_j      1 <= j <= N        "the next symbol goes to slot j"
-//   w_{j,B}    write buffer       bit B of the symbol written to slot j, one step only
-//   slot_{j,B} memory             bit B of s_j, kept forever
-//   a_{p,B}    answer             bit B of s_p, after IDX_p was read
+//   w_{j,B}    write buffer       bit B of the symbol written to slot j, one
+//   step only slot_{j,B} memory             bit B of s_j, kept forever a_{p,B}
+//   answer             bit B of s_p, after IDX_p was read
 // Update h_t = ReLU(W h_{t-1} + U e(x_t) + bias), h_0 = e(ptr_1):
 //   ptr_{j+1}(t) = ReLU(ptr_j(t-1))
 //   w_{j,B}(t)   = ReLU(ptr_j(t-1) + bit_B(x_t) - 1)         (bit_B(IDX) = 0)
 //   slot_{j,B}(t)= ReLU(slot_{j,B}(t-1) + w_{j,B}(t-1))
 //   a_{p,B}(t)   = ReLU(slot_{p,B}(t-1) + w_{p,B}(t-1) + [x_t = IDX_p] - 1)
-// Read-out: logit_c = sum_B (2 bit_B(c) - 1) sum_p a_{p,B} + #{B : bit_B(c) = 0}.
+// Read-out: logit_c = sum_B (2 bit_B(c) - 1) sum_p a_{p,B} + #{B : bit_B(c) =
+// 0}.
 //
 // Claim. Every unit is exactly 0 or 1 at every step, and the read-out gives
 // s_p a logit of b and every other class at most b - 1.
 //
-// Proof. By induction on t: ptr_j(t) = [j = t+1]; so w_{j,B}(t) = [j = t] bit_B(s_t)
-// (the pre-activation is ptr + bit - 1 in {-1, 0, 1}), and slot_{j,B}(t) =
-// [j <= t-1] bit_B(s_j), because w and slot of the same j are never 1 at the
-// same step (w at t = j only, slot from t = j+1 on). Hence slot(t-1) + w(t-1)
-// = [j <= t-1] bit_B(s_j) is 0/1 and a_{p,B}(t) = [x_t = IDX_p] bit_B(s_p) for
-// p <= t-1. At the last step t = n+1 only the queried p has a nonzero answer
-// row, so sum_p a_{p,B} = bit_B(s_p). Class c gets one point per bit where it
-// agrees with s_p: b for c = s_p, at most b - 1 otherwise. All arithmetic is
-// on small integers, so the result is exact in any floating-point precision.
-// QED.
+// Proof. By induction on t: ptr_j(t) = [j = t+1]; so w_{j,B}(t) = [j = t]
+// bit_B(s_t) (the pre-activation is ptr + bit - 1 in {-1, 0, 1}), and
+// slot_{j,B}(t) = [j <= t-1] bit_B(s_j), because w and slot of the same j are
+// never 1 at the same step (w at t = j only, slot from t = j+1 on). Hence
+// slot(t-1) + w(t-1) = [j <= t-1] bit_B(s_j) is 0/1 and a_{p,B}(t) = [x_t =
+// IDX_p] bit_B(s_p) for p <= t-1. At the last step t = n+1 only the queried p
+// has a nonzero answer row, so sum_p a_{p,B} = bit_B(s_p). Class c gets one
+// point per bit where it agrees with s_p: b for c = s_p, at most b - 1
+// otherwise. All arithmetic is on small integers, so the result is exact in any
+// floating-point precision. QED.
 #include "constructions/Construction.h"
 
 #include "spec/Vocabulary.h"
@@ -57,20 +58,28 @@ public:
   int64_t estimateBytes(const Spec &spec, const ModelSpec &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
     const int64_t N = spec.task.maxLength, b = bitsPerSymbol(voc.symbolCount);
-    const int64_t H = N * (1 + 3 * b), nnz = N * (1 + 5 * b) + N * b + N * (1 + b);
-    // sparse entries (value + column index), row pointers, dense read-out, vectors
+    const int64_t H = N * (1 + 3 * b),
+                  nnz = N * (1 + 5 * b) + N * b + N * (1 + b);
+    // sparse entries (value + column index), row pointers, dense read-out,
+    // vectors
     return 8 * nnz + 8 * H + 4 * voc.classCount * H + 12 * H;
   }
 
-  Network build(const Spec &spec, const ModelSpec &m,
-                const std::function<void(const std::string &)> &) const override {
+  Network
+  build(const Spec &spec, const ModelSpec &m,
+        const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t V = voc.symbolCount, N = spec.task.maxLength, b = bitsPerSymbol(V);
+    const int64_t V = voc.symbolCount, N = spec.task.maxLength,
+                  b = bitsPerSymbol(V);
     const int64_t H = N * (1 + 3 * b);
     auto ptr = [&](int64_t j) { return j - 1; };
     auto w = [&](int64_t j, int64_t B) { return N + (j - 1) * b + B; };
-    auto slot = [&](int64_t j, int64_t B) { return N + N * b + (j - 1) * b + B; };
-    auto ans = [&](int64_t p, int64_t B) { return N + 2 * N * b + (p - 1) * b + B; };
+    auto slot = [&](int64_t j, int64_t B) {
+      return N + N * b + (j - 1) * b + B;
+    };
+    auto ans = [&](int64_t p, int64_t B) {
+      return N + 2 * N * b + (p - 1) * b + B;
+    };
     auto bit = [](int64_t c, int64_t B) { return (c >> B) & 1; };
 
     Network net;
@@ -82,10 +91,11 @@ public:
     net.classCount = voc.classCount;
     net.maxSequenceLength = voc.maxSequenceLength;
     net.width = H;
-    net.blocks = {{"ptr", 0, N, "one-hot: the next symbol goes to slot j"},
-                  {"write", N, N * b, "bits of the symbol being written, for one step"},
-                  {"slot", N + N * b, N * b, "bits of s_j, kept"},
-                  {"answer", N + 2 * N * b, N * b, "bits of s_p after IDX_p"}};
+    net.blocks = {
+        {"ptr", 0, N, "one-hot: the next symbol goes to slot j"},
+        {"write", N, N * b, "bits of the symbol being written, for one step"},
+        {"slot", N + N * b, N * b, "bits of s_j, kept"},
+        {"answer", N + 2 * N * b, N * b, "bits of s_p after IDX_p"}};
 
     using Triplet = Eigen::Triplet<float, int32_t>;
     std::vector<Triplet> W, U;
@@ -135,16 +145,20 @@ public:
           net.readout.bias(c) += 1;
       }
 
-    net.provenance = {id(), "B24 RNN lower bound (state >= N log2|alphabet| bits), met "
-                            "up to a constant factor",
-                      "compiler/constructions/IndexLookupRNN.cpp",
-                      "a pointer walks over N memory slots and stores each symbol's bits; "
-                      "the index token reads slot p"};
+    net.provenance = {
+        id(),
+        "B24 RNN lower bound (state >= N log2|alphabet| bits), met "
+        "up to a constant factor",
+        "compiler/constructions/IndexLookupRNN.cpp",
+        "a pointer walks over N memory slots and stores each symbol's bits; "
+        "the index token reads slot p"};
     Certificate &cert = net.certificate;
     cert.readoutMargin = 1;
-    cert.logitTolerance = 0; // integer arithmetic: every backend must agree exactly
-    cert.argument = "every unit is exactly 0 or 1 (integer pre-activations), so the "
-                    "network is exact in any precision; the answer's bits win by 1";
+    cert.logitTolerance =
+        0; // integer arithmetic: every backend must agree exactly
+    cert.argument =
+        "every unit is exactly 0 or 1 (integer pre-activations), so the "
+        "network is exact in any precision; the answer's bits win by 1";
     cert.certified = true;
     return net;
   }

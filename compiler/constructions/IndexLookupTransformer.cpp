@@ -1,5 +1,6 @@
-// Index lookup with a one-layer, one-head Transformer of width O(|alphabet| + log N).
-// B24 Theorem 1 (upper bound); weights as in paper-constructions.md §6.1.
+// Index lookup with a one-layer, one-head Transformer of width O(|alphabet| +
+// log N). B24 Theorem 1 (upper bound); weights as in paper-constructions.md
+// §6.1.
 //
 // Task. Input s_1 .. s_n IDX_p with 1 <= p <= n <= N; output s_p.
 //
@@ -40,7 +41,9 @@ public:
   const char *id() const override { return "index_lookup/transformer-1layer"; }
   TaskKind task() const override { return TaskKind::IndexLookup; }
   Architecture arch() const override { return Architecture::Transformer; }
-  std::string requirement() const override { return "transformer with layers = 1"; }
+  std::string requirement() const override {
+    return "transformer with layers = 1";
+  }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
   int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
@@ -48,17 +51,22 @@ public:
     const int64_t k = rademacherDimension(voc.maxSequenceLength, m.coherence);
     const int64_t D = voc.symbolCount + 2 * k + 1;
     // token + position tables dominate; heads and read-out are O(k D).
-    return 4 * (voc.tokenCount + voc.maxSequenceLength + 3 * k + voc.symbolCount) * D +
+    return 4 *
+               (voc.tokenCount + voc.maxSequenceLength + 3 * k +
+                voc.symbolCount) *
+               D +
            voc.maxSequenceLength * ((k + 63) / 64) * 8;
   }
 
-  Network build(const Spec &spec, const ModelSpec &m,
-                const std::function<void(const std::string &)> &progress) const override {
+  Network build(
+      const Spec &spec, const ModelSpec &m,
+      const std::function<void(const std::string &)> &progress) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
     const int64_t V = voc.symbolCount, N = spec.task.maxLength;
 
     // Codes for positions 1 .. N+1 (codeword i-1 is position i).
-    Code code = makeCode({m.code, voc.maxSequenceLength, m.coherence, m.seed}, progress);
+    Code code = makeCode({m.code, voc.maxSequenceLength, m.coherence, m.seed},
+                         progress);
     const int64_t k = code.certificate.dim;
     const int64_t S = 0, K = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
 
@@ -71,16 +79,18 @@ public:
     net.classCount = voc.classCount;
     net.maxSequenceLength = voc.maxSequenceLength;
     net.width = D;
-    net.blocks = {{"S", S, V, "one-hot data symbol; the head writes its answer here"},
-                  {"K", K, k, "key code T(i) of position i"},
-                  {"Q", Q, k, "query code T(p) of the index token IDX_p"},
-                  {"F", F, 1, "1 at the index token"}};
+    net.blocks = {
+        {"S", S, V, "one-hot data symbol; the head writes its answer here"},
+        {"K", K, k, "key code T(i) of position i"},
+        {"Q", Q, k, "query code T(p) of the index token IDX_p"},
+        {"F", F, 1, "1 at the index token"}};
 
     // Scale from the measured one-sided gap and the read-out margin.
     const double gap = 1.0 - code.certificate.maxInnerProduct;
     const int64_t competitors = N; // at most n <= N keys besides the target
     const double leakage = leakageForReadoutMargin(m.margin);
-    const double eta = m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+    const double eta =
+        m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
 
     TransformerBody body;
     // Embeddings: data symbol c -> e_c in S; IDX_p -> T(p) in Q and 1 in F;
@@ -100,7 +110,9 @@ public:
     // The head: query eta * Q block, key K block, value S block, output into S.
     AttentionHead head;
     head.query = Matrix::Zero(k, D);
-    head.query.block(0, Q, k, k).diagonal().setConstant(static_cast<float>(eta));
+    head.query.block(0, Q, k, k)
+        .diagonal()
+        .setConstant(static_cast<float>(eta));
     head.key = Matrix::Zero(k, D);
     head.key.block(0, K, k, k).diagonal().setOnes();
     head.value = Matrix::Zero(V, D);
@@ -115,20 +127,22 @@ public:
     net.readout.weight.block(0, S, V, V).diagonal().setOnes();
     net.readout.bias = Vector::Zero(V);
 
-    net.provenance = {id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",
-                      "compiler/constructions/IndexLookupTransformer.cpp",
-                      "query code T(p) at the index token attends to key code T(p) of "
-                      "position p and copies its one-hot symbol"};
+    net.provenance = {
+        id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",
+        "compiler/constructions/IndexLookupTransformer.cpp",
+        "query code T(p) at the index token attends to key code T(p) of "
+        "position p and copies its one-hot symbol"};
     Certificate &cert = net.certificate;
     cert.code = code.certificate;
-    cert.heads.push_back(
-        certifySelectionHead("layers.0.heads.0", gap, competitors, leakage, eta));
+    cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
+                                              competitors, leakage, eta));
     cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
     // Logits are attention averages of 0/1 values: fp32 forward passes agree
     // to a few ulps of 1, whatever the order of summation.
     cert.logitTolerance = 1e-4;
-    cert.argument = "softmax selection: target weight >= 1 - leakage, so the copied "
-                    "one-hot symbol leads every other class by the read-out margin";
+    cert.argument =
+        "softmax selection: target weight >= 1 - leakage, so the copied "
+        "one-hot symbol leads every other class by the read-out margin";
     checkHeadCertificates(cert);
     return net;
   }

@@ -16,7 +16,8 @@ double requiredSoftmaxScale(double gap, int64_t competitors, double leakage) {
 }
 
 double worstTargetWeight(double scale, double gap, int64_t competitors) {
-  return 1.0 / (1.0 + static_cast<double>(competitors) * std::exp(-scale * gap));
+  return 1.0 /
+         (1.0 + static_cast<double>(competitors) * std::exp(-scale * gap));
 }
 
 double leakageForReadoutMargin(double margin) { return (1 - margin) / 2; }

@@ -58,8 +58,9 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
     const SourceLoc at = model.arch == Architecture::Transformer
                              ? model.fieldLoc("layers")
                              : model.loc;
-    diags.error(at, std::string("no construction of ") + taskKindName(spec.task.kind) +
-                        " for this " + architectureName(model.arch) +
+    diags.error(at, std::string("no construction of ") +
+                        taskKindName(spec.task.kind) + " for this " +
+                        architectureName(model.arch) +
                         " model; available: " + list);
     return std::nullopt;
   }
@@ -67,11 +68,12 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
   // 5. refuse what would not fit, before allocating anything
   const int64_t bytes = chosen->estimateBytes(spec, model);
   if (bytes > options.memoryLimitBytes) {
-    diags.error(spec.task.fieldLoc("max_length"),
-                "model '" + model.name + "' would need about " + humanBytes(bytes) +
-                    " of weights, above the limit of " +
-                    humanBytes(options.memoryLimitBytes) +
-                    "; lower max_length or raise the limit with --memory-limit");
+    diags.error(
+        spec.task.fieldLoc("max_length"),
+        "model '" + model.name + "' would need about " + humanBytes(bytes) +
+            " of weights, above the limit of " +
+            humanBytes(options.memoryLimitBytes) +
+            "; lower max_length or raise the limit with --memory-limit");
     return std::nullopt;
   }
 

@@ -31,10 +31,14 @@ json certificateJson(const Certificate &c) {
     json pairs = json::array();
     for (const auto &[a, b] : k.worstPairs)
       pairs.push_back({a, b});
-    j["code"] = {{"family", k.family},       {"seed", k.seed},
-                 {"dim", k.dim},             {"count", k.count},
-                 {"draws", k.draws},         {"target_coherence", k.targetCoherence},
-                 {"coherence", k.coherence}, {"max_inner_product", k.maxInnerProduct},
+    j["code"] = {{"family", k.family},
+                 {"seed", k.seed},
+                 {"dim", k.dim},
+                 {"count", k.count},
+                 {"draws", k.draws},
+                 {"target_coherence", k.targetCoherence},
+                 {"coherence", k.coherence},
+                 {"max_inner_product", k.maxInnerProduct},
                  {"worst_pairs", pairs}};
   }
   for (const auto &h : c.heads)
@@ -62,11 +66,16 @@ struct TensorList {
   }
   void csr(const std::string &name, const SparseMatrix &m) {
     HW_ASSERT(m.isCompressed(), "sparse weights must be compressed");
-    owned.emplace_back(m.outerIndexPtr(), m.outerIndexPtr() + m.outerSize() + 1);
-    refs.push_back({name + ".row_offsets", DType::I32, {m.outerSize() + 1},
+    owned.emplace_back(m.outerIndexPtr(),
+                       m.outerIndexPtr() + m.outerSize() + 1);
+    refs.push_back({name + ".row_offsets",
+                    DType::I32,
+                    {m.outerSize() + 1},
                     owned.back().data()});
-    refs.push_back({name + ".columns", DType::I32, {m.nonZeros()}, m.innerIndexPtr()});
-    refs.push_back({name + ".values", DType::F32, {m.nonZeros()}, m.valuePtr()});
+    refs.push_back(
+        {name + ".columns", DType::I32, {m.nonZeros()}, m.innerIndexPtr()});
+    refs.push_back(
+        {name + ".values", DType::F32, {m.nonZeros()}, m.valuePtr()});
   }
 };
 
@@ -106,7 +115,8 @@ TensorList tensorsOf(const Network &net) {
   return t;
 }
 
-json configOf(const TaskSpec &task, const Network &net, const std::string &weightsFile) {
+json configOf(const TaskSpec &task, const Network &net,
+              const std::string &weightsFile) {
   json j;
   j["format"] = "handwire-model";
   j["version"] = kFormatVersion;
@@ -122,17 +132,21 @@ json configOf(const TaskSpec &task, const Network &net, const std::string &weigh
   j["width"] = net.width;
   j["residual_blocks"] = json::array();
   for (const auto &b : net.blocks)
-    j["residual_blocks"].push_back(
-        {{"name", b.name}, {"offset", b.offset}, {"width", b.width}, {"meaning", b.meaning}});
+    j["residual_blocks"].push_back({{"name", b.name},
+                                    {"offset", b.offset},
+                                    {"width", b.width},
+                                    {"meaning", b.meaning}});
   if (net.isTransformer()) {
     j["forward"] = {
         {"kind", "transformer"},
         {"embedding", "x_i = embed.token[w_i] + embed.position[i], i 0-based"},
         {"attention", "causal softmax(q_i . k_j) over j <= i, max-subtracted; "
                       "scale folded into query; no 1/sqrt(d); no LayerNorm"},
-        {"residual", "x_i += sum_h output_h (sum_j a_ij value_h x_j); then "
-                     "x_i += mlp.out relu(mlp.in x_i + mlp.in_bias) + mlp.out_bias"},
-        {"readout", "logits = readout.weight x_last + readout.bias; decision = argmax"}};
+        {"residual",
+         "x_i += sum_h output_h (sum_j a_ij value_h x_j); then "
+         "x_i += mlp.out relu(mlp.in x_i + mlp.in_bias) + mlp.out_bias"},
+        {"readout",
+         "logits = readout.weight x_last + readout.bias; decision = argmax"}};
     json layers = json::array();
     for (const auto &l : net.transformer().layers)
       layers.push_back({{"heads", l.heads.size()}, {"mlp", l.mlp.has_value()}});
@@ -142,8 +156,10 @@ json configOf(const TaskSpec &task, const Network &net, const std::string &weigh
         {"kind", "elman_rnn"},
         {"recurrence", "h_0 = rnn.initial; h_t = relu(rnn.recurrent h_{t-1} + "
                        "rnn.input[:, w_t] + rnn.bias)"},
-        {"sparse", "rnn.recurrent and rnn.input are CSR: row_offsets, columns, values"},
-        {"readout", "logits = readout.weight h_last + readout.bias; decision = argmax"}};
+        {"sparse",
+         "rnn.recurrent and rnn.input are CSR: row_offsets, columns, values"},
+        {"readout",
+         "logits = readout.weight h_last + readout.bias; decision = argmax"}};
   }
   j["provenance"] = {{"construction", net.provenance.construction},
                      {"result", net.provenance.result},
@@ -159,10 +175,12 @@ json configOf(const TaskSpec &task, const Network &net, const std::string &weigh
 class ConfigReader {
 public:
   explicit ConfigReader(std::string path) : path_(std::move(path)) {}
-  [[noreturn]] void fail(const std::string &field, const std::string &what) const {
+  [[noreturn]] void fail(const std::string &field,
+                         const std::string &what) const {
     throw UserError("'" + path_ + "': field '" + field + "' " + what);
   }
-  const json &get(const json &j, const std::string &key, const std::string &ctx) const {
+  const json &get(const json &j, const std::string &key,
+                  const std::string &ctx) const {
     if (!j.is_object() || !j.contains(key))
       fail(ctx + key, "is missing");
     return j.at(key);
@@ -174,17 +192,19 @@ public:
       fail(ctx + key, "must be an integer");
     const int64_t x = v.get<int64_t>();
     if (x < lo || x > hi)
-      fail(ctx + key, "is " + std::to_string(x) + ", outside [" + std::to_string(lo) +
-                          ", " + std::to_string(hi) + "]");
+      fail(ctx + key, "is " + std::to_string(x) + ", outside [" +
+                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
     return x;
   }
-  double number(const json &j, const std::string &key, const std::string &ctx) const {
+  double number(const json &j, const std::string &key,
+                const std::string &ctx) const {
     const json &v = get(j, key, ctx);
     if (!v.is_number())
       fail(ctx + key, "must be a number");
     return v.get<double>();
   }
-  std::string string(const json &j, const std::string &key, const std::string &ctx) const {
+  std::string string(const json &j, const std::string &key,
+                     const std::string &ctx) const {
     const json &v = get(j, key, ctx);
     if (!v.is_string())
       fail(ctx + key, "must be a string");
@@ -205,28 +225,31 @@ public:
     if (it == file_.tensors.end())
       throw UserError("'" + path_ + "': tensor '" + name + "' is missing");
     if (it->second.dtype != dtype)
-      throw UserError("'" + path_ + "': tensor '" + name + "' has the wrong dtype");
+      throw UserError("'" + path_ + "': tensor '" + name +
+                      "' has the wrong dtype");
     return it->second;
   }
   Matrix dense(const std::string &name, int64_t rows, int64_t cols) const {
     const Tensor &t = find(name, DType::F32);
     if (t.shape != std::vector<int64_t>{rows, cols})
-      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [" +
-                      std::to_string(rows) + ", " + std::to_string(cols) + "]");
+      throw UserError("'" + path_ + "': tensor '" + name +
+                      "' should have shape [" + std::to_string(rows) + ", " +
+                      std::to_string(cols) + "]");
     return Eigen::Map<const Matrix>(t.f32(), rows, cols);
   }
   Matrix denseRows(const std::string &name, int64_t cols) const {
     const Tensor &t = find(name, DType::F32);
-    if (t.shape.size() != 2 || t.shape[1] != cols || t.shape[0] < 1 || t.shape[0] > (1 << 24))
-      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [*, " +
-                      std::to_string(cols) + "]");
+    if (t.shape.size() != 2 || t.shape[1] != cols || t.shape[0] < 1 ||
+        t.shape[0] > (1 << 24))
+      throw UserError("'" + path_ + "': tensor '" + name +
+                      "' should have shape [*, " + std::to_string(cols) + "]");
     return Eigen::Map<const Matrix>(t.f32(), t.shape[0], cols);
   }
   Vector vec(const std::string &name, int64_t n) const {
     const Tensor &t = find(name, DType::F32);
     if (t.shape != std::vector<int64_t>{n})
-      throw UserError("'" + path_ + "': tensor '" + name + "' should have shape [" +
-                      std::to_string(n) + "]");
+      throw UserError("'" + path_ + "': tensor '" + name +
+                      "' should have shape [" + std::to_string(n) + "]");
     return Eigen::Map<const Vector>(t.f32(), n);
   }
   SparseMatrix csr(const std::string &name, int64_t rows, int64_t cols) const {
@@ -236,7 +259,8 @@ public:
     auto bad = [&](const std::string &what) {
       return UserError("'" + path_ + "': sparse tensor '" + name + "' " + what);
     };
-    if (offsets.elements() != rows + 1 || columns.elements() != values.elements())
+    if (offsets.elements() != rows + 1 ||
+        columns.elements() != values.elements())
       throw bad("has inconsistent row_offsets/columns/values lengths");
     const int32_t *o = offsets.i32(), *c = columns.i32();
     const int64_t nnz = values.elements();
@@ -278,8 +302,9 @@ std::vector<TensorInfo> listTensors(const Network &net) {
   std::vector<TensorInfo> out;
   for (const auto &r : t.refs)
     out.push_back({r.name, r.dtype == DType::F32 ? "F32" : "I32", r.shape});
-  std::sort(out.begin(), out.end(),
-            [](const TensorInfo &a, const TensorInfo &b) { return a.name < b.name; });
+  std::sort(
+      out.begin(), out.end(),
+      [](const TensorInfo &a, const TensorInfo &b) { return a.name < b.name; });
   return out;
 }
 
@@ -288,12 +313,13 @@ std::string modelConfigJson(const TaskSpec &task, const Network &net,
   return configOf(task, net, weightsFile).dump(2) + "\n";
 }
 
-ModelPaths writeModel(const TaskSpec &task, const Network &net, const std::string &dir,
-                      const std::string &stem) {
+ModelPaths writeModel(const TaskSpec &task, const Network &net,
+                      const std::string &dir, const std::string &stem) {
   std::error_code ec;
   fs::create_directories(dir.empty() ? "." : dir, ec);
   if (ec)
-    throw UserError("cannot create output directory '" + dir + "': " + ec.message());
+    throw UserError("cannot create output directory '" + dir +
+                    "': " + ec.message());
   ModelPaths paths;
   paths.weights = (fs::path(dir) / (stem + ".safetensors")).string();
   paths.config = (fs::path(dir) / (stem + ".json")).string();
@@ -325,8 +351,10 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
       throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
     }
   }
-  if (!j.is_object() || !j.contains("format") || j["format"] != "handwire-model")
-    throw UserError("'" + configPath + "' is not a handwire model config (no "
+  if (!j.is_object() || !j.contains("format") ||
+      j["format"] != "handwire-model")
+    throw UserError("'" + configPath +
+                    "' is not a handwire model config (no "
                     "\"format\": \"handwire-model\")");
   if (r.integer(j, "version", "", 1, 1000) != kFormatVersion)
     r.fail("version", "is not supported (this handwire reads version " +
@@ -361,24 +389,26 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     r.fail("precision", "must be \"f32\" or \"f64\"");
   net.precision = prec == "f64" ? Precision::F64 : Precision::F32;
   const json &voc = r.get(j, "vocabulary", "");
-  net.tokenCount = r.integer(voc, "token_count", "vocabulary.", 1, int64_t(1) << 27);
+  net.tokenCount =
+      r.integer(voc, "token_count", "vocabulary.", 1, int64_t(1) << 27);
   net.classCount = r.integer(voc, "class_count", "vocabulary.", 1, 65536);
-  net.maxSequenceLength =
-      r.integer(voc, "max_sequence_length", "vocabulary.", 1, (int64_t(1) << 26) + 1);
+  net.maxSequenceLength = r.integer(voc, "max_sequence_length", "vocabulary.",
+                                    1, (int64_t(1) << 26) + 1);
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
   const json &blocks = r.get(j, "residual_blocks", "");
   if (!blocks.is_array())
     r.fail("residual_blocks", "must be a list");
   for (const auto &b : blocks)
-    net.blocks.push_back({r.string(b, "name", "residual_blocks[]."),
-                          r.integer(b, "offset", "residual_blocks[].", 0, net.width),
-                          r.integer(b, "width", "residual_blocks[].", 1, net.width),
-                          b.value("meaning", "")});
+    net.blocks.push_back(
+        {r.string(b, "name", "residual_blocks[]."),
+         r.integer(b, "offset", "residual_blocks[].", 0, net.width),
+         r.integer(b, "width", "residual_blocks[].", 1, net.width),
+         b.value("meaning", "")});
 
   const json &prov = r.get(j, "provenance", "");
   net.provenance = {r.string(prov, "construction", "provenance."),
-                    r.string(prov, "result", "provenance."), prov.value("source", ""),
-                    prov.value("summary", "")};
+                    r.string(prov, "result", "provenance."),
+                    prov.value("source", ""), prov.value("summary", "")};
   const json &cert = r.get(j, "certificate", "");
   Certificate &c = net.certificate;
   c.certified = cert.value("certified", false);
@@ -395,7 +425,8 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     cc.seed = r.get(k, "seed", "certificate.code.").get<uint64_t>();
     cc.dim = r.integer(k, "dim", "certificate.code.", 1, int64_t(1) << 20);
     cc.count = r.integer(k, "count", "certificate.code.", 2, int64_t(1) << 27);
-    cc.draws = static_cast<int>(r.integer(k, "draws", "certificate.code.", 1, 1 << 20));
+    cc.draws = static_cast<int>(
+        r.integer(k, "draws", "certificate.code.", 1, 1 << 20));
     cc.targetCoherence = r.number(k, "target_coherence", "certificate.code.");
     cc.coherence = r.number(k, "coherence", "certificate.code.");
     cc.maxInnerProduct = r.number(k, "max_inner_product", "certificate.code.");
@@ -406,13 +437,15 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     c.code = cc;
   }
   for (const auto &h : r.get(cert, "heads", "certificate."))
-    c.heads.push_back({r.string(h, "head", "certificate.heads[]."),
-                       r.number(h, "gap", "certificate.heads[]."),
-                       r.integer(h, "competitors", "certificate.heads[].", 1, int64_t(1) << 27),
-                       r.number(h, "leakage", "certificate.heads[]."),
-                       r.number(h, "required_scale", "certificate.heads[]."),
-                       r.number(h, "scale", "certificate.heads[]."),
-                       r.number(h, "worst_target_weight", "certificate.heads[].")});
+    c.heads.push_back(
+        {r.string(h, "head", "certificate.heads[]."),
+         r.number(h, "gap", "certificate.heads[]."),
+         r.integer(h, "competitors", "certificate.heads[].", 1,
+                   int64_t(1) << 27),
+         r.number(h, "leakage", "certificate.heads[]."),
+         r.number(h, "required_scale", "certificate.heads[]."),
+         r.number(h, "scale", "certificate.heads[]."),
+         r.number(h, "worst_target_weight", "certificate.heads[].")});
 
   const std::string weightsName = r.string(j, "weights", "");
   if (weightsName.find('/') != std::string::npos || weightsName.empty())
@@ -465,8 +498,8 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
 
   std::vector<std::string> problems = verifyNetwork(net);
   if (!problems.empty())
-    throw UserError("'" + configPath + "' describes an inconsistent network: " +
-                    problems.front());
+    throw UserError("'" + configPath +
+                    "' describes an inconsistent network: " + problems.front());
   return m;
 }
 

@@ -26,12 +26,14 @@ int64_t Tensor::elements() const { return product(shape); }
 
 void writeSafetensors(const std::string &path, std::vector<TensorRef> tensors,
                       const std::map<std::string, std::string> &metadata) {
-  std::sort(tensors.begin(), tensors.end(),
-            [](const TensorRef &a, const TensorRef &b) { return a.name < b.name; });
+  std::sort(
+      tensors.begin(), tensors.end(),
+      [](const TensorRef &a, const TensorRef &b) { return a.name < b.name; });
   nlohmann::json header = nlohmann::json::object();
   uint64_t offset = 0;
   for (const auto &t : tensors) {
-    const uint64_t bytes = static_cast<uint64_t>(product(t.shape)) * dtypeSize(t.dtype);
+    const uint64_t bytes =
+        static_cast<uint64_t>(product(t.shape)) * dtypeSize(t.dtype);
     header[t.name] = {{"dtype", dtypeName(t.dtype)},
                       {"shape", t.shape},
                       {"data_offsets", {offset, offset + bytes}}};
@@ -52,11 +54,13 @@ void writeSafetensors(const std::string &path, std::vector<TensorRef> tensors,
   out.write(reinterpret_cast<const char *>(len), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   for (const auto &t : tensors)
-    out.write(static_cast<const char *>(t.data),
-              static_cast<std::streamsize>(product(t.shape) * dtypeSize(t.dtype)));
+    out.write(
+        static_cast<const char *>(t.data),
+        static_cast<std::streamsize>(product(t.shape) * dtypeSize(t.dtype)));
   out.flush();
   if (!out)
-    throw UserError("error while writing '" + path + "': " + std::strerror(errno));
+    throw UserError("error while writing '" + path +
+                    "': " + std::strerror(errno));
 }
 
 SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
@@ -79,8 +83,10 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
   uint64_t headerSize = 0;
   for (int i = 0; i < 8; ++i)
     headerSize |= uint64_t(len[i]) << (8 * i);
-  if (headerSize > static_cast<uint64_t>(size - 8) || headerSize > (uint64_t(100) << 20))
-    throw fail("header length " + std::to_string(headerSize) + " exceeds the file");
+  if (headerSize > static_cast<uint64_t>(size - 8) ||
+      headerSize > (uint64_t(100) << 20))
+    throw fail("header length " + std::to_string(headerSize) +
+               " exceeds the file");
   std::string text(headerSize, '\0');
   in.read(text.data(), static_cast<std::streamsize>(headerSize));
   nlohmann::json header;
@@ -115,7 +121,8 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
     else if (e["dtype"] == "I32")
       t.dtype = DType::I32;
     else
-      throw fail(where + "unsupported dtype " + e["dtype"].dump() + " (F32 or I32)");
+      throw fail(where + "unsupported dtype " + e["dtype"].dump() +
+                 " (F32 or I32)");
     if (!e["shape"].is_array() || e["shape"].size() > 8)
       throw fail(where + "shape must be an array of at most 8 dimensions");
     uint64_t elements = 1;
@@ -134,8 +141,8 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
     const uint64_t begin = off[0], end = off[1];
     if (begin > end || end > dataSize)
       throw fail(where + "data_offsets [" + std::to_string(begin) + ", " +
-                 std::to_string(end) + ") outside the " + std::to_string(dataSize) +
-                 " data bytes (truncated file?)");
+                 std::to_string(end) + ") outside the " +
+                 std::to_string(dataSize) + " data bytes (truncated file?)");
     if (end - begin != elements * dtypeSize(t.dtype))
       throw fail(where + "data_offsets cover " + std::to_string(end - begin) +
                  " bytes but the shape needs " +

@@ -1,7 +1,8 @@
-// safetensors (https://huggingface.co/docs/safetensors): an 8-byte little-endian
-// header length, a JSON header {name: {dtype, shape, data_offsets}, __metadata__},
-// then the raw little-endian tensor bytes. Tensors are written in name order,
-// so the same network always gives the same bytes.
+// safetensors (https://huggingface.co/docs/safetensors): an 8-byte
+// little-endian header length, a JSON header {name: {dtype, shape,
+// data_offsets}, __metadata__}, then the raw little-endian tensor bytes.
+// Tensors are written in name order, so the same network always gives the same
+// bytes.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +30,12 @@ struct Tensor {
   std::vector<int64_t> shape;
   std::vector<char> bytes;
   int64_t elements() const;
-  const float *f32() const { return reinterpret_cast<const float *>(bytes.data()); }
-  const int32_t *i32() const { return reinterpret_cast<const int32_t *>(bytes.data()); }
+  const float *f32() const {
+    return reinterpret_cast<const float *>(bytes.data());
+  }
+  const int32_t *i32() const {
+    return reinterpret_cast<const int32_t *>(bytes.data());
+  }
 };
 
 struct SafetensorsFile {

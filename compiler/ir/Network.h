@@ -8,12 +8,13 @@
 // - Transformer: x_i = token[w_i] + position[i] (i = 0 .. M-1 is the token's
 //   0-based position); per layer, for each head h:
 //     q_i = Q x_i, k_j = K x_j, v_j = V x_j,
-//     a_ij = softmax_j (q_i . k_j) over j <= i (causal), computed max-subtracted,
-//     x_i += O sum_j a_ij v_j;
-//   then x_i += out * ReLU(in * x_i + inBias) + outBias if the layer has an MLP.
-//   The softmax scale is already folded into Q; there is no 1/sqrt(d) factor
-//   and no LayerNorm. logits = readout.weight * x_{M-1} + readout.bias.
-// - Elman RNN: h_0 = initial; h_t = ReLU(recurrent h_{t-1} + input[:, w_t] + bias);
+//     a_ij = softmax_j (q_i . k_j) over j <= i (causal), computed
+//     max-subtracted, x_i += O sum_j a_ij v_j;
+//   then x_i += out * ReLU(in * x_i + inBias) + outBias if the layer has an
+//   MLP. The softmax scale is already folded into Q; there is no 1/sqrt(d)
+//   factor and no LayerNorm. logits = readout.weight * x_{M-1} + readout.bias.
+// - Elman RNN: h_0 = initial; h_t = ReLU(recurrent h_{t-1} + input[:, w_t] +
+// bias);
 //   logits = readout.weight * h_M + readout.bias.
 // - The decision is argmax(logits); ties count as errors.
 #pragma once
@@ -31,13 +32,14 @@
 
 namespace handwire {
 
-using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Matrix =
+    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vector = Eigen::VectorXf;
 using SparseMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, int32_t>;
 
 // A named range of residual-stream (or hidden-state) dimensions.
 struct ResidualBlock {
-  std::string name;    // "S", "K", "Q", ...
+  std::string name; // "S", "K", "Q", ...
   int64_t offset = 0;
   int64_t width = 0;
   std::string meaning; // one line for people
@@ -56,7 +58,7 @@ struct AttentionHead {
 };
 
 struct MLP {
-  Matrix in;  // (H, D)
+  Matrix in; // (H, D)
   Vector inBias;
   Matrix out; // (D, H)
   Vector outBias;
@@ -84,24 +86,26 @@ struct Readout {
   Vector bias;   // (classCount)
 };
 
-// Which construction made the network, and which result of the paper it realizes.
+// Which construction made the network, and which result of the paper it
+// realizes.
 struct Provenance {
-  std::string construction; // registry id, e.g. "index_lookup/transformer-1layer"
-  std::string result;       // e.g. "B24 Theorem 1 (upper bound)"
-  std::string source;       // the construction's file, for people who want the proof
-  std::string summary;      // one line
+  std::string
+      construction;    // registry id, e.g. "index_lookup/transformer-1layer"
+  std::string result;  // e.g. "B24 Theorem 1 (upper bound)"
+  std::string source;  // the construction's file, for people who want the proof
+  std::string summary; // one line
 };
 
 // Certificate of the position code (paper-constructions.md §5.1).
 struct CodeCertificate {
-  std::string family;          // "rademacher"
+  std::string family; // "rademacher"
   uint64_t seed = 0;
-  int64_t dim = 0;             // k
-  int64_t count = 0;           // number of codewords
-  int draws = 1;               // how many draws/growths were needed
-  double targetCoherence = 0;  // requested max |<T(i),T(j)>|
-  double coherence = 0;        // measured max_{i!=j} |<T(i),T(j)>| (exact)
-  double maxInnerProduct = 0;  // measured max_{i!=j} <T(i),T(j)> (one-sided)
+  int64_t dim = 0;            // k
+  int64_t count = 0;          // number of codewords
+  int draws = 1;              // how many draws/growths were needed
+  double targetCoherence = 0; // requested max |<T(i),T(j)>|
+  double coherence = 0;       // measured max_{i!=j} |<T(i),T(j)>| (exact)
+  double maxInnerProduct = 0; // measured max_{i!=j} <T(i),T(j)> (one-sided)
   // Pairs of codewords (0-based ids) attaining maxInnerProduct, at most 64:
   // where a selection head is weakest, so adversarial inputs aim there.
   std::vector<std::pair<int64_t, int64_t>> worstPairs;
@@ -109,44 +113,49 @@ struct CodeCertificate {
 
 // Certificate of one attention head that must pick out a single key (§6.0).
 struct HeadCertificate {
-  std::string head;          // "layers.0.heads.0"
-  double gap = 0;            // logit gap per unit of scale: target - best other
-  int64_t competitors = 0;   // most keys besides the target (M_max - 1)
-  double leakage = 0;        // delta: mass the head may leave off the target
-  double requiredScale = 0;  // [ln(competitors) + ln((1-delta)/delta)] / gap
-  double scale = 0;          // the scale folded into Q
+  std::string head;         // "layers.0.heads.0"
+  double gap = 0;           // logit gap per unit of scale: target - best other
+  int64_t competitors = 0;  // most keys besides the target (M_max - 1)
+  double leakage = 0;       // delta: mass the head may leave off the target
+  double requiredScale = 0; // [ln(competitors) + ln((1-delta)/delta)] / gap
+  double scale = 0;         // the scale folded into Q
   double worstTargetWeight = 0; // 1 / (1 + competitors * exp(-scale * gap))
 };
 
 struct Certificate {
   std::optional<CodeCertificate> code;
   std::vector<HeadCertificate> heads;
-  double readoutMargin = 0;  // guaranteed logit gap of the right class at the read-out
+  double readoutMargin =
+      0; // guaranteed logit gap of the right class at the read-out
   // Largest |logit| difference allowed between two correct fp32 forward passes
   // of this network (JIT vs reference); declared by the construction.
   double logitTolerance = 1e-3;
-  std::string argument;      // why the network is exact, in one or two sentences
-  bool certified = false;    // every condition holds
+  std::string argument;   // why the network is exact, in one or two sentences
+  bool certified = false; // every condition holds
   std::vector<std::string> failures; // what does not hold, for people
 };
 
 struct Network {
-  std::string name;          // the model's name in the spec
+  std::string name; // the model's name in the spec
   TaskKind task = TaskKind::IndexLookup;
   Architecture arch = Architecture::Transformer;
   Precision precision = Precision::F32;
   int64_t tokenCount = 0;
   int64_t classCount = 0;
   int64_t maxSequenceLength = 0;
-  int64_t width = 0;         // residual width D (Transformer) or hidden size H (RNN)
+  int64_t width = 0; // residual width D (Transformer) or hidden size H (RNN)
   std::vector<ResidualBlock> blocks; // covers [0, width) exactly, in order
   std::variant<TransformerBody, ElmanBody> body;
   Readout readout;
   Provenance provenance;
   Certificate certificate;
 
-  bool isTransformer() const { return std::holds_alternative<TransformerBody>(body); }
-  const TransformerBody &transformer() const { return std::get<TransformerBody>(body); }
+  bool isTransformer() const {
+    return std::holds_alternative<TransformerBody>(body);
+  }
+  const TransformerBody &transformer() const {
+    return std::get<TransformerBody>(body);
+  }
   const ElmanBody &elman() const { return std::get<ElmanBody>(body); }
   const ResidualBlock *block(const std::string &name) const;
 };

@@ -54,13 +54,16 @@ std::vector<std::string> verifyNetwork(const Network &net) {
   std::set<std::string> names;
   for (const auto &b : net.blocks) {
     c.require(!b.name.empty(), "a residual block has no name");
-    c.require(names.insert(b.name).second, "residual block '" + b.name + "' twice");
+    c.require(names.insert(b.name).second,
+              "residual block '" + b.name + "' twice");
     c.require(b.offset == next && b.width >= 1,
-              "residual block '" + b.name + "' does not start where the previous ends");
+              "residual block '" + b.name +
+                  "' does not start where the previous ends");
     next = b.offset + b.width;
   }
   c.require(next == net.width, "residual blocks cover " + std::to_string(next) +
-                                   " of " + std::to_string(net.width) + " dimensions");
+                                   " of " + std::to_string(net.width) +
+                                   " dimensions");
 
   const int64_t D = net.width;
   if (net.isTransformer()) {
@@ -117,7 +120,8 @@ std::vector<std::string> verifyNetwork(const Network &net) {
   const Certificate &cert = net.certificate;
   for (const auto &h : cert.heads) {
     c.require(h.gap > 0, h.head + ": selection gap must be positive");
-    c.require(h.leakage > 0 && h.leakage < 0.5, h.head + ": leakage must be in (0, 1/2)");
+    c.require(h.leakage > 0 && h.leakage < 0.5,
+              h.head + ": leakage must be in (0, 1/2)");
   }
   if (!cert.heads.empty()) {
     c.require(cert.code.has_value(), "selection heads need a code certificate");

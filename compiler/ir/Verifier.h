@@ -3,10 +3,13 @@
 //
 //  1. counts: tokenCount, classCount, maxSequenceLength, width are >= 1.
 //  2. blocks: non-empty names, unique, in order, covering [0, width) exactly.
-//  3. transformer shapes: token (tokenCount, D), position (maxSequenceLength, D);
-//     per head query/key (dk, D) with equal dk >= 1, value (dv, D), output (D, dv);
-//     MLP in (H, D), inBias (H), out (D, H), outBias (D); at least one layer.
-//  4. RNN shapes: recurrent (H, H), input (H, tokenCount), bias and initial (H).
+//  3. transformer shapes: token (tokenCount, D), position (maxSequenceLength,
+//  D);
+//     per head query/key (dk, D) with equal dk >= 1, value (dv, D), output (D,
+//     dv); MLP in (H, D), inBias (H), out (D, H), outBias (D); at least one
+//     layer.
+//  4. RNN shapes: recurrent (H, H), input (H, tokenCount), bias and initial
+//  (H).
 //  5. read-out: weight (classCount, width), bias (classCount).
 //  6. every weight is finite.
 //  7. certificate: each head certificate has gap > 0, leakage in (0, 1/2),

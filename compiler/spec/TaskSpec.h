@@ -22,11 +22,11 @@ enum class CodeFamily { Rademacher };
 enum class Precision { F32, F64 };
 enum class InputDistribution { Uniform, Adversarial, Mixed };
 
-const char *taskKindName(TaskKind k);          // "index_lookup"
-const char *architectureName(Architecture a);  // "transformer", "rnn"
-const char *codeFamilyName(CodeFamily c);      // "rademacher"
-const char *precisionName(Precision p);        // "f32", "f64"
-int precisionBits(Precision p);                // 32, 64
+const char *taskKindName(TaskKind k);                   // "index_lookup"
+const char *architectureName(Architecture a);           // "transformer", "rnn"
+const char *codeFamilyName(CodeFamily c);               // "rademacher"
+const char *precisionName(Precision p);                 // "f32", "f64"
+int precisionBits(Precision p);                         // 32, 64
 const char *inputDistributionName(InputDistribution d); // "uniform", ...
 
 struct TaskSpec {
@@ -46,9 +46,9 @@ struct ModelSpec {
   // Transformer only:
   int layers = 1;
   CodeFamily code = CodeFamily::Rademacher;
-  uint64_t seed = 0;        // code seed
-  double coherence = 0.5;   // target max |<T(i),T(j)>| of the position code
-  double margin = 0.5;      // read-out margin the softmax leakage must leave
+  uint64_t seed = 0;           // code seed
+  double coherence = 0.5;      // target max |<T(i),T(j)>| of the position code
+  double margin = 0.5;         // read-out margin the softmax leakage must leave
   std::optional<double> scale; // expert override of the derived softmax scale
   // All architectures:
   Precision precision = Precision::F32;

@@ -14,9 +14,10 @@
 namespace handwire {
 
 struct Vocabulary {
-  int64_t tokenCount = 0;      // embedding rows
-  int64_t classCount = 0;      // read-out rows
-  int64_t maxSequenceLength = 0; // longest input in tokens, including query/readout tokens
+  int64_t tokenCount = 0; // embedding rows
+  int64_t classCount = 0; // read-out rows
+  int64_t maxSequenceLength =
+      0; // longest input in tokens, including query/readout tokens
   int64_t symbolCount = 0;     // V
   int64_t firstIndexToken = 0; // index lookup: token id of IDX_1
 

@@ -44,8 +44,8 @@ std::string sourceLine(const std::string &text, int line) {
     ++start;
   }
   size_t end = text.find('\n', start);
-  std::string s = text.substr(start, end == std::string::npos ? std::string::npos
-                                                              : end - start);
+  std::string s = text.substr(
+      start, end == std::string::npos ? std::string::npos : end - start);
   if (!s.empty() && s.back() == '\r')
     s.pop_back();
   return s;

@@ -66,14 +66,15 @@ public:
   using std::logic_error::logic_error;
 };
 
-[[noreturn]] void internalError(const char *file, int line, const std::string &msg);
+[[noreturn]] void internalError(const char *file, int line,
+                                const std::string &msg);
 
 } // namespace handwire
 
 #define HW_ASSERT(cond, msg)                                                   \
   do {                                                                         \
     if (!(cond))                                                               \
-      ::handwire::internalError(__FILE__, __LINE__,                            \
-                                std::string("assertion '" #cond "' failed: ") + \
-                                    (msg));                                    \
+      ::handwire::internalError(                                               \
+          __FILE__, __LINE__,                                                  \
+          std::string("assertion '" #cond "' failed: ") + (msg));              \
   } while (0)

@@ -20,7 +20,8 @@ public:
   }
   // Uniform in [0, n) for n >= 1 (Lemire's multiply-shift; bias < n / 2^64).
   uint64_t below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >>
+                                 64);
   }
 
 private:

@@ -14,7 +14,8 @@ public:
   virtual std::string name() const = 0;
   // Writes classCount logits for the token sequence tokens[0 .. length).
   // Must be safe to call concurrently from several threads.
-  virtual void logits(const int32_t *tokens, int64_t length, double *out) const = 0;
+  virtual void logits(const int32_t *tokens, int64_t length,
+                      double *out) const = 0;
 };
 
 } // namespace handwire

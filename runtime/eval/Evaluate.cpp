@@ -16,7 +16,8 @@ AdversarialHints adversarialHints(const Network &net) {
   AdversarialHints h;
   if (net.certificate.code)
     for (const auto &[i, j] : net.certificate.code->worstPairs)
-      h.coherentPositions.emplace_back(i + 1, j + 1); // codeword i is position i+1
+      h.coherentPositions.emplace_back(i + 1,
+                                       j + 1); // codeword i is position i+1
   return h;
 }
 
@@ -53,8 +54,9 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
   const ExampleGenerator gen(task, opt.inputs, opt.seed, adversarialHints(net));
   const int64_t C = net.classCount;
   const size_t B = backends.size();
-  unsigned threads = opt.threads > 0 ? static_cast<unsigned>(opt.threads)
-                                     : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = opt.threads > 0
+                         ? static_cast<unsigned>(opt.threads)
+                         : std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(
       std::min<int64_t>(threads, std::max<int64_t>(1, opt.samples)));
 
@@ -92,7 +94,8 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
       for (size_t b = 0; b < B; ++b) {
         double *l = logits.data() + b * C;
         const auto t0 = Clock::now();
-        backends[b]->logits(ex.tokens.data(), static_cast<int64_t>(ex.tokens.size()), l);
+        backends[b]->logits(ex.tokens.data(),
+                            static_cast<int64_t>(ex.tokens.size()), l);
         local.backends[b].seconds +=
             std::chrono::duration<double>(Clock::now() - t0).count();
         const int64_t d = decision(l, C);
@@ -126,7 +129,8 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
     result.adversarial += local.adversarial;
     result.cancelled |= local.cancelled;
     result.disagreements += local.disagreements;
-    result.maxLogitDifference = std::max(result.maxLogitDifference, local.maxLogitDifference);
+    result.maxLogitDifference =
+        std::max(result.maxLogitDifference, local.maxLogitDifference);
     for (size_t b = 0; b < B; ++b) {
       result.backends[b].mismatches += local.backends[b].mismatches;
       result.backends[b].seconds += local.backends[b].seconds;
@@ -149,11 +153,13 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
   // Deterministic report whatever the thread interleaving.
   std::sort(result.examples.begin(), result.examples.end(),
             [](const Mismatch &a, const Mismatch &b) {
-              return std::tie(a.index, a.backend) < std::tie(b.index, b.backend);
+              return std::tie(a.index, a.backend) <
+                     std::tie(b.index, b.backend);
             });
   if (static_cast<int>(result.examples.size()) > opt.maxReported)
     result.examples.resize(static_cast<size_t>(opt.maxReported));
-  result.wallSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+  result.wallSeconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }
 

@@ -21,8 +21,8 @@ struct EvalOptions {
   int64_t samples = 10000;
   uint64_t seed = 1;
   InputDistribution inputs = InputDistribution::Mixed;
-  int threads = 0;          // 0: all cores
-  int maxReported = 5;      // mismatching inputs kept for the report
+  int threads = 0;     // 0: all cores
+  int maxReported = 5; // mismatching inputs kept for the report
   // Called now and then from one thread with (done, total).
   std::function<void(int64_t, int64_t)> progress;
   // Set to true (e.g. by a SIGINT handler) to stop early.
@@ -31,7 +31,7 @@ struct EvalOptions {
 
 struct Mismatch {
   std::string backend;
-  int64_t index = 0;              // which generated input
+  int64_t index = 0; // which generated input
   std::vector<int32_t> tokens;
   int64_t expected = 0, got = -1; // got = -1: a tie
   bool adversarial = false;
@@ -40,17 +40,17 @@ struct Mismatch {
 struct BackendResult {
   std::string name;
   int64_t mismatches = 0;
-  double minMargin = 0;     // min over inputs of logit(truth) - max other logit
-  double seconds = 0;       // summed over threads, inside the backend only
+  double minMargin = 0; // min over inputs of logit(truth) - max other logit
+  double seconds = 0;   // summed over threads, inside the backend only
 };
 
 struct EvalResult {
-  int64_t samples = 0;      // inputs actually run (fewer if cancelled)
+  int64_t samples = 0; // inputs actually run (fewer if cancelled)
   int64_t adversarial = 0;
   bool cancelled = false;
   double wallSeconds = 0;
   std::vector<BackendResult> backends;
-  int64_t disagreements = 0;  // inputs where the backends' decisions differ
+  int64_t disagreements = 0;     // inputs where the backends' decisions differ
   double maxLogitDifference = 0; // between the first backend and each other
   std::vector<Mismatch> examples;
 };

@@ -8,7 +8,8 @@ namespace handwire {
 namespace {
 
 template <typename Scalar>
-using Mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Mat =
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename Scalar> using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
 // One attention head + residual update for rows [first, M) of X.
@@ -25,12 +26,14 @@ void attend(const AttentionHead &head, const Mat<Scalar> &X, int64_t first,
   Vec<Scalar> scores(M);
   for (int64_t i = first; i < M; ++i) {
     const int64_t n = i + 1; // causal: keys 0 .. i
-    scores.head(n).noalias() = keys.topRows(n) * queries.row(i - first).transpose();
+    scores.head(n).noalias() =
+        keys.topRows(n) * queries.row(i - first).transpose();
     // Max-subtracted softmax: every exponent <= 0, so nothing overflows.
     const Scalar mx = scores.head(n).maxCoeff();
     scores.head(n) = (scores.head(n).array() - mx).exp();
     const Scalar sum = scores.head(n).sum();
-    const Vec<Scalar> mixed = values.topRows(n).transpose() * scores.head(n) / sum;
+    const Vec<Scalar> mixed =
+        values.topRows(n).transpose() * scores.head(n) / sum;
     update.row(i - first) += (output * mixed).transpose();
   }
 }
@@ -94,15 +97,16 @@ referenceLogits(const Network &net, const int32_t *tokens, int64_t length) {
   HW_ASSERT(length >= 1 && length <= net.maxSequenceLength,
             "input length out of the network's range");
   for (int64_t i = 0; i < length; ++i)
-    HW_ASSERT(tokens[i] >= 0 && tokens[i] < net.tokenCount, "token out of range");
+    HW_ASSERT(tokens[i] >= 0 && tokens[i] < net.tokenCount,
+              "token out of range");
   return net.isTransformer() ? transformerLogits<Scalar>(net, tokens, length)
                              : elmanLogits<Scalar>(net, tokens, length);
 }
 
-template Eigen::VectorXf referenceLogits<float>(const Network &, const int32_t *,
-                                                int64_t);
-template Eigen::VectorXd referenceLogits<double>(const Network &, const int32_t *,
-                                                 int64_t);
+template Eigen::VectorXf referenceLogits<float>(const Network &,
+                                                const int32_t *, int64_t);
+template Eigen::VectorXd referenceLogits<double>(const Network &,
+                                                 const int32_t *, int64_t);
 
 template <typename Scalar> std::string ReferenceBackend<Scalar>::name() const {
   return sizeof(Scalar) == 4 ? "reference-f32" : "reference-f64";

@@ -21,7 +21,8 @@ template <typename Scalar> class ReferenceBackend : public Backend {
 public:
   explicit ReferenceBackend(const Network &net) : net_(net) {}
   std::string name() const override;
-  void logits(const int32_t *tokens, int64_t length, double *out) const override;
+  void logits(const int32_t *tokens, int64_t length,
+              double *out) const override;
 
 private:
   const Network &net_;

@@ -32,7 +32,8 @@ void adversarialIndexLookup(const TaskSpec &task, const Vocabulary &voc,
   const int64_t N = task.maxLength, n = N;
   int64_t p;
   if (!hints.coherentPositions.empty()) {
-    auto pair = hints.coherentPositions[rng.below(hints.coherentPositions.size())];
+    auto pair =
+        hints.coherentPositions[rng.below(hints.coherentPositions.size())];
     // Position N+1 is the index token itself and cannot be queried.
     if (pair.first > n)
       std::swap(pair.first, pair.second);

@@ -5,7 +5,8 @@
 
 namespace handwire {
 
-std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens) {
+std::string checkInput(const TaskSpec &task,
+                       const std::vector<int32_t> &tokens) {
   const Vocabulary voc = vocabularyOf(task);
   switch (task.kind) {
   case TaskKind::IndexLookup: {
@@ -14,8 +15,8 @@ std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens)
       return "an index-lookup input has at least one symbol and an index token";
     const int64_t n = static_cast<int64_t>(tokens.size()) - 1;
     if (n > task.maxLength)
-      return "input has " + std::to_string(n) + " symbols, more than N = " +
-             std::to_string(task.maxLength);
+      return "input has " + std::to_string(n) +
+             " symbols, more than N = " + std::to_string(task.maxLength);
     for (int64_t i = 0; i < n; ++i)
       if (tokens[i] < 0 || tokens[i] >= voc.symbolCount)
         return "token " + std::to_string(i + 1) + " is not a data symbol";
@@ -24,8 +25,8 @@ std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens)
       return "the last token is not an index token";
     const int64_t p = last - voc.firstIndexToken + 1;
     if (p > n)
-      return "IDX_" + std::to_string(p) + " points past the " + std::to_string(n) +
-             " symbols";
+      return "IDX_" + std::to_string(p) + " points past the " +
+             std::to_string(n) + " symbols";
     return {};
   }
   }
@@ -33,7 +34,8 @@ std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens)
 }
 
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
-  HW_ASSERT(checkInput(task, tokens).empty(), "ground truth of a malformed input");
+  HW_ASSERT(checkInput(task, tokens).empty(),
+            "ground truth of a malformed input");
   switch (task.kind) {
   case TaskKind::IndexLookup: {
     const Vocabulary voc = vocabularyOf(task);

@@ -13,7 +13,8 @@ namespace handwire {
 // Whether `tokens` is a well-formed input of the task (e.g. index lookup:
 // n >= 1 data symbols then one IDX_p with p <= n, n <= N). Returns an empty
 // string if so, else what is wrong.
-std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens);
+std::string checkInput(const TaskSpec &task,
+                       const std::vector<int32_t> &tokens);
 
 // The correct class of a well-formed input.
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);

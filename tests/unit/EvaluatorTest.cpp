@@ -10,7 +10,8 @@
 namespace handwire {
 namespace {
 
-// D = 2, one head with dk = dv = 1: q = s x[0], k = x[1], v = x[0], out -> x[1].
+// D = 2, one head with dk = dv = 1: q = s x[0], k = x[1], v = x[0], out ->
+// x[1].
 Network tinyTransformer(float s) {
   Network net;
   net.tokenCount = 2;
@@ -57,7 +58,8 @@ TEST(ReferenceEvaluator, SoftmaxIsStableForHugeScores) {
 }
 
 TEST(ReferenceEvaluator, ElmanRecurrenceByHand) {
-  // h_t = ReLU(W h + U e(w) + b), H = 2: unit 0 counts ones, unit 1 copies unit 0.
+  // h_t = ReLU(W h + U e(w) + b), H = 2: unit 0 counts ones, unit 1 copies unit
+  // 0.
   Network net;
   net.arch = Architecture::RNN;
   net.tokenCount = 2;
@@ -81,7 +83,7 @@ TEST(ReferenceEvaluator, ElmanRecurrenceByHand) {
   net.readout.bias << 0, -0.5;
   const int32_t tokens[] = {1, 0, 1, 1};
   Eigen::VectorXd l = referenceLogits<double>(net, tokens, 4);
-  EXPECT_DOUBLE_EQ(l[0], 3);      // three ones
+  EXPECT_DOUBLE_EQ(l[0], 3);       // three ones
   EXPECT_DOUBLE_EQ(l[1], 2 - 0.5); // the count one step earlier
 }
 

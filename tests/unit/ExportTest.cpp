@@ -77,14 +77,17 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
   EXPECT_EQ(back.net.provenance.construction, net.provenance.construction);
   if (net.certificate.code) {
     EXPECT_EQ(back.net.certificate.code->dim, net.certificate.code->dim);
-    EXPECT_EQ(back.net.certificate.code->worstPairs, net.certificate.code->worstPairs);
+    EXPECT_EQ(back.net.certificate.code->worstPairs,
+              net.certificate.code->worstPairs);
   }
   ExampleGenerator gen(spec.task, InputDistribution::Mixed, 3);
   Example ex;
   for (uint64_t i = 0; i < 200; ++i) {
     gen.generate(i, ex);
-    auto a = referenceLogits<float>(net, ex.tokens.data(), int64_t(ex.tokens.size()));
-    auto b = referenceLogits<float>(back.net, ex.tokens.data(), int64_t(ex.tokens.size()));
+    auto a = referenceLogits<float>(net, ex.tokens.data(),
+                                    int64_t(ex.tokens.size()));
+    auto b = referenceLogits<float>(back.net, ex.tokens.data(),
+                                    int64_t(ex.tokens.size()));
     ASSERT_EQ(a, b); // bit-identical weights give bit-identical logits
   }
   // Writing the loaded model again gives the same bytes.
@@ -110,15 +113,18 @@ TEST(Export, SameSpecAndSeedGiveIdenticalFiles) {
 TEST(Export, SafetensorsHeaderIsStandard) {
   const std::string dir = tempDir("st");
   const float data[] = {1, 2, 3, 4, 5, 6};
-  writeSafetensors(dir + "/x.safetensors", {{"w", DType::F32, {2, 3}, data}}, {{"k", "v"}});
+  writeSafetensors(dir + "/x.safetensors", {{"w", DType::F32, {2, 3}, data}},
+                   {{"k", "v"}});
   const std::string bytes = slurp(dir + "/x.safetensors");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i)
     n |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
   EXPECT_EQ(n % 8, 0u);
   const std::string header = bytes.substr(8, n);
-  EXPECT_NE(header.find("\"w\":{\"data_offsets\":[0,24],\"dtype\":\"F32\",\"shape\":[2,3]}"),
-            std::string::npos)
+  EXPECT_NE(
+      header.find(
+          "\"w\":{\"data_offsets\":[0,24],\"dtype\":\"F32\",\"shape\":[2,3]}"),
+      std::string::npos)
       << header;
   EXPECT_EQ(bytes.size(), 8 + n + 24);
   SafetensorsFile f = readSafetensors(dir + "/x.safetensors", 1 << 20);
@@ -132,7 +138,8 @@ void expectRefused(const std::string &path, const std::string &expect) {
     readModel(path, int64_t(1) << 30);
     ADD_FAILURE() << "accepted a corrupt model: " << path;
   } catch (const UserError &e) {
-    EXPECT_NE(std::string(e.what()).find(expect), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(expect), std::string::npos)
+        << e.what();
   }
 }
 
@@ -161,7 +168,8 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
   expectRefused(p.config, "not valid JSON");
   put(p.config, "{\"format\": \"something-else\"}");
   expectRefused(p.config, "not a handwire model");
-  // The first "width" is residual block S's: the map no longer tiles the stream.
+  // The first "width" is residual block S's: the map no longer tiles the
+  // stream.
   std::string wrongWidth = config;
   const size_t w = wrongWidth.find("\"width\": ") + 9;
   wrongWidth.replace(w, wrongWidth.find_first_not_of("0123456789", w) - w, "7");
@@ -170,7 +178,8 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
   // The model's own width: the residual blocks no longer fit in it.
   std::string wrongModelWidth = config;
   const size_t mw = wrongModelWidth.rfind("\"width\": ") + 9;
-  wrongModelWidth.replace(mw, wrongModelWidth.find_first_not_of("0123456789", mw) - mw, "7");
+  wrongModelWidth.replace(
+      mw, wrongModelWidth.find_first_not_of("0123456789", mw) - mw, "7");
   put(p.config, wrongModelWidth);
   expectRefused(p.config, "field 'residual_blocks[].width' is");
   std::string noWeights = config;
@@ -184,8 +193,9 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
 
 TEST(Export, UnwritableOutputIsAUserError) {
   Spec spec = indexLookupSpec(8);
-  EXPECT_THROW(writeModel(spec.task, build(spec, 1), "/proc/handwire-cannot-write", "m"),
-               UserError);
+  EXPECT_THROW(
+      writeModel(spec.task, build(spec, 1), "/proc/handwire-cannot-write", "m"),
+      UserError);
 }
 
 } // namespace

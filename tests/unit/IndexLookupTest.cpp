@@ -23,7 +23,8 @@ using testing::indexLookupSpec;
 
 Network build(const Spec &spec, int model, CompileOptions opt = {}) {
   DiagnosticEngine diags;
-  std::optional<Network> net = buildNetwork(spec, spec.models[model], opt, diags);
+  std::optional<Network> net =
+      buildNetwork(spec, spec.models[model], opt, diags);
   std::string all;
   for (const auto &d : diags.diagnostics())
     all += diags.render(d);
@@ -64,10 +65,13 @@ TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
       const int64_t truth = groundTruth(spec.task, tokens);
       for (bool dbl : {false, true}) {
         Eigen::VectorXd l =
-            dbl ? referenceLogits<double>(net, tokens.data(), int64_t(tokens.size()))
-                : referenceLogits<float>(net, tokens.data(), int64_t(tokens.size()))
+            dbl ? referenceLogits<double>(net, tokens.data(),
+                                          int64_t(tokens.size()))
+                : referenceLogits<float>(net, tokens.data(),
+                                         int64_t(tokens.size()))
                       .cast<double>();
-        ASSERT_EQ(decision(l.data(), l.size()), truth) << "N=" << N << " V=" << V;
+        ASSERT_EQ(decision(l.data(), l.size()), truth)
+            << "N=" << N << " V=" << V;
         // The certified margin holds on every input.
         double other = -1e300;
         for (int64_t c = 0; c < l.size(); ++c)
@@ -183,7 +187,8 @@ TEST(IndexLookup, MemoryLimitIsCheckedBeforeBuilding) {
   EXPECT_FALSE(buildNetwork(spec, spec.models[0], opt, diags));
   ASSERT_EQ(diags.errorCount(), 1);
   EXPECT_EQ(diags.diagnostics()[0].loc.line, 3);
-  EXPECT_NE(diags.diagnostics()[0].message.find("--memory-limit"), std::string::npos);
+  EXPECT_NE(diags.diagnostics()[0].message.find("--memory-limit"),
+            std::string::npos);
 }
 
 } // namespace

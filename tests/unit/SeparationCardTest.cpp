@@ -38,7 +38,8 @@ TEST(SeparationCard, AnRnnBelowTheBoundIsFlagged) {
   net->width = 100;
   SeparationCard c = separationCard(spec.task, *net);
   EXPECT_FALSE(c.respectsBound);
-  EXPECT_NE(c.verdict.find("below bound: cannot be exact on all inputs"), std::string::npos)
+  EXPECT_NE(c.verdict.find("below bound: cannot be exact on all inputs"),
+            std::string::npos)
       << c.verdict;
 }
 
@@ -65,7 +66,8 @@ TEST(Registry, NoConstructionNamesTheAvailableOnes) {
   ASSERT_EQ(diags.errorCount(), 1);
   const Diagnostic &d = diags.diagnostics()[0];
   EXPECT_EQ(d.loc.line, 4);
-  EXPECT_NE(d.message.find("available: rnn, transformer with layers = 1"), std::string::npos)
+  EXPECT_NE(d.message.find("available: rnn, transformer with layers = 1"),
+            std::string::npos)
       << d.message;
 }
 

@@ -23,18 +23,18 @@ TEST(IndexLookupSemantics, AnswersTheQueriedSymbol) {
 
 TEST(IndexLookupSemantics, RejectsMalformedInputs) {
   TaskSpec t = indexLookupSpec(4).task;
-  EXPECT_FALSE(checkInput(t, {4}).empty());             // no symbols
-  EXPECT_FALSE(checkInput(t, {0, 1, 4 + 2}).empty());   // IDX_3 past 2 symbols
-  EXPECT_FALSE(checkInput(t, {0, 1, 2}).empty());       // no index token
-  EXPECT_FALSE(checkInput(t, {0, 4, 4}).empty());       // index token inside
+  EXPECT_FALSE(checkInput(t, {4}).empty());           // no symbols
+  EXPECT_FALSE(checkInput(t, {0, 1, 4 + 2}).empty()); // IDX_3 past 2 symbols
+  EXPECT_FALSE(checkInput(t, {0, 1, 2}).empty());     // no index token
+  EXPECT_FALSE(checkInput(t, {0, 4, 4}).empty());     // index token inside
   EXPECT_FALSE(checkInput(t, {0, 0, 0, 0, 0, 4}).empty()); // n = 5 > N
   EXPECT_TRUE(checkInput(t, {0, 0, 0, 0, 4 + 3}).empty());
 }
 
 TEST(Generators, AreDeterministicPerIndex) {
   TaskSpec t = indexLookupSpec(100).task;
-  ExampleGenerator g1(t, InputDistribution::Mixed, 5), g2(t, InputDistribution::Mixed, 5),
-      g3(t, InputDistribution::Mixed, 6);
+  ExampleGenerator g1(t, InputDistribution::Mixed, 5),
+      g2(t, InputDistribution::Mixed, 5), g3(t, InputDistribution::Mixed, 6);
   Example a, b, c;
   int differ = 0;
   for (uint64_t i : {7u, 3u, 1000u, 0u}) {
@@ -69,7 +69,8 @@ TEST(Generators, AdversarialInputsAimAtTheCoherentPositions) {
   TaskSpec t = indexLookupSpec(64).task;
   const Vocabulary voc = vocabularyOf(t);
   AdversarialHints hints;
-  hints.coherentPositions = {{5, 40}, {65, 12}}; // 65 = the index token's own key
+  hints.coherentPositions = {{5, 40},
+                             {65, 12}}; // 65 = the index token's own key
   ExampleGenerator g(t, InputDistribution::Adversarial, 9, hints);
   Example ex;
   std::set<int64_t> queried;

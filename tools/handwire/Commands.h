@@ -14,7 +14,7 @@ namespace handwire::cli {
 
 // Options every subcommand shares.
 struct CommonOptions {
-  std::string input;                  // a .task spec or a compiled model's .json
+  std::string input; // a .task spec or a compiled model's .json
   std::vector<std::string> overrides; // -D block.field=value
   int64_t maxLength = 0;              // -N: shorthand for -D task.max_length=N
   std::vector<std::string> models;    // --model NAME (default: all)
@@ -38,7 +38,7 @@ bool loadModels(const CommonOptions &o, LoadedModels &out);
 
 int64_t parseByteSize(const std::string &text); // "8G", "512M", "1000000"
 bool stderrIsTerminal();
-std::string humanCount(double x);  // 1234567 -> "1.23M"
+std::string humanCount(double x);     // 1234567 -> "1.23M"
 extern std::atomic<bool> interrupted; // set by SIGINT
 
 struct CompileOptionsCli;

@@ -52,14 +52,17 @@ int64_t parseByteSize(const std::string &text) {
 }
 
 void addCommonOptions(CLI::App &cmd, CommonOptions &o) {
-  cmd.add_option("input", o.input, "a .task spec, or a compiled model's .json config")
+  cmd.add_option("input", o.input,
+                 "a .task spec, or a compiled model's .json config")
       ->required();
-  cmd.add_option("-D,--set", o.overrides,
-                 "override a spec field: block.field=value (block: task, eval, model, "
-                 "model.NAME), e.g. -D task.max_length=2^16");
+  cmd.add_option(
+      "-D,--set", o.overrides,
+      "override a spec field: block.field=value (block: task, eval, model, "
+      "model.NAME), e.g. -D task.max_length=2^16");
   cmd.add_option("-N,--max-length", o.maxLength,
                  "shorthand for -D task.max_length=N");
-  cmd.add_option("-m,--model", o.models, "only these models (by name; default: all)");
+  cmd.add_option("-m,--model", o.models,
+                 "only these models (by name; default: all)");
   cmd.add_flag("--allow-uncertified", o.allowUncertified,
                "build models whose certificate fails (for experiments)");
   cmd.add_option("--memory-limit", o.memoryLimit,
@@ -86,9 +89,10 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
 
   if (endsWith(o.input, ".json")) {
     if (!o.overrides.empty() || o.maxLength) {
-      std::cerr << "handwire: error: -D and -N apply to .task specs, not to the "
-                   "compiled model '"
-                << o.input << "'\n";
+      std::cerr
+          << "handwire: error: -D and -N apply to .task specs, not to the "
+             "compiled model '"
+          << o.input << "'\n";
       return false;
     }
     try {
@@ -137,17 +141,19 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
   copt.memoryLimitBytes = limit;
   bool ok = true;
   for (const ModelSpec &model : spec->models) {
-    if (!o.models.empty() &&
-        std::find(o.models.begin(), o.models.end(), model.name) == o.models.end())
+    if (!o.models.empty() && std::find(o.models.begin(), o.models.end(),
+                                       model.name) == o.models.end())
       continue;
     if (stderrIsTerminal())
-      std::cerr << "compiling " << model.name << " (" << architectureName(model.arch)
+      std::cerr << "compiling " << model.name << " ("
+                << architectureName(model.arch)
                 << ", N = " << spec->task.maxLength << ")...\r" << std::flush;
     std::optional<Network> net;
     try {
       net = buildNetwork(*spec, model, copt, diags);
     } catch (const std::bad_alloc &) {
-      diags.error(model.loc, "out of memory while building model '" + model.name + "'");
+      diags.error(model.loc,
+                  "out of memory while building model '" + model.name + "'");
     }
     if (stderrIsTerminal())
       std::cerr << "\33[2K" << std::flush;

@@ -17,9 +17,11 @@ int runCompile(const CompileCliOptions &o) {
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
     return 1;
-  nlohmann::json out = {{"input", o.common.input}, {"models", nlohmann::json::array()}};
+  nlohmann::json out = {{"input", o.common.input},
+                        {"models", nlohmann::json::array()}};
   for (const LoadedModel &m : loaded.models) {
-    const std::string stem = std::string(taskKindName(m.task.kind)) + "." + m.net.name;
+    const std::string stem =
+        std::string(taskKindName(m.task.kind)) + "." + m.net.name;
     ModelPaths paths;
     try {
       paths = writeModel(m.task, m.net, o.output, stem);
@@ -36,7 +38,8 @@ int runCompile(const CompileCliOptions &o) {
                                {"certified", m.net.certificate.certified}});
     } else {
       printModelLine(std::cout, m.net);
-      std::cout << "  wrote " << paths.weights << "\n  wrote " << paths.config << "\n";
+      std::cout << "  wrote " << paths.weights << "\n  wrote " << paths.config
+                << "\n";
     }
   }
   if (o.common.json)
@@ -48,10 +51,12 @@ int runCompile(const CompileCliOptions &o) {
 void setupCompile(CLI::App &app) {
   auto opts = std::make_shared<CompileCliOptions>();
   CLI::App *cmd = app.add_subcommand(
-      "compile", "Build, verify and certify every model of a spec; write weights "
-                 "(.safetensors) and config (.json)");
+      "compile",
+      "Build, verify and certify every model of a spec; write weights "
+      "(.safetensors) and config (.json)");
   addCommonOptions(*cmd, opts->common);
-  cmd->add_option("-o,--output", opts->output, "output directory")->capture_default_str();
+  cmd->add_option("-o,--output", opts->output, "output directory")
+      ->capture_default_str();
   cmd->callback([opts] {
     if (int rc = runCompile(*opts))
       throw CLI::RuntimeError(rc);

@@ -16,14 +16,15 @@ namespace handwire::cli {
 namespace {
 struct EvalCliOptions {
   CommonOptions common;
-  int64_t samples = 0;  // 0: from the spec
-  int64_t seed = -1;    // -1: from the spec
-  std::string inputs;   // empty: from the spec
+  int64_t samples = 0; // 0: from the spec
+  int64_t seed = -1;   // -1: from the spec
+  std::string inputs;  // empty: from the spec
   int threads = 0;
   std::string backend = "reference";
 };
 
-std::string describeInput(const TaskSpec &task, const std::vector<int32_t> &tokens) {
+std::string describeInput(const TaskSpec &task,
+                          const std::vector<int32_t> &tokens) {
   const Vocabulary voc = vocabularyOf(task);
   std::string s;
   const size_t n = tokens.size();
@@ -63,8 +64,9 @@ int runEval(const EvalCliOptions &o) {
                         {"models", nlohmann::json::array()}};
   if (!o.common.json) {
     printTaskLine(std::cout, loaded.spec.task);
-    std::cout << "eval: " << eo.samples << " " << inputDistributionName(eo.inputs)
-              << " inputs, seed " << eo.seed << "\n";
+    std::cout << "eval: " << eo.samples << " "
+              << inputDistributionName(eo.inputs) << " inputs, seed " << eo.seed
+              << "\n";
   }
   int64_t totalMismatches = 0;
   bool cancelled = false;
@@ -80,8 +82,9 @@ int runEval(const EvalCliOptions &o) {
 
     if (stderrIsTerminal())
       eo.progress = [&m](int64_t done, int64_t total) {
-        std::cerr << "\r  " << m.net.name << ": " << done << "/" << total << " inputs ("
-                  << (100 * done / std::max<int64_t>(1, total)) << "%)" << std::flush;
+        std::cerr << "\r  " << m.net.name << ": " << done << "/" << total
+                  << " inputs (" << (100 * done / std::max<int64_t>(1, total))
+                  << "%)" << std::flush;
       };
     const EvalResult r = evaluate(m.task, m.net, backends, eo);
     if (stderrIsTerminal())
@@ -106,21 +109,26 @@ int runEval(const EvalCliOptions &o) {
     }
     for (const BackendResult &b : r.backends) {
       totalMismatches += b.mismatches;
-      const double perSecond = b.seconds > 0 ? static_cast<double>(r.samples) / b.seconds : 0;
-      jm["backends"].push_back({{"name", b.name},
-                                {"mismatches", b.mismatches},
-                                {"accuracy", r.samples ? 1.0 - double(b.mismatches) / double(r.samples) : 0.0},
-                                {"min_margin", b.minMargin},
-                                {"seconds", b.seconds},
-                                {"inputs_per_second", perSecond}});
+      const double perSecond =
+          b.seconds > 0 ? static_cast<double>(r.samples) / b.seconds : 0;
+      jm["backends"].push_back(
+          {{"name", b.name},
+           {"mismatches", b.mismatches},
+           {"accuracy",
+            r.samples ? 1.0 - double(b.mismatches) / double(r.samples) : 0.0},
+           {"min_margin", b.minMargin},
+           {"seconds", b.seconds},
+           {"inputs_per_second", perSecond}});
       if (!o.common.json)
-        std::cout << "  eval " << std::left << std::setw(14) << b.name << std::right
-                  << r.samples << " inputs (" << r.adversarial << " adversarial): "
-                  << (r.samples - b.mismatches) << " correct, " << b.mismatches
-                  << " mismatches, accuracy " << std::setprecision(6)
-                  << 100.0 * double(r.samples - b.mismatches) / double(std::max<int64_t>(1, r.samples))
-                  << "%, min margin " << std::setprecision(4) << b.minMargin << ", "
-                  << humanCount(perSecond) << " inputs/s per thread\n";
+        std::cout << "  eval " << std::left << std::setw(14) << b.name
+                  << std::right << r.samples << " inputs (" << r.adversarial
+                  << " adversarial): " << (r.samples - b.mismatches)
+                  << " correct, " << b.mismatches << " mismatches, accuracy "
+                  << std::setprecision(6)
+                  << 100.0 * double(r.samples - b.mismatches) /
+                         double(std::max<int64_t>(1, r.samples))
+                  << "%, min margin " << std::setprecision(4) << b.minMargin
+                  << ", " << humanCount(perSecond) << " inputs/s per thread\n";
     }
     for (const Mismatch &x : r.examples) {
       jm["mismatch_examples"].push_back({{"backend", x.backend},
@@ -131,10 +139,12 @@ int runEval(const EvalCliOptions &o) {
                                          {"adversarial", x.adversarial}});
       if (!o.common.json) {
         const Vocabulary voc = vocabularyOf(m.task);
-        std::cout << "    mismatch #" << x.index << (x.adversarial ? " (adversarial)" : "")
-                  << ": " << describeInput(m.task, x.tokens) << " -> expected "
+        std::cout << "    mismatch #" << x.index
+                  << (x.adversarial ? " (adversarial)" : "") << ": "
+                  << describeInput(m.task, x.tokens) << " -> expected "
                   << voc.className(m.task, x.expected) << ", got "
-                  << (x.got < 0 ? std::string("a tie") : voc.className(m.task, x.got))
+                  << (x.got < 0 ? std::string("a tie")
+                                : voc.className(m.task, x.got))
                   << "\n";
       }
     }
@@ -147,7 +157,9 @@ int runEval(const EvalCliOptions &o) {
   if (o.common.json)
     std::cout << out.dump(2) << "\n";
   else
-    std::cout << "\n" << (totalMismatches == 0 ? "all models exact" : "MISMATCHES FOUND")
+    std::cout << "\n"
+              << (totalMismatches == 0 ? "all models exact"
+                                       : "MISMATCHES FOUND")
               << " on the generated inputs\n";
   if (cancelled)
     return 130;
@@ -158,16 +170,20 @@ int runEval(const EvalCliOptions &o) {
 void setupEval(CLI::App &app) {
   auto opts = std::make_shared<EvalCliOptions>();
   CLI::App *cmd = app.add_subcommand(
-      "eval", "Compile and run every model on generated inputs; compare with the task "
-              "semantics (exit 0: exact, 3: mismatches, 1: error)");
+      "eval",
+      "Compile and run every model on generated inputs; compare with the task "
+      "semantics (exit 0: exact, 3: mismatches, 1: error)");
   addCommonOptions(*cmd, opts->common);
-  cmd->add_option("-n,--samples", opts->samples, "number of inputs (default: the spec's)")
+  cmd->add_option("-n,--samples", opts->samples,
+                  "number of inputs (default: the spec's)")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
   cmd->add_option("--seed", opts->seed, "input seed (default: the spec's)")
       ->check(CLI::Range(int64_t(0), INT64_MAX));
-  cmd->add_option("--inputs", opts->inputs, "uniform | adversarial | mixed (default: the spec's)")
+  cmd->add_option("--inputs", opts->inputs,
+                  "uniform | adversarial | mixed (default: the spec's)")
       ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));
-  cmd->add_option("-j,--threads", opts->threads, "worker threads (default: all cores)")
+  cmd->add_option("-j,--threads", opts->threads,
+                  "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--backend", opts->backend, "forward pass: reference")
       ->check(CLI::IsMember({"reference"}))

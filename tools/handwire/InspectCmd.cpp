@@ -33,11 +33,15 @@ int runInspect(const InspectOptions &o) {
     if (o.common.json) {
       nlohmann::json jt = nlohmann::json::array();
       for (const auto &t : tensors)
-        jt.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape},
+        jt.push_back({{"name", t.name},
+                      {"dtype", t.dtype},
+                      {"shape", t.shape},
                       {"elements", t.elements()}});
       nlohmann::json blocks = nlohmann::json::array();
       for (const auto &b : m.net.blocks)
-        blocks.push_back({{"name", b.name}, {"offset", b.offset}, {"width", b.width},
+        blocks.push_back({{"name", b.name},
+                          {"offset", b.offset},
+                          {"width", b.width},
                           {"meaning", b.meaning}});
       out["models"].push_back({{"name", m.net.name},
                                {"card", separationCardJson(card)},
@@ -50,7 +54,8 @@ int runInspect(const InspectOptions &o) {
     printModelLine(std::cout, m.net);
     std::cout << "  residual     ";
     for (const auto &b : m.net.blocks)
-      std::cout << b.name << "[" << b.offset << ":" << b.offset + b.width << ") ";
+      std::cout << b.name << "[" << b.offset << ":" << b.offset + b.width
+                << ") ";
     std::cout << "\n";
     if (o.tensors) {
       std::cout << "  tensors\n";
@@ -59,9 +64,9 @@ int runInspect(const InspectOptions &o) {
         for (size_t i = 0; i < t.shape.size(); ++i)
           shape += (i ? ", " : "") + std::to_string(t.shape[i]);
         shape += "]";
-        std::cout << "    " << std::left << std::setw(30) << t.name << std::setw(4)
-                  << t.dtype << " " << std::setw(18) << shape << std::right
-                  << std::setw(12) << t.elements() << "\n";
+        std::cout << "    " << std::left << std::setw(30) << t.name
+                  << std::setw(4) << t.dtype << " " << std::setw(18) << shape
+                  << std::right << std::setw(12) << t.elements() << "\n";
       }
     }
     printCertificate(std::cout, m.net);
@@ -76,8 +81,9 @@ int runInspect(const InspectOptions &o) {
 void setupInspect(CLI::App &app) {
   auto opts = std::make_shared<InspectOptions>();
   CLI::App *cmd = app.add_subcommand(
-      "inspect", "Show each model's tensors, sizes in bits, certificate, the lower bound "
-                 "that applies and a verdict");
+      "inspect",
+      "Show each model's tensors, sizes in bits, certificate, the lower bound "
+      "that applies and a verdict");
   addCommonOptions(*cmd, opts->common);
   cmd->add_flag("!--no-tensors", opts->tensors, "omit the per-tensor table");
   cmd->callback([opts] {

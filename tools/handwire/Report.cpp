@@ -34,8 +34,8 @@ void printModelLine(std::ostream &os, const Network &net) {
   } else {
     os << "Elman RNN, " << net.width << " hidden units";
   }
-  os << ", " << humanCount(static_cast<double>(parameterCount(net))) << " parameters, "
-     << precisionName(net.precision) << "\n";
+  os << ", " << humanCount(static_cast<double>(parameterCount(net)))
+     << " parameters, " << precisionName(net.precision) << "\n";
   os << "  construction " << net.provenance.construction << ": "
      << net.provenance.result << "\n";
 }
@@ -45,19 +45,22 @@ void printCertificate(std::ostream &os, const Network &net) {
   os << std::setprecision(4);
   if (c.code) {
     const CodeCertificate &k = *c.code;
-    os << "  code         " << k.family << ", " << k.count << " vectors in " << k.dim
-       << " dims, seed " << k.seed << ": coherence " << k.coherence << " (target "
-       << k.targetCoherence << "), max inner product " << k.maxInnerProduct;
+    os << "  code         " << k.family << ", " << k.count << " vectors in "
+       << k.dim << " dims, seed " << k.seed << ": coherence " << k.coherence
+       << " (target " << k.targetCoherence << "), max inner product "
+       << k.maxInnerProduct;
     if (k.draws > 1)
       os << ", after " << k.draws << " draws";
     os << "\n";
   }
   for (const auto &h : c.heads)
-    os << "  " << h.head << "  scale " << h.scale << " (needs >= " << h.requiredScale
-       << ": gap " << h.gap << ", " << h.competitors << " competitors, leakage "
-       << h.leakage << "), target weight >= " << h.worstTargetWeight << "\n";
+    os << "  " << h.head << "  scale " << h.scale
+       << " (needs >= " << h.requiredScale << ": gap " << h.gap << ", "
+       << h.competitors << " competitors, leakage " << h.leakage
+       << "), target weight >= " << h.worstTargetWeight << "\n";
   os << "  certificate  " << (c.certified ? "holds" : "DOES NOT HOLD")
-     << ": read-out margin >= " << c.readoutMargin << "; " << c.argument << "\n";
+     << ": read-out margin >= " << c.readoutMargin << "; " << c.argument
+     << "\n";
   for (const auto &f : c.failures)
     os << "    failure: " << f << "\n";
 }
@@ -70,8 +73,8 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
     os << ", code dim " << card.codeDim;
   os << ", parameters " << card.parameters << "\n";
   if (card.sizeMeasure != "width")
-    os << "  " << std::left << std::setw(13) << card.sizeMeasure << card.sizeBits
-       << " at " << card.precisionBits << "-bit precision\n";
+    os << "  " << std::left << std::setw(13) << card.sizeMeasure
+       << card.sizeBits << " at " << card.precisionBits << "-bit precision\n";
   os << "  lower bound  " << card.bound;
   if (card.boundBits)
     os << " = " << std::ceil(*card.boundBits) << " bits";

@@ -9,10 +9,11 @@
 
 int main(int argc, char **argv) {
   using namespace handwire;
-  CLI::App app{"handwire: compiles .task specifications into hand-wired Transformers "
-               "and RNNs (Bhattamishra et al., NeurIPS 2024), evaluates them, and "
-               "reports their sizes against the lower bounds.",
-               "handwire"};
+  CLI::App app{
+      "handwire: compiles .task specifications into hand-wired Transformers "
+      "and RNNs (Bhattamishra et al., NeurIPS 2024), evaluates them, and "
+      "reports their sizes against the lower bounds.",
+      "handwire"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "handwire 0.1.0");
   cli::setupCompile(app);
