@@ -59,6 +59,29 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
           "upper bound used is width V + 2k + 1 with k = O(log N)";
     }
     break;
+  case TaskKind::BoundedDyck:
+    if (net.arch == Architecture::RNN) {
+      double states = 1; // the dead state
+      for (int64_t i = 0, p = 1; i <= task.depth; ++i, p *= task.brackets)
+        states += static_cast<double>(p);
+      c.bound = "state bits >= log2(1 + sum_{i<=m} k^i)";
+      c.boundBits = std::log2(states);
+      c.boundNote =
+          "information bound: the state must tell apart every reachable "
+          "stack and the dead state; constant in N";
+    } else if (c.layers == 1) {
+      c.bound = "cut bits >= floor(N/2) + 1";
+      c.boundBits = std::floor(N / 2) + 1;
+      c.boundNote =
+          "B24 one-layer lower bound via EQUALITY: blocks (x_i y_i) make the "
+          "string balanced iff x = y";
+    } else {
+      c.bound = "none";
+      c.boundNote =
+          "no lower bound is known for two or more layers (Yao et al.: "
+          "O(log k) width suffices)";
+    }
+    break;
   }
 
   std::ostringstream v;

@@ -38,6 +38,7 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
                                                    Architecture arch);
 
 // Defined by each construction file, listed in Registry.cpp.
+const Construction &boundedDyckRnnConstruction();
 const Construction &indexLookupRnnConstruction();
 const Construction &indexLookupTransformerConstruction();
 

@@ -5,6 +5,7 @@ namespace handwire {
 const std::vector<const Construction *> &allConstructions() {
   // keep sorted by id
   static const std::vector<const Construction *> all = {
+      &boundedDyckRnnConstruction(),
       &indexLookupRnnConstruction(),
       &indexLookupTransformerConstruction(),
   };

@@ -6,6 +6,8 @@ const char *taskKindName(TaskKind k) {
   switch (k) {
   case TaskKind::IndexLookup:
     return "index_lookup";
+  case TaskKind::BoundedDyck:
+    return "bounded_dyck";
   }
   return "?";
 }

@@ -16,7 +16,7 @@ namespace handwire {
 // Field name -> where its value was written (absent for defaults).
 using FieldLocs = std::map<std::string, SourceLoc>;
 
-enum class TaskKind { IndexLookup };
+enum class TaskKind { IndexLookup, BoundedDyck };
 enum class Architecture { Transformer, RNN };
 enum class CodeFamily { Rademacher };
 enum class Precision { F32, F64 };
@@ -34,6 +34,9 @@ struct TaskSpec {
   SourceLoc loc;                     // of the task kind identifier
   std::vector<std::string> alphabet; // distinct data symbols, in order
   int64_t maxLength = 0;             // N: the longest data part of an input
+  // bounded_dyck: Dyck-(k, m), k bracket types, nesting depth at most m.
+  int64_t brackets = 2; // k
+  int64_t depth = 2;    // m
   FieldLocs locs;
 
   SourceLoc fieldLoc(const std::string &field) const; // falls back to loc

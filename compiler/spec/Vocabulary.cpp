@@ -12,13 +12,32 @@ Vocabulary vocabularyOf(const TaskSpec &task) {
     v.classCount = v.symbolCount;
     v.maxSequenceLength = task.maxLength + 1; // data, then the index token
     break;
+  case TaskKind::BoundedDyck:
+    v.symbolCount = 2 * task.brackets;
+    v.endToken = v.symbolCount;
+    v.tokenCount = v.symbolCount + 1;
+    v.classCount = 2;
+    v.maxSequenceLength = task.maxLength + 1; // brackets, then <eos>
+    break;
   }
   return v;
 }
 
+namespace {
+// Bracket pairs shown as ( ) [ ] { } < >, then open5 close5 ...
+std::string bracketName(int64_t token) {
+  static const char *kPairs = "()[]{}<>";
+  if (token < 8)
+    return std::string(1, kPairs[token]);
+  return (token % 2 ? "close" : "open") + std::to_string(token / 2);
+}
+} // namespace
+
 std::string Vocabulary::tokenName(const TaskSpec &task, int64_t token) const {
   if (token < 0 || token >= tokenCount)
     return "<invalid " + std::to_string(token) + ">";
+  if (task.kind == TaskKind::BoundedDyck)
+    return token == endToken ? "<eos>" : bracketName(token);
   if (token < symbolCount)
     return task.alphabet[static_cast<size_t>(token)];
   return "IDX_" + std::to_string(token - firstIndexToken + 1);
@@ -27,6 +46,8 @@ std::string Vocabulary::tokenName(const TaskSpec &task, int64_t token) const {
 std::string Vocabulary::className(const TaskSpec &task, int64_t cls) const {
   if (cls < 0 || cls >= classCount)
     return "<invalid " + std::to_string(cls) + ">";
+  if (task.kind == TaskKind::BoundedDyck)
+    return cls ? "accept" : "reject";
   return task.alphabet[static_cast<size_t>(cls)];
 }
 

@@ -4,6 +4,11 @@
 //   tokens  V .. V+N-1        IDX_1 .. IDX_N (the query "which position?")
 //   classes 0 .. V-1          the symbol at the queried position
 // An input is s_1 .. s_n IDX_p with 1 <= p <= n <= N, read at its last token.
+// Bounded Dyck-(k, m):
+//   tokens  2c, 2c+1          open and close bracket of type c < k
+//   token   2k                <eos>, the read-out token
+//   classes 0 reject, 1 accept
+// An input is b_1 .. b_n <eos> with 0 <= n <= N.
 #pragma once
 
 #include "spec/TaskSpec.h"
@@ -20,6 +25,7 @@ struct Vocabulary {
       0; // longest input in tokens, including query/readout tokens
   int64_t symbolCount = 0;     // V
   int64_t firstIndexToken = 0; // index lookup: token id of IDX_1
+  int64_t endToken = -1;       // bounded Dyck: <eos>
 
   // Human-readable name of a token or a class, e.g. "b" or "IDX_17".
   std::string tokenName(const TaskSpec &task, int64_t token) const;

@@ -1,5 +1,7 @@
 #include "tasks/Generators.h"
 
+#include <algorithm>
+
 #include "spec/Vocabulary.h"
 #include "support/Random.h"
 #include "tasks/TaskSemantics.h"
@@ -53,6 +55,95 @@ void adversarialIndexLookup(const TaskSpec &task, const Vocabulary &voc,
   ex.tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
 }
 
+// A random string of Dyck-(k, m) with `n` brackets (n even): a random walk on
+// the depth that never exceeds m and returns to 0, with random bracket types.
+void randomDyck(const TaskSpec &task, int64_t n, SplitMix64 &rng,
+                std::vector<int32_t> &out) {
+  std::vector<int32_t> stack;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t left = n - i, depth = static_cast<int64_t>(stack.size());
+    const bool mustClose = depth == left || depth == task.depth;
+    const bool mayClose = depth > 0;
+    if (mustClose || (mayClose && rng.below(2))) {
+      out.push_back(2 * stack.back() + 1);
+      stack.pop_back();
+    } else {
+      const int32_t type = static_cast<int32_t>(rng.below(task.brackets));
+      stack.push_back(type);
+      out.push_back(2 * type);
+    }
+  }
+}
+
+// One edit that usually breaks membership: change, swap or delete a bracket
+// at the start, the middle, the end, or anywhere.
+void nearMiss(const TaskSpec &task, SplitMix64 &rng, std::vector<int32_t> &b) {
+  if (b.empty()) {
+    b.push_back(static_cast<int32_t>(rng.below(2 * task.brackets)));
+    return;
+  }
+  const int64_t n = static_cast<int64_t>(b.size());
+  const int64_t where[] = {0, n / 2, n - 1, static_cast<int64_t>(rng.below(n))};
+  const int64_t i = where[rng.below(4)];
+  switch (rng.below(3)) {
+  case 0: // change into another bracket
+    b[i] = static_cast<int32_t>((b[i] + 1 + rng.below(2 * task.brackets - 1)) %
+                                (2 * task.brackets));
+    break;
+  case 1: // swap with the next one
+    std::swap(b[i], b[(i + 1) % n]);
+    break;
+  default: // delete
+    b.erase(b.begin() + i);
+  }
+}
+
+// Uniform: a random even length in 0..N, a random Dyck string; half the time
+// one near-miss edit (so both classes are common).
+void uniformDyck(const TaskSpec &task, const Vocabulary &voc, SplitMix64 &rng,
+                 Example &ex) {
+  const int64_t n = 2 * static_cast<int64_t>(rng.below(task.maxLength / 2 + 1));
+  ex.tokens.clear();
+  randomDyck(task, n, rng, ex.tokens);
+  if (rng.below(2))
+    nearMiss(task, rng, ex.tokens);
+  ex.tokens.push_back(static_cast<int32_t>(voc.endToken));
+}
+
+// Adversarial: length N (rounded down to even), depth pinned at m as often as
+// possible; then left valid, edited once, or pushed one level too deep.
+void adversarialDyck(const TaskSpec &task, const Vocabulary &voc,
+                     SplitMix64 &rng, Example &ex) {
+  const int variant =
+      static_cast<int>(rng.below(3)); // valid, near miss, too deep
+  const int64_t n =
+      task.maxLength - task.maxLength % 2 - (variant == 2 ? 2 : 0);
+  ex.tokens.clear();
+  // Blocks of m opens then m matching closes: depth m, as deep as allowed.
+  while (static_cast<int64_t>(ex.tokens.size()) + 2 * task.depth <= n) {
+    std::vector<int32_t> types;
+    for (int64_t d = 0; d < task.depth; ++d) {
+      types.push_back(static_cast<int32_t>(rng.below(task.brackets)));
+      ex.tokens.push_back(2 * types.back());
+    }
+    for (int64_t d = task.depth - 1; d >= 0; --d)
+      ex.tokens.push_back(2 * types[d] + 1);
+  }
+  randomDyck(task, n - static_cast<int64_t>(ex.tokens.size()), rng, ex.tokens);
+  if (variant == 1) {
+    nearMiss(task, rng, ex.tokens);
+  } else if (variant == 2) {
+    // Wrap the first block (or the whole string if it is empty) in one more
+    // pair.
+    const int32_t type = static_cast<int32_t>(rng.below(task.brackets));
+    const int64_t blockEnd =
+        std::min<int64_t>(2 * task.depth, ex.tokens.size());
+    ex.tokens.insert(ex.tokens.begin() + blockEnd, 2 * type + 1);
+    ex.tokens.insert(ex.tokens.begin(), 2 * type);
+  }
+  ex.tokens.push_back(static_cast<int32_t>(voc.endToken));
+}
+
 } // namespace
 
 void ExampleGenerator::generate(uint64_t index, Example &ex) const {
@@ -66,6 +157,12 @@ void ExampleGenerator::generate(uint64_t index, Example &ex) const {
       adversarialIndexLookup(task_, voc, hints_, rng, ex);
     else
       uniformIndexLookup(task_, voc, rng, ex);
+    break;
+  case TaskKind::BoundedDyck:
+    if (ex.adversarial)
+      adversarialDyck(task_, voc, rng, ex);
+    else
+      uniformDyck(task_, voc, rng, ex);
     break;
   }
   ex.label = groundTruth(task_, ex.tokens);

@@ -29,8 +29,38 @@ std::string checkInput(const TaskSpec &task,
              std::to_string(n) + " symbols";
     return {};
   }
+  case TaskKind::BoundedDyck: {
+    // b_1 .. b_n <eos> with n <= N.
+    if (tokens.empty() || tokens.back() != voc.endToken)
+      return "a bounded-Dyck input ends with <eos>";
+    if (static_cast<int64_t>(tokens.size()) - 1 > task.maxLength)
+      return "input has " + std::to_string(tokens.size() - 1) +
+             " brackets, more than N = " + std::to_string(task.maxLength);
+    for (size_t i = 0; i + 1 < tokens.size(); ++i)
+      if (tokens[i] < 0 || tokens[i] >= voc.symbolCount)
+        return "token " + std::to_string(i + 1) + " is not a bracket";
+    return {};
+  }
   }
   return "unknown task";
+}
+
+bool isBoundedDyck(const TaskSpec &task, const int32_t *brackets, int64_t n) {
+  // A stack of bracket types; type c opens with token 2c and closes with 2c+1.
+  std::vector<int32_t> stack;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t type = brackets[i] / 2;
+    if (brackets[i] % 2 == 0) {
+      if (static_cast<int64_t>(stack.size()) == task.depth)
+        return false;
+      stack.push_back(type);
+    } else {
+      if (stack.empty() || stack.back() != type)
+        return false;
+      stack.pop_back();
+    }
+  }
+  return stack.empty();
 }
 
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
@@ -42,6 +72,9 @@ int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
     const int64_t p = tokens.back() - voc.firstIndexToken + 1;
     return tokens[static_cast<size_t>(p - 1)];
   }
+  case TaskKind::BoundedDyck:
+    return isBoundedDyck(task, tokens.data(),
+                         static_cast<int64_t>(tokens.size()) - 1);
   }
   return -1;
 }

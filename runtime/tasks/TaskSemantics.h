@@ -16,6 +16,9 @@ namespace handwire {
 std::string checkInput(const TaskSpec &task,
                        const std::vector<int32_t> &tokens);
 
+// Whether brackets[0 .. n) is in Dyck-(k, m): well nested, depth <= m.
+bool isBoundedDyck(const TaskSpec &task, const int32_t *brackets, int64_t n);
+
 // The correct class of a well-formed input.
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);
 

@@ -166,8 +166,9 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     }
     // RNN: N (1 + 3 ceil(log2 V)) units, linear in N.
     EXPECT_EQ(rnn.width, N * 7);
-    if (prevRnn)
+    if (prevRnn) {
       EXPECT_EQ(rnn.width, 4 * prevRnn);
+    }
     EXPECT_TRUE(rnnCard.respectsBound);
     ASSERT_TRUE(rnnCard.boundBits);
     EXPECT_DOUBLE_EQ(*rnnCard.boundBits, 2.0 * N);

@@ -82,9 +82,11 @@ TEST(Generators, AdversarialInputsAimAtTheCoherentPositions) {
     const int64_t p = ex.tokens.back() - voc.firstIndexToken + 1;
     queried.insert(p);
     // Every other symbol is the same wrong one.
-    for (int64_t j = 0; j < 64; ++j)
-      if (j != p - 1)
+    for (int64_t j = 0; j < 64; ++j) {
+      if (j != p - 1) {
         EXPECT_NE(ex.tokens[j], ex.label);
+      }
+    }
   }
   EXPECT_EQ(queried, (std::set<int64_t>{5, 12, 40}));
 }
