@@ -82,6 +82,28 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
           "O(log k) width suffices)";
     }
     break;
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness: {
+    const char *problem =
+        task.kind == TaskKind::StringEquality ? "EQUALITY" : "DISJOINTNESS";
+    if (net.arch == Architecture::RNN) {
+      c.bound = "state bits >= n";
+      c.boundBits = N;
+      c.boundNote = std::string("B24 via one-way ") + problem +
+                    ": after x the state must tell apart all 2^n strings";
+    } else if (c.layers == 1) {
+      c.bound = "cut bits >= n + 1";
+      c.boundBits = N + 1;
+      c.boundNote =
+          std::string("B24 one-layer bound via ") + problem +
+          ": Alice sends each head's partial numerators and denominator";
+    } else {
+      c.bound = "none";
+      c.boundNote =
+          "no lower bound for two or more layers; O(log N) width suffices";
+    }
+    break;
+  }
   }
 
   std::ostringstream v;

@@ -23,7 +23,8 @@ void SignCode::writeRow(int64_t i, float scale, float *dst) const {
 
 CoherenceMeasurement measureCoherence(const SignCode &code) {
   const int64_t n = code.count(), words = code.wordsPerRow(), dim = code.dim();
-  HW_ASSERT(n >= 2, "a code needs at least two vectors");
+  if (n < 2)
+    return {}; // no pairs: coherence 0, and nothing competes with a lookup
   // Per thread: smallest and largest Hamming distance, and the pairs at the
   // smallest (which give the largest inner product).
   struct Extremes {
@@ -113,9 +114,10 @@ SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed) {
 Code makeCode(const CodeRequest &req,
               const std::function<void(const std::string &)> &progress) {
   HW_ASSERT(req.family == CodeFamily::Rademacher, "unknown code family");
-  HW_ASSERT(req.count >= 2 && req.coherence > 0 && req.coherence < 1,
+  HW_ASSERT(req.count >= 1 && req.coherence > 0 && req.coherence < 1,
             "bad code request");
-  int64_t dim = rademacherDimension(req.count, req.coherence);
+  int64_t dim =
+      rademacherDimension(std::max<int64_t>(req.count, 2), req.coherence);
   uint64_t drawSeed = req.seed;
   for (int draw = 1;; ++draw) {
     if (progress)

@@ -39,7 +39,13 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
 
 // Defined by each construction file, listed in Registry.cpp.
 const Construction &boundedDyckRnnConstruction();
+const Construction &disjointnessRnnConstruction();
+const Construction &disjointnessTransformer1LConstruction();
+const Construction &disjointnessTransformerConstruction();
 const Construction &indexLookupRnnConstruction();
 const Construction &indexLookupTransformerConstruction();
+const Construction &stringEqualityRnnConstruction();
+const Construction &stringEqualityTransformer1LConstruction();
+const Construction &stringEqualityTransformerConstruction();
 
 } // namespace handwire

@@ -6,8 +6,14 @@ const std::vector<const Construction *> &allConstructions() {
   // keep sorted by id
   static const std::vector<const Construction *> all = {
       &boundedDyckRnnConstruction(),
+      &disjointnessRnnConstruction(),
+      &disjointnessTransformerConstruction(),
+      &disjointnessTransformer1LConstruction(),
       &indexLookupRnnConstruction(),
       &indexLookupTransformerConstruction(),
+      &stringEqualityRnnConstruction(),
+      &stringEqualityTransformerConstruction(),
+      &stringEqualityTransformer1LConstruction(),
   };
   return all;
 }

@@ -8,6 +8,10 @@ const char *taskKindName(TaskKind k) {
     return "index_lookup";
   case TaskKind::BoundedDyck:
     return "bounded_dyck";
+  case TaskKind::StringEquality:
+    return "string_equality";
+  case TaskKind::Disjointness:
+    return "disjointness";
   }
   return "?";
 }

@@ -16,7 +16,7 @@ namespace handwire {
 // Field name -> where its value was written (absent for defaults).
 using FieldLocs = std::map<std::string, SourceLoc>;
 
-enum class TaskKind { IndexLookup, BoundedDyck };
+enum class TaskKind { IndexLookup, BoundedDyck, StringEquality, Disjointness };
 enum class Architecture { Transformer, RNN };
 enum class CodeFamily { Rademacher };
 enum class Precision { F32, F64 };

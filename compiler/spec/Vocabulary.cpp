@@ -19,6 +19,14 @@ Vocabulary vocabularyOf(const TaskSpec &task) {
     v.classCount = 2;
     v.maxSequenceLength = task.maxLength + 1; // brackets, then <eos>
     break;
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness:
+    v.symbolCount = 2;
+    v.endToken = 2;
+    v.tokenCount = 3;
+    v.classCount = 2;
+    v.maxSequenceLength = 2 * task.maxLength + 1; // x, y, then <out>
+    break;
   }
   return v;
 }
@@ -38,6 +46,9 @@ std::string Vocabulary::tokenName(const TaskSpec &task, int64_t token) const {
     return "<invalid " + std::to_string(token) + ">";
   if (task.kind == TaskKind::BoundedDyck)
     return token == endToken ? "<eos>" : bracketName(token);
+  if (task.kind == TaskKind::StringEquality ||
+      task.kind == TaskKind::Disjointness)
+    return token == endToken ? "<out>" : std::to_string(token);
   if (token < symbolCount)
     return task.alphabet[static_cast<size_t>(token)];
   return "IDX_" + std::to_string(token - firstIndexToken + 1);
@@ -48,6 +59,10 @@ std::string Vocabulary::className(const TaskSpec &task, int64_t cls) const {
     return "<invalid " + std::to_string(cls) + ">";
   if (task.kind == TaskKind::BoundedDyck)
     return cls ? "accept" : "reject";
+  if (task.kind == TaskKind::StringEquality)
+    return cls ? "equal" : "different";
+  if (task.kind == TaskKind::Disjointness)
+    return cls ? "disjoint" : "intersect";
   return task.alphabet[static_cast<size_t>(cls)];
 }
 

@@ -9,6 +9,11 @@
 //   token   2k                <eos>, the read-out token
 //   classes 0 reject, 1 accept
 // An input is b_1 .. b_n <eos> with 0 <= n <= N.
+// String equality and disjointness over {0,1}^n, n = N fixed:
+//   tokens  0, 1, 2 = <out>
+//   classes equality: 0 different, 1 equal; disjointness: 0 intersect, 1
+//   disjoint
+// An input is x_1 .. x_n y_1 .. y_n <out> (length 2N + 1).
 #pragma once
 
 #include "spec/TaskSpec.h"

@@ -144,6 +144,37 @@ void adversarialDyck(const TaskSpec &task, const Vocabulary &voc,
   ex.tokens.push_back(static_cast<int32_t>(voc.endToken));
 }
 
+// Equality and disjointness. Uniform: random x, and y = x (equality) or the
+// complement of x (disjointness) half the time, else uniform. Adversarial:
+// a near miss, one position away from the other class, at the start, the
+// middle, the end or anywhere (the hardest case for a counting read-out).
+void pairTask(const TaskSpec &task, bool adversarial, SplitMix64 &rng,
+              Example &ex) {
+  const int64_t n = task.maxLength;
+  const bool equality = task.kind == TaskKind::StringEquality;
+  ex.tokens.assign(static_cast<size_t>(2 * n + 1), 0);
+  for (int64_t i = 0; i < n; ++i)
+    ex.tokens[i] = static_cast<int32_t>(rng.below(2));
+  const bool related = adversarial || rng.below(2);
+  for (int64_t i = 0; i < n; ++i)
+    ex.tokens[n + i] =
+        related ? (equality ? ex.tokens[i]
+                            : (1 - ex.tokens[i]) & (rng.below(2) ? 1 : 0))
+                : static_cast<int32_t>(rng.below(2));
+  if (adversarial && rng.below(2)) {
+    const int64_t where[] = {0, n / 2, n - 1,
+                             static_cast<int64_t>(rng.below(n))};
+    const int64_t i = where[rng.below(4)];
+    if (equality) {
+      ex.tokens[n + i] = 1 - ex.tokens[i]; // exactly one difference
+    } else {
+      ex.tokens[i] = 1; // exactly one common element
+      ex.tokens[n + i] = 1;
+    }
+  }
+  ex.tokens[2 * n] = 2; // <out>
+}
+
 } // namespace
 
 void ExampleGenerator::generate(uint64_t index, Example &ex) const {
@@ -163,6 +194,10 @@ void ExampleGenerator::generate(uint64_t index, Example &ex) const {
       adversarialDyck(task_, voc, rng, ex);
     else
       uniformDyck(task_, voc, rng, ex);
+    break;
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness:
+    pairTask(task_, ex.adversarial, rng, ex);
     break;
   }
   ex.label = groundTruth(task_, ex.tokens);

@@ -41,6 +41,20 @@ std::string checkInput(const TaskSpec &task,
         return "token " + std::to_string(i + 1) + " is not a bracket";
     return {};
   }
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness: {
+    // x_1 .. x_n y_1 .. y_n <out>, n = N.
+    const size_t n = static_cast<size_t>(task.maxLength);
+    if (tokens.size() != 2 * n + 1)
+      return "input has " + std::to_string(tokens.size()) +
+             " tokens, expected 2N + 1 = " + std::to_string(2 * n + 1);
+    for (size_t i = 0; i < 2 * n; ++i)
+      if (tokens[i] != 0 && tokens[i] != 1)
+        return "token " + std::to_string(i + 1) + " is not a bit";
+    if (tokens.back() != voc.endToken)
+      return "the last token is not <out>";
+    return {};
+  }
   }
   return "unknown task";
 }
@@ -75,6 +89,16 @@ int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
   case TaskKind::BoundedDyck:
     return isBoundedDyck(task, tokens.data(),
                          static_cast<int64_t>(tokens.size()) - 1);
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness: {
+    const size_t n = static_cast<size_t>(task.maxLength);
+    for (size_t i = 0; i < n; ++i) {
+      const bool x = tokens[i] == 1, y = tokens[n + i] == 1;
+      if (task.kind == TaskKind::StringEquality ? x != y : (x && y))
+        return 0;
+    }
+    return 1;
+  }
   }
   return -1;
 }
