@@ -123,4 +123,19 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   return c;
 }
 
+std::string lowerBoundFor(const TaskSpec &task, Architecture arch, int layers) {
+  std::ostringstream os;
+  const int64_t N = task.maxLength;
+  if (arch == Architecture::Transformer && layers == 1) {
+    if (task.kind == TaskKind::BoundedDyck)
+      os << "a one-layer Transformer recognizing Dyck-(" << task.brackets << ","
+         << task.depth << ") needs heads x (value width + 1) x precision >= floor(N/2) + 1 = "
+         << N / 2 + 1 << " bits (B24, via EQUALITY)";
+    else if (task.kind == TaskKind::StringEquality || task.kind == TaskKind::Disjointness)
+      os << "a one-layer Transformer needs heads x (value width + 1) x precision >= n + 1 = "
+         << N + 1 << " bits (B24)";
+  }
+  return os.str();
+}
+
 } // namespace handwire

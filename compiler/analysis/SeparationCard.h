@@ -31,4 +31,9 @@ struct SeparationCard {
 
 SeparationCard separationCard(const TaskSpec &task, const Network &net);
 
+// The lower bound that rules out (or constrains) an architecture on a task,
+// in one sentence with its value, e.g. for a one-layer Transformer on bounded
+// Dyck; empty if none applies.
+std::string lowerBoundFor(const TaskSpec &task, Architecture arch, int layers);
+
 } // namespace handwire

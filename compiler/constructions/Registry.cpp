@@ -7,13 +7,13 @@ const std::vector<const Construction *> &allConstructions() {
   static const std::vector<const Construction *> all = {
       &boundedDyckRnnConstruction(),
       &disjointnessRnnConstruction(),
-      &disjointnessTransformerConstruction(),
       &disjointnessTransformer1LConstruction(),
+      &disjointnessTransformerConstruction(),
       &indexLookupRnnConstruction(),
       &indexLookupTransformerConstruction(),
       &stringEqualityRnnConstruction(),
-      &stringEqualityTransformerConstruction(),
       &stringEqualityTransformer1LConstruction(),
+      &stringEqualityTransformerConstruction(),
   };
   return all;
 }

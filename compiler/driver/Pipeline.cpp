@@ -1,5 +1,6 @@
 #include "driver/Pipeline.h"
 
+#include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
 #include "frontend/Parser.h"
 #include "frontend/Sema.h"
@@ -38,32 +39,37 @@ std::string humanBytes(double b) {
 }
 } // namespace
 
-std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
-                                    const CompileOptions &options,
-                                    DiagnosticEngine &diags) {
-  // 4. select the construction for (task, architecture)
-  const Construction *chosen = nullptr;
+const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
+                                       DiagnosticEngine &diags) {
   std::vector<std::string> offered;
   for (const Construction *c : allConstructions()) {
     if (c->task() != spec.task.kind)
       continue;
     offered.push_back(c->requirement());
-    if (c->arch() == model.arch && c->accepts(model) && !chosen)
-      chosen = c;
+    if (c->arch() == model.arch && c->accepts(model))
+      return c;
   }
-  if (!chosen) {
-    std::string list;
-    for (const auto &o : offered)
-      list += (list.empty() ? "" : ", ") + o;
-    const SourceLoc at = model.arch == Architecture::Transformer
-                             ? model.fieldLoc("layers")
-                             : model.loc;
-    diags.error(at, std::string("no construction of ") +
-                        taskKindName(spec.task.kind) + " for this " +
-                        architectureName(model.arch) +
-                        " model; available: " + list);
+  std::string list;
+  for (const auto &o : offered)
+    list += (list.empty() ? "" : ", ") + o;
+  const SourceLoc at = model.arch == Architecture::Transformer ? model.fieldLoc("layers")
+                                                               : model.loc;
+  diags.error(at, std::string("no construction of ") + taskKindName(spec.task.kind) +
+                      " for this " + architectureName(model.arch) +
+                      " model; available: " + list);
+  const std::string bound = lowerBoundFor(spec.task, model.arch, model.layers);
+  if (!bound.empty())
+    diags.note(at, bound + "; handwire emits no model that would be below it");
+  return nullptr;
+}
+
+std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
+                                    const CompileOptions &options,
+                                    DiagnosticEngine &diags) {
+  // 4. select the construction for (task, architecture, layers)
+  const Construction *chosen = selectConstruction(spec, model, diags);
+  if (!chosen)
     return std::nullopt;
-  }
 
   // 5. refuse what would not fit, before allocating anything
   const int64_t bytes = chosen->estimateBytes(spec, model);

@@ -30,7 +30,15 @@ std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags);
 
-// Construct, verify and certify the network of one model of the spec.
+class Construction;
+
+// The construction for one model of the spec (by task, architecture and
+// layers), or nullptr with an error naming the ones that exist and, where a
+// lower bound is the reason, the bound.
+const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
+                                       DiagnosticEngine &diags);
+
+// Select, construct, verify and certify the network of one model of the spec.
 // Errors (no construction for this architecture, memory limit, refused
 // certificate) go to `diags` at the field that caused them.
 std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
