@@ -110,12 +110,13 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   if (c.boundBits) {
     c.respectsBound = static_cast<double>(c.sizeBits) >= *c.boundBits;
     v.precision(3);
+    const int64_t bound = static_cast<int64_t>(std::ceil(*c.boundBits));
     if (c.respectsBound)
-      v << "respects bound (" << c.sizeBits << " >= " << std::ceil(*c.boundBits)
-        << ", " << static_cast<double>(c.sizeBits) / *c.boundBits << "x)";
+      v << "respects bound (" << c.sizeBits << " >= " << bound << ", "
+        << static_cast<double>(c.sizeBits) / *c.boundBits << "x)";
     else
       v << "below bound: cannot be exact on all inputs (" << c.sizeBits << " < "
-        << std::ceil(*c.boundBits) << ")";
+        << bound << ")";
   } else {
     v << "respects bound (no lower bound applies)";
   }
@@ -129,10 +130,13 @@ std::string lowerBoundFor(const TaskSpec &task, Architecture arch, int layers) {
   if (arch == Architecture::Transformer && layers == 1) {
     if (task.kind == TaskKind::BoundedDyck)
       os << "a one-layer Transformer recognizing Dyck-(" << task.brackets << ","
-         << task.depth << ") needs heads x (value width + 1) x precision >= floor(N/2) + 1 = "
+         << task.depth
+         << ") needs heads x (value width + 1) x precision >= floor(N/2) + 1 = "
          << N / 2 + 1 << " bits (B24, via EQUALITY)";
-    else if (task.kind == TaskKind::StringEquality || task.kind == TaskKind::Disjointness)
-      os << "a one-layer Transformer needs heads x (value width + 1) x precision >= n + 1 = "
+    else if (task.kind == TaskKind::StringEquality ||
+             task.kind == TaskKind::Disjointness)
+      os << "a one-layer Transformer needs heads x (value width + 1) x "
+            "precision >= n + 1 = "
          << N + 1 << " bits (B24)";
   }
   return os.str();

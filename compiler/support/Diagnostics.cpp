@@ -23,6 +23,11 @@ void DiagnosticEngine::add(Severity s, const SourceLoc &loc,
     ++errors_;
 }
 
+const std::string *DiagnosticEngine::source(const std::string &file) const {
+  auto it = sources_.find(file);
+  return it == sources_.end() ? nullptr : &it->second;
+}
+
 void DiagnosticEngine::error(const SourceLoc &loc, const std::string &msg) {
   add(Severity::Error, loc, msg);
 }
@@ -65,8 +70,24 @@ std::string DiagnosticEngine::render(const Diagnostic &d) const {
     size_t col = d.loc.col > 0 ? static_cast<size_t>(d.loc.col - 1) : 0;
     size_t first = col > kMaxShown / 2 ? col - kMaxShown / 2 : 0;
     std::string shown = text.substr(std::min(first, text.size()), kMaxShown);
+    // Control bytes, and any non-ASCII byte on a line that is not valid
+    // UTF-8, are shown as '?' so the terminal shows what the caret means.
+    bool utf8 = true;
+    for (size_t i = 0; i < shown.size() && utf8;) {
+      const unsigned char c = static_cast<unsigned char>(shown[i]);
+      const size_t len = c < 0x80         ? 1
+                         : (c >> 5) == 6  ? 2
+                         : (c >> 4) == 14 ? 3
+                         : (c >> 3) == 30 ? 4
+                                          : 0;
+      utf8 = len > 0 && i + len <= shown.size();
+      for (size_t k = 1; utf8 && k < len; ++k)
+        utf8 = (static_cast<unsigned char>(shown[i + k]) >> 6) == 2;
+      i += len ? len : 1;
+    }
     for (char &c : shown)
-      if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') ||
+          (!utf8 && static_cast<unsigned char>(c) >= 0x80))
         c = '?';
     os << "  " << shown << '\n' << "  ";
     for (size_t i = first; i < col && i - first < shown.size(); ++i)

@@ -27,6 +27,8 @@ class DiagnosticEngine {
 public:
   // Source text per file, used to print the offending line under a message.
   void addSource(const std::string &file, std::string text);
+  // The text registered for `file`, or nullptr.
+  const std::string *source(const std::string &file) const;
 
   void error(const SourceLoc &loc, const std::string &msg);
   void warning(const SourceLoc &loc, const std::string &msg);

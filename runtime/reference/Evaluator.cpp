@@ -82,7 +82,9 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M) {
   for (int64_t t = 0; t < M; ++t) {
     next.noalias() = W * h;
     next += bias;
-    next += U.col(tokens[t]);
+    // The token's input column (sparse), added entry by entry.
+    for (typename decltype(U)::InnerIterator it(U, tokens[t]); it; ++it)
+      next[it.index()] += it.value();
     h = next.cwiseMax(Scalar(0));
   }
   return net.readout.weight.template cast<Scalar>() * h +

@@ -21,6 +21,8 @@ std::string humanCount(double x) {
     os << x / 1e6 << "M";
   else if (x >= 1e4)
     os << x / 1e3 << "k";
+  else if (x >= 100)
+    os << static_cast<int64_t>(x + 0.5);
   else
     os << x;
   return os.str();

@@ -77,7 +77,7 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
        << card.sizeBits << " at " << card.precisionBits << "-bit precision\n";
   os << "  lower bound  " << card.bound;
   if (card.boundBits)
-    os << " = " << std::ceil(*card.boundBits) << " bits";
+    os << " = " << static_cast<int64_t>(std::ceil(*card.boundBits)) << " bits";
   os << "\n               " << card.boundNote << "\n";
   os << "  verdict      " << card.verdict << "\n";
 }

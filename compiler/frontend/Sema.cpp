@@ -1,0 +1,511 @@
+#include "frontend/Sema.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace handwire {
+namespace {
+
+constexpr int kMaxErrors = 20;
+
+// Edit distance, for "did you mean".
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] =
+          std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string joined(const std::vector<std::string> &names) {
+  std::string out;
+  for (const auto &n : names)
+    out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+std::string suggestion(const std::string &word,
+                       const std::vector<std::string> &names) {
+  std::string best;
+  size_t bestD = 3;
+  for (const auto &n : names) {
+    const size_t d = editDistance(word, n);
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best.empty() ? "" : "; did you mean '" + best + "'?";
+}
+
+// A user's text inside a message, clipped so a 10,000-character value does not
+// become a 10,000-character message.
+std::string clip(const std::string &text) {
+  return text.size() <= 40 ? text : text.substr(0, 37) + "...";
+}
+
+class Analyzer {
+public:
+  Analyzer(const ast::File &file, DiagnosticEngine &diags)
+      : file_(file), diags_(diags) {}
+
+  std::optional<Spec> run();
+
+private:
+  // --- diagnostics ---
+  void error(const SourceLoc &loc, const std::string &msg) {
+    if (++errors_ <= kMaxErrors)
+      diags_.error(loc, msg);
+    else if (errors_ == kMaxErrors + 1)
+      diags_.note(loc, "too many errors; stopping here");
+  }
+
+  // --- typed field readers: report and return nullopt on a bad value ---
+  std::optional<int64_t> integer(const ast::Field &f, int64_t lo, int64_t hi,
+                                 const std::string &what = "") {
+    const ast::Value &v = f.value;
+    if (v.kind != ast::Value::Kind::Integer) {
+      error(v.loc, "'" + f.name + "' must be an integer, got " + v.kindName());
+      return std::nullopt;
+    }
+    const std::string name = what.empty() ? "'" + f.name + "'" : what;
+    if (v.outOfRange ||
+        (!v.negative && v.magnitude > static_cast<uint64_t>(hi)) ||
+        (v.negative &&
+         (lo >= 0 || v.magnitude > static_cast<uint64_t>(-(lo + 1)) + 1))) {
+      if (v.outOfRange)
+        error(v.loc, "'" + f.name + "' is out of range: " + v.text +
+                         " does not fit in 64 bits");
+      else if (v.negative && lo >= 0)
+        error(v.loc, name + " must not be negative, got " + v.text);
+      else
+        error(v.loc, name + " must be at most " + std::to_string(hi) +
+                         ", got " + v.text);
+      return std::nullopt;
+    }
+    const int64_t x = v.negative ? -static_cast<int64_t>(v.magnitude - 1) - 1
+                                 : static_cast<int64_t>(v.magnitude);
+    if (x < lo) {
+      error(v.loc, name + " must be at least " + std::to_string(lo) + ", got " +
+                       v.text);
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<uint64_t> unsignedInteger(const ast::Field &f) {
+    const ast::Value &v = f.value;
+    if (v.kind != ast::Value::Kind::Integer) {
+      error(v.loc, "'" + f.name + "' must be an integer, got " + v.kindName());
+      return std::nullopt;
+    }
+    if (v.negative && v.magnitude != 0) {
+      error(v.loc, "'" + f.name + "' must not be negative, got " + v.text);
+      return std::nullopt;
+    }
+    if (v.outOfRange) {
+      error(v.loc, "'" + f.name + "' is out of range: " + v.text +
+                       " does not fit in 64 bits");
+      return std::nullopt;
+    }
+    return v.magnitude;
+  }
+
+  // A number in the open interval (lo, hi) (hi may be infinite).
+  std::optional<double> number(const ast::Field &f, double lo, double hi) {
+    const ast::Value &v = f.value;
+    if (v.kind != ast::Value::Kind::Integer &&
+        v.kind != ast::Value::Kind::Float) {
+      error(v.loc, "'" + f.name + "' must be a number, got " + v.kindName());
+      return std::nullopt;
+    }
+    if (!(v.number > lo && v.number < hi) || !std::isfinite(v.number)) {
+      std::ostringstream os;
+      os << "'" << f.name << "' must be ";
+      if (std::isinf(hi))
+        os << "greater than " << lo;
+      else
+        os << "strictly between " << lo << " and " << hi;
+      os << ", got " << v.text;
+      error(v.loc, os.str());
+      return std::nullopt;
+    }
+    return v.number;
+  }
+
+  std::optional<std::string> choice(const ast::Field &f,
+                                    const std::vector<std::string> &options) {
+    const ast::Value &v = f.value;
+    if (v.kind != ast::Value::Kind::Identifier) {
+      error(v.loc, "'" + f.name + "' must be one of " + joined(options) +
+                       ", got " + v.kindName());
+      return std::nullopt;
+    }
+    if (std::find(options.begin(), options.end(), v.text) == options.end()) {
+      error(v.loc, "'" + f.name + "' must be one of " + joined(options) +
+                       ", got '" + clip(v.text) + "'" +
+                       suggestion(v.text, options));
+      return std::nullopt;
+    }
+    return v.text;
+  }
+
+  // Checks the block's field names against `allowed` (and duplicates); returns
+  // the fields by name.
+  std::map<std::string, const ast::Field *>
+  fieldsOf(const ast::Block &b, const std::vector<std::string> &allowed,
+           const std::string &context,
+           const std::map<std::string, std::string> &misplaced = {}) {
+    std::map<std::string, const ast::Field *> out;
+    for (const ast::Field &f : b.fields) {
+      if (std::find(allowed.begin(), allowed.end(), f.name) == allowed.end()) {
+        auto it = misplaced.find(f.name);
+        if (it != misplaced.end())
+          error(f.loc, "field '" + f.name + "' " + it->second);
+        else
+          error(f.loc, "unknown field '" + clip(f.name) + "' in " + context +
+                           "; expected one of: " + joined(allowed) +
+                           suggestion(f.name, allowed));
+        continue;
+      }
+      if (out.count(f.name)) {
+        error(f.loc, "field '" + f.name + "' is set twice in " + context);
+        diags_.note(out[f.name]->loc, "first set here");
+        continue;
+      }
+      out[f.name] = &f;
+    }
+    return out;
+  }
+
+  // Runs handlers[name] for each accepted field, in source order, so errors
+  // come out in the order of the file.
+  using Handlers =
+      std::map<std::string, std::function<void(const ast::Field &)>>;
+  void inOrder(const ast::Block &b,
+               const std::map<std::string, const ast::Field *> &fields,
+               const Handlers &handlers) {
+    for (const ast::Field &f : b.fields) {
+      auto it = fields.find(f.name);
+      auto h = handlers.find(f.name);
+      if (it != fields.end() && it->second == &f && h != handlers.end())
+        h->second(f);
+    }
+  }
+
+  void requireField(const std::map<std::string, const ast::Field *> &fields,
+                    const std::string &name, const ast::Block &b,
+                    const std::string &context) {
+    if (!fields.count(name))
+      error(b.headLoc.valid() ? b.headLoc : b.loc,
+            context + " needs a '" + name + "' field");
+  }
+
+  void task(const ast::Block &b, TaskSpec &t);
+  void alphabet(const ast::Value &v, TaskSpec &t);
+  void model(const ast::Block &b, ModelSpec &m);
+  void eval(const ast::Block &b, EvalSpec &e);
+
+  const ast::File &file_;
+  DiagnosticEngine &diags_;
+  int errors_ = 0;
+};
+
+// --- task kinds: each row lists its fields; adding a task adds a row ---
+struct TaskKindRow {
+  const char *name;
+  TaskKind kind;
+  std::vector<std::string> fields;
+  std::vector<std::string> required;
+};
+const std::vector<TaskKindRow> &taskKinds() {
+  static const std::vector<TaskKindRow> rows = {
+      {"bounded_dyck",
+       TaskKind::BoundedDyck,
+       {"brackets", "depth", "max_length"},
+       {"max_length"}},
+      {"disjointness", TaskKind::Disjointness, {"max_length"}, {"max_length"}},
+      {"index_lookup",
+       TaskKind::IndexLookup,
+       {"alphabet", "max_length"},
+       {"alphabet", "max_length"}},
+      {"string_equality",
+       TaskKind::StringEquality,
+       {"max_length"},
+       {"max_length"}},
+  };
+  return rows;
+}
+
+constexpr int64_t kMaxLength = int64_t(1) << 26;
+
+void Analyzer::task(const ast::Block &b, TaskSpec &t) {
+  std::vector<std::string> kindNames;
+  const TaskKindRow *row = nullptr;
+  for (const auto &r : taskKinds()) {
+    kindNames.push_back(r.name);
+    if (b.head == r.name)
+      row = &r;
+  }
+  t.loc = b.headLoc.valid() ? b.headLoc : b.loc;
+  if (b.head.empty()) {
+    error(b.loc,
+          "the task block needs a kind: task KIND { ... } with KIND one of " +
+              joined(kindNames));
+    return;
+  }
+  if (!row) {
+    error(b.headLoc, "unknown task kind '" + clip(b.head) + "'; known kinds: " +
+                         joined(kindNames) + suggestion(b.head, kindNames));
+    return;
+  }
+  t.kind = row->kind;
+  const std::string context = std::string("the ") + row->name + " task";
+  auto fields = fieldsOf(b, row->fields, context);
+  for (const auto &req : row->required)
+    requireField(fields, req, b, context);
+  for (const auto &[name, f] : fields)
+    t.locs[name] = f->value.loc;
+
+  Handlers handlers;
+  handlers["max_length"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 2, kMaxLength, "max_length"))
+      t.maxLength = *v;
+  };
+  handlers["brackets"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 1, 16, "brackets"))
+      t.brackets = *v;
+  };
+  handlers["depth"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 1, 16, "depth"))
+      t.depth = *v;
+  };
+  handlers["alphabet"] = [&](const ast::Field &f) { alphabet(f.value, t); };
+  inOrder(b, fields, handlers);
+  if (t.kind == TaskKind::BoundedDyck) {
+    // The pair-unit RNN has sum_{i<=m} k^i stack states; keep that table sane.
+    double states = 0;
+    for (int64_t i = 0, p = 1; i <= t.depth; ++i, p *= t.brackets)
+      states += static_cast<double>(p);
+    if (states > (1 << 16))
+      error(fields.count("depth") ? fields["depth"]->value.loc : t.loc,
+            "Dyck-(" + std::to_string(t.brackets) + "," +
+                std::to_string(t.depth) + ") has " +
+                std::to_string(static_cast<int64_t>(states)) +
+                " stack states; at most 65536 are supported");
+  }
+}
+
+void Analyzer::alphabet(const ast::Value &v, TaskSpec &t) {
+  if (v.kind != ast::Value::Kind::List) {
+    error(v.loc, "'alphabet' must be a list like [a, b, c], got " +
+                     std::string(v.kindName()));
+  } else if (v.items.size() < 2) {
+    error(v.loc, "'alphabet' needs at least 2 symbols, got " +
+                     std::to_string(v.items.size()));
+  } else if (v.items.size() > 65536) {
+    error(v.loc, "'alphabet' may have at most 65536 symbols, got " +
+                     std::to_string(v.items.size()));
+  } else {
+    std::map<std::string, SourceLoc> seen;
+    for (const ast::Value &s : v.items) {
+      if (s.kind == ast::Value::Kind::Float) {
+        error(s.loc, "alphabet symbols are names, integers or strings, got " +
+                         std::string(s.kindName()));
+        continue;
+      }
+      if (seen.count(s.text)) {
+        error(s.loc, "duplicate alphabet symbol '" + clip(s.text) + "'");
+        diags_.note(seen[s.text], "first listed here");
+        continue;
+      }
+      seen[s.text] = s.loc;
+      t.alphabet.push_back(s.text);
+    }
+  }
+}
+
+void Analyzer::model(const ast::Block &b, ModelSpec &m) {
+  static const std::vector<std::string> archs = {"rnn", "transformer"};
+  m.loc = b.headLoc.valid() ? b.headLoc : b.loc;
+  if (b.head.empty()) {
+    error(b.loc, "the model block needs an architecture: model ARCH { ... } "
+                 "with ARCH one "
+                 "of rnn, transformer");
+    return;
+  }
+  if (b.head != "transformer" && b.head != "rnn") {
+    error(b.headLoc, "unknown architecture '" + clip(b.head) +
+                         "'; known: rnn, transformer" +
+                         suggestion(b.head, archs));
+    return;
+  }
+  m.arch = b.head == "rnn" ? Architecture::RNN : Architecture::Transformer;
+  m.name = b.head;
+  static const std::vector<std::string> transformerFields = {
+      "code", "coherence", "layers", "margin",
+      "name", "precision", "scale",  "seed"};
+  static const std::vector<std::string> rnnFields = {"name", "precision"};
+  std::map<std::string, std::string> misplaced;
+  if (m.arch == Architecture::RNN)
+    for (const auto &f : transformerFields)
+      if (std::find(rnnFields.begin(), rnnFields.end(), f) == rnnFields.end())
+        misplaced[f] = "does not apply to an rnn model";
+  const std::string context = std::string("a ") + b.head + " model";
+  auto fields =
+      fieldsOf(b, m.arch == Architecture::RNN ? rnnFields : transformerFields,
+               context, misplaced);
+  for (const auto &[name, f] : fields)
+    m.locs[name] = f->value.loc;
+
+  Handlers h;
+  h["name"] = [&](const ast::Field &f) {
+    const ast::Value &v = f.value;
+    if (v.kind != ast::Value::Kind::String &&
+        v.kind != ast::Value::Kind::Identifier)
+      error(v.loc, "'name' must be a string or a name, got " +
+                       std::string(v.kindName()));
+    else if (v.text.empty() ||
+             v.text.find_first_of("/\\ \t.") != std::string::npos)
+      error(v.loc, "model name '" + clip(v.text) +
+                       "' must be non-empty, without spaces, dots or slashes "
+                       "(it names files)");
+    else
+      m.name = v.text;
+  };
+  h["layers"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 1, 64))
+      m.layers = static_cast<int>(*v);
+  };
+  h["code"] = [&](const ast::Field &f) {
+    if (choice(f, {"rademacher"}))
+      m.code = CodeFamily::Rademacher;
+  };
+  h["seed"] = [&](const ast::Field &f) {
+    if (auto v = unsignedInteger(f))
+      m.seed = *v;
+  };
+  h["coherence"] = [&](const ast::Field &f) {
+    if (auto v = number(f, 0, 1))
+      m.coherence = *v;
+  };
+  h["margin"] = [&](const ast::Field &f) {
+    if (auto v = number(f, 0, 1))
+      m.margin = *v;
+  };
+  h["scale"] = [&](const ast::Field &f) {
+    if (auto v = number(f, 0, HUGE_VAL))
+      m.scale = *v;
+  };
+  h["precision"] = [&](const ast::Field &f) {
+    if (auto v = choice(f, {"f32", "f64"}))
+      m.precision = *v == "f64" ? Precision::F64 : Precision::F32;
+  };
+  inOrder(b, fields, h);
+}
+
+void Analyzer::eval(const ast::Block &b, EvalSpec &e) {
+  e.loc = b.loc;
+  if (!b.head.empty())
+    error(b.headLoc, "the eval block takes no name: write eval { ... }");
+  auto fields = fieldsOf(b, {"inputs", "samples", "seed"}, "the eval block");
+  for (const auto &[name, f] : fields)
+    e.locs[name] = f->value.loc;
+  Handlers h;
+  h["samples"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 1, int64_t(1) << 40))
+      e.samples = *v;
+  };
+  h["seed"] = [&](const ast::Field &f) {
+    if (auto v = unsignedInteger(f))
+      e.seed = *v;
+  };
+  h["inputs"] = [&](const ast::Field &f) {
+    if (auto v = choice(f, {"adversarial", "mixed", "uniform"}))
+      e.inputs = *v == "uniform"       ? InputDistribution::Uniform
+                 : *v == "adversarial" ? InputDistribution::Adversarial
+                                       : InputDistribution::Mixed;
+  };
+  inOrder(b, fields, h);
+}
+
+std::optional<Spec> Analyzer::run() {
+  Spec spec;
+  spec.file = file_.path;
+  const ast::Block *taskBlock = nullptr, *evalBlock = nullptr;
+  std::map<std::string, SourceLoc> modelNames;
+  static const std::vector<std::string> blockKinds = {"eval", "model", "task"};
+  for (const ast::Block &b : file_.blocks) {
+    if (b.kind == "task") {
+      if (taskBlock) {
+        error(b.loc, "a spec has exactly one task block; this is a second one");
+        diags_.note(taskBlock->loc, "the first task block is here");
+        continue;
+      }
+      taskBlock = &b;
+      task(b, spec.task);
+    } else if (b.kind == "model") {
+      ModelSpec m;
+      model(b, m);
+      if (m.name.empty())
+        continue;
+      if (modelNames.count(m.name)) {
+        error(m.locs.count("name") ? m.locs["name"] : m.loc,
+              "duplicate model name '" + m.name +
+                  "'; add name = \"...\" to one of them");
+        diags_.note(modelNames[m.name],
+                    "the other model named '" + m.name + "' is here");
+        continue;
+      }
+      modelNames[m.name] = m.loc;
+      spec.models.push_back(std::move(m));
+    } else if (b.kind == "eval") {
+      if (evalBlock) {
+        error(b.loc, "a spec has at most one eval block; this is a second one");
+        diags_.note(evalBlock->loc, "the first eval block is here");
+        continue;
+      }
+      evalBlock = &b;
+      eval(b, spec.eval);
+    } else {
+      error(b.loc, "unknown block '" + clip(b.kind) +
+                       "'; expected task, model or eval" +
+                       suggestion(b.kind, blockKinds));
+    }
+  }
+  const SourceLoc fileStart{file_.path, 1, 1};
+  if (!taskBlock)
+    error(fileStart, "the spec has no task block (task KIND { ... })");
+  const bool anyModelBlock =
+      std::any_of(file_.blocks.begin(), file_.blocks.end(),
+                  [](const ast::Block &b) { return b.kind == "model"; });
+  if (!anyModelBlock)
+    error(fileStart,
+          "the spec has no model block (model transformer { ... } or model rnn "
+          "{ ... })");
+  if (errors_ > 0)
+    return std::nullopt;
+  return spec;
+}
+
+} // namespace
+
+std::optional<Spec> analyzeSpec(const ast::File &file,
+                                DiagnosticEngine &diags) {
+  return Analyzer(file, diags).run();
+}
+
+} // namespace handwire
