@@ -3,6 +3,8 @@
 #include "Commands.h"
 #include "Report.h"
 
+#include "codegen/EmitLLVM.h"
+
 #include <iostream>
 
 namespace handwire::cli {
@@ -11,6 +13,7 @@ namespace {
 struct CompileCliOptions {
   CommonOptions common;
   std::string output = "out";
+  std::string emit = "weights";
 };
 
 int runCompile(const CompileCliOptions &o) {
@@ -19,6 +22,19 @@ int runCompile(const CompileCliOptions &o) {
     return 1;
   nlohmann::json out = {{"input", o.common.input},
                         {"models", nlohmann::json::array()}};
+  if (o.emit != "weights") {
+    // --emit=llvm|llvm-opt|asm: print the generated code instead of writing
+    // files.
+    const EmitKind kind = o.emit == "llvm"       ? EmitKind::LLVM
+                          : o.emit == "llvm-opt" ? EmitKind::OptimizedLLVM
+                                                 : EmitKind::Assembly;
+    for (const LoadedModel &m : loaded.models) {
+      std::cout << "; model " << m.net.name << " ("
+                << m.net.provenance.construction << ")\n";
+      std::cout << emitText(planForward(m.net), m.net.name, kind);
+    }
+    return 0;
+  }
   for (const LoadedModel &m : loaded.models) {
     const std::string stem =
         std::string(taskKindName(m.task.kind)) + "." + m.net.name;

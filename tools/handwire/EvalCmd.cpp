@@ -4,6 +4,7 @@
 #include "Report.h"
 
 #include "eval/Evaluate.h"
+#include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
 #include "spec/Vocabulary.h"
 
@@ -20,7 +21,7 @@ struct EvalCliOptions {
   int64_t seed = -1;   // -1: from the spec
   std::string inputs;  // empty: from the spec
   int threads = 0;
-  std::string backend = "reference";
+  std::string backend = "auto";
 };
 
 std::string describeInput(const TaskSpec &task,
@@ -71,11 +72,23 @@ int runEval(const EvalCliOptions &o) {
   int64_t totalMismatches = 0;
   bool cancelled = false;
   for (const LoadedModel &m : loaded.models) {
+    // auto: the JIT (fp32) for fp32 models, the reference evaluator otherwise.
+    const bool f64 = m.net.precision == Precision::F64;
+    const std::string which =
+        o.backend == "auto" ? (f64 ? "reference" : "jit") : o.backend;
     std::vector<std::unique_ptr<Backend>> owned;
-    if (m.net.precision == Precision::F64)
-      owned.push_back(std::make_unique<ReferenceBackend<double>>(m.net));
-    else
-      owned.push_back(std::make_unique<ReferenceBackend<float>>(m.net));
+    const JitBackend *jit = nullptr;
+    if (which == "jit" || which == "both") {
+      auto j = std::make_unique<JitBackend>(m.net);
+      jit = j.get();
+      owned.push_back(std::move(j));
+    }
+    if (which == "reference" || which == "both") {
+      if (f64)
+        owned.push_back(std::make_unique<ReferenceBackend<double>>(m.net));
+      else
+        owned.push_back(std::make_unique<ReferenceBackend<float>>(m.net));
+    }
     std::vector<const Backend *> backends;
     for (const auto &b : owned)
       backends.push_back(b.get());
@@ -102,10 +115,30 @@ int runEval(const EvalCliOptions &o) {
                          {"wall_seconds", r.wallSeconds},
                          {"backends", nlohmann::json::array()},
                          {"mismatch_examples", nlohmann::json::array()}};
+    if (jit) {
+      const CompileTimes &t = jit->compileTimes();
+      jm["jit_compile_ms"] = {{"plan", jit->planMs()},
+                              {"emit", t.emitMs},
+                              {"optimize", t.optimizeMs},
+                              {"codegen", t.codegenMs}};
+    }
+    if (r.backends.size() > 1) {
+      jm["disagreements"] = r.disagreements;
+      jm["max_logit_difference"] = r.maxLogitDifference;
+      jm["logit_tolerance"] = m.net.certificate.logitTolerance;
+    }
     if (!o.common.json) {
       std::cout << "\n";
       printModelLine(std::cout, m.net);
       printCertificate(std::cout, m.net);
+      if (jit) {
+        const CompileTimes &t = jit->compileTimes();
+        std::cout << "  jit          compiled in " << std::setprecision(3)
+                  << jit->planMs() + t.emitMs + t.optimizeMs + t.codegenMs
+                  << " ms (plan " << jit->planMs() << ", emit " << t.emitMs
+                  << ", O3 " << t.optimizeMs << ", codegen " << t.codegenMs
+                  << ")\n";
+      }
     }
     for (const BackendResult &b : r.backends) {
       totalMismatches += b.mismatches;
@@ -129,6 +162,18 @@ int runEval(const EvalCliOptions &o) {
                          double(std::max<int64_t>(1, r.samples))
                   << "%, min margin " << std::setprecision(4) << b.minMargin
                   << ", " << humanCount(perSecond) << " inputs/s per thread\n";
+    }
+    if (r.backends.size() > 1) {
+      const bool agree =
+          r.disagreements == 0 &&
+          r.maxLogitDifference <= m.net.certificate.logitTolerance;
+      totalMismatches += agree ? 0 : 1;
+      if (!o.common.json)
+        std::cout << "  backends     " << r.disagreements
+                  << " disagreements, max logit difference "
+                  << std::setprecision(3) << r.maxLogitDifference
+                  << " (tolerance " << m.net.certificate.logitTolerance
+                  << "): " << (agree ? "agree" : "DISAGREE") << "\n";
     }
     for (const Mismatch &x : r.examples) {
       jm["mismatch_examples"].push_back({{"backend", x.backend},
@@ -185,8 +230,12 @@ void setupEval(CLI::App &app) {
   cmd->add_option("-j,--threads", opts->threads,
                   "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("--backend", opts->backend, "forward pass: reference")
-      ->check(CLI::IsMember({"reference"}))
+  cmd->add_option(
+         "--backend", opts->backend,
+         "forward pass: jit (LLVM, fp32), reference (Eigen, the model's "
+         "precision), "
+         "both (compare them), auto (jit for f32 models, else reference)")
+      ->check(CLI::IsMember({"auto", "jit", "reference", "both"}))
       ->capture_default_str();
   cmd->callback([opts] {
     if (int rc = runEval(*opts))

@@ -1,0 +1,454 @@
+// ForwardPlan -> LLVM IR (IRBuilder) -> O3 with the host TargetMachine ->
+// ORC LLJIT. The only translation unit of the compiler that includes LLVM.
+#include "codegen/EmitLLVM.h"
+
+#include "support/Diagnostics.h"
+
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <chrono>
+#include <mutex>
+
+namespace handwire {
+
+using namespace llvm;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void initLLVM() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    InitializeNativeTarget();
+    InitializeNativeTargetAsmPrinter();
+    InitializeNativeTargetAsmParser();
+  });
+}
+
+// Emits the forward function of a plan into a module.
+class Emitter {
+public:
+  Emitter(const ForwardPlan &plan, Module &m)
+      : plan_(plan), ctx_(m.getContext()), m_(m), B(ctx_),
+        f32(Type::getFloatTy(ctx_)), i32(Type::getInt32Ty(ctx_)),
+        i64(Type::getInt64Ty(ctx_)), ptr(PointerType::get(ctx_, 0)) {}
+
+  Function *emit(const std::string &name) {
+    FunctionType *ft =
+        FunctionType::get(Type::getVoidTy(ctx_), {ptr, i64, ptr, ptr}, false);
+    fn_ = Function::Create(ft, Function::ExternalLinkage, name, m_);
+    fn_->addFnAttr(Attribute::NoUnwind);
+    for (unsigned a : {0u, 2u, 3u})
+      fn_->addParamAttr(a, Attribute::NoAlias);
+    tokens_ = fn_->getArg(0);
+    length_ = fn_->getArg(1);
+    scratch_ = fn_->getArg(2);
+    logits_ = fn_->getArg(3);
+    entry_ = BasicBlock::Create(ctx_, "entry", fn_);
+    B.SetInsertPoint(entry_);
+    // Reductions may be reassociated (vectorized) and fused; nothing else.
+    FastMathFlags fmf;
+    fmf.setAllowReassoc();
+    fmf.setAllowContract();
+    B.setFastMathFlags(fmf);
+    if (plan_.transformer)
+      transformer();
+    else
+      rnn();
+    B.CreateRetVoid();
+    return fn_;
+  }
+
+private:
+  // --- small IR helpers ---
+  Value *c64(int64_t v) { return ConstantInt::get(i64, v); }
+  Value *cf(float v) { return ConstantFP::get(f32, v); }
+  Value *addr(const void *p) {
+    return B.CreateIntToPtr(c64(reinterpret_cast<int64_t>(p)), ptr);
+  }
+  Value *at(Value *base, Value *index) { return B.CreateGEP(f32, base, index); }
+  Value *ld(Value *base, Value *index) {
+    return B.CreateLoad(f32, at(base, index));
+  }
+  void st(Value *v, Value *base, Value *index) {
+    B.CreateStore(v, at(base, index));
+  }
+  Value *mul(Value *a, Value *b) { return B.CreateMul(a, b, "", true, true); }
+  Value *add(Value *a, Value *b) { return B.CreateAdd(a, b, "", true, true); }
+  Value *token(Value *j) {
+    return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, tokens_, j)), i64);
+  }
+  // A scalar accumulator (promoted to a register by mem2reg).
+  Value *slot(const char *name) {
+    IRBuilder<> e(entry_, entry_->begin());
+    return e.CreateAlloca(f32, nullptr, name);
+  }
+
+  // for (i = lo; i < hi; ++i) body(i)
+  template <typename F> void loop(Value *lo, Value *hi, F body) {
+    BasicBlock *pre = B.GetInsertBlock();
+    BasicBlock *head = BasicBlock::Create(ctx_, "loop", fn_);
+    BasicBlock *bodyBB = BasicBlock::Create(ctx_, "body", fn_);
+    BasicBlock *exit = BasicBlock::Create(ctx_, "exit", fn_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    PHINode *i = B.CreatePHI(i64, 2);
+    i->addIncoming(lo, pre);
+    B.CreateCondBr(B.CreateICmpSLT(i, hi), bodyBB, exit);
+    B.SetInsertPoint(bodyBB);
+    body(i);
+    Value *next = add(i, c64(1));
+    i->addIncoming(next, B.GetInsertBlock());
+    B.CreateBr(head);
+    B.SetInsertPoint(exit);
+  }
+
+  // sum_{c < n} a[c] * b[c]
+  Value *dot(Value *a, Value *b, int64_t n) {
+    Value *acc = slot("dot");
+    B.CreateStore(cf(0), acc);
+    loop(c64(0), c64(n), [&](Value *c) {
+      B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc),
+                                 B.CreateFMul(ld(a, c), ld(b, c))),
+                    acc);
+    });
+    return B.CreateLoad(f32, acc);
+  }
+
+  // out[o] (+)= sum_c W[o][c] in[c0 + c] for o < W.rows.
+  void matvec(const CompactMatrix &W, Value *in, Value *out, bool accumulate) {
+    if (W.empty()) {
+      if (!accumulate)
+        loop(c64(0), c64(W.rows), [&](Value *o) { st(cf(0), out, o); });
+      return;
+    }
+    Value *w = addr(W.w.data());
+    Value *x = at(in, c64(W.c0));
+    loop(c64(0), c64(W.rows), [&](Value *o) {
+      Value *v = dot(at(w, mul(o, c64(W.width()))), x, W.width());
+      st(accumulate ? B.CreateFAdd(ld(out, o), v) : v, out, o);
+    });
+  }
+
+  // --- transformer ---
+  void transformer() {
+    const ForwardPlan &p = plan_;
+    const int64_t D = p.width, L = static_cast<int64_t>(p.layers.size());
+    int64_t dkMax = 1, dvMax = 1, hMax = 1;
+    for (const auto &l : p.layers) {
+      for (const auto &h : l.heads) {
+        dkMax = std::max(dkMax, h.dk);
+        dvMax = std::max(dvMax, h.dv);
+      }
+      hMax = std::max(hMax, l.mlpIn.rows);
+    }
+    Value *M = length_;
+    Value *rows = L > 1 ? M : c64(1);
+    Value *rowBase =
+        L > 1 ? c64(0) : B.CreateSub(M, c64(1)); // position of X row 0
+    // Scratch layout (floats): X, U (rows x D), K (M x dkMax), V (M x dvMax),
+    // Q (dkMax), S (M), O (dvMax), hidden (hMax).
+    Value *X = scratch_;
+    Value *U = at(X, mul(rows, c64(D)));
+    Value *K = at(U, mul(rows, c64(D)));
+    Value *V = at(K, mul(M, c64(dkMax)));
+    Value *Q = at(V, mul(M, c64(dvMax)));
+    Value *S = at(Q, c64(dkMax));
+    Value *O = at(S, M);
+    Value *Hd = at(O, c64(dvMax));
+    Value *tok = addr(p.tokenTable), *pos = addr(p.positionTable);
+
+    // Embedding of the rows that are kept.
+    loop(c64(0), rows, [&](Value *r) {
+      Value *i = add(rowBase, r);
+      Value *t = at(tok, mul(token(i), c64(D)));
+      Value *q = at(pos, mul(i, c64(D)));
+      Value *x = at(X, mul(r, c64(D)));
+      loop(c64(0), c64(D),
+           [&](Value *c) { st(B.CreateFAdd(ld(t, c), ld(q, c)), x, c); });
+    });
+
+    for (int64_t l = 0; l < L; ++l) {
+      const LayerPlan &layer = p.layers[l];
+      const bool last = l + 1 == L;
+      Value *first =
+          last ? B.CreateSub(rows, c64(1)) : c64(0); // X rows updated
+      loop(first, rows, [&](Value *r) {
+        Value *u = at(U, mul(r, c64(D)));
+        loop(c64(0), c64(D), [&](Value *c) { st(cf(0), u, c); });
+      });
+      for (const HeadPlan &h : layer.heads) {
+        // Keys and values of every position.
+        loop(c64(0), M, [&](Value *j) {
+          Value *kj = at(K, mul(j, c64(h.dk))), *vj = at(V, mul(j, c64(h.dv)));
+          if (l == 0) {
+            if (!h.uniform)
+              gatherAdd(h.keyTok, h.keyPos, j, kj, h.dk);
+            gatherAdd(h.valueTok, h.valuePos, j, vj, h.dv);
+          } else {
+            Value *xj = at(X, mul(j, c64(D)));
+            if (!h.uniform)
+              matvec(h.key, xj, kj, false);
+            matvec(h.value, xj, vj, false);
+          }
+        });
+        // Attention for each updated row.
+        loop(first, rows, [&](Value *r) {
+          Value *i = add(rowBase, r);
+          Value *n = add(i, c64(1)); // causal: keys 0 .. i
+          loop(c64(0), c64(h.dv), [&](Value *c) { st(cf(0), O, c); });
+          if (h.uniform) {
+            loop(c64(0), n, [&](Value *j) {
+              Value *vj = at(V, mul(j, c64(h.dv)));
+              loop(c64(0), c64(h.dv), [&](Value *c) {
+                st(B.CreateFAdd(ld(O, c), ld(vj, c)), O, c);
+              });
+            });
+            Value *inv = B.CreateFDiv(cf(1), B.CreateSIToFP(n, f32));
+            loop(c64(0), c64(h.dv),
+                 [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
+          } else {
+            matvec(h.query, at(X, mul(r, c64(D))), Q, false);
+            Value *mx = slot("max");
+            B.CreateStore(ConstantFP::getInfinity(f32, true), mx);
+            loop(c64(0), n, [&](Value *j) {
+              Value *s = dot(Q, at(K, mul(j, c64(h.dk))), h.dk);
+              st(s, S, j);
+              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
+            });
+            // Max-subtracted: every exponent is <= 0, nothing overflows.
+            Value *m = B.CreateLoad(f32, mx);
+            Value *sum = slot("sum");
+            B.CreateStore(cf(0), sum);
+            loop(c64(0), n, [&](Value *j) {
+              Value *e = B.CreateUnaryIntrinsic(Intrinsic::exp,
+                                                B.CreateFSub(ld(S, j), m));
+              B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, sum), e), sum);
+              Value *vj = at(V, mul(j, c64(h.dv)));
+              loop(c64(0), c64(h.dv), [&](Value *c) {
+                st(B.CreateFAdd(ld(O, c), B.CreateFMul(e, ld(vj, c))), O, c);
+              });
+            });
+            Value *inv = B.CreateFDiv(cf(1), B.CreateLoad(f32, sum));
+            loop(c64(0), c64(h.dv),
+                 [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
+          }
+          // U[r] += output * o (output is (D, dv), compacted over dv).
+          matvec(h.output, O, at(U, mul(r, c64(D))), true);
+        });
+      }
+      loop(first, rows, [&](Value *r) {
+        Value *x = at(X, mul(r, c64(D))), *u = at(U, mul(r, c64(D)));
+        loop(c64(0), c64(D),
+             [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(u, c)), x, c); });
+        if (layer.hasMlp) {
+          matvec(layer.mlpIn, x, Hd, false);
+          Value *b1 = addr(layer.mlpInBias.data());
+          loop(c64(0), c64(layer.mlpIn.rows), [&](Value *k) {
+            st(B.CreateMaxNum(B.CreateFAdd(ld(Hd, k), ld(b1, k)), cf(0)), Hd,
+               k);
+          });
+          matvec(layer.mlpOut, Hd, x, true);
+          Value *b2 = addr(layer.mlpOutBias.data());
+          loop(c64(0), c64(D),
+               [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(b2, c)), x, c); });
+        }
+      });
+    }
+    readout(at(X, mul(B.CreateSub(rows, c64(1)), c64(D))));
+  }
+
+  // dst[c] = tok[w_j][c] + pos[j][c] for the present tables (else 0).
+  void gatherAdd(const FoldedTable &tt, const FoldedTable &pt, Value *j,
+                 Value *dst, int64_t n) {
+    Value *a =
+        tt.present ? at(addr(tt.data.data()), mul(token(j), c64(n))) : nullptr;
+    Value *b = pt.present ? at(addr(pt.data.data()), mul(j, c64(n))) : nullptr;
+    loop(c64(0), c64(n), [&](Value *c) {
+      Value *v = a ? ld(a, c) : cf(0);
+      if (b)
+        v = a ? B.CreateFAdd(v, ld(b, c)) : ld(b, c);
+      st(v, dst, c);
+    });
+  }
+
+  void readout(Value *x) {
+    matvec(plan_.readout, x, logits_, false);
+    Value *b = addr(plan_.readoutBias.data());
+    loop(c64(0), c64(plan_.classes), [&](Value *c) {
+      st(B.CreateFAdd(ld(logits_, c), ld(b, c)), logits_, c);
+    });
+  }
+
+  // --- Elman RNN: h = ReLU(W h + U[:, w_t] + b), W in CSR, U in CSC ---
+  void rnn() {
+    const ForwardPlan &p = plan_;
+    const int64_t H = p.width;
+    Value *h = scratch_, *next = at(scratch_, c64(H));
+    Value *init = addr(p.initial.data()), *bias = addr(p.bias.data());
+    Value *rowStart = addr(p.recRowStart.data()),
+          *cols = addr(p.recCols.data());
+    Value *vals = addr(p.recVals.data());
+    Value *colStart = addr(p.inColStart.data()),
+          *inRows = addr(p.inRows.data());
+    Value *inVals = addr(p.inVals.data());
+    auto idx = [&](Value *base, Value *i) {
+      return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
+    };
+    loop(c64(0), c64(H), [&](Value *r) { st(ld(init, r), h, r); });
+    loop(c64(0), length_, [&](Value *t) {
+      loop(c64(0), c64(H), [&](Value *r) {
+        Value *acc = slot("acc");
+        B.CreateStore(ld(bias, r), acc);
+        loop(idx(rowStart, r), idx(rowStart, add(r, c64(1))), [&](Value *k) {
+          Value *v = B.CreateFMul(ld(vals, k), ld(h, idx(cols, k)));
+          B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), v), acc);
+        });
+        st(B.CreateLoad(f32, acc), next, r);
+      });
+      Value *w = token(t);
+      loop(idx(colStart, w), idx(colStart, add(w, c64(1))), [&](Value *k) {
+        Value *r = idx(inRows, k);
+        st(B.CreateFAdd(ld(next, r), ld(inVals, k)), next, r);
+      });
+      loop(c64(0), c64(H),
+           [&](Value *r) { st(B.CreateMaxNum(ld(next, r), cf(0)), h, r); });
+    });
+    readout(h);
+  }
+
+  const ForwardPlan &plan_;
+  LLVMContext &ctx_;
+  Module &m_;
+  IRBuilder<> B;
+  Type *f32, *i32, *i64;
+  PointerType *ptr;
+  Function *fn_ = nullptr;
+  BasicBlock *entry_ = nullptr;
+  Value *tokens_ = nullptr, *length_ = nullptr, *scratch_ = nullptr,
+        *logits_ = nullptr;
+};
+
+std::unique_ptr<TargetMachine> hostMachine() {
+  auto jtmb = orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    internalError(__FILE__, __LINE__, toString(jtmb.takeError()));
+  jtmb->setCodeGenOptLevel(CodeGenOptLevel::Aggressive);
+  auto tm = jtmb->createTargetMachine();
+  if (!tm)
+    internalError(__FILE__, __LINE__, toString(tm.takeError()));
+  return std::move(*tm);
+}
+
+// O3 with the host TargetMachine (without it the loops stay scalar:
+// toolchain.md §1.4).
+void optimize(Module &m, TargetMachine &tm) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, mam);
+}
+
+std::unique_ptr<Module> build(const ForwardPlan &plan, const std::string &name,
+                              LLVMContext &ctx, TargetMachine &tm) {
+  auto m = std::make_unique<Module>("handwire." + name, ctx);
+  m->setDataLayout(tm.createDataLayout());
+  m->setTargetTriple(tm.getTargetTriple().str());
+  Emitter(plan, *m).emit("hw_forward");
+  std::string err;
+  raw_string_ostream es(err);
+  if (verifyModule(*m, &es))
+    internalError(__FILE__, __LINE__, "emitted invalid LLVM IR: " + es.str());
+  return m;
+}
+
+} // namespace
+
+struct CompiledForward::Impl {
+  std::unique_ptr<orc::LLJIT> jit;
+};
+
+CompiledForward::~CompiledForward() = default;
+
+std::unique_ptr<CompiledForward> compileForward(const ForwardPlan &plan,
+                                                const std::string &name) {
+  initLLVM();
+  auto out = std::unique_ptr<CompiledForward>(new CompiledForward());
+  auto t0 = Clock::now();
+  auto tm = hostMachine();
+  auto ctx = std::make_unique<LLVMContext>();
+  auto m = build(plan, name, *ctx, *tm);
+  out->times_.emitMs = msSince(t0);
+  t0 = Clock::now();
+  optimize(*m, *tm);
+  out->times_.optimizeMs = msSince(t0);
+  t0 = Clock::now();
+  auto jtmb = orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb)
+    internalError(__FILE__, __LINE__, toString(jtmb.takeError()));
+  jtmb->setCodeGenOptLevel(CodeGenOptLevel::Aggressive);
+  auto jit =
+      orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*jtmb)).create();
+  if (!jit)
+    internalError(__FILE__, __LINE__, toString(jit.takeError()));
+  if (auto e = (*jit)->addIRModule(
+          orc::ThreadSafeModule(std::move(m), std::move(ctx))))
+    internalError(__FILE__, __LINE__, toString(std::move(e)));
+  auto sym = (*jit)->lookup("hw_forward");
+  if (!sym)
+    internalError(__FILE__, __LINE__, toString(sym.takeError()));
+  out->fn_ = sym->toPtr<ForwardFn>();
+  out->times_.codegenMs = msSince(t0);
+  out->impl_ = std::make_unique<CompiledForward::Impl>();
+  out->impl_->jit = std::move(*jit);
+  return out;
+}
+
+std::string emitText(const ForwardPlan &plan, const std::string &name,
+                     EmitKind kind) {
+  initLLVM();
+  auto tm = hostMachine();
+  LLVMContext ctx;
+  auto m = build(plan, name, ctx, *tm);
+  std::string text;
+  raw_string_ostream os(text);
+  if (kind != EmitKind::LLVM)
+    optimize(*m, *tm);
+  if (kind == EmitKind::Assembly) {
+    SmallVector<char, 0> buf;
+    raw_svector_ostream asmOs(buf);
+    legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, asmOs, nullptr,
+                                CodeGenFileType::AssemblyFile))
+      internalError(__FILE__, __LINE__, "the host target cannot emit assembly");
+    pm.run(*m);
+    return std::string(buf.begin(), buf.end());
+  }
+  m->print(os, nullptr);
+  return os.str();
+}
+
+} // namespace handwire

@@ -1,0 +1,161 @@
+#include "codegen/ForwardPlan.h"
+
+#include <algorithm>
+
+namespace handwire {
+namespace {
+
+CompactMatrix compact(const Matrix &m) {
+  CompactMatrix c;
+  c.rows = m.rows();
+  int64_t c0 = m.cols(), c1 = 0;
+  for (int64_t j = 0; j < m.cols(); ++j)
+    if (!m.col(j).isZero(0)) {
+      c0 = std::min(c0, j);
+      c1 = j + 1;
+    }
+  if (c1 <= c0)
+    c0 = c1 = 0;
+  c.c0 = c0;
+  c.c1 = c1;
+  c.w.resize(static_cast<size_t>(c.rows * c.width()));
+  for (int64_t r = 0; r < c.rows; ++r)
+    for (int64_t j = c0; j < c1; ++j)
+      c.w[r * c.width() + (j - c0)] = m(r, j);
+  return c;
+}
+
+// table * W^T restricted to W's non-zero columns; a diagonal W on a square
+// block is a scaled slice, computed without a product.
+FoldedTable fold(const Matrix &table, const Matrix &W,
+                 const CompactMatrix &cw) {
+  FoldedTable f;
+  f.rows = table.rows();
+  f.cols = W.rows();
+  if (cw.empty() || table.middleCols(cw.c0, cw.width()).isZero(0))
+    return f; // identically zero
+  f.present = true;
+  f.data.assign(static_cast<size_t>(f.rows * f.cols), 0.0f);
+  const auto block = W.middleCols(cw.c0, cw.width());
+  const bool diagonal =
+      block.rows() == block.cols() &&
+      (block - Matrix(block.diagonal().asDiagonal())).isZero(0);
+  Eigen::Map<Matrix> out(f.data.data(), f.rows, f.cols);
+  if (diagonal) {
+    out = table.middleCols(cw.c0, cw.width()) * block.diagonal().asDiagonal();
+  } else {
+    out.noalias() = table.middleCols(cw.c0, cw.width()) * block.transpose();
+  }
+  return f;
+}
+
+} // namespace
+
+ForwardPlan planForward(const Network &net) {
+  ForwardPlan p;
+  p.width = net.width;
+  p.classes = net.classCount;
+  p.tokenCount = net.tokenCount;
+  p.maxLength = net.maxSequenceLength;
+  p.readout = compact(net.readout.weight);
+  p.readoutBias.assign(net.readout.bias.data(),
+                       net.readout.bias.data() + net.classCount);
+  if (!net.isTransformer()) {
+    p.transformer = false;
+    const ElmanBody &e = net.elman();
+    SparseMatrix rec = e.recurrent;
+    rec.makeCompressed();
+    p.recRowStart.assign(rec.outerIndexPtr(),
+                         rec.outerIndexPtr() + rec.rows() + 1);
+    p.recCols.assign(rec.innerIndexPtr(), rec.innerIndexPtr() + rec.nonZeros());
+    p.recVals.assign(rec.valuePtr(), rec.valuePtr() + rec.nonZeros());
+    Eigen::SparseMatrix<float, Eigen::ColMajor, int32_t> in = e.input;
+    in.makeCompressed();
+    p.inColStart.assign(in.outerIndexPtr(), in.outerIndexPtr() + in.cols() + 1);
+    p.inRows.assign(in.innerIndexPtr(), in.innerIndexPtr() + in.nonZeros());
+    p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
+    p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
+    p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
+    return p;
+  }
+  const TransformerBody &t = net.transformer();
+  p.tokenTable = t.embed.token.data();
+  p.positionTable = t.embed.position.data();
+  for (size_t l = 0; l < t.layers.size(); ++l) {
+    LayerPlan lp;
+    for (const AttentionHead &h : t.layers[l].heads) {
+      HeadPlan hp;
+      hp.dk = h.query.rows();
+      hp.dv = h.value.rows();
+      hp.query = compact(h.query);
+      hp.key = compact(h.key);
+      hp.value = compact(h.value);
+      hp.output = compact(h.output);
+      hp.uniform = hp.query.empty();
+      if (l == 0) {
+        if (!hp.uniform) {
+          hp.keyTok = fold(t.embed.token, h.key, hp.key);
+          hp.keyPos = fold(t.embed.position, h.key, hp.key);
+        }
+        hp.valueTok = fold(t.embed.token, h.value, hp.value);
+        hp.valuePos = fold(t.embed.position, h.value, hp.value);
+      }
+      lp.heads.push_back(std::move(hp));
+    }
+    if (const auto &mlp = t.layers[l].mlp) {
+      lp.hasMlp = true;
+      lp.mlpIn = compact(mlp->in);
+      lp.mlpOut = compact(mlp->out);
+      lp.mlpInBias.assign(mlp->inBias.data(),
+                          mlp->inBias.data() + mlp->inBias.size());
+      lp.mlpOutBias.assign(mlp->outBias.data(),
+                           mlp->outBias.data() + mlp->outBias.size());
+    }
+    p.layers.push_back(std::move(lp));
+  }
+  return p;
+}
+
+int64_t ForwardPlan::scratchFloats(int64_t M) const {
+  if (!transformer)
+    return 2 * width;
+  // The emitter's layout: X and U (rows x D; rows = M if there is more than
+  // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M),
+  // O (dvMax), MLP hidden (hMax).
+  int64_t dkMax = 1, dvMax = 1, hMax = 1;
+  for (const auto &l : layers) {
+    for (const auto &h : l.heads) {
+      dkMax = std::max(dkMax, h.dk);
+      dvMax = std::max(dvMax, h.dv);
+    }
+    hMax = std::max(hMax, l.mlpIn.rows);
+  }
+  const int64_t rows = layers.size() > 1 ? M : 1;
+  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + dvMax + hMax;
+}
+
+double ForwardPlan::flops(int64_t M) const {
+  if (!transformer)
+    return static_cast<double>(M) * static_cast<double>(recVals.size() + width);
+  double f = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const bool last = l + 1 == layers.size();
+    const double rows = last ? 1 : static_cast<double>(M);
+    for (const auto &h : layers[l].heads) {
+      const double keys =
+          l == 0 ? 0
+                 : static_cast<double>(M) * (h.key.rows * h.key.width() +
+                                             h.value.rows * h.value.width());
+      f += keys + rows * static_cast<double>(h.query.rows * h.query.width()) +
+           rows * static_cast<double>(M) * (h.uniform ? h.dv : h.dk + h.dv) +
+           rows * static_cast<double>(h.output.rows * h.output.width());
+    }
+    if (layers[l].hasMlp)
+      f += rows * static_cast<double>(
+                      layers[l].mlpIn.rows * layers[l].mlpIn.width() +
+                      layers[l].mlpOut.rows * layers[l].mlpOut.width());
+  }
+  return f;
+}
+
+} // namespace handwire

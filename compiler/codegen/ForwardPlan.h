@@ -1,0 +1,78 @@
+// Stage "plan": Network -> ForwardPlan, the work a forward pass really needs,
+// laid out for code generation. No LLVM here.
+//
+// What the plan exploits (each is exact, not an approximation):
+//  - The read-out looks at the last position, so the last layer needs its
+//    query, attention, MLP and read-out at that row only; a one-layer model
+//    never materializes the other rows at all.
+//  - Layer 0 sees x_j = token[w_j] + position[j], so its keys and values are
+//    folded into per-token and per-position tables (K token^T, K position^T):
+//    gathers instead of projections. A table that is identically zero is
+//    dropped; a projection that is a scaled identity on a block becomes a
+//    scaled slice of the embedding (no matrix product at all).
+//  - Every projection is compacted to the range of columns where it is not
+//    zero (the constructions write disjoint blocks of the residual stream).
+//  - A head whose query is identically zero attends uniformly: no scores.
+//  - Elman RNNs keep their sparse (CSR) recurrence.
+#pragma once
+
+#include "ir/Network.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace handwire {
+
+// Rows x [c0, c1) of a (rows, D) matrix, row-major, zero outside.
+struct CompactMatrix {
+  int64_t rows = 0, c0 = 0, c1 = 0;
+  std::vector<float> w; // rows * (c1 - c0)
+  int64_t width() const { return c1 - c0; }
+  bool empty() const { return c1 <= c0; }
+};
+
+// A (rows, cols) table, row-major; absent if identically zero.
+struct FoldedTable {
+  bool present = false;
+  int64_t rows = 0, cols = 0;
+  std::vector<float> data;
+};
+
+struct HeadPlan {
+  int64_t dk = 0, dv = 0;
+  bool uniform = false; // query identically zero: uniform attention
+  CompactMatrix query, key, value, output;
+  // Layer 0 only: keys/values of position j = tok[w_j] + pos[j].
+  FoldedTable keyTok, keyPos, valueTok, valuePos;
+};
+
+struct LayerPlan {
+  std::vector<HeadPlan> heads;
+  bool hasMlp = false;
+  CompactMatrix mlpIn, mlpOut;
+  std::vector<float> mlpInBias, mlpOutBias;
+};
+
+struct ForwardPlan {
+  bool transformer = true;
+  int64_t width = 0, classes = 0, tokenCount = 0, maxLength = 0;
+  // Transformer
+  const float *tokenTable = nullptr,
+              *positionTable = nullptr; // borrowed from the Network
+  std::vector<LayerPlan> layers;
+  // RNN (CSR recurrence, CSC input columns)
+  std::vector<int32_t> recRowStart, recCols, inColStart, inRows;
+  std::vector<float> recVals, inVals, bias, initial;
+  // Read-out
+  CompactMatrix readout;
+  std::vector<float> readoutBias;
+
+  // Floats of scratch one call needs for an input of `length` tokens.
+  int64_t scratchFloats(int64_t length) const;
+  // Multiply-adds per input of `length` tokens (for GFLOP/s reports).
+  double flops(int64_t length) const;
+};
+
+ForwardPlan planForward(const Network &net);
+
+} // namespace handwire

@@ -1,0 +1,39 @@
+#include "jit/JitBackend.h"
+
+#include "support/Diagnostics.h"
+
+#include <chrono>
+#include <vector>
+
+namespace handwire {
+
+JitBackend::JitBackend(const Network &net) : net_(net) {
+  const auto t0 = std::chrono::steady_clock::now();
+  plan_ = planForward(net);
+  planMs_ = std::chrono::duration<double, std::milli>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+  compiled_ = compileForward(plan_, net.name);
+}
+
+JitBackend::~JitBackend() = default;
+
+void JitBackend::logits(const int32_t *tokens, int64_t length,
+                        double *out) const {
+  HW_ASSERT(length >= 1 && length <= net_.maxSequenceLength,
+            "input length out of the network's range");
+  for (int64_t i = 0; i < length; ++i)
+    HW_ASSERT(tokens[i] >= 0 && tokens[i] < net_.tokenCount,
+              "token out of range");
+  // One scratch buffer per thread, grown as needed: memory stays flat.
+  thread_local std::vector<float> scratch, result;
+  const size_t need = static_cast<size_t>(plan_.scratchFloats(length));
+  if (scratch.size() < need)
+    scratch.resize(need);
+  result.resize(static_cast<size_t>(plan_.classes));
+  compiled_->function()(tokens, length, scratch.data(), result.data());
+  for (int64_t c = 0; c < plan_.classes; ++c)
+    out[c] = result[c];
+}
+
+} // namespace handwire

@@ -1,0 +1,34 @@
+// The JIT backend: plans a Network, compiles it with LLVM (codegen/EmitLLVM.h)
+// and runs the native forward function. No LLVM header is needed here.
+#pragma once
+
+#include "codegen/EmitLLVM.h"
+#include "codegen/ForwardPlan.h"
+#include "eval/Backend.h"
+#include "ir/Network.h"
+
+#include <memory>
+
+namespace handwire {
+
+class JitBackend : public Backend {
+public:
+  // Plans and compiles `net`, which must outlive the backend.
+  explicit JitBackend(const Network &net);
+  ~JitBackend() override;
+  std::string name() const override { return "jit"; }
+  void logits(const int32_t *tokens, int64_t length,
+              double *out) const override;
+
+  const ForwardPlan &plan() const { return plan_; }
+  const CompileTimes &compileTimes() const { return compiled_->times(); }
+  double planMs() const { return planMs_; }
+
+private:
+  const Network &net_;
+  ForwardPlan plan_;
+  double planMs_ = 0;
+  std::unique_ptr<CompiledForward> compiled_;
+};
+
+} // namespace handwire

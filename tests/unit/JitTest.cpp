@@ -1,0 +1,249 @@
+// The JIT against the reference evaluator: random networks of every shape the
+// IR allows, and every construction on generated inputs. Decisions must agree
+// exactly and logits within the tolerance each construction declares.
+#include "TestSpecs.h"
+
+#include "codegen/EmitLLVM.h"
+#include "driver/Pipeline.h"
+#include "eval/Evaluate.h"
+#include "jit/JitBackend.h"
+#include "reference/Evaluator.h"
+#include "support/Random.h"
+
+#include <gtest/gtest.h>
+
+namespace handwire {
+namespace {
+
+// Uniform in [-a, a], deterministic.
+Matrix randomMatrix(SplitMix64 &rng, int64_t r, int64_t c, float a) {
+  Matrix m(r, c);
+  for (int64_t i = 0; i < m.size(); ++i)
+    m.data()[i] =
+        a * (2.0f * static_cast<float>(rng.below(1 << 20)) / (1 << 20) - 1.0f);
+  return m;
+}
+
+Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
+                          bool zeroQuery) {
+  SplitMix64 rng(seed);
+  Network net;
+  net.tokenCount = 7;
+  net.classCount = 3;
+  net.maxSequenceLength = 40;
+  net.width = 12;
+  net.blocks = {{"x", 0, 12, ""}};
+  TransformerBody t;
+  t.embed.token = randomMatrix(rng, 7, 12, 1);
+  t.embed.position = randomMatrix(rng, 40, 12, 1);
+  for (int l = 0; l < layers; ++l) {
+    TransformerLayer layer;
+    for (int h = 0; h < heads; ++h) {
+      AttentionHead hd;
+      hd.query = zeroQuery && h == 0 ? Matrix::Zero(3, 12)
+                                     : randomMatrix(rng, 3, 12, 1);
+      hd.key = randomMatrix(rng, 3, 12, 1);
+      hd.value = randomMatrix(rng, 4, 12, 1);
+      hd.output = randomMatrix(rng, 12, 4, 0.5f);
+      // A block-sparse projection, as the constructions use.
+      hd.key.leftCols(5).setZero();
+      layer.heads.push_back(hd);
+    }
+    if (mlp) {
+      MLP m;
+      m.in = randomMatrix(rng, 9, 12, 0.5f);
+      m.inBias = randomMatrix(rng, 9, 1, 0.5f);
+      m.out = randomMatrix(rng, 12, 9, 0.5f);
+      m.outBias = randomMatrix(rng, 12, 1, 0.5f);
+      layer.mlp = m;
+    }
+    t.layers.push_back(layer);
+  }
+  net.body = t;
+  net.readout.weight = randomMatrix(rng, 3, 12, 1);
+  net.readout.bias = randomMatrix(rng, 3, 1, 1);
+  return net;
+}
+
+Network randomRnn(uint64_t seed) {
+  SplitMix64 rng(seed);
+  Network net;
+  net.arch = Architecture::RNN;
+  net.tokenCount = 5;
+  net.classCount = 3;
+  net.maxSequenceLength = 60;
+  net.width = 30;
+  net.blocks = {{"h", 0, 30, ""}};
+  ElmanBody e;
+  std::vector<Eigen::Triplet<float, int32_t>> w, u;
+  for (int i = 0; i < 120; ++i)
+    w.emplace_back(rng.below(30), rng.below(30),
+                   0.3f * (rng.below(2) ? 1 : -1));
+  for (int i = 0; i < 40; ++i)
+    u.emplace_back(rng.below(30), rng.below(5), 1.0f);
+  e.recurrent.resize(30, 30);
+  e.recurrent.setFromTriplets(w.begin(), w.end());
+  e.input.resize(30, 5);
+  e.input.setFromTriplets(u.begin(), u.end());
+  e.bias = randomMatrix(rng, 30, 1, 0.2f);
+  e.initial = randomMatrix(rng, 30, 1, 1).cwiseAbs();
+  net.body = e;
+  net.readout.weight = randomMatrix(rng, 3, 30, 1);
+  net.readout.bias = randomMatrix(rng, 3, 1, 1);
+  return net;
+}
+
+void expectSameLogits(const Network &net, uint64_t seed, double tol) {
+  JitBackend jit(net);
+  SplitMix64 rng(seed);
+  std::vector<int32_t> tokens;
+  std::vector<double> got(static_cast<size_t>(net.classCount));
+  for (int trial = 0; trial < 50; ++trial) {
+    const int64_t n =
+        1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
+    tokens.resize(static_cast<size_t>(n));
+    for (auto &t : tokens)
+      t = static_cast<int32_t>(rng.below(net.tokenCount));
+    Eigen::VectorXd want = referenceLogits<double>(net, tokens.data(), n);
+    jit.logits(tokens.data(), n, got.data());
+    for (int64_t c = 0; c < net.classCount; ++c)
+      ASSERT_NEAR(got[c], want[c], tol * (1 + std::fabs(want[c])))
+          << "length " << n;
+  }
+}
+
+TEST(Jit, RandomTransformersOfEveryShape) {
+  uint64_t seed = 1;
+  for (int layers : {1, 2, 3})
+    for (int heads : {1, 2})
+      for (bool mlp : {false, true})
+        for (bool zeroQuery : {false, true}) {
+          SCOPED_TRACE(::testing::Message()
+                       << layers << " layers, " << heads << " heads, mlp "
+                       << mlp << ", uniform head " << zeroQuery);
+          expectSameLogits(
+              randomTransformer(seed, layers, heads, mlp, zeroQuery), seed,
+              1e-4);
+          ++seed;
+        }
+}
+
+TEST(Jit, RandomElmanRnns) {
+  for (uint64_t seed = 1; seed <= 5; ++seed)
+    expectSameLogits(randomRnn(seed), seed, 1e-4);
+}
+
+// name, spec, model index, N
+struct Case {
+  const char *name;
+  Spec spec;
+  int model;
+};
+
+Spec taskSpec(TaskKind kind, int64_t N, int layers = 1,
+              Architecture arch = Architecture::RNN) {
+  Spec s;
+  s.task.kind = kind;
+  s.task.maxLength = N;
+  s.task.alphabet = {"a", "b", "c", "d"};
+  ModelSpec m;
+  m.name = "m";
+  m.arch = arch;
+  m.layers = layers;
+  s.models = {m};
+  return s;
+}
+
+std::vector<Case> allConstructions(int64_t N) {
+  using A = Architecture;
+  return {{"IndexLookupTransformer", handwire::testing::indexLookupSpec(N), 0},
+          {"IndexLookupRnn", handwire::testing::indexLookupSpec(N), 1},
+          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
+          {"EqualityTransformer2L",
+           taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
+          {"EqualityTransformer1L",
+           taskSpec(TaskKind::StringEquality, N, 1, A::Transformer), 0},
+          {"EqualityRnn", taskSpec(TaskKind::StringEquality, N), 0},
+          {"DisjointnessTransformer2L",
+           taskSpec(TaskKind::Disjointness, N, 2, A::Transformer), 0},
+          {"DisjointnessTransformer1L",
+           taskSpec(TaskKind::Disjointness, N, 1, A::Transformer), 0},
+          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, N), 0}};
+}
+
+class JitConstructions : public ::testing::TestWithParam<int> {};
+
+TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
+  Case c = allConstructions(1024)[GetParam()];
+  DiagnosticEngine diags;
+  auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags);
+  ASSERT_TRUE(net);
+  JitBackend jit(*net);
+  ReferenceBackend<double> ref(*net);
+  // Reference and JIT side by side on uniform and adversarial inputs...
+  EvalOptions both;
+  both.samples = 200;
+  EvalResult r = evaluate(c.spec.task, *net, {&jit, &ref}, both);
+  EXPECT_EQ(r.disagreements, 0);
+  EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
+  EXPECT_EQ(r.backends[0].mismatches, 0);
+  EXPECT_EQ(r.backends[1].mismatches, 0);
+  // ...then the JIT alone on more: 10,000 where a forward pass is cheap; the
+  // two-layer models attend from every row (O(M^2 k) per input) and the
+  // linear-width ones carry n-wide values, so they get 1,000 here (the
+  // reference-only tests in PairTasksTest add more).
+  EvalOptions many;
+  const std::string name = c.name;
+  const bool heavy = name.find("2L") != std::string::npos ||
+                     name.find("1L") != std::string::npos ||
+                     name == "IndexLookupRnn";
+  many.samples = heavy ? 1000 : 10000;
+  many.seed = 77;
+  EvalResult m = evaluate(c.spec.task, *net, {&jit}, many);
+  EXPECT_EQ(m.backends[0].mismatches, 0);
+  EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 9),
+                         [](const auto &info) {
+                           return std::string(
+                               allConstructions(2)[info.param].name);
+                         });
+
+TEST(Jit, IndexLookupTransformerAtN65536) {
+  Spec spec = handwire::testing::indexLookupSpec(65536);
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  JitBackend jit(*net);
+  ReferenceBackend<float> ref(*net);
+  EvalOptions o;
+  o.samples = 16;
+  EvalResult r = evaluate(spec.task, *net, {&jit, &ref}, o);
+  EXPECT_EQ(r.disagreements, 0);
+  EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
+  EvalOptions many;
+  many.samples = 2000;
+  EvalResult m = evaluate(spec.task, *net, {&jit}, many);
+  EXPECT_EQ(m.backends[0].mismatches, 0);
+}
+
+TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
+  Spec spec = handwire::testing::indexLookupSpec(256);
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  const std::string ir =
+      emitText(planForward(*net), "t", EmitKind::OptimizedLLVM);
+  EXPECT_NE(ir.find("<16 x float>"),
+            std::string::npos); // vector IR (any x86-64 width)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f"))
+    GTEST_SKIP() << "host has no AVX-512; vector IR checked, zmm not expected";
+  const std::string asmText =
+      emitText(planForward(*net), "t", EmitKind::Assembly);
+  EXPECT_NE(asmText.find("zmm"), std::string::npos);
+}
+
+} // namespace
+} // namespace handwire
