@@ -52,10 +52,12 @@ const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
   std::string list;
   for (const auto &o : offered)
     list += (list.empty() ? "" : ", ") + o;
-  const SourceLoc at = model.arch == Architecture::Transformer ? model.fieldLoc("layers")
-                                                               : model.loc;
-  diags.error(at, std::string("no construction of ") + taskKindName(spec.task.kind) +
-                      " for this " + architectureName(model.arch) +
+  const SourceLoc at = model.arch == Architecture::Transformer
+                           ? model.fieldLoc("layers")
+                           : model.loc;
+  diags.error(at, std::string("no construction of ") +
+                      taskKindName(spec.task.kind) + " for this " +
+                      architectureName(model.arch) +
                       " model; available: " + list);
   const std::string bound = lowerBoundFor(spec.task, model.arch, model.layers);
   if (!bound.empty())

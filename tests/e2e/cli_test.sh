@@ -22,8 +22,11 @@ expect() {
 
 case "$CASE" in
 eval_default_spec)
-  expect 0 "eval reference-f32 +2000 inputs \(1000 adversarial\): 2000 correct, 0 mismatches" -- \
+  expect 0 "eval jit +2000 inputs \(1000 adversarial\): 2000 correct, 0 mismatches" -- \
     "$HW" eval specs/index_lookup.task -n 2000 --model transformer
+  expect 0 "backends     0 disagreements, max logit difference .*: agree" -- \
+    "$HW" eval specs/index_lookup.task -n 300 --backend both
+  expect 0 "jit          compiled in" -- "$HW" eval specs/bounded_dyck.task -n 500
   expect 0 "all models exact" -- "$HW" eval specs/index_lookup.task -n 300
   ;;
 eval_large_n_transformer)
@@ -62,6 +65,12 @@ bad_inputs_exit_nonzero)
   expect 1 "not valid JSON" -- "$HW" inspect "$TMP/x.json"
   expect 1 "cannot create output directory|cannot write" -- \
     "$HW" compile specs/index_lookup.task -N 16 -o /proc/forbidden
+  ;;
+emit_code)
+  expect 0 "define void @hw_forward" -- \
+    "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=llvm
+  expect 0 "vfmadd|vmulps|vaddps" -- \
+    "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=asm
   ;;
 help)
   for cmd in compile eval inspect; do

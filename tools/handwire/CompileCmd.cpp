@@ -73,6 +73,12 @@ void setupCompile(CLI::App &app) {
   addCommonOptions(*cmd, opts->common);
   cmd->add_option("-o,--output", opts->output, "output directory")
       ->capture_default_str();
+  cmd->add_option(
+         "--emit", opts->emit,
+         "what to produce: weights (safetensors + JSON), llvm (IR as emitted), "
+         "llvm-opt (after O3), asm (host assembly)")
+      ->check(CLI::IsMember({"weights", "llvm", "llvm-opt", "asm"}))
+      ->capture_default_str();
   cmd->callback([opts] {
     if (int rc = runCompile(*opts))
       throw CLI::RuntimeError(rc);

@@ -1,0 +1,117 @@
+// JIT vs reference evaluator, per construction and N: inputs per second,
+// GFLOP/s (multiply-adds x 2, from the plan's count), and JIT compile time.
+//   build/bench/handwire_bench --benchmark_filter=IndexLookup
+// Machines here are noisy: compare ratios within one run.
+#include "TestSpecs.h"
+
+#include "driver/Pipeline.h"
+#include "jit/JitBackend.h"
+#include "reference/Evaluator.h"
+#include "tasks/Generators.h"
+
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+
+namespace handwire {
+namespace {
+
+// Networks are built once per (model, N) and shared by the benchmarks.
+const Network &indexLookup(int model, int64_t N) {
+  static std::map<std::pair<int, int64_t>, std::unique_ptr<Network>> cache;
+  auto &slot = cache[{model, N}];
+  if (!slot) {
+    Spec spec = testing::indexLookupSpec(N);
+    DiagnosticEngine diags;
+    slot = std::make_unique<Network>(
+        *buildNetwork(spec, spec.models[model], {}, diags));
+  }
+  return *slot;
+}
+
+// Adversarial inputs: full length N, the worst case for time too.
+std::vector<Example> inputs(int64_t N, int count) {
+  Spec spec = testing::indexLookupSpec(N);
+  ExampleGenerator gen(spec.task, InputDistribution::Adversarial, 1);
+  std::vector<Example> out(static_cast<size_t>(count));
+  for (int i = 0; i < count; ++i)
+    gen.generate(static_cast<uint64_t>(i), out[static_cast<size_t>(i)]);
+  return out;
+}
+
+void run(benchmark::State &state, const Backend &b, const Network &net,
+         int64_t N, double flopsPerInput) {
+  const auto xs = inputs(N, 8);
+  std::vector<double> logits(static_cast<size_t>(net.classCount));
+  size_t i = 0;
+  for (auto _ : state) {
+    const Example &ex = xs[i++ % xs.size()];
+    b.logits(ex.tokens.data(), static_cast<int64_t>(ex.tokens.size()),
+             logits.data());
+    benchmark::DoNotOptimize(logits.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2 * flopsPerInput * state.iterations(), benchmark::Counter::kIsRate,
+      benchmark::Counter::kIs1000);
+}
+
+void BM_IndexLookupTransformer_Jit(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  JitBackend jit(net);
+  run(state, jit, net, state.range(0), jit.plan().flops(state.range(0) + 1));
+}
+void BM_IndexLookupTransformer_Reference(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  ReferenceBackend<float> ref(net);
+  const double M = static_cast<double>(state.range(0) + 1),
+               D = static_cast<double>(net.width);
+  const auto &h = net.transformer().layers[0].heads[0];
+  // dense keys and values of every row, then one query row
+  run(state, ref, net, state.range(0),
+      M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
+          M * static_cast<double>(h.key.rows() + h.value.rows()));
+}
+void BM_IndexLookupRnn_Jit(benchmark::State &state) {
+  const Network &net = indexLookup(1, state.range(0));
+  JitBackend jit(net);
+  run(state, jit, net, state.range(0), jit.plan().flops(state.range(0) + 1));
+}
+void BM_IndexLookupRnn_Reference(benchmark::State &state) {
+  const Network &net = indexLookup(1, state.range(0));
+  ReferenceBackend<float> ref(net);
+  run(state, ref, net, state.range(0),
+      JitBackend(net).plan().flops(state.range(0) + 1));
+}
+void BM_JitCompile_IndexLookupTransformer(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  for (auto _ : state) {
+    JitBackend jit(net);
+    benchmark::DoNotOptimize(&jit);
+  }
+}
+
+BENCHMARK(BM_IndexLookupTransformer_Jit)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Arg(65536)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupTransformer_Reference)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Arg(65536)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupRnn_Jit)->Arg(1024)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupRnn_Reference)
+    ->Arg(1024)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_JitCompile_IndexLookupTransformer)
+    ->Arg(1024)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+
+} // namespace
+} // namespace handwire
+
+BENCHMARK_MAIN();
