@@ -277,9 +277,11 @@ private:
   // dst[c] = tok[w_j][c] + pos[j][c] for the present tables (else 0).
   void gatherAdd(const FoldedTable &tt, const FoldedTable &pt, Value *j,
                  Value *dst, int64_t n) {
-    Value *a =
-        tt.present ? at(addr(tt.data.data()), mul(token(j), c64(n))) : nullptr;
-    Value *b = pt.present ? at(addr(pt.data.data()), mul(j, c64(n))) : nullptr;
+    Value *a = tt.present
+                   ? at(addr(tt.base()), mul(token(j), c64(tt.rowStride())))
+                   : nullptr;
+    Value *b =
+        pt.present ? at(addr(pt.base()), mul(j, c64(pt.rowStride()))) : nullptr;
     loop(c64(0), c64(n), [&](Value *c) {
       Value *v = a ? ld(a, c) : cf(0);
       if (b)

@@ -35,11 +35,16 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   if (cw.empty() || table.middleCols(cw.c0, cw.width()).isZero(0))
     return f; // identically zero
   f.present = true;
-  f.data.assign(static_cast<size_t>(f.rows * f.cols), 0.0f);
   const auto block = W.middleCols(cw.c0, cw.width());
   const bool diagonal =
       block.rows() == block.cols() &&
       (block - Matrix(block.diagonal().asDiagonal())).isZero(0);
+  if (diagonal && (block.diagonal().array() == 1.0f).all()) {
+    f.view = table.data() + cw.c0; // the slice itself: nothing to copy
+    f.stride = table.cols();
+    return f;
+  }
+  f.data.assign(static_cast<size_t>(f.rows * f.cols), 0.0f);
   Eigen::Map<Matrix> out(f.data.data(), f.rows, f.cols);
   if (diagonal) {
     out = table.middleCols(cw.c0, cw.width()) * block.diagonal().asDiagonal();

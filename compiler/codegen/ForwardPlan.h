@@ -31,11 +31,17 @@ struct CompactMatrix {
   bool empty() const { return c1 <= c0; }
 };
 
-// A (rows, cols) table, row-major; absent if identically zero.
+// A (rows, cols) table; absent if identically zero. Either owned (`data`,
+// row stride cols) or a view into an embedding table (`view`, row stride
+// `stride`): a unit-diagonal projection is a slice, so nothing is copied.
 struct FoldedTable {
   bool present = false;
   int64_t rows = 0, cols = 0;
   std::vector<float> data;
+  const float *view = nullptr;
+  int64_t stride = 0;
+  const float *base() const { return view ? view : data.data(); }
+  int64_t rowStride() const { return view ? stride : cols; }
 };
 
 struct HeadPlan {

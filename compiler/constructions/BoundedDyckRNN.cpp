@@ -108,22 +108,13 @@ public:
     const int64_t H = S * A + 1, START = S * A;
     auto unit = [&](int64_t q, int64_t a) { return q * A + a; };
 
-    Network net;
-    net.name = m.name;
-    net.task = TaskKind::BoundedDyck;
-    net.arch = Architecture::RNN;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = H;
+    Network net = networkSkeleton(spec, m, Architecture::RNN, H);
     net.blocks = {
         {"pairs", 0, S * A,
          "u_(q,a): the state before this step was stack q and the symbol is a"},
         {"start", START, 1, "1 only before the first symbol"}};
 
-    using Triplet = Eigen::Triplet<float, int32_t>;
-    std::vector<Triplet> W, U;
+    WeightTriplets W, U;
     for (int64_t q = 0; q < S; ++q)
       for (int64_t a = 0; a < A; ++a) {
         const int64_t next = dfa.step(q, a, k, depth);
@@ -138,15 +129,10 @@ public:
       for (int64_t a = 0; a < A; ++a)
         U.emplace_back(unit(q, a), a, 1.0f); // token a is symbol a (<eos> = 2k)
 
-    ElmanBody body;
-    body.recurrent.resize(H, H);
-    body.recurrent.setFromTriplets(W.begin(), W.end());
-    body.input.resize(H, voc.tokenCount);
-    body.input.setFromTriplets(U.begin(), U.end());
-    body.bias = Vector::Constant(H, -1.0f);
-    body.initial = Vector::Zero(H);
-    body.initial(START) = 1;
-    net.body = std::move(body);
+    Vector initial = Vector::Zero(H);
+    initial(START) = 1;
+    net.body =
+        elmanBody(H, voc.tokenCount, W, U, Vector::Constant(H, -1.0f), initial);
 
     net.readout.weight = Matrix::Zero(2, H);
     net.readout.weight(1, unit(0, 2 * k)) = 1; // accept: empty stack at <eos>

@@ -31,6 +31,18 @@ public:
         const std::function<void(const std::string &)> &progress) const = 0;
 };
 
+// A network whose counts (tokens, classes, longest input) come from the
+// task's vocabulary, named and typed after the model.
+Network networkSkeleton(const Spec &spec, const ModelSpec &model,
+                        Architecture arch, int64_t width);
+
+using WeightTriplets = std::vector<Eigen::Triplet<float, int32_t>>;
+// An Elman body from the non-zeros of the recurrent (H, H) and input
+// (H, tokenCount) matrices.
+ElmanBody elmanBody(int64_t H, int64_t tokenCount,
+                    const WeightTriplets &recurrent,
+                    const WeightTriplets &input, Vector bias, Vector initial);
+
 // Every construction, sorted by id.
 const std::vector<const Construction *> &allConstructions();
 // The constructions for (task, arch), in registry order.

@@ -82,23 +82,14 @@ public:
     };
     auto bit = [](int64_t c, int64_t B) { return (c >> B) & 1; };
 
-    Network net;
-    net.name = m.name;
-    net.task = TaskKind::IndexLookup;
-    net.arch = Architecture::RNN;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = H;
+    Network net = networkSkeleton(spec, m, Architecture::RNN, H);
     net.blocks = {
         {"ptr", 0, N, "one-hot: the next symbol goes to slot j"},
         {"write", N, N * b, "bits of the symbol being written, for one step"},
         {"slot", N + N * b, N * b, "bits of s_j, kept"},
         {"answer", N + 2 * N * b, N * b, "bits of s_p after IDX_p"}};
 
-    using Triplet = Eigen::Triplet<float, int32_t>;
-    std::vector<Triplet> W, U;
+    WeightTriplets W, U;
     W.reserve(static_cast<size_t>(N * (1 + 5 * b)));
     for (int64_t j = 1; j <= N; ++j) {
       if (j < N)
@@ -120,20 +111,14 @@ public:
       for (int64_t B = 0; B < b; ++B)
         U.emplace_back(ans(p, B), voc.firstIndexToken + p - 1, 1.0f);
 
-    ElmanBody body;
-    body.recurrent.resize(H, H);
-    body.recurrent.setFromTriplets(W.begin(), W.end());
-    body.input.resize(H, voc.tokenCount);
-    body.input.setFromTriplets(U.begin(), U.end());
-    body.bias = Vector::Zero(H);
+    Vector bias = Vector::Zero(H), initial = Vector::Zero(H);
     for (int64_t j = 1; j <= N; ++j)
       for (int64_t B = 0; B < b; ++B) {
-        body.bias(w(j, B)) = -1;
-        body.bias(ans(j, B)) = -1;
+        bias(w(j, B)) = -1;
+        bias(ans(j, B)) = -1;
       }
-    body.initial = Vector::Zero(H);
-    body.initial(ptr(1)) = 1;
-    net.body = std::move(body);
+    initial(ptr(1)) = 1;
+    net.body = elmanBody(H, voc.tokenCount, W, U, bias, initial);
 
     net.readout.weight = Matrix::Zero(V, H);
     net.readout.bias = Vector::Zero(V);

@@ -70,15 +70,7 @@ public:
     const int64_t k = code.certificate.dim;
     const int64_t S = 0, K = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
 
-    Network net;
-    net.name = m.name;
-    net.task = TaskKind::IndexLookup;
-    net.arch = Architecture::Transformer;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = D;
+    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
     net.blocks = {
         {"S", S, V, "one-hot data symbol; the head writes its answer here"},
         {"K", K, k, "key code T(i) of position i"},

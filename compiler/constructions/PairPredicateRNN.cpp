@@ -63,15 +63,7 @@ public:
     const int64_t P = 2 * n + 1, E1 = P + 1, E2 = P + 2, L = P + 3, H = P + 4;
     const int32_t ONE = 1, OUT = static_cast<int32_t>(voc.endToken);
 
-    Network net;
-    net.name = m.name;
-    net.task = task_;
-    net.arch = Architecture::RNN;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = H;
+    Network net = networkSkeleton(spec, m, Architecture::RNN, H);
     net.blocks = {
         {"delay", 0, n, "d_j: the bit read j - 1 steps ago"},
         {"clock", n, n + 1, "c_j: one-hot, c_{n+1} = 1 right after x_n"},
@@ -79,8 +71,7 @@ public:
         {"violation", E1, 2, "f(x_i, y_i) at the step reading y_i"},
         {"count", L, 1, "number of violations so far"}};
 
-    using Triplet = Eigen::Triplet<float, int32_t>;
-    std::vector<Triplet> W, U;
+    WeightTriplets W, U;
     for (int64_t j = 1; j < n; ++j)
       W.emplace_back(d(j + 1), d(j), 1.0f);
     U.emplace_back(d(1), ONE, 1.0f);
@@ -107,15 +98,9 @@ public:
     W.emplace_back(L, E1, 1.0f);
     W.emplace_back(L, E2, 1.0f);
 
-    ElmanBody body;
-    body.recurrent.resize(H, H);
-    body.recurrent.setFromTriplets(W.begin(), W.end());
-    body.input.resize(H, voc.tokenCount);
-    body.input.setFromTriplets(U.begin(), U.end());
-    body.bias = bias;
-    body.initial = Vector::Zero(H);
-    body.initial(c(1)) = 1;
-    net.body = std::move(body);
+    Vector initial = Vector::Zero(H);
+    initial(c(1)) = 1;
+    net.body = elmanBody(H, voc.tokenCount, W, U, bias, initial);
 
     net.readout.weight = Matrix::Zero(2, H);
     net.readout.weight(0, L) = 1;

@@ -67,15 +67,7 @@ public:
     const int64_t BIT = 0, ONE = 1, IS_OUT = 2, G = 3, O = 3 + n, W = 3 + 2 * n,
                   CNT = 4 + 2 * n, D = 5 + 2 * n;
 
-    Network net;
-    net.name = m.name;
-    net.task = task_;
-    net.arch = Architecture::Transformer;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = D;
+    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
     net.blocks = {
         {"bit", BIT, 1, "the token's bit"},
         {"one", ONE, 1, "constant 1"},

@@ -75,15 +75,7 @@ public:
     const int64_t B = 0, IS_X = 1, IS_Y = 2, IS_OUT = 3, K = 4, Q = 4 + k,
                   R = 4 + 2 * k, Z = R + 1, A = R + 2, D = R + 3;
 
-    Network net;
-    net.name = m.name;
-    net.task = task_;
-    net.arch = Architecture::Transformer;
-    net.precision = m.precision;
-    net.tokenCount = voc.tokenCount;
-    net.classCount = voc.classCount;
-    net.maxSequenceLength = voc.maxSequenceLength;
-    net.width = D;
+    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
     net.blocks = {{"b", B, 1, "the token's bit"},
                   {"isX", IS_X, 1, "1 at x_1 .. x_n"},
                   {"isY", IS_Y, 1, "1 at y_1 .. y_n"},

@@ -1,5 +1,7 @@
 #include "constructions/Construction.h"
 
+#include "spec/Vocabulary.h"
+
 namespace handwire {
 
 const std::vector<const Construction *> &allConstructions() {
@@ -16,6 +18,34 @@ const std::vector<const Construction *> &allConstructions() {
       &stringEqualityTransformerConstruction(),
   };
   return all;
+}
+
+Network networkSkeleton(const Spec &spec, const ModelSpec &model,
+                        Architecture arch, int64_t width) {
+  const Vocabulary voc = vocabularyOf(spec.task);
+  Network net;
+  net.name = model.name;
+  net.task = spec.task.kind;
+  net.arch = arch;
+  net.precision = model.precision;
+  net.tokenCount = voc.tokenCount;
+  net.classCount = voc.classCount;
+  net.maxSequenceLength = voc.maxSequenceLength;
+  net.width = width;
+  return net;
+}
+
+ElmanBody elmanBody(int64_t H, int64_t tokenCount,
+                    const WeightTriplets &recurrent,
+                    const WeightTriplets &input, Vector bias, Vector initial) {
+  ElmanBody body;
+  body.recurrent.resize(H, H);
+  body.recurrent.setFromTriplets(recurrent.begin(), recurrent.end());
+  body.input.resize(H, tokenCount);
+  body.input.setFromTriplets(input.begin(), input.end());
+  body.bias = std::move(bias);
+  body.initial = std::move(initial);
+  return body;
 }
 
 std::vector<const Construction *> constructionsFor(TaskKind task,
