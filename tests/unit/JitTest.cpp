@@ -228,6 +228,21 @@ TEST(Jit, IndexLookupTransformerAtN65536) {
   EXPECT_EQ(m.backends[0].mismatches, 0);
 }
 
+TEST(Jit, BoundedDyckRnnAtN65536) {
+  Spec spec = taskSpec(TaskKind::BoundedDyck, 65536);
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  JitBackend jit(*net);
+  ReferenceBackend<double> ref(*net);
+  EvalOptions o;
+  o.samples = 40;
+  EvalResult r = evaluate(spec.task, *net, {&jit, &ref}, o);
+  EXPECT_EQ(r.disagreements, 0);
+  EXPECT_EQ(r.maxLogitDifference, 0); // integer arithmetic on both sides
+  EXPECT_EQ(r.backends[0].mismatches, 0);
+}
+
 TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
   Spec spec = handwire::testing::indexLookupSpec(256);
   DiagnosticEngine diags;
