@@ -41,7 +41,6 @@ bool stderrIsTerminal();
 std::string humanCount(double x);     // 1234567 -> "1.23M"
 extern std::atomic<bool> interrupted; // set by SIGINT
 
-struct CompileOptionsCli;
 void setupCompile(CLI::App &app);
 void setupEval(CLI::App &app);
 void setupInspect(CLI::App &app);
