@@ -33,6 +33,7 @@ public:
     bits_[i * words_ + r / 64] |= uint64_t(1) << (r % 64);
   }
   const uint64_t *row(int64_t i) const { return bits_.data() + i * words_; }
+  std::vector<uint64_t> &mutableBits() { return bits_; }
   // Writes scale * T(i) into dst[0 .. dim).
   void writeRow(int64_t i, float scale, float *dst) const;
 
@@ -59,11 +60,23 @@ CoherenceMeasurement measureCoherence(const SignCode &code);
 int64_t rademacherDimension(int64_t count, double coherence,
                             double failure = 0.01);
 
+// Independent uniform signs: row i depends only on (seed, dim, i).
+SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed);
+
+// What a construction needs from its code (codes-and-bounds.md §1.1). A
+// single-key lookup needs only a one-sided gap: max_{i!=j} <T(i),T(j)> <= mu,
+// negative inner products are harmless. Where codewords are summed, the
+// interference adds up, and |<T(i),T(j)>| <= mu is needed.
+enum class Sidedness { OneSided, TwoSided };
+const char *sidednessName(Sidedness s); // "one-sided", "two-sided"
+
 struct CodeRequest {
-  CodeFamily family = CodeFamily::Rademacher;
+  CodeFamily family = CodeFamily::Auto;
   int64_t count = 0;
-  double coherence = 0.5; // target two-sided coherence
-  uint64_t seed = 0;
+  double coherence = 0.5; // mu: the bound the requirement puts on the code
+  uint64_t seed = 0;      // random families only
+  Sidedness sided = Sidedness::TwoSided;
+  SourceLoc loc; // of the `code` field, for errors
 };
 
 struct Code {
@@ -71,10 +84,22 @@ struct Code {
   CodeCertificate certificate;
 };
 
-// Draws a code, measures it exactly, and redraws (or, after three misses,
-// grows the dimension by 1/8) until the measured coherence meets the target.
-// `progress` (optional) is told what is happening on long runs.
+// The code for a request: the narrowest member of the family (for `auto`, of
+// every family) whose exact certificate meets the requirement. Algebraic codes
+// are certified over their span by FWHT or Gray-code enumeration; random sign
+// codes by all pairs, redrawn (and after three misses widened by 1/8) until
+// they pass. Throws UserError when the family cannot meet the requirement or
+// certifying it would take too long. `progress` hears about long steps.
 Code makeCode(const CodeRequest &request,
               const std::function<void(const std::string &)> &progress = {});
+
+// The width makeCode will choose, without materializing the vectors (for
+// memory estimates). Throws as makeCode does.
+int64_t plannedCodeWidth(const CodeRequest &request);
+
+// Smallest dimension not excluded for `count` unit vectors with two-sided
+// coherence <= mu by the generalized Welch bounds (orders 1..12) and the
+// Levenshtein bound (codes-and-bounds.md §1.3).
+int64_t welchLevenshteinLowerLimit(int64_t count, double mu);
 
 } // namespace handwire

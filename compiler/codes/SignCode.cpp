@@ -94,7 +94,6 @@ int64_t rademacherDimension(int64_t count, double coherence, double failure) {
                                         std::log(n * (n - 1) / failure)));
 }
 
-namespace {
 SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed) {
   SignCode code(count, dim);
   // Row i depends only on (seed, dim, i): reproducible with any thread count.
@@ -108,44 +107,6 @@ SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed) {
     }
   }
   return code;
-}
-} // namespace
-
-Code makeCode(const CodeRequest &req,
-              const std::function<void(const std::string &)> &progress) {
-  HW_ASSERT(req.family == CodeFamily::Rademacher, "unknown code family");
-  HW_ASSERT(req.count >= 1 && req.coherence > 0 && req.coherence < 1,
-            "bad code request");
-  int64_t dim =
-      rademacherDimension(std::max<int64_t>(req.count, 2), req.coherence);
-  uint64_t drawSeed = req.seed;
-  for (int draw = 1;; ++draw) {
-    if (progress)
-      progress("drawing " + std::to_string(req.count) +
-               " Rademacher vectors in " + std::to_string(dim) +
-               " dimensions and measuring their coherence");
-    Code c;
-    c.vectors = drawRademacher(req.count, dim, drawSeed);
-    CoherenceMeasurement m = measureCoherence(c.vectors);
-    if (m.coherence <= req.coherence) {
-      CodeCertificate &cert = c.certificate;
-      cert.family = codeFamilyName(req.family);
-      cert.seed = drawSeed;
-      cert.dim = dim;
-      cert.count = req.count;
-      cert.draws = draw;
-      cert.targetCoherence = req.coherence;
-      cert.coherence = m.coherence;
-      cert.maxInnerProduct = m.maxInnerProduct;
-      cert.worstPairs = std::move(m.worstPairs);
-      return c;
-    }
-    // The union bound fails with probability <= 1%: redraw a few times, then
-    // widen, so that a pathological seed cannot loop forever.
-    drawSeed = streamSeed(drawSeed, 0x5eed);
-    if (draw % 3 == 0)
-      dim += std::max<int64_t>(1, dim / 8);
-  }
 }
 
 } // namespace handwire

@@ -36,6 +36,13 @@ public:
 Network networkSkeleton(const Spec &spec, const ModelSpec &model,
                         Architecture arch, int64_t width);
 
+// The position code a model asks for: its `code`, `coherence` and `seed`
+// fields, `count` codewords, and what the construction needs of them.
+struct CodeRequest;
+enum class Sidedness;
+CodeRequest positionCodeRequest(const ModelSpec &model, int64_t count,
+                                Sidedness sided);
+
 using WeightTriplets = std::vector<Eigen::Triplet<float, int32_t>>;
 // An Elman body from the non-zeros of the recurrent (H, H) and input
 // (H, tokenCount) matrices.

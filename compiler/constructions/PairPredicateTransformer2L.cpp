@@ -56,9 +56,14 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
+  // The partner lookup selects one key: only the one-sided gap matters.
+  static CodeRequest codeRequest(int64_t n, const ModelSpec &m) {
+    return positionCodeRequest(m, n, Sidedness::OneSided);
+  }
+
   int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
     const int64_t n = spec.task.maxLength,
-                  k = rademacherDimension(n, m.coherence);
+                  k = plannedCodeWidth(codeRequest(n, m));
     const int64_t D = 2 * k + 7, M = 2 * n + 1;
     return 4 * (M + 3) * D + 4 * 4 * k * D + n * ((k + 63) / 64) * 8;
   }
@@ -69,7 +74,7 @@ public:
     const Vocabulary voc = vocabularyOf(spec.task);
     const int64_t n = spec.task.maxLength, M = 2 * n + 1;
     const bool equality = task_ == TaskKind::StringEquality;
-    Code code = makeCode({m.code, n, m.coherence, m.seed}, progress);
+    Code code = makeCode(codeRequest(n, m), progress);
     const int64_t k = code.certificate.dim;
     // Residual layout.
     const int64_t B = 0, IS_X = 1, IS_Y = 2, IS_OUT = 3, K = 4, Q = 4 + k,
@@ -182,7 +187,7 @@ public:
     cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
                                               competitors, leakage, eta));
     cert.readoutMargin = 1;
-    cert.logitTolerance = 1e-3;
+    cert.logitTolerance = std::max(1e-3, attentionAverageTolerance(M));
     cert.argument =
         "partner lookup within leakage 1/5 < 1/4, so the MLP's clipped "
         "thresholds give exact 0/1 flags; the uniform count is 0 iff no flag";

@@ -1,5 +1,7 @@
 #include "constructions/Construction.h"
 
+#include "codes/NearOrthogonalCode.h"
+
 #include "spec/Vocabulary.h"
 
 namespace handwire {
@@ -18,6 +20,18 @@ const std::vector<const Construction *> &allConstructions() {
       &stringEqualityTransformerConstruction(),
   };
   return all;
+}
+
+CodeRequest positionCodeRequest(const ModelSpec &model, int64_t count,
+                                Sidedness sided) {
+  CodeRequest r;
+  r.family = model.code;
+  r.count = count;
+  r.coherence = model.coherence;
+  r.seed = model.seed;
+  r.sided = sided;
+  r.loc = model.fieldLoc("code");
+  return r;
 }
 
 Network networkSkeleton(const Spec &spec, const ModelSpec &model,

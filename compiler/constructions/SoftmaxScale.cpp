@@ -53,4 +53,8 @@ void checkHeadCertificates(Certificate &cert) {
   cert.certified = cert.failures.empty();
 }
 
+double attentionAverageTolerance(int64_t keys) {
+  return 2.0 * double(keys) * std::ldexp(1.0, -24) + 1e-5;
+}
+
 } // namespace handwire

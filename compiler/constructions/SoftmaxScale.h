@@ -31,6 +31,12 @@ HeadCertificate certifySelectionHead(const std::string &head, double gap,
                                      int64_t competitors, double leakage,
                                      double scale);
 
+// How far two correct fp32 forward passes may differ on an attention average
+// of values in [0, 1] over `keys` keys: recursive summation in any order is
+// within (keys - 1) u of the exact sum (Higham, Thm 4.4; u = 2^-24), so two
+// orders are within twice that; exp and normalization add a few ulps.
+double attentionAverageTolerance(int64_t keys);
+
 // Appends a failure to `cert` for each head whose scale is below its
 // requirement, and sets cert.certified accordingly.
 void checkHeadCertificates(Certificate &cert);

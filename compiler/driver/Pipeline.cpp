@@ -74,7 +74,13 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
     return std::nullopt;
 
   // 5. refuse what would not fit, before allocating anything
-  const int64_t bytes = chosen->estimateBytes(spec, model);
+  int64_t bytes = 0;
+  try { // the estimate plans the position code, which may be refused
+    bytes = chosen->estimateBytes(spec, model);
+  } catch (const UserError &e) {
+    diags.error(e.loc().valid() ? e.loc() : model.loc, e.what());
+    return std::nullopt;
+  }
   if (bytes > options.memoryLimitBytes) {
     diags.error(
         spec.task.fieldLoc("max_length"),

@@ -31,7 +31,16 @@ json certificateJson(const Certificate &c) {
     json pairs = json::array();
     for (const auto &[a, b] : k.worstPairs)
       pairs.push_back({a, b});
+    json alternatives = json::array();
+    for (const auto &[family, dim] : k.alternatives)
+      alternatives.push_back({{"family", family}, {"dim", dim}});
     j["code"] = {{"family", k.family},
+                 {"requested", k.requested},
+                 {"params", k.params},
+                 {"requirement", k.requirement},
+                 {"method", k.method},
+                 {"lower_limit_dim", k.lowerLimitDim},
+                 {"alternatives", alternatives},
                  {"seed", k.seed},
                  {"dim", k.dim},
                  {"count", k.count},
@@ -422,6 +431,16 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     const json &k = cert["code"];
     CodeCertificate cc;
     cc.family = r.string(k, "family", "certificate.code.");
+    cc.requested = k.value("requested", cc.family);
+    cc.params = k.value("params", "");
+    cc.requirement = k.value("requirement", "two-sided");
+    cc.method = k.value("method", "");
+    cc.lowerLimitDim = k.value("lower_limit_dim", int64_t(0));
+    for (const auto &a : k.value("alternatives", json::array()))
+      if (a.is_object() && a.contains("family") && a["family"].is_string() &&
+          a.contains("dim") && a["dim"].is_number_integer())
+        cc.alternatives.emplace_back(a["family"].get<std::string>(),
+                                     a["dim"].get<int64_t>());
     cc.seed = r.get(k, "seed", "certificate.code.").get<uint64_t>();
     cc.dim = r.integer(k, "dim", "certificate.code.", 1, int64_t(1) << 20);
     cc.count = r.integer(k, "count", "certificate.code.", 2, int64_t(1) << 27);

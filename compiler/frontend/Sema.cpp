@@ -391,8 +391,11 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
       m.layers = static_cast<int>(*v);
   };
   h["code"] = [&](const ast::Field &f) {
-    if (choice(f, {"rademacher"}))
-      m.code = CodeFamily::Rademacher;
+    std::vector<std::string> names;
+    for (CodeFamily c : allCodeFamilies())
+      names.push_back(codeFamilyName(c));
+    if (auto v = choice(f, names))
+      m.code = *codeFamilyByName(*v);
   };
   h["seed"] = [&](const ast::Field &f) {
     if (auto v = unsignedInteger(f))

@@ -98,14 +98,23 @@ struct Provenance {
 
 // Certificate of the position code (paper-constructions.md §5.1).
 struct CodeCertificate {
-  std::string family; // "rademacher"
+  std::string family;    // the family built: "ext_bch", "rademacher", ...
+  std::string requested; // what the spec asked for: "auto" or a family
+  std::string params;    // the member: "m = 6, designed distance 23: ..."
+  std::string requirement = "two-sided"; // or "one-sided" (a lookup's gap)
+  std::string method; // how the numbers below were established
   uint64_t seed = 0;
   int64_t dim = 0;            // k
   int64_t count = 0;          // number of codewords
   int draws = 1;              // how many draws/growths were needed
-  double targetCoherence = 0; // requested max |<T(i),T(j)>|
-  double coherence = 0;       // measured max_{i!=j} |<T(i),T(j)>| (exact)
-  double maxInnerProduct = 0; // measured max_{i!=j} <T(i),T(j)> (one-sided)
+  double targetCoherence = 0; // the requirement's bound mu
+  double coherence = 0;       // max_{i!=j} |<T(i),T(j)>| (exact)
+  double maxInnerProduct = 0; // max_{i!=j} <T(i),T(j)> (one-sided)
+  // Welch/Levenshtein: no code of `count` unit vectors with two-sided
+  // coherence <= targetCoherence has fewer dimensions (0: not computed).
+  int64_t lowerLimitDim = 0;
+  // Families considered and the width each would take (-1: cannot meet it).
+  std::vector<std::pair<std::string, int64_t>> alternatives;
   // Pairs of codewords (0-based ids) attaining maxInnerProduct, at most 64:
   // where a selection head is weakest, so adversarial inputs aim there.
   std::vector<std::pair<int64_t, int64_t>> worstPairs;

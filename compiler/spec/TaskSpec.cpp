@@ -28,10 +28,37 @@ const char *architectureName(Architecture a) {
 
 const char *codeFamilyName(CodeFamily c) {
   switch (c) {
+  case CodeFamily::Auto:
+    return "auto";
   case CodeFamily::Rademacher:
     return "rademacher";
+  case CodeFamily::RandomLinear:
+    return "random_linear";
+  case CodeFamily::Binary:
+    return "binary";
+  case CodeFamily::DualBch:
+    return "dual_bch";
+  case CodeFamily::Gold:
+    return "gold";
+  case CodeFamily::ExtendedBch:
+    return "ext_bch";
   }
   return "?";
+}
+
+const std::vector<CodeFamily> &allCodeFamilies() {
+  static const std::vector<CodeFamily> all = {
+      CodeFamily::Auto,       CodeFamily::Rademacher, CodeFamily::RandomLinear,
+      CodeFamily::Binary,     CodeFamily::DualBch,    CodeFamily::Gold,
+      CodeFamily::ExtendedBch};
+  return all;
+}
+
+std::optional<CodeFamily> codeFamilyByName(const std::string &name) {
+  for (CodeFamily c : allCodeFamilies())
+    if (name == codeFamilyName(c))
+      return c;
+  return std::nullopt;
 }
 
 const char *precisionName(Precision p) {

@@ -18,13 +18,25 @@ using FieldLocs = std::map<std::string, SourceLoc>;
 
 enum class TaskKind { IndexLookup, BoundedDyck, StringEquality, Disjointness };
 enum class Architecture { Transformer, RNN };
-enum class CodeFamily { Rademacher };
+// Position-code families (codes-and-bounds.md §1); Auto picks the narrowest
+// one whose certificate meets the construction's requirement.
+enum class CodeFamily {
+  Auto,
+  Rademacher,
+  RandomLinear,
+  Binary,
+  DualBch,
+  Gold,
+  ExtendedBch
+};
 enum class Precision { F32, F64 };
 enum class InputDistribution { Uniform, Adversarial, Mixed };
 
-const char *taskKindName(TaskKind k);                   // "index_lookup"
-const char *architectureName(Architecture a);           // "transformer", "rnn"
-const char *codeFamilyName(CodeFamily c);               // "rademacher"
+const char *taskKindName(TaskKind k);         // "index_lookup"
+const char *architectureName(Architecture a); // "transformer", "rnn"
+const char *codeFamilyName(CodeFamily c);     // "rademacher"
+std::optional<CodeFamily> codeFamilyByName(const std::string &name);
+const std::vector<CodeFamily> &allCodeFamilies();       // Auto first
 const char *precisionName(Precision p);                 // "f32", "f64"
 int precisionBits(Precision p);                         // 32, 64
 const char *inputDistributionName(InputDistribution d); // "uniform", ...
@@ -48,10 +60,10 @@ struct ModelSpec {
   SourceLoc loc; // of the architecture identifier
   // Transformer only:
   int layers = 1;
-  CodeFamily code = CodeFamily::Rademacher;
-  uint64_t seed = 0;           // code seed
-  double coherence = 0.5;      // target max |<T(i),T(j)>| of the position code
-  double margin = 0.5;         // read-out margin the softmax leakage must leave
+  CodeFamily code = CodeFamily::Auto;
+  uint64_t seed = 0;      // code seed
+  double coherence = 0.5; // bound mu on the position code (one- or two-sided)
+  double margin = 0.5;    // read-out margin the softmax leakage must leave
   std::optional<double> scale; // expert override of the derived softmax scale
   // All architectures:
   Precision precision = Precision::F32;

@@ -151,9 +151,10 @@ TEST(IndexLookupTransformer, TooSmallAScaleIsRefusedAndReallyFails) {
 }
 
 TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
-  int64_t prevTf = 0, prevRnn = 0;
+  int64_t prevTf = 0, prevRnn = 0, prevAuto = 0;
   for (int64_t N : {64, 256, 1024, 4096}) {
     Spec spec = indexLookupSpec(N);
+    spec.models[0].code = CodeFamily::Rademacher;
     Network tf = build(spec, 0), rnn = build(spec, 1);
     const SeparationCard tfCard = separationCard(spec.task, tf);
     const SeparationCard rnnCard = separationCard(spec.task, rnn);
@@ -165,6 +166,18 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
       EXPECT_GT(tf.width, prevTf);
       EXPECT_LT(tf.width - prevTf, 60);
     }
+    prevTf = tf.width;
+    // code = auto: an algebraic code, never wider, growing at most like a
+    // power of log N (here it stays within 64 dimensions).
+    spec.models[0].code = CodeFamily::Auto;
+    Network narrow = build(spec, 0);
+    ASSERT_TRUE(narrow.certificate.code);
+    const int64_t kAuto = narrow.certificate.code->dim;
+    EXPECT_EQ(narrow.width, 4 + 2 * kAuto + 1);
+    EXPECT_LE(kAuto, k);
+    EXPECT_LE(kAuto, 64);
+    EXPECT_GE(kAuto, prevAuto);
+    prevAuto = kAuto;
     // RNN: N (1 + 3 ceil(log2 V)) units, linear in N.
     EXPECT_EQ(rnn.width, N * 7);
     if (prevRnn) {
@@ -175,7 +188,6 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     EXPECT_DOUBLE_EQ(*rnnCard.boundBits, 2.0 * N);
     EXPECT_EQ(rnnCard.sizeBits, rnn.width * 32);
     EXPECT_FALSE(tfCard.boundBits);
-    prevTf = tf.width;
     prevRnn = rnn.width;
   }
 }

@@ -245,6 +245,7 @@ TEST(Jit, BoundedDyckRnnAtN65536) {
 
 TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
   Spec spec = handwire::testing::indexLookupSpec(256);
+  spec.models[0].code = CodeFamily::Rademacher; // a wide code: long loops
   DiagnosticEngine diags;
   auto net = buildNetwork(spec, spec.models[0], {}, diags);
   ASSERT_TRUE(net);

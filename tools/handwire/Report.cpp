@@ -45,13 +45,37 @@ void printCertificate(std::ostream &os, const Network &net) {
   os << std::setprecision(4);
   if (c.code) {
     const CodeCertificate &k = *c.code;
-    os << "  code         " << k.family << ", " << k.count << " vectors in "
-       << k.dim << " dims, seed " << k.seed << ": coherence " << k.coherence
-       << " (target " << k.targetCoherence << "), max inner product "
-       << k.maxInnerProduct;
+    os << "  code         " << k.family;
+    if (!k.params.empty())
+      os << " (" << k.params << ")";
+    os << ", " << k.count << " vectors in " << k.dim << " dims";
+    if (k.requested == "auto")
+      os << ", chosen by code = auto";
+    os << "\n               needs " << k.requirement
+       << " coherence <= " << k.targetCoherence
+       << "; certified: max inner product " << k.maxInnerProduct
+       << ", coherence " << k.coherence;
     if (k.draws > 1)
       os << ", after " << k.draws << " draws";
-    os << "\n";
+    os << "\n               " << k.method << "\n";
+    if (k.lowerLimitDim > 0)
+      os << "               Welch/Levenshtein: any " << k.count
+         << " vectors with two-sided coherence <= " << k.targetCoherence
+         << " need >= " << k.lowerLimitDim << " dims; this code uses "
+         << std::setprecision(3) << double(k.dim) / double(k.lowerLimitDim)
+         << "x that"
+         << (k.requirement == "one-sided"
+                 ? " (a one-sided code may go below it)"
+                 : "")
+         << "\n"
+         << std::setprecision(4);
+    if (k.alternatives.size() > 1) {
+      os << "               widths per family:";
+      for (const auto &[family, dim] : k.alternatives)
+        os << " " << family << " "
+           << (dim < 0 ? std::string("-") : std::to_string(dim));
+      os << "\n";
+    }
   }
   for (const auto &h : c.heads)
     os << "  " << h.head << "  scale " << h.scale
@@ -96,6 +120,10 @@ json certificateJson(const Network &net) {
             {"heads", json::array()}};
   if (c.code)
     j["code"] = {{"family", c.code->family},
+                 {"requested", c.code->requested},
+                 {"params", c.code->params},
+                 {"requirement", c.code->requirement},
+                 {"lower_limit_dim", c.code->lowerLimitDim},
                  {"seed", c.code->seed},
                  {"dim", c.code->dim},
                  {"count", c.code->count},

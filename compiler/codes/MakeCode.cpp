@@ -1,0 +1,348 @@
+// Choosing a code: every family proposes its narrowest member that provably
+// meets the request (codes-and-bounds.md §1.8), and `auto` takes the
+// narrowest proposal. Algebraic members are certified exactly over their span
+// while planning, so the width a plan reports is the width that is built.
+#include "codes/LinearCode.h"
+
+#include "support/Diagnostics.h"
+#include "support/Random.h"
+
+#include <cmath>
+#include <optional>
+#include <sstream>
+
+namespace handwire {
+
+const char *sidednessName(Sidedness s) {
+  return s == Sidedness::OneSided ? "one-sided" : "two-sided";
+}
+
+namespace {
+
+// Certifying random sign codes compares all pairs; beyond this many word
+// operations (about a minute on two cores) we refuse instead of hanging.
+constexpr double kMaxPairWork = double(int64_t(1) << 37);
+constexpr int kMaxSpanBits = 27; // 2^27 codewords: the largest count we accept
+
+int spanBits(int64_t count) {
+  int K = 1;
+  while ((int64_t(1) << K) < count)
+    ++K;
+  return K;
+}
+
+// Largest bias a codeword of `dim` coordinates may have: mu * dim, with a
+// little slack for decimal targets such as 0.3 * 10.
+int64_t allowedBias(double mu, int64_t dim) {
+  return static_cast<int64_t>(std::floor(mu * double(dim) + 1e-9));
+}
+
+bool meets(const SpanCertificate &c, int64_t dim, const CodeRequest &r) {
+  const int64_t worst = r.sided == Sidedness::OneSided
+                            ? c.maxBias
+                            : std::max(c.maxBias, -c.minBias);
+  return worst <= allowedBias(r.coherence, dim);
+}
+
+std::string fmt(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+// A family's proposal: a certified linear member, or a random family's width.
+struct Plan {
+  CodeFamily family = CodeFamily::Auto;
+  int64_t dim = -1; // -1: the family cannot meet the request
+  std::optional<LinearSignCode> linear;
+  SpanCertificate span;
+  std::string whyNot;
+};
+
+Plan planDualBch(const CodeRequest &r, bool goldOnly) {
+  Plan p{goldOnly ? CodeFamily::Gold : CodeFamily::DualBch};
+  const int K = spanBits(r.count);
+  for (int m = 2; m <= 16; ++m) {
+    const int t = std::max(1, (K + m - 1) / m);
+    if (goldOnly && t > 2)
+      continue;
+    if (2 * t - 1 >= (1 << m))
+      continue; // the odd exponents would wrap around the field
+    LinearSignCode code = dualBchCode(m, t);
+    SpanCertificate c = certifySpan(code, K);
+    if (meets(c, code.dim, r)) {
+      p.dim = code.dim;
+      p.span = c;
+      p.linear = std::move(code);
+      return p;
+    }
+  }
+  p.whyNot =
+      std::string(goldOnly ? "no Gold code (t <= 2)" : "no dual-BCH code") +
+      " up to length 2^16 has " + std::to_string(r.count) + " codewords with " +
+      sidednessName(r.sided) + " coherence <= " + fmt(r.coherence);
+  return p;
+}
+
+Plan planExtendedBch(const CodeRequest &r) {
+  Plan p{CodeFamily::ExtendedBch};
+  const int K = spanBits(r.count);
+  for (int m = 3; m <= 10; ++m) {
+    // The largest odd designed distance that keeps k >= K: k falls as delta
+    // grows, so bisect over odd deltas in [1, 2^m - 1].
+    int lo = 0, hi = ((1 << m) - 2) / 2; // delta = 2 i + 1
+    if (bchDimension(m, 3) < K)
+      continue;
+    while (lo < hi) {
+      const int mid = (lo + hi + 1) / 2;
+      if (bchDimension(m, 2 * mid + 1) >= K)
+        lo = mid;
+      else
+        hi = mid - 1;
+    }
+    for (int i = lo; i >= std::max(1, lo - 2); --i) {
+      LinearSignCode code = extendedBchCode(m, 2 * i + 1);
+      if (int(code.generators.size()) < K)
+        continue;
+      SpanCertificate c = certifySpan(code, K);
+      if (meets(c, code.dim, r)) {
+        p.dim = code.dim;
+        p.span = c;
+        p.linear = std::move(code);
+        return p;
+      }
+    }
+  }
+  p.whyNot = "no extended BCH code up to length 1024 has " +
+             std::to_string(r.count) + " codewords with " +
+             sidednessName(r.sided) + " coherence <= " + fmt(r.coherence);
+  return p;
+}
+
+Plan planBinary(const CodeRequest &r) {
+  Plan p{CodeFamily::Binary};
+  const int K = spanBits(r.count);
+  LinearSignCode code = binaryPositionCode(K);
+  SpanCertificate c = certifySpan(code, K);
+  if (meets(c, code.dim, r)) {
+    p.dim = code.dim;
+    p.span = c;
+    p.linear = std::move(code);
+  } else {
+    const double worst = double(r.sided == Sidedness::OneSided
+                                    ? c.maxBias
+                                    : std::max(c.maxBias, -c.minBias)) /
+                         double(code.dim);
+    p.whyNot = "the binary position code of " + std::to_string(K) +
+               " bits has " + sidednessName(r.sided) + " coherence " +
+               fmt(worst) + " > " + fmt(r.coherence) +
+               "; raise coherence to at least " + fmt(worst) +
+               " (a smaller gap, so a larger softmax scale) or use another "
+               "family";
+  }
+  return p;
+}
+
+// Union bounds with failure probability 1% (codes-and-bounds.md §1.2): over
+// count-1 nonzero codewords for a random linear code, over pairs otherwise.
+int64_t randomLinearDimension(const CodeRequest &r) {
+  const double events = std::max<double>(1, double(r.count - 1)) *
+                        (r.sided == Sidedness::TwoSided ? 2.0 : 1.0);
+  return static_cast<int64_t>(
+      std::ceil(2.0 / (r.coherence * r.coherence) * std::log(events / 0.01)));
+}
+
+Plan planRandom(const CodeRequest &r, CodeFamily family) {
+  Plan p{family};
+  if (family == CodeFamily::RandomLinear) {
+    p.dim = randomLinearDimension(r);
+    return p;
+  }
+  p.dim = rademacherDimension(std::max<int64_t>(r.count, 2), r.coherence);
+  const double work =
+      double(r.count) * double(r.count - 1) / 2 * double((p.dim + 63) / 64);
+  if (work > kMaxPairWork) {
+    p.whyNot = "certifying " + std::to_string(r.count) +
+               " Rademacher vectors compares all " +
+               fmt(double(r.count) * double(r.count - 1) / 2) +
+               " pairs, which would take hours; use code = auto (or an "
+               "algebraic family), certified in O(N log d)";
+    p.dim = -1;
+  }
+  return p;
+}
+
+Plan planFamily(CodeFamily f, const CodeRequest &r) {
+  switch (f) {
+  case CodeFamily::DualBch:
+    return planDualBch(r, false);
+  case CodeFamily::Gold:
+    return planDualBch(r, true);
+  case CodeFamily::ExtendedBch:
+    return planExtendedBch(r);
+  case CodeFamily::Binary:
+    return planBinary(r);
+  case CodeFamily::RandomLinear:
+  case CodeFamily::Rademacher:
+    return planRandom(r, f);
+  case CodeFamily::Auto:
+    break;
+  }
+  internalError(__FILE__, __LINE__, "auto is not a family");
+}
+
+void checkRequest(const CodeRequest &r) {
+  HW_ASSERT(r.count >= 1, "code request without codewords");
+  if (!(r.coherence > 0 && r.coherence < 1))
+    throw UserError("coherence must lie strictly between 0 and 1, got " +
+                        fmt(r.coherence),
+                    r.loc);
+  if (r.count > (int64_t(1) << kMaxSpanBits))
+    throw UserError("a position code of " + std::to_string(r.count) +
+                        " codewords is beyond the supported 2^" +
+                        std::to_string(kMaxSpanBits),
+                    r.loc);
+}
+
+struct Choice {
+  Plan plan;
+  std::vector<std::pair<std::string, int64_t>> alternatives;
+};
+
+Choice choose(const CodeRequest &r) {
+  checkRequest(r);
+  Choice c;
+  if (r.family != CodeFamily::Auto) {
+    c.plan = planFamily(r.family, r);
+    if (c.plan.dim < 0)
+      throw UserError("code = " + std::string(codeFamilyName(r.family)) +
+                          " cannot be used here: " + c.plan.whyNot,
+                      r.loc);
+    c.alternatives.emplace_back(codeFamilyName(r.family), c.plan.dim);
+    return c;
+  }
+  // Narrowest first; ties go to the earlier (deterministic) family.
+  static const CodeFamily order[] = {
+      CodeFamily::ExtendedBch, CodeFamily::DualBch, CodeFamily::Binary,
+      CodeFamily::RandomLinear, CodeFamily::Rademacher};
+  std::string why;
+  for (CodeFamily f : order) {
+    Plan p = planFamily(f, r);
+    c.alternatives.emplace_back(codeFamilyName(f), p.dim);
+    if (p.dim < 0) {
+      why += "\n  " + p.whyNot;
+      continue;
+    }
+    if (c.plan.dim < 0 || p.dim < c.plan.dim)
+      c.plan = std::move(p);
+  }
+  if (c.plan.dim < 0)
+    throw UserError("no code family meets the request:" + why, r.loc);
+  return c;
+}
+
+} // namespace
+
+int64_t plannedCodeWidth(const CodeRequest &request) {
+  return choose(request).plan.dim;
+}
+
+Code makeCode(const CodeRequest &req,
+              const std::function<void(const std::string &)> &progress) {
+  Choice choice = choose(req);
+  Plan &plan = choice.plan;
+  Code c;
+  CodeCertificate &cert = c.certificate;
+  cert.family = codeFamilyName(plan.family);
+  cert.requested = codeFamilyName(req.family);
+  cert.requirement = sidednessName(req.sided);
+  cert.count = req.count;
+  cert.targetCoherence = req.coherence;
+  cert.alternatives = std::move(choice.alternatives);
+  cert.lowerLimitDim = welchLevenshteinLowerLimit(req.count, req.coherence);
+
+  auto fromSpan = [&](const LinearSignCode &code, const SpanCertificate &s) {
+    cert.dim = code.dim;
+    cert.params = code.params;
+    cert.method = s.method;
+    const double d = double(code.dim);
+    cert.maxInnerProduct = double(s.maxBias) / d;
+    cert.coherence = double(std::max(s.maxBias, -s.minBias)) / d;
+    cert.worstPairs = pairsAt(s.worstCodeword, req.count);
+    c.vectors = materialize(code, req.count);
+  };
+
+  if (plan.linear) { // algebraic: certified while planning
+    fromSpan(*plan.linear, plan.span);
+    return c;
+  }
+
+  // Random families: draw, certify exactly, redraw a few times, then widen,
+  // so that a pathological seed cannot loop forever.
+  int64_t dim = plan.dim;
+  uint64_t drawSeed = req.seed;
+  const int K = spanBits(req.count);
+  for (int draw = 1;; ++draw) {
+    cert.draws = draw;
+    cert.seed = drawSeed;
+    if (plan.family == CodeFamily::RandomLinear) {
+      if (progress)
+        progress("drawing a random linear code of length " +
+                 std::to_string(dim) + " and certifying its span");
+      LinearSignCode code = randomLinearCode(K, dim, drawSeed);
+      SpanCertificate s = certifySpan(code, K);
+      if (meets(s, dim, req)) {
+        fromSpan(code, s);
+        return c;
+      }
+    } else {
+      if (progress)
+        progress("drawing " + std::to_string(req.count) +
+                 " Rademacher vectors in " + std::to_string(dim) +
+                 " dimensions and measuring their coherence");
+      SignCode vectors = drawRademacher(req.count, dim, drawSeed);
+      CoherenceMeasurement m = measureCoherence(vectors);
+      const double worst =
+          req.sided == Sidedness::OneSided ? m.maxInnerProduct : m.coherence;
+      if (worst <= req.coherence) {
+        cert.dim = dim;
+        cert.params = "seed " + std::to_string(drawSeed);
+        cert.method = "exact: Hamming distances of all pairs";
+        cert.coherence = m.coherence;
+        cert.maxInnerProduct = m.maxInnerProduct;
+        cert.worstPairs = std::move(m.worstPairs);
+        c.vectors = std::move(vectors);
+        return c;
+      }
+    }
+    drawSeed = streamSeed(drawSeed, 0x5eed);
+    if (draw % 3 == 0)
+      dim += std::max<int64_t>(1, dim / 8);
+  }
+}
+
+int64_t welchLevenshteinLowerLimit(int64_t count, double mu) {
+  const double N = double(count), mu2 = mu * mu;
+  if (count <= 1)
+    return 1;
+  for (int64_t d = 1;; ++d) {
+    if (d >= count)
+      return d; // an orthonormal basis has coherence 0
+    const double dd = double(d);
+    bool excluded = false;
+    // Generalized Welch: mu^(2k) >= (N / C(d+k-1, k) - 1) / (N - 1).
+    double binom = 1, muPow = 1;
+    for (int k = 1; k <= 12 && !excluded; ++k) {
+      binom = binom * (dd + k - 1) / k;
+      muPow *= mu2;
+      excluded = muPow < (N / binom - 1) / (N - 1);
+    }
+    // Levenshtein, for N > d (d + 1) / 2.
+    if (!excluded && N > dd * (dd + 1) / 2)
+      excluded = mu2 < (3 * N - dd * dd - 2 * dd) / ((dd + 2) * (N - dd));
+    if (!excluded)
+      return d;
+  }
+}
+
+} // namespace handwire
