@@ -8,6 +8,7 @@ PACKAGES=(
   llvm-19-dev libzstd-dev clang-19 libclang-rt-19-dev
   antlr4 libantlr4-runtime-dev uuid-dev
   libeigen3-dev nlohmann-json3-dev libcli11-dev
+  libonnx-dev libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
