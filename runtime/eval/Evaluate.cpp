@@ -101,9 +101,11 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
         const int64_t d = decision(l, C);
         local.backends[b].minMargin =
             std::min(local.backends[b].minMargin, marginOf(l, C, truth));
-        if (b == 0)
+        if (b == 0) {
           firstDecision = d;
-        else {
+          if (opt.recordDecisions)
+            local.records.push_back({i, ex.tokens, truth, d});
+        } else {
           if (d != firstDecision)
             ++local.disagreements;
           for (int64_t c = 0; c < C; ++c)
@@ -139,6 +141,8 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
     }
     for (auto &m : local.examples)
       result.examples.push_back(std::move(m));
+    for (auto &rec : local.records)
+      result.records.push_back(std::move(rec));
   };
 
   std::vector<std::thread> pool;
@@ -155,6 +159,10 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
             [](const Mismatch &a, const Mismatch &b) {
               return std::tie(a.index, a.backend) <
                      std::tie(b.index, b.backend);
+            });
+  std::sort(result.records.begin(), result.records.end(),
+            [](const DecisionRecord &a, const DecisionRecord &b) {
+              return a.index < b.index;
             });
   if (static_cast<int>(result.examples.size()) > opt.maxReported)
     result.examples.resize(static_cast<size_t>(opt.maxReported));

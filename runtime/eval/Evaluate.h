@@ -27,6 +27,17 @@ struct EvalOptions {
   std::function<void(int64_t, int64_t)> progress;
   // Set to true (e.g. by a SIGINT handler) to stop early.
   const std::atomic<bool> *cancel = nullptr;
+  // Keep every input and the first backend's decision in EvalResult::records
+  // (memory grows with samples x input length; for exporting test cases).
+  bool recordDecisions = false;
+};
+
+// One evaluated input, when EvalOptions::recordDecisions is set.
+struct DecisionRecord {
+  int64_t index = 0; // which generated input
+  std::vector<int32_t> tokens;
+  int64_t expected = 0; // the task semantics' answer
+  int64_t decision = 0; // the first backend's decision, -1 for a tie
 };
 
 struct Mismatch {
@@ -53,6 +64,7 @@ struct EvalResult {
   int64_t disagreements = 0;     // inputs where the backends' decisions differ
   double maxLogitDifference = 0; // between the first backend and each other
   std::vector<Mismatch> examples;
+  std::vector<DecisionRecord> records; // by index; see recordDecisions
 };
 
 // Where the network is weakest, for adversarial generation.

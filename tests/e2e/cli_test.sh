@@ -72,6 +72,23 @@ emit_code)
   expect 0 "vfmadd|vmulps|vaddps" -- \
     "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=asm
   ;;
+emit_onnx_and_write_decisions)
+  expect 0 "wrote $TMP/bounded_dyck.rnn.onnx \(ONNX opset 13, checked\)" -- \
+    "$HW" compile specs/bounded_dyck.task -N 16 --emit onnx -o "$TMP"
+  [ -s "$TMP/bounded_dyck.rnn.onnx" ] || fail "no .onnx written"
+  expect 0 "\"opset\": 13" -- "$HW" compile specs/index_lookup.task -N 16 --emit onnx -o "$TMP" --json
+  [ -s "$TMP/index_lookup.transformer.onnx" ] && [ -s "$TMP/index_lookup.rnn.onnx" ] || fail "index_lookup .onnx missing"
+  # 11.6 MiB of weights: the model fits in 16M, its ONNX export (held twice) does not.
+  expect 1 "cannot export model 'transformer' to ONNX: its weights need .* bytes\), held twice .* above --memory-limit" -- \
+    "$HW" compile specs/index_lookup.task -N 4096 --model transformer --emit onnx --memory-limit 16M -o "$TMP"
+  expect 0 "0 mismatches" -- "$HW" eval specs/index_lookup.task -N 16 -n 50 --write-decisions "$TMP/d.txt"
+  [ "$(grep -c '^transformer ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 transformer lines"
+  [ "$(grep -c '^rnn ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 rnn lines"
+  # MODEL DECISION EXPECTED TOKEN...: a correct model's decision is the expected one.
+  awk '!/^#/ && $2 != $3 { bad = 1 } END { exit bad }' "$TMP/d.txt" || fail "decision != expected"
+  expect 1 "cannot write '/proc/forbidden/d.txt'" -- \
+    "$HW" eval specs/index_lookup.task -N 16 -n 5 --write-decisions /proc/forbidden/d.txt
+  ;;
 help)
   for cmd in compile eval inspect; do
     expect 0 "Usage" -- "$HW" $cmd --help

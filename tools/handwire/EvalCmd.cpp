@@ -8,6 +8,7 @@
 #include "reference/Evaluator.h"
 #include "spec/Vocabulary.h"
 
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -22,7 +23,20 @@ struct EvalCliOptions {
   std::string inputs;  // empty: from the spec
   int threads = 0;
   std::string backend = "auto";
+  std::string writeDecisions; // empty: none
 };
+
+// --write-decisions: one line per input, "MODEL DECISION EXPECTED TOKEN...",
+// so that other runtimes (tests/onnx, tests/export) can replay the inputs.
+void writeDecisionLines(std::ostream &out, const std::string &model,
+                        const std::vector<DecisionRecord> &records) {
+  for (const DecisionRecord &r : records) {
+    out << model << ' ' << r.decision << ' ' << r.expected;
+    for (int32_t t : r.tokens)
+      out << ' ' << t;
+    out << '\n';
+  }
+}
 
 std::string describeInput(const TaskSpec &task,
                           const std::vector<int32_t> &tokens) {
@@ -56,6 +70,18 @@ int runEval(const EvalCliOptions &o) {
     eo.inputs = InputDistribution::Mixed;
   eo.threads = o.threads;
   eo.cancel = &interrupted;
+  eo.recordDecisions = !o.writeDecisions.empty();
+  std::ofstream decisionsFile;
+  if (eo.recordDecisions) {
+    decisionsFile.open(o.writeDecisions, std::ios::trunc);
+    if (!decisionsFile) {
+      std::cerr << "handwire: error: cannot write '" << o.writeDecisions
+                << "'\n";
+      return 1;
+    }
+    decisionsFile << "# handwire eval decisions: MODEL DECISION EXPECTED "
+                     "TOKEN... (decision -1: a tie)\n";
+  }
 
   nlohmann::json out = {{"input", o.common.input},
                         {"task", taskJson(loaded.spec.task)},
@@ -103,6 +129,14 @@ int runEval(const EvalCliOptions &o) {
     if (stderrIsTerminal())
       std::cerr << "\r\33[2K" << std::flush;
     cancelled |= r.cancelled;
+    if (eo.recordDecisions) {
+      writeDecisionLines(decisionsFile, m.net.name, r.records);
+      if (!decisionsFile.flush()) {
+        std::cerr << "handwire: error: error while writing '"
+                  << o.writeDecisions << "'\n";
+        return 1;
+      }
+    }
 
     nlohmann::json jm = {{"name", m.net.name},
                          {"architecture", architectureName(m.net.arch)},
@@ -237,6 +271,9 @@ void setupEval(CLI::App &app) {
          "both (compare them), auto (jit for f32 models, else reference)")
       ->check(CLI::IsMember({"auto", "jit", "reference", "both"}))
       ->capture_default_str();
+  cmd->add_option("--write-decisions", opts->writeDecisions,
+                  "write every input and its decision (first backend) to "
+                  "FILE, one line each: MODEL DECISION EXPECTED TOKEN...");
   cmd->callback([opts] {
     if (int rc = runEval(*opts))
       throw CLI::RuntimeError(rc);

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Loads handwire's exported models in other runtimes and checks that they make
+# the same decisions as handwire's JIT on 1,000 generated inputs per model, for
+# every model of every shipped spec (at a small N, to keep CI fast).
+#   onnxruntime: `compile --emit onnx`, ONNX Runtime (onnxruntime-node)
+#   torch:       `compile` (safetensors + JSON), PyTorch (torch_forward.py);
+#                python3-onnx's full checker on every .onnx file
+# Usage: crosscheck.sh HANDWIRE SOURCE_DIR onnxruntime|torch
+# Exit 0: all decisions agree; 1: a mismatch or an error; 77: a tool is
+# missing (CTest reports SKIP; scripts/setup.sh installs them).
+set -uo pipefail
+HW=$1
+SRC=$2
+CASE=$3
+N=${HANDWIRE_CROSSCHECK_N:-16}
+SAMPLES=1000
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cd "$SRC"
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $* (scripts/setup.sh installs it)"; exit 77; }
+
+PY=/usr/bin/python3 # Debian's python: the one that sees python3-torch
+case "$CASE" in
+onnxruntime)
+  command -v node >/dev/null || skip "node is not installed"
+  (cd tests/onnx && node -e "require('onnxruntime-node')" >/dev/null 2>&1) ||
+    skip "onnxruntime-node is not installed in tests/onnx/node_modules"
+  ;;
+torch)
+  [ -x "$PY" ] && "$PY" -c "import torch" 2>/dev/null || skip "python3-torch is not installed"
+  "$PY" -c "import onnx" 2>/dev/null || skip "python3-onnx is not installed"
+  ;;
+*) fail "unknown case '$CASE'" ;;
+esac
+
+# run CMD...: runs a command, prints its output, fails the test if it fails.
+run() {
+  "$@" >"$TMP/out" 2>&1
+  local rc=$?
+  cat "$TMP/out"
+  [ "$rc" -eq 0 ] || fail "'$*' exited $rc"
+}
+
+# check LABEL SPEC [ARGS...]: export, record the JIT's decisions, replay them.
+check() {
+  local dir="$TMP/$1" spec=$2
+  shift 2
+  local task
+  task=$(basename "$spec" .task)
+  mkdir -p "$dir"
+  if [ "$CASE" = onnxruntime ]; then
+    run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
+  else
+    run "$HW" compile "$spec" -N "$N" -o "$dir" "$@"
+    run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
+  fi
+  # eval exits 3 when decisions are wrong (expected for uncertified models):
+  # what must hold is that the other runtime makes the same decisions.
+  "$HW" eval "$spec" -N "$N" -n "$SAMPLES" --backend jit \
+    --write-decisions "$dir/decisions.txt" "$@" >"$TMP/out" 2>&1
+  local rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { cat "$TMP/out"; fail "eval of $spec exited $rc"; }
+  local models
+  models=$(grep -v '^#' "$dir/decisions.txt" | cut -d' ' -f1 | sort -u)
+  [ -n "$models" ] || fail "no decisions written for $spec"
+  local configs=() onnx=()
+  for m in $models; do
+    [ "$(grep -c "^$m " "$dir/decisions.txt")" -eq "$SAMPLES" ] || fail "$spec: $m: not $SAMPLES inputs"
+    [ -f "$dir/$task.$m.onnx" ] || fail "$spec: no $task.$m.onnx written"
+    if [ "$CASE" = onnxruntime ]; then
+      run node tests/onnx/replay.js "$dir/$task.$m.onnx" "$dir/decisions.txt" "$m"
+    fi
+    configs+=("$dir/$task.$m.json")
+    onnx+=("$dir/$task.$m.onnx")
+    ((checked++))
+  done
+  if [ "$CASE" = torch ]; then
+    run "$PY" tests/export/torch_forward.py "$dir/decisions.txt" "${configs[@]}" --check-onnx "${onnx[@]}"
+  fi
+}
+
+checked=0
+start=$(date +%s)
+for spec in specs/*.task; do
+  check "$(basename "$spec" .task)" "$spec"
+done
+# The comparison itself must catch a difference: flip one recorded decision.
+d=$TMP/index_lookup
+awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
+  "$d/decisions.txt" >"$d/flipped.txt"
+if [ "$CASE" = onnxruntime ]; then
+  node tests/onnx/replay.js "$d/index_lookup.transformer.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
+else
+  "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/index_lookup.transformer.json" >"$TMP/out" 2>&1
+fi
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "999 same decisions, 1 different" "$TMP/out" ||
+  { cat "$TMP/out"; fail "a flipped decision was not reported (exit $rc)"; }
+
+# An uncertified Transformer (softmax scale 1) gets most answers wrong: the
+# exported model must reproduce those wrong decisions too, input by input.
+check uncertified specs/index_lookup.task --model transformer -D model.transformer.scale=1 --allow-uncertified
+wrong=$(grep -v '^#' "$TMP/uncertified/decisions.txt" | awk '$2 != $3' | wc -l)
+[ "$wrong" -gt 100 ] || fail "the uncertified model was expected to err often, erred $wrong times"
+echo "$checked models, $SAMPLES inputs each, N = $N: same decisions in $CASE ($(($(date +%s) - start)) s;" \
+  "the uncertified one errs on $wrong inputs, identically)"

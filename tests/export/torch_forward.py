@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Load a handwire model (NAME.json + NAME.safetensors) in PyTorch, run its
+forward pass as docs/export.md defines it, and replay the inputs written by
+`handwire eval --write-decisions FILE`, comparing decisions.
+
+Usage:
+  torch_forward.py DECISIONS MODEL.json [MODEL.json ...] [--check-onnx FILE.onnx ...]
+
+Needs only torch (Debian: python3-torch) and, for --check-onnx, onnx
+(python3-onnx). Prints one summary line per model; exit 0 if every decision
+matches, 1 on a mismatch, 2 on a usage or loading error.
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+
+DTYPES = {"F32": torch.float32, "I32": torch.int32}
+
+
+def load_safetensors(path):
+    """The safetensors format by hand: u64 header size, JSON header, data."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    base = 8 + n
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        buf = bytearray(data[base + begin : base + end])
+        t = torch.frombuffer(buf, dtype=DTYPES[info["dtype"]]) if buf else \
+            torch.zeros(0, dtype=DTYPES[info["dtype"]])
+        tensors[name] = t.reshape(info["shape"])
+    return tensors
+
+
+class HandwireModel:
+    def __init__(self, config_path):
+        with open(config_path) as f:
+            self.cfg = json.load(f)
+        if self.cfg.get("format") != "handwire-model":
+            raise ValueError(f"{config_path}: not a handwire model config")
+        weights = os.path.join(os.path.dirname(config_path), self.cfg["weights"])
+        self.dtype = torch.float64 if self.cfg["precision"] == "f64" else torch.float32
+        self.w = {k: (v.to(self.dtype) if v.is_floating_point() else v.long())
+                  for k, v in load_safetensors(weights).items()}
+        self.name = self.cfg["name"]
+        if self.cfg["architecture"] == "rnn":
+            self.recurrent = self._csr("rnn.recurrent")
+            self.input = self._csr("rnn.input")
+
+    def _csr(self, prefix):
+        """CSR -> (row, column, value) of each non-zero (Debian's torch has no
+        MKL, so sparse @ dense is unavailable; index_add_ does the sums)."""
+        offsets = self.w[prefix + ".row_offsets"]
+        rows = torch.repeat_interleave(torch.arange(offsets.numel() - 1), offsets.diff())
+        return rows, self.w[prefix + ".columns"], self.w[prefix + ".values"]
+
+    @torch.no_grad()
+    def logits(self, tokens):
+        w = self.w
+        if self.cfg["architecture"] == "rnn":
+            # h_t = relu(W h_{t-1} + bias + U[:, w_t]);  logits = R h_M + b
+            (wr, wc, wv), (ur, uc, uv) = self.recurrent, self.input
+            h = w["rnn.initial"]
+            for t in tokens:
+                wh = torch.zeros_like(h).index_add_(0, wr, wv * h[wc])  # W h
+                hit = uc == t                                             # U[:, t]
+                u = torch.zeros_like(h).index_add_(0, ur[hit], uv[hit])
+                h = torch.relu(wh + w["rnn.bias"] + u)
+            return w["readout.weight"] @ h + w["readout.bias"]
+        x = w["embed.token"][tokens] + w["embed.position"][: len(tokens)]
+        causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
+        for l, layer in enumerate(self.cfg["layers"]):
+            upd = torch.zeros_like(x)
+            for h in range(layer["heads"]):
+                p = f"layers.{l}.heads.{h}."
+                q, k, v = x @ w[p + "query"].T, x @ w[p + "key"].T, x @ w[p + "value"].T
+                s = (q @ k.T).masked_fill(causal, float("-inf"))  # no 1/sqrt(d): scale is in Q
+                upd += torch.softmax(s, -1) @ v @ w[p + "output"].T
+            x = x + upd
+            if layer["mlp"]:
+                p = f"layers.{l}.mlp."
+                x = x + torch.relu(x @ w[p + "in"].T + w[p + "in_bias"]) @ w[p + "out"].T \
+                    + w[p + "out_bias"]
+        return w["readout.weight"] @ x[-1] + w["readout.bias"]
+
+
+def decide(logits):
+    """handwire's rule: argmax; a tied maximum is no decision (-1)."""
+    best = int(torch.argmax(logits))
+    return -1 if int((logits == logits[best]).sum()) > 1 else best
+
+
+def replay(config, decisions):
+    """Replays the inputs of one model; returns the number of mismatches, or
+    None if the model cannot be loaded or has no inputs."""
+    try:
+        model = HandwireModel(config)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"torch_forward.py: cannot load {config}: {e}", file=sys.stderr)
+        return None
+    cases = []
+    with open(decisions) as f:
+        for i, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#") or fields[0] != model.name:
+                continue
+            cases.append((i, int(fields[1]), [int(t) for t in fields[3:]]))
+    if not cases:
+        print(f"torch_forward.py: {decisions}: no inputs for model '{model.name}'",
+              file=sys.stderr)
+        return None
+    mismatches = 0
+    for line, want, tokens in cases:
+        logits = model.logits(tokens)
+        got = decide(logits)
+        if got != want:
+            if mismatches < 5:
+                print(f"  mismatch at {decisions}:{line}: handwire {want}, torch {got}, "
+                      f"logits {logits.tolist()}")
+            mismatches += 1
+    print(f"{model.name}: {len(cases)} inputs, {len(cases) - mismatches} same decisions, "
+          f"{mismatches} different (torch {torch.__version__})")
+    return mismatches
+
+
+def main(argv):
+    if "--check-onnx" in argv:
+        cut = argv.index("--check-onnx")
+        argv, onnx_files = argv[:cut], argv[cut + 1 :]
+    else:
+        onnx_files = []
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if onnx_files:
+        import onnx
+
+        for path in onnx_files:
+            model = onnx.load(path)
+            onnx.checker.check_model(model, full_check=True)  # raises if invalid
+            print(f"{os.path.basename(path)}: onnx {onnx.__version__} checker (full) accepts "
+                  f"it, opset {model.opset_import[0].version}")
+    status = 0
+    for config in argv[1:]:
+        result = replay(config, argv[0])
+        if result is None:
+            return 2
+        if result:
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
