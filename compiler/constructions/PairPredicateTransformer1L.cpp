@@ -143,6 +143,11 @@ public:
     Certificate &cert = net.certificate;
     cert.readoutMargin = 0.5;
     cert.logitTolerance = 1e-3;
+    // The detector inputs kappa (o_i - tau o_w) compare quantities of size
+    // <= 8 / Z against a margin of 1 / Z (beta = ln 3), so relative errors
+    // below 1/16 (5 bits) leave half the margin; the weights are >= 1 / Z_max.
+    cert.smallestAverage = 1.0 / zMax;
+    cert.averageBits = 5;
     cert.argument =
         "each detector's input is at least 1 or at most 0 by the weight "
         "algebra above, so the clipped units count the violations exactly";

@@ -187,6 +187,10 @@ public:
     cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
                                               competitors, leakage, eta));
     cert.readoutMargin = 1;
+    // A = c / M read as clip(2 M A - 1/2): relative error 1/4 still gives
+    // 2c (3/4) - 1/2 >= 1 for c >= 1, so 3 significand bits at 1 / M.
+    cert.smallestAverage = 1.0 / static_cast<double>(M);
+    cert.averageBits = 3;
     cert.logitTolerance = std::max(1e-3, attentionAverageTolerance(M));
     cert.argument =
         "partner lookup within leakage 1/5 < 1/4, so the MLP's clipped "

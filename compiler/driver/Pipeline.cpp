@@ -1,5 +1,7 @@
 #include "driver/Pipeline.h"
 
+#include "analysis/PrecisionCertificate.h"
+
 #include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
 #include "frontend/Parser.h"
@@ -111,9 +113,22 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
                       " produced an invalid network:" + all);
   }
 
-  // 8. certify: refuse a network that cannot be exact on every input
+  // 8. certify: refuse a network that cannot be exact on every input, or not
+  // in the precision the spec asks for
+  net.certificate.precisions = precisionVerdicts(net);
+  for (const PrecisionVerdict &v : net.certificate.precisions)
+    if (v.precision == model.precision && !v.exact) {
+      net.certificate.certified = false;
+      for (const std::string &why : v.reasons)
+        net.certificate.failures.push_back(std::string("not exact in ") +
+                                           precisionName(v.precision) + ": " +
+                                           why);
+    }
   if (!net.certificate.certified) {
-    const SourceLoc at = model.scale ? model.fieldLoc("scale") : model.loc;
+    const SourceLoc at = model.scale ? model.fieldLoc("scale")
+                         : model.precision != Precision::F32
+                             ? model.fieldLoc("precision")
+                             : model.loc;
     for (const auto &f : net.certificate.failures) {
       if (options.allowUncertified)
         diags.warning(at, "model '" + model.name + "' is not certified: " + f);
@@ -121,8 +136,11 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
         diags.error(at, "model '" + model.name + "' cannot be certified: " + f);
     }
     if (!options.allowUncertified) {
-      diags.note(at, "remove the override to use the derived scale, or pass "
-                     "--allow-uncertified to build it anyway");
+      diags.note(at, model.scale
+                         ? "remove the override to use the derived scale, or "
+                           "pass --allow-uncertified to build it anyway"
+                         : "choose a wider precision (precision = f32), or "
+                           "pass --allow-uncertified to build it anyway");
       return std::nullopt;
     }
   }

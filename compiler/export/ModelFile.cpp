@@ -394,9 +394,10 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     r.fail("architecture", "must be \"transformer\" or \"rnn\"");
   net.arch = arch == "rnn" ? Architecture::RNN : Architecture::Transformer;
   const std::string prec = r.string(j, "precision", "");
-  if (prec != "f32" && prec != "f64")
-    r.fail("precision", "must be \"f32\" or \"f64\"");
-  net.precision = prec == "f64" ? Precision::F64 : Precision::F32;
+  const std::optional<Precision> precision = precisionByName(prec);
+  if (!precision)
+    r.fail("precision", "must be \"f32\", \"f64\", \"f16\" or \"bf16\"");
+  net.precision = *precision;
   const json &voc = r.get(j, "vocabulary", "");
   net.tokenCount =
       r.integer(voc, "token_count", "vocabulary.", 1, int64_t(1) << 27);

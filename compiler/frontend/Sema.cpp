@@ -414,8 +414,8 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
       m.scale = *v;
   };
   h["precision"] = [&](const ast::Field &f) {
-    if (auto v = choice(f, {"f32", "f64"}))
-      m.precision = *v == "f64" ? Precision::F64 : Precision::F32;
+    if (auto v = choice(f, {"f32", "f64", "f16", "bf16"}))
+      m.precision = *precisionByName(*v);
   };
   inOrder(b, fields, h);
 }

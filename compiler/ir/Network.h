@@ -131,16 +131,31 @@ struct HeadCertificate {
   double worstTargetWeight = 0; // 1 / (1 + competitors * exp(-scale * gap))
 };
 
+// Whether the network is exact when stored in one precision (filled by
+// analysis/PrecisionCertificate).
+struct PrecisionVerdict {
+  Precision precision = Precision::F32;
+  bool exact = false;
+  int requiredBits = 0; // significand bits (with the implicit one) needed
+  std::vector<std::string> reasons; // why exact, or what fails
+};
+
 struct Certificate {
   std::optional<CodeCertificate> code;
   std::vector<HeadCertificate> heads;
   double readoutMargin =
       0; // guaranteed logit gap of the right class at the read-out
+  // Smallest nonzero attention average the read-out must resolve (a count
+  // c / M, a weight 1 / Z; 0: none), and the significand bits it needs there.
+  // Subnormal numbers of a 16-bit format may have fewer.
+  double smallestAverage = 0;
+  int averageBits = 0;
   // Largest |logit| difference allowed between two correct fp32 forward passes
   // of this network (JIT vs reference); declared by the construction.
   double logitTolerance = 1e-3;
   std::string argument;   // why the network is exact, in one or two sentences
   bool certified = false; // every condition holds
+  std::vector<PrecisionVerdict> precisions; // f32, f16, bf16
   std::vector<std::string> failures; // what does not hold, for people
 };
 

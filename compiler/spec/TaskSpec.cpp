@@ -67,11 +67,48 @@ const char *precisionName(Precision p) {
     return "f32";
   case Precision::F64:
     return "f64";
+  case Precision::F16:
+    return "f16";
+  case Precision::BF16:
+    return "bf16";
   }
   return "?";
 }
 
-int precisionBits(Precision p) { return p == Precision::F32 ? 32 : 64; }
+int precisionBits(Precision p) {
+  switch (p) {
+  case Precision::F32:
+    return 32;
+  case Precision::F64:
+    return 64;
+  case Precision::F16:
+  case Precision::BF16:
+    return 16;
+  }
+  return 32;
+}
+
+int significandBits(Precision p) {
+  switch (p) {
+  case Precision::F32:
+    return 24;
+  case Precision::F64:
+    return 53;
+  case Precision::F16:
+    return 11;
+  case Precision::BF16:
+    return 8;
+  }
+  return 24;
+}
+
+std::optional<Precision> precisionByName(const std::string &name) {
+  for (Precision p :
+       {Precision::F32, Precision::F64, Precision::F16, Precision::BF16})
+    if (name == precisionName(p))
+      return p;
+  return std::nullopt;
+}
 
 const char *inputDistributionName(InputDistribution d) {
   switch (d) {

@@ -29,7 +29,9 @@ enum class CodeFamily {
   Gold,
   ExtendedBch
 };
-enum class Precision { F32, F64 };
+// Storage precision of weights and activations. F16 and BF16 accumulate in
+// fp32 (as 16-bit matrix units do).
+enum class Precision { F32, F64, F16, BF16 };
 enum class InputDistribution { Uniform, Adversarial, Mixed };
 
 const char *taskKindName(TaskKind k);         // "index_lookup"
@@ -37,8 +39,10 @@ const char *architectureName(Architecture a); // "transformer", "rnn"
 const char *codeFamilyName(CodeFamily c);     // "rademacher"
 std::optional<CodeFamily> codeFamilyByName(const std::string &name);
 const std::vector<CodeFamily> &allCodeFamilies();       // Auto first
-const char *precisionName(Precision p);                 // "f32", "f64"
-int precisionBits(Precision p);                         // 32, 64
+const char *precisionName(Precision p);                 // "f32", "bf16", ...
+int precisionBits(Precision p);                         // 32, 64, 16
+int significandBits(Precision p); // with the implicit bit: 24, 53, 11, 8
+std::optional<Precision> precisionByName(const std::string &name);
 const char *inputDistributionName(InputDistribution d); // "uniform", ...
 
 struct TaskSpec {

@@ -3,6 +3,7 @@
 #include "support/Diagnostics.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace handwire {
 namespace {
@@ -12,66 +13,95 @@ using Mat =
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename Scalar> using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
+// Where a 16-bit forward pass stores a value; null: keep the Scalar.
+using Rounding = float (*)(float);
+template <typename Derived>
+void store(Eigen::MatrixBase<Derived> &&m, Rounding round) {
+  using Scalar = typename Derived::Scalar;
+  if (round)
+    m = m.unaryExpr([round](Scalar x) { return Scalar(round(float(x))); });
+}
+template <typename Derived>
+void store(Eigen::MatrixBase<Derived> &m, Rounding round) {
+  store(std::move(m), round);
+}
+
 // One attention head + residual update for rows [first, M) of X.
 template <typename Scalar>
 void attend(const AttentionHead &head, const Mat<Scalar> &X, int64_t first,
-            Mat<Scalar> &update) {
+            Mat<Scalar> &update, Rounding round) {
   const int64_t M = X.rows();
   // Keys and values of every row, queries of the rows being updated.
-  const Mat<Scalar> keys = X * head.key.template cast<Scalar>().transpose();
-  const Mat<Scalar> values = X * head.value.template cast<Scalar>().transpose();
-  const Mat<Scalar> queries =
+  Mat<Scalar> keys = X * head.key.template cast<Scalar>().transpose();
+  Mat<Scalar> values = X * head.value.template cast<Scalar>().transpose();
+  Mat<Scalar> queries =
       X.bottomRows(M - first) * head.query.template cast<Scalar>().transpose();
+  store(keys, round);
+  store(values, round);
+  store(queries, round);
   const Mat<Scalar> output = head.output.template cast<Scalar>();
   Vec<Scalar> scores(M);
   for (int64_t i = first; i < M; ++i) {
     const int64_t n = i + 1; // causal: keys 0 .. i
     scores.head(n).noalias() =
         keys.topRows(n) * queries.row(i - first).transpose();
+    store(scores.head(n), round);
     // Max-subtracted softmax: every exponent <= 0, so nothing overflows.
     const Scalar mx = scores.head(n).maxCoeff();
     scores.head(n) = (scores.head(n).array() - mx).exp();
-    const Scalar sum = scores.head(n).sum();
-    const Vec<Scalar> mixed =
-        values.topRows(n).transpose() * scores.head(n) / sum;
+    store(scores.head(n), round);
+    const Scalar sum = scores.head(n).sum(); // accumulated in Scalar
+    Vec<Scalar> mixed = values.topRows(n).transpose() * scores.head(n) / sum;
+    store(mixed, round);
     update.row(i - first) += (output * mixed).transpose();
+    store(update.row(i - first), round);
   }
 }
 
 template <typename Scalar>
 Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
-                              int64_t M) {
+                              int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
   Mat<Scalar> X(M, net.width);
   for (int64_t i = 0; i < M; ++i)
     X.row(i) = (t.embed.token.row(tokens[i]) + t.embed.position.row(i))
                    .template cast<Scalar>();
+  store(X, round);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const TransformerLayer &layer = t.layers[l];
     // The read-out only sees the last row, so the last layer updates only it.
     const int64_t first = (l + 1 == t.layers.size()) ? M - 1 : 0;
     Mat<Scalar> update = Mat<Scalar>::Zero(M - first, net.width);
     for (const AttentionHead &head : layer.heads)
-      attend<Scalar>(head, X, first, update);
+      attend<Scalar>(head, X, first, update, round);
     X.bottomRows(M - first) += update;
+    store(X.bottomRows(M - first), round);
     if (layer.mlp) {
       const MLP &mlp = *layer.mlp;
       Mat<Scalar> hidden =
           (X.bottomRows(M - first) * mlp.in.template cast<Scalar>().transpose())
               .rowwise() +
           mlp.inBias.template cast<Scalar>().transpose();
+      store(hidden, round);
       hidden = hidden.cwiseMax(Scalar(0));
-      X.bottomRows(M - first) +=
+      Mat<Scalar> out =
           (hidden * mlp.out.template cast<Scalar>().transpose()).rowwise() +
           mlp.outBias.template cast<Scalar>().transpose();
+      store(out, round);
+      X.bottomRows(M - first) += out;
+      store(X.bottomRows(M - first), round);
     }
   }
-  return net.readout.weight.template cast<Scalar>() * X.row(M - 1).transpose() +
-         net.readout.bias.template cast<Scalar>();
+  Vec<Scalar> logits =
+      net.readout.weight.template cast<Scalar>() * X.row(M - 1).transpose() +
+      net.readout.bias.template cast<Scalar>();
+  store(logits, round);
+  return logits;
 }
 
 template <typename Scalar>
-Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M) {
+Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
+                        Rounding round) {
   const ElmanBody &e = net.elman();
   const Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int32_t> W =
       e.recurrent.template cast<Scalar>();
@@ -85,10 +115,96 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M) {
     // The token's input column (sparse), added entry by entry.
     for (typename decltype(U)::InnerIterator it(U, tokens[t]); it; ++it)
       next[it.index()] += it.value();
+    store(next, round);
     h = next.cwiseMax(Scalar(0));
   }
-  return net.readout.weight.template cast<Scalar>() * h +
-         net.readout.bias.template cast<Scalar>();
+  Vec<Scalar> logits = net.readout.weight.template cast<Scalar>() * h +
+                       net.readout.bias.template cast<Scalar>();
+  store(logits, round);
+  return logits;
+}
+
+template <typename Scalar>
+Vec<Scalar> logitsOf(const Network &net, const int32_t *tokens, int64_t length,
+                     Rounding round) {
+  HW_ASSERT(length >= 1 && length <= net.maxSequenceLength,
+            "input length out of the network's range");
+  for (int64_t i = 0; i < length; ++i)
+    HW_ASSERT(tokens[i] >= 0 && tokens[i] < net.tokenCount,
+              "token out of range");
+  return net.isTransformer()
+             ? transformerLogits<Scalar>(net, tokens, length, round)
+             : elmanLogits<Scalar>(net, tokens, length, round);
+}
+
+float roundToBf16(float x) {
+  if (std::isnan(x))
+    return x;
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits += 0x7FFF + ((bits >> 16) & 1); // round to nearest even; may carry to
+  bits &= 0xFFFF0000u;                 // the exponent, and to infinity
+  std::memcpy(&x, &bits, 4);
+  return x;
+}
+
+float roundToF16(float x) {
+  if (std::isnan(x) || std::isinf(x))
+    return x;
+  const float a = std::fabs(x);
+  if (a >= 65520.0f) // rounds past the largest half, 65504
+    return std::copysign(INFINITY, x);
+  if (a < 6.103515625e-05f) // subnormal halves: multiples of 2^-24
+    return std::ldexp(std::nearbyint(std::ldexp(x, 24)), -24);
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits += 0xFFF + ((bits >> 13) & 1); // 10 stored mantissa bits, to nearest
+  bits &= ~0x1FFFu;
+  std::memcpy(&x, &bits, 4);
+  return x;
+}
+
+Rounding roundingOf(StorageFormat f) {
+  return f == StorageFormat::BF16 ? roundToBf16 : roundToF16;
+}
+
+// Every weight of the network as the 16-bit format stores it.
+void roundWeights(Network &net, Rounding round) {
+  auto r = [round](Matrix &m) {
+    m = m.unaryExpr([round](float x) { return round(x); });
+  };
+  auto rv = [round](Vector &v) {
+    v = v.unaryExpr([round](float x) { return round(x); });
+  };
+  if (net.isTransformer()) {
+    TransformerBody &t = std::get<TransformerBody>(net.body);
+    r(t.embed.token);
+    r(t.embed.position);
+    for (auto &layer : t.layers) {
+      for (auto &h : layer.heads) {
+        r(h.query);
+        r(h.key);
+        r(h.value);
+        r(h.output);
+      }
+      if (layer.mlp) {
+        r(layer.mlp->in);
+        rv(layer.mlp->inBias);
+        r(layer.mlp->out);
+        rv(layer.mlp->outBias);
+      }
+    }
+  } else {
+    ElmanBody &e = std::get<ElmanBody>(net.body);
+    for (SparseMatrix *sp : {&e.recurrent, &e.input})
+      for (int64_t k = 0; k < sp->outerSize(); ++k)
+        for (SparseMatrix::InnerIterator it(*sp, k); it; ++it)
+          it.valueRef() = round(it.value());
+    rv(e.bias);
+    rv(e.initial);
+  }
+  r(net.readout.weight);
+  rv(net.readout.bias);
 }
 
 } // namespace
@@ -96,13 +212,7 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M) {
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
 referenceLogits(const Network &net, const int32_t *tokens, int64_t length) {
-  HW_ASSERT(length >= 1 && length <= net.maxSequenceLength,
-            "input length out of the network's range");
-  for (int64_t i = 0; i < length; ++i)
-    HW_ASSERT(tokens[i] >= 0 && tokens[i] < net.tokenCount,
-              "token out of range");
-  return net.isTransformer() ? transformerLogits<Scalar>(net, tokens, length)
-                             : elmanLogits<Scalar>(net, tokens, length);
+  return logitsOf<Scalar>(net, tokens, length, nullptr);
 }
 
 template Eigen::VectorXf referenceLogits<float>(const Network &,
@@ -124,5 +234,28 @@ void ReferenceBackend<Scalar>::logits(const int32_t *tokens, int64_t length,
 
 template class ReferenceBackend<float>;
 template class ReferenceBackend<double>;
+
+const char *storageFormatName(StorageFormat f) {
+  return f == StorageFormat::BF16 ? "bf16" : "f16";
+}
+
+float roundToFormat(float x, StorageFormat f) { return roundingOf(f)(x); }
+
+LowPrecisionBackend::LowPrecisionBackend(const Network &net,
+                                         StorageFormat format)
+    : net_(net), format_(format) {
+  roundWeights(net_, roundingOf(format));
+}
+
+std::string LowPrecisionBackend::name() const {
+  return std::string("reference-") + storageFormatName(format_);
+}
+
+void LowPrecisionBackend::logits(const int32_t *tokens, int64_t length,
+                                 double *out) const {
+  const auto l = logitsOf<float>(net_, tokens, length, roundingOf(format_));
+  for (int64_t c = 0; c < l.size(); ++c)
+    out[c] = static_cast<double>(l[c]);
+}
 
 } // namespace handwire

@@ -140,19 +140,7 @@ struct Case {
   int model;
 };
 
-Spec taskSpec(TaskKind kind, int64_t N, int layers = 1,
-              Architecture arch = Architecture::RNN) {
-  Spec s;
-  s.task.kind = kind;
-  s.task.maxLength = N;
-  s.task.alphabet = {"a", "b", "c", "d"};
-  ModelSpec m;
-  m.name = "m";
-  m.arch = arch;
-  m.layers = layers;
-  s.models = {m};
-  return s;
-}
+using handwire::testing::taskSpec;
 
 std::vector<Case> allConstructions(int64_t N) {
   using A = Architecture;

@@ -27,4 +27,19 @@ inline Spec indexLookupSpec(int64_t N, int V = 4, double coherence = 0.5,
   return s;
 }
 
+// One model of `arch` with `layers` layers on a task over {a, b, c, d}.
+inline Spec taskSpec(TaskKind kind, int64_t N, int layers = 1,
+                     Architecture arch = Architecture::RNN) {
+  Spec s;
+  s.task.kind = kind;
+  s.task.maxLength = N;
+  s.task.alphabet = {"a", "b", "c", "d"};
+  ModelSpec m;
+  m.name = "m";
+  m.arch = arch;
+  m.layers = layers;
+  s.models = {m};
+  return s;
+}
+
 } // namespace handwire::testing

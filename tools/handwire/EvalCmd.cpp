@@ -23,6 +23,7 @@ struct EvalCliOptions {
   std::string inputs;  // empty: from the spec
   int threads = 0;
   std::string backend = "auto";
+  std::string precision;      // empty: the model's
   std::string writeDecisions; // empty: none
 };
 
@@ -98,10 +99,19 @@ int runEval(const EvalCliOptions &o) {
   int64_t totalMismatches = 0;
   bool cancelled = false;
   for (const LoadedModel &m : loaded.models) {
-    // auto: the JIT (fp32) for fp32 models, the reference evaluator otherwise.
+    // auto: the JIT (fp32) for fp32 models, the reference evaluator otherwise;
+    // a 16-bit precision (the model's or --precision) is emulated by the
+    // reference evaluator.
     const bool f64 = m.net.precision == Precision::F64;
+    std::optional<StorageFormat> format;
+    const std::string precision =
+        o.precision.empty() ? precisionName(m.net.precision) : o.precision;
+    if (precision == "f16")
+      format = StorageFormat::F16;
+    else if (precision == "bf16")
+      format = StorageFormat::BF16;
     const std::string which =
-        o.backend == "auto" ? (f64 ? "reference" : "jit") : o.backend;
+        o.backend == "auto" ? (f64 || format ? "reference" : "jit") : o.backend;
     std::vector<std::unique_ptr<Backend>> owned;
     const JitBackend *jit = nullptr;
     if (which == "jit" || which == "both") {
@@ -110,7 +120,9 @@ int runEval(const EvalCliOptions &o) {
       owned.push_back(std::move(j));
     }
     if (which == "reference" || which == "both") {
-      if (f64)
+      if (format)
+        owned.push_back(std::make_unique<LowPrecisionBackend>(m.net, *format));
+      else if (f64)
         owned.push_back(std::make_unique<ReferenceBackend<double>>(m.net));
       else
         owned.push_back(std::make_unique<ReferenceBackend<float>>(m.net));
@@ -271,6 +283,11 @@ void setupEval(CLI::App &app) {
          "both (compare them), auto (jit for f32 models, else reference)")
       ->check(CLI::IsMember({"auto", "jit", "reference", "both"}))
       ->capture_default_str();
+  cmd->add_option("--precision", opts->precision,
+                  "run the reference forward pass in this precision instead "
+                  "of the model's: f32, or f16 / bf16 (16-bit storage, fp32 "
+                  "accumulation) to check the precision certificate")
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   cmd->add_option("--write-decisions", opts->writeDecisions,
                   "write every input and its decision (first backend) to "
                   "FILE, one line each: MODEL DECISION EXPECTED TOKEN...");

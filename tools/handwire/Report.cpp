@@ -82,6 +82,19 @@ void printCertificate(std::ostream &os, const Network &net) {
        << " (needs >= " << h.requiredScale << ": gap " << h.gap << ", "
        << h.competitors << " competitors, leakage " << h.leakage
        << "), target weight >= " << h.worstTargetWeight << "\n";
+  if (!c.precisions.empty()) {
+    os << "  precision   ";
+    for (const PrecisionVerdict &v : c.precisions)
+      os << " " << precisionName(v.precision) << " "
+         << (v.exact ? "exact" : "NOT exact") << ";";
+    os << " needs " << c.precisions.front().requiredBits
+       << " significand bits (16-bit storage, fp32 accumulation)\n";
+    for (const PrecisionVerdict &v : c.precisions)
+      if (!v.exact)
+        for (const std::string &why : v.reasons)
+          os << "               " << precisionName(v.precision) << ": " << why
+             << "\n";
+  }
   os << "  certificate  " << (c.certified ? "holds" : "DOES NOT HOLD")
      << ": read-out margin >= " << c.readoutMargin << "; " << c.argument
      << "\n";
@@ -130,6 +143,12 @@ json certificateJson(const Network &net) {
                  {"coherence", c.code->coherence},
                  {"target_coherence", c.code->targetCoherence},
                  {"max_inner_product", c.code->maxInnerProduct}};
+  j["precisions"] = json::array();
+  for (const PrecisionVerdict &v : c.precisions)
+    j["precisions"].push_back({{"precision", precisionName(v.precision)},
+                               {"exact", v.exact},
+                               {"required_bits", v.requiredBits},
+                               {"reasons", v.reasons}});
   for (const auto &h : c.heads)
     j["heads"].push_back({{"head", h.head},
                           {"scale", h.scale},

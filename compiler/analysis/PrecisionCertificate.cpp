@@ -1,0 +1,212 @@
+#include "analysis/PrecisionCertificate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace handwire {
+namespace {
+
+struct Format {
+  int significand;  // bits, with the implicit one
+  double maxFinite; // largest finite value
+  double minNormal; // below it, relative precision is lost
+};
+
+Format formatOf(Precision p) {
+  switch (p) {
+  case Precision::F16:
+    return {11, 65504.0, std::ldexp(1.0, -14)};
+  case Precision::BF16:
+    return {8, 3.3895313892515355e38, std::ldexp(1.0, -126)};
+  case Precision::F64:
+    return {53, 1.7976931348623157e308, std::ldexp(1.0, -1022)};
+  case Precision::F32:
+    break;
+  }
+  return {24, 3.4028234663852886e38, std::ldexp(1.0, -126)};
+}
+
+std::string num(double x) {
+  std::ostringstream os;
+  os.precision(6);
+  os << x;
+  return os.str();
+}
+
+struct WeightStats {
+  double maxAbs = 0;
+  std::string where;
+  // Fractional bits needed to write every weight exactly (-1: not dyadic
+  // within 24 bits).
+  int fractionBits = 0;
+};
+
+void scan(WeightStats &s, const float *data, int64_t n,
+          const std::string &name) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double w = std::fabs(double(data[i]));
+    if (w > s.maxAbs) {
+      s.maxAbs = w;
+      s.where = name;
+    }
+    if (s.fractionBits >= 0 && w != 0) {
+      int e = 0;
+      while (e <= 24 && std::ldexp(w, e) != std::floor(std::ldexp(w, e)))
+        ++e;
+      s.fractionBits = e > 24 ? -1 : std::max(s.fractionBits, e);
+    }
+  }
+}
+
+WeightStats weightStats(const Network &net) {
+  WeightStats s;
+  auto m = [&](const Matrix &x, const std::string &name) {
+    scan(s, x.data(), x.size(), name);
+  };
+  auto v = [&](const Vector &x, const std::string &name) {
+    scan(s, x.data(), x.size(), name);
+  };
+  if (net.isTransformer()) {
+    const TransformerBody &t = net.transformer();
+    m(t.embed.token, "embed.token");
+    m(t.embed.position, "embed.position");
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      const std::string L = "layers." + std::to_string(l);
+      for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {
+        const AttentionHead &hd = t.layers[l].heads[h];
+        const std::string H = L + ".heads." + std::to_string(h);
+        m(hd.query, H + ".query");
+        m(hd.key, H + ".key");
+        m(hd.value, H + ".value");
+        m(hd.output, H + ".output");
+      }
+      if (const auto &mlp = t.layers[l].mlp) {
+        m(mlp->in, L + ".mlp.in");
+        v(mlp->inBias, L + ".mlp.in_bias");
+        m(mlp->out, L + ".mlp.out");
+        v(mlp->outBias, L + ".mlp.out_bias");
+      }
+    }
+  } else {
+    const ElmanBody &e = net.elman();
+    scan(s, e.recurrent.valuePtr(), e.recurrent.nonZeros(), "recurrent");
+    scan(s, e.input.valuePtr(), e.input.nonZeros(), "input");
+    v(e.bias, "bias");
+    v(e.initial, "initial");
+  }
+  m(net.readout.weight, "readout.weight");
+  v(net.readout.bias, "readout.bias");
+  return s;
+}
+
+// Largest |pre-activation| of an Elman step whose states lie in [0, 1]:
+// max over units of sum |W_ij| + |b_i| + max_t |U_it|.
+double elmanPreactivationBound(const ElmanBody &e) {
+  const int64_t H = e.bias.size();
+  std::vector<double> bound(H, 0), input(H, 0);
+  for (int64_t k = 0; k < e.recurrent.outerSize(); ++k)
+    for (SparseMatrix::InnerIterator it(e.recurrent, k); it; ++it)
+      bound[it.row()] += std::fabs(double(it.value()));
+  for (int64_t k = 0; k < e.input.outerSize(); ++k)
+    for (SparseMatrix::InnerIterator it(e.input, k); it; ++it)
+      input[it.row()] =
+          std::max(input[it.row()], std::fabs(double(it.value())));
+  double worst = 0;
+  for (int64_t i = 0; i < H; ++i)
+    worst = std::max(worst, bound[i] + std::fabs(e.bias[i]) + input[i]);
+  return worst;
+}
+
+} // namespace
+
+PrecisionVerdict certifyPrecision(const Network &net, Precision p) {
+  const Format f = formatOf(p);
+  PrecisionVerdict v;
+  v.precision = p;
+  v.exact = true;
+  auto fail = [&](const std::string &why) {
+    v.exact = false;
+    v.reasons.push_back(why);
+  };
+  const std::string name = precisionName(p);
+
+  // 1. Every weight must be finite in the format.
+  const WeightStats w = weightStats(net);
+  if (w.maxAbs > f.maxFinite)
+    fail("weight " + num(w.maxAbs) + " in " + w.where + " overflows " + name +
+         " (largest finite value " + num(f.maxFinite) + ")");
+
+  if (!net.isTransformer()) {
+    // 2a. RNN: with weights on a grid of 2^-e and states in {0, 1} (the
+    // constructions' invariant), every pre-activation is a multiple of 2^-e
+    // of magnitude <= B: exact iff B 2^e fits the significand.
+    const double B = elmanPreactivationBound(net.elman());
+    if (w.fractionBits < 0) {
+      fail("weights are not dyadic rationals, so exactness of the 0/1 state "
+           "cannot be argued in " +
+           name);
+    } else {
+      const double grid = std::ldexp(B, w.fractionBits);
+      v.requiredBits = std::max(1, int(std::ceil(std::log2(grid + 1))));
+      if (v.requiredBits > f.significand)
+        fail("pre-activations reach " + num(B) + " on a grid of 2^-" +
+             std::to_string(w.fractionBits) + ": needs " +
+             std::to_string(v.requiredBits) + " significand bits, " + name +
+             " has " + std::to_string(f.significand));
+      else
+        v.reasons.push_back("every pre-activation is a multiple of 2^-" +
+                            std::to_string(w.fractionBits) +
+                            " of size <= " + num(B) + ": exact with " +
+                            std::to_string(v.requiredBits) + " bits");
+    }
+  } else {
+    // 2b. Selection heads: a logit s <q,k> with |<q,k>| <= 1 is stored with
+    // error <= s u, and the rounded unit codes move <q,k> by <= 2u, so the
+    // gap s g survives with half to spare when 12 u <= g, i.e.
+    // p >= log2(12 / g) (§4.3, with codes rounded to the format).
+    for (const HeadCertificate &h : net.certificate.heads) {
+      if (h.gap <= 0)
+        continue;
+      const int bits = int(std::ceil(std::log2(12.0 / h.gap))) + 1;
+      v.requiredBits = std::max(v.requiredBits, bits);
+      if (bits > f.significand)
+        fail(h.head + ": gap " + num(h.gap) + " needs " + std::to_string(bits) +
+             " significand bits, " + name + " has " +
+             std::to_string(f.significand));
+      if (h.scale > f.maxFinite)
+        fail(h.head + ": logits up to " + num(h.scale) + " overflow " + name);
+    }
+    // 2c. Averages: the smallest one the read-out must resolve needs
+    // averageBits significant bits; below the smallest normal number a
+    // format has fewer (a subnormal x has log2(x / smallest subnormal) + 1).
+    const Certificate &c = net.certificate;
+    if (c.averageBits > 0) {
+      v.requiredBits = std::max(v.requiredBits, c.averageBits);
+      const double minSub = std::ldexp(f.minNormal, 1 - f.significand);
+      const int bitsThere =
+          c.smallestAverage >= f.minNormal
+              ? f.significand
+              : int(std::floor(std::log2(c.smallestAverage / minSub))) + 1;
+      if (bitsThere < c.averageBits)
+        fail("an attention average as small as " + num(c.smallestAverage) +
+             " keeps only " + std::to_string(std::max(bitsThere, 0)) +
+             " significand bits in " + name + ", " +
+             std::to_string(c.averageBits) + " are needed");
+    }
+    if (v.exact)
+      v.reasons.push_back(
+          "selection heads keep half their logit gap with " +
+          std::to_string(std::max(v.requiredBits, 1)) +
+          " significand bits; weights and averages are in range");
+  }
+  return v;
+}
+
+std::vector<PrecisionVerdict> precisionVerdicts(const Network &net) {
+  return {certifyPrecision(net, Precision::F32),
+          certifyPrecision(net, Precision::F16),
+          certifyPrecision(net, Precision::BF16)};
+}
+
+} // namespace handwire
