@@ -150,7 +150,7 @@ sweep_index_lookup)
   [ "$(grep -c '<polyline class="series"' "$SVG")" -eq 2 ] || fail "expected 2 model lines"
   [ "$(grep -c '<polyline class="bound".*stroke-dasharray' "$SVG")" -eq 1 ] ||
     fail "expected 1 dashed bound"
-  grep -q "rnn lower bound: state bits" "$SVG" || fail "bound not in the legend"
+  grep -q "rnn: lower bound" "$SVG" && grep -q "state bits ≥ N" "$SVG" || fail "bound not in the legend"
   grep -q "N (task.max_length)" "$SVG" || fail "no x label"
   # --json: the same rows, machine-readable.
   expect 0 '"status": "ok"' -- "$HW" sweep specs/index_lookup.task --lengths 16,32 -n 20 \

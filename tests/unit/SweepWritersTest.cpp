@@ -182,6 +182,45 @@ TEST(SweepCsv, HeaderAndRecordsLineUp) {
   EXPECT_EQ(table[2][col("samples")], "0");
 }
 
+TEST(SweepCsv, ReadsBackWhatItWrites) {
+  std::vector<SweepRow> rows;
+  rows.push_back(builtRow("rnn", "rnn", 4096, 28672, 917504, 8192));
+  rows.back().reason = "time budget: 35 of 200 inputs in 10 s";
+  rows.back().mismatches = 1;
+  rows.back().status = "mismatch";
+  rows.push_back(builtRow("transformer", "transformer", 4096, 345, 11040, {}));
+  SweepRow refused;
+  refused.model = "one_layer";
+  refused.n = 8192;
+  refused.status = "refused";
+  refused.reason = "needs 6.4 GB, over the memory limit 1G";
+  rows.push_back(refused);
+  std::ostringstream os;
+  writeSweepCsv(os, rows);
+  const std::vector<SweepRow> back = readSweepCsv(os.str());
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].model, "rnn");
+  EXPECT_EQ(back[0].n, 4096);
+  EXPECT_EQ(back[0].width, 28672);
+  EXPECT_DOUBLE_EQ(back[0].plotBits, 917504);
+  ASSERT_TRUE(back[0].boundBits);
+  EXPECT_DOUBLE_EQ(*back[0].boundBits, 8192);
+  EXPECT_EQ(back[0].mismatches, 1);
+  EXPECT_EQ(back[0].reason, rows[0].reason);
+  EXPECT_FALSE(back[1].boundBits);
+  EXPECT_EQ(back[1].plotMeasure, "width x 32 bits");
+  EXPECT_FALSE(back[2].built());
+  EXPECT_EQ(back[2].reason, refused.reason);
+  // The plot of the rows read back is the plot of the rows.
+  EXPECT_EQ(renderSvg(sweepPlot(back, "s")), renderSvg(sweepPlot(rows, "s")));
+
+  EXPECT_THROW(readSweepCsv(""), std::runtime_error);
+  EXPECT_THROW(readSweepCsv("a,b\n1,2\n"), std::runtime_error);
+  std::string bad = os.str();
+  bad.replace(bad.find(",4096,"), 6, ",lots,");
+  EXPECT_THROW(readSweepCsv(bad), std::runtime_error);
+}
+
 TEST(SweepCsv, AccuracyCountsMismatches) {
   SweepRow r = builtRow("transformer", "transformer", 64, 213, 6816, {});
   r.mismatches = 3;
@@ -296,11 +335,14 @@ TEST(SweepPlot, OneLinePerModelAndDashedBounds) {
   const LogLogPlot plot = sweepPlot(rows, "specs/index_lookup.task");
   EXPECT_NE(plot.title.find("index_lookup"), std::string::npos);
   ASSERT_EQ(plot.series.size(), 4u); // transformer, rnn, big, rnn bound
-  EXPECT_EQ(plot.series[0].label, "transformer: width x 32 bits");
+  EXPECT_EQ(plot.series[0].label, "transformer: width \u00d7 32 bits");
   EXPECT_EQ(plot.series[1].label, "rnn: state bits");
   EXPECT_TRUE(plot.series[3].dashed);
   EXPECT_EQ(plot.series[3].color, plot.series[1].color);
-  EXPECT_NE(plot.series[3].label.find("rnn lower bound: state bits \u2265 N"),
+  EXPECT_EQ(plot.series[3].label, "rnn: lower bound");
+  EXPECT_EQ(plot.series[3].note, "state bits \u2265 N log\u2082|\u03a3|");
+  // Growth over the sweep, 16x in N: the RNN's state grows 16x.
+  EXPECT_NE(plot.series[1].note.find("\u00d716 from N = 16 to 256"),
             std::string::npos);
   EXPECT_EQ(plot.series[1].points.back().style, PlotPoint::Flagged);
   EXPECT_NE(plot.series[1].note.find("mismatches at N = 256"),

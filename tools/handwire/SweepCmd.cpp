@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -25,6 +26,7 @@
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -53,6 +55,7 @@ struct SweepOptions {
   int jobs = 0;
   std::string parallel = "inputs";
   std::string prefix, csv, svg, png;
+  std::string replot; // a sweep CSV to draw again (no compiling)
   bool json = false;
 };
 
@@ -108,6 +111,46 @@ std::string clockText(double seconds) {
   return os.str();
 }
 
+void printRowHeader(std::ostream &os) {
+  os << std::left << std::setw(12) << "model" << std::right << std::setw(7)
+     << "N" << std::setw(8) << "width" << std::setw(11) << "params"
+     << std::setw(13) << "size bits" << std::setw(11) << "bound" << std::setw(9)
+     << "inputs" << std::setw(10) << "accuracy" << std::setw(12) << "compile ms"
+     << std::setw(10) << "inputs/s"
+     << "  status\n";
+}
+
+std::string fixed(double v, int digits) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+void printRow(std::ostream &os, const SweepRow &r) {
+  os << std::left << std::setw(12) << r.model << std::right << std::setw(7)
+     << r.n;
+  if (r.built()) {
+    os << std::setw(8) << r.width << std::setw(11)
+       << humanCount(double(r.parameters)) << std::setw(13)
+       << humanCount(r.plotBits) << std::setw(11)
+       << (r.boundBits ? humanCount(std::ceil(*r.boundBits))
+                       : std::string("-"));
+  } else {
+    os << std::setw(8) << "-" << std::setw(11) << "-" << std::setw(13) << "-"
+       << std::setw(11) << "-";
+  }
+  os << std::setw(9) << r.samples << std::setw(10)
+     << (r.accuracy() ? fixed(100 * *r.accuracy(), 2) + "%" : std::string("-"))
+     << std::setw(12)
+     << (r.built() ? fixed(r.buildMs + r.jitMs, 1) : std::string("-"))
+     << std::setw(10)
+     << (r.evaluated() ? humanCount(r.inputsPerSecond) : std::string("-"))
+     << "  " << r.status;
+  if (!r.reason.empty())
+    os << ": " << r.reason;
+  os << "\n";
+}
+
 class Sweep {
 public:
   Sweep(const SweepOptions &o, std::vector<Spec> specs,
@@ -119,7 +162,7 @@ public:
       for (size_t m : models)
         points_.push_back({m, lengths_[li]});
     rows_.resize(points_.size());
-    ran_.assign(points_.size(), false);
+    ran_ = std::make_unique<std::atomic<bool>[]>(points_.size());
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(cores);
     if (o.parallel == "points") {
@@ -174,12 +217,14 @@ public:
           s->stop = true;
         }
       }
+      flushRows(tty);
       if (tty)
         drawProgress(
             slots, std::chrono::duration<double>(Clock::now() - start).count());
     }
     for (auto &t : pool)
       t.join();
+    flushRows(tty);
     if (tty)
       std::cerr << "\r\33[2K" << std::flush;
 
@@ -190,11 +235,26 @@ public:
     return out;
   }
 
+  void onRow(std::function<void(const SweepRow &)> f) { onRow_ = std::move(f); }
   int evalThreads() const { return evalThreads_; }
   int workers() const { return workers_; }
   size_t pointCount() const { return points_.size(); }
 
 private:
+  // Hands the rows finished so far, in point order, to onRow_.
+  void flushRows(bool tty) {
+    bool any = false;
+    while (printed_ < points_.size() && ran_[printed_]) {
+      if (onRow_) {
+        if (tty && !any)
+          std::cerr << "\r\33[2K" << std::flush;
+        onRow_(rows_[printed_]);
+        any = true;
+      }
+      ++printed_;
+    }
+  }
+
   void drawProgress(const std::vector<std::unique_ptr<Slot>> &slots,
                     double elapsed) {
     const size_t total = points_.size(), done = finished_.load();
@@ -411,7 +471,10 @@ private:
   std::vector<int64_t> lengths_;
   std::vector<Point> points_;
   std::vector<SweepRow> rows_;
-  std::vector<char> ran_;
+  std::unique_ptr<std::atomic<bool>[]> ran_; // rows_[i] is final
+  // Called by the monitor (main thread) for each finished row, in order.
+  std::function<void(const SweepRow &)> onRow_;
+  size_t printed_ = 0;
   std::atomic<size_t> next_{0}, finished_{0};
   int workers_ = 1, evalThreads_ = 1;
   CompileOptions copt_;
@@ -462,46 +525,6 @@ bool convertToPng(const std::string &svg, const std::string &png) {
   return true;
 }
 
-std::string fixed(double v, int digits) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(digits) << v;
-  return os.str();
-}
-
-void printSummary(std::ostream &os, const std::vector<SweepRow> &rows) {
-  os << std::left << std::setw(12) << "model" << std::right << std::setw(7)
-     << "N" << std::setw(8) << "width" << std::setw(11) << "params"
-     << std::setw(13) << "size bits" << std::setw(11) << "bound" << std::setw(9)
-     << "inputs" << std::setw(10) << "accuracy" << std::setw(12) << "compile ms"
-     << std::setw(10) << "inputs/s"
-     << "  status\n";
-  for (const SweepRow &r : rows) {
-    os << std::left << std::setw(12) << r.model << std::right << std::setw(7)
-       << r.n;
-    if (r.built()) {
-      os << std::setw(8) << r.width << std::setw(11)
-         << humanCount(double(r.parameters)) << std::setw(13)
-         << humanCount(r.plotBits) << std::setw(11)
-         << (r.boundBits ? humanCount(std::ceil(*r.boundBits))
-                         : std::string("-"));
-    } else {
-      os << std::setw(8) << "-" << std::setw(11) << "-" << std::setw(13) << "-"
-         << std::setw(11) << "-";
-    }
-    os << std::setw(9) << r.samples << std::setw(10)
-       << (r.accuracy() ? fixed(100 * *r.accuracy(), 2) + "%"
-                        : std::string("-"))
-       << std::setw(12)
-       << (r.built() ? fixed(r.buildMs + r.jitMs, 1) : std::string("-"))
-       << std::setw(10)
-       << (r.evaluated() ? humanCount(r.inputsPerSecond) : std::string("-"))
-       << "  " << r.status;
-    if (!r.reason.empty())
-      os << ": " << r.reason;
-    os << "\n";
-  }
-}
-
 nlohmann::json rowsJson(const std::vector<SweepRow> &rows) {
   nlohmann::json out = nlohmann::json::array();
   const auto header = sweepCsvHeader();
@@ -529,11 +552,52 @@ nlohmann::json rowsJson(const std::vector<SweepRow> &rows) {
   return out;
 }
 
+// --replot: reads a sweep CSV and writes its plot again.
+int runReplot(const SweepOptions &o) {
+  std::ifstream in(o.replot, std::ios::binary);
+  if (!in) {
+    std::cerr << "handwire: error: cannot open '" << o.replot << "'\n";
+    return 1;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::vector<SweepRow> rows;
+  try {
+    rows = readSweepCsv(text.str());
+  } catch (const std::exception &e) {
+    std::cerr << "handwire: error: " << o.replot << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::string svgPath = o.svg;
+  if (svgPath.empty())
+    svgPath =
+        (o.prefix.empty()
+             ? std::filesystem::path(o.replot).replace_extension("").string()
+             : o.prefix) +
+        ".svg";
+  const std::string source = o.input.empty() ? o.replot : o.input;
+  if (!writeFile(svgPath, renderSvg(sweepPlot(rows, source))))
+    return 1;
+  if (!o.png.empty() && !convertToPng(svgPath, o.png))
+    return 1;
+  if (!o.json)
+    std::cout << "replotted " << rows.size() << " rows of " << o.replot
+              << ": wrote " << svgPath << (o.png.empty() ? "" : ", " + o.png)
+              << "\n";
+  return 0;
+}
+
 int runSweep(const SweepOptions &o) {
+  if (!o.replot.empty())
+    return runReplot(o);
   if (!endsWith(o.input, ".task")) {
-    std::cerr << "handwire: error: sweep needs a .task spec (it compiles each "
-                 "model at every N), not '"
-              << o.input << "'\n";
+    if (o.input.empty())
+      std::cerr << "handwire: error: sweep needs a .task spec (or --replot "
+                   "CSV)\n";
+    else
+      std::cerr << "handwire: error: sweep needs a .task spec (it compiles "
+                   "each model at every N), not '"
+                << o.input << "'\n";
     return 1;
   }
   for (const std::string &d : o.overrides)
@@ -614,8 +678,9 @@ int runSweep(const SweepOptions &o) {
                 << "directory '" << parent.string() << "'\n";
       return 1;
     }
-    std::ofstream probe(path, std::ios::app);
-    if (!probe) {
+    const std::string dir = parent.empty() ? "." : parent.string();
+    if (std::filesystem::exists(path, ec) ? access(path.c_str(), W_OK) != 0
+                                          : access(dir.c_str(), W_OK) != 0) {
       std::cerr << "handwire: error: cannot write '" << path << "'\n";
       return 1;
     }
@@ -635,6 +700,15 @@ int runSweep(const SweepOptions &o) {
                             " eval threads")
               << "\n"
               << std::flush;
+  if (!o.json) {
+    std::cout << "\n";
+    printRowHeader(std::cout);
+    std::cout << std::flush;
+    sweep.onRow([](const SweepRow &r) {
+      printRow(std::cout, r);
+      std::cout << std::flush;
+    });
+  }
   const auto t0 = Clock::now();
   const std::vector<SweepRow> rows = sweep.run();
   const double seconds =
@@ -662,8 +736,6 @@ int runSweep(const SweepOptions &o) {
                      .dump(2)
               << "\n";
   } else {
-    std::cout << "\n";
-    printSummary(std::cout, rows);
     std::cout << "\n"
               << rows.size() << " of " << sweep.pointCount() << " points in "
               << fixed(seconds, 1) << " s; wrote " << csvPath << ", " << svgPath
@@ -688,7 +760,7 @@ void setupSweep(CLI::App &app) {
       "Compile and evaluate every model of a spec for a range of N; write a "
       "CSV and a log-log SVG plot of size against N with the lower bounds "
       "(exit 0: exact, 3: mismatches, 1: error, 130: interrupted)");
-  cmd->add_option("input", o->input, "a .task spec")->required();
+  cmd->add_option("input", o->input, "a .task spec");
   cmd->add_option("-D,--set", o->overrides,
                   "override a spec field (not task.max_length): "
                   "block.field=value");
@@ -748,6 +820,9 @@ void setupSweep(CLI::App &app) {
   cmd->add_option("--png", o->png,
                   "also render the plot as PNG here (needs rsvg-convert, "
                   "Debian librsvg2-bin)");
+  cmd->add_option("--replot", o->replot,
+                  "draw the plot of an earlier sweep's CSV again (writes the "
+                  "SVG next to it, or at -o/--svg; nothing is compiled)");
   cmd->add_flag("--json", o->json, "machine-readable output on stdout");
   cmd->callback([o] {
     if (int rc = runSweep(*o))

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <stdexcept>
 
 namespace handwire::cli {
 
@@ -167,6 +168,89 @@ void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows) {
     os << csvLine(sweepCsvRecord(r));
 }
 
+std::vector<SweepRow> readSweepCsv(const std::string &text) {
+  const auto table = parseCsv(text);
+  if (table.empty())
+    throw std::runtime_error("empty file, expected a sweep CSV");
+  const auto &h = table.front();
+  std::map<std::string, size_t> at;
+  for (size_t i = 0; i < h.size(); ++i)
+    at[h[i]] = i;
+  for (const char *need : {"model", "N", "status", "plot_bits"})
+    if (!at.count(need))
+      throw std::runtime_error(std::string("no column '") + need +
+                               "': not a sweep CSV");
+  std::vector<SweepRow> rows;
+  for (size_t li = 1; li < table.size(); ++li) {
+    const auto &rec = table[li];
+    if (rec.size() == 1 && rec[0].empty())
+      continue; // a blank line
+    if (rec.size() != h.size())
+      throw std::runtime_error("line " + std::to_string(li + 1) + ": " +
+                               std::to_string(rec.size()) + " fields, the " +
+                               "header has " + std::to_string(h.size()));
+    auto get = [&](const char *name) -> std::string {
+      auto it = at.find(name);
+      return it == at.end() ? std::string() : rec[it->second];
+    };
+    auto number = [&](const char *name) -> std::optional<double> {
+      const std::string v = get(name);
+      if (v.empty())
+        return std::nullopt;
+      size_t pos = 0;
+      double d = 0;
+      try {
+        d = std::stod(v, &pos);
+      } catch (...) {
+        pos = 0;
+      }
+      if (pos != v.size())
+        throw std::runtime_error("line " + std::to_string(li + 1) +
+                                 ": column " + name + " is not a number: '" +
+                                 v + "'");
+      return d;
+    };
+    auto i64 = [&](const char *name) {
+      return static_cast<int64_t>(number(name).value_or(0));
+    };
+    SweepRow r;
+    r.task = get("task");
+    r.model = get("model");
+    r.architecture = get("architecture");
+    r.layers = i64("layers");
+    r.heads = i64("heads");
+    r.n = i64("N");
+    r.status = get("status");
+    r.reason = get("reason");
+    r.width = i64("width");
+    r.codeDim = i64("code_dim");
+    r.parameters = i64("parameters");
+    r.precisionBits = static_cast<int>(i64("precision_bits"));
+    r.sizeMeasure = get("size_measure");
+    r.sizeBits = i64("size_bits");
+    r.plotMeasure = get("plot_measure");
+    r.plotBits = number("plot_bits").value_or(0);
+    r.bound = get("bound");
+    r.boundBits = number("bound_bits");
+    if (!get("respects_bound").empty())
+      r.respectsBound = get("respects_bound") == "true";
+    r.backend = get("backend");
+    r.threads = static_cast<int>(i64("threads"));
+    r.samples = i64("samples");
+    r.adversarial = i64("adversarial");
+    r.mismatches = i64("mismatches");
+    r.minMargin = number("min_margin");
+    r.buildMs = number("build_ms").value_or(0);
+    r.jitMs = number("jit_ms").value_or(0);
+    r.evalSeconds = number("eval_seconds").value_or(0);
+    r.inputsPerSecond = number("inputs_per_second").value_or(0);
+    r.inputsPerSecondPerThread =
+        number("inputs_per_second_per_thread").value_or(0);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
 namespace {
 std::string prettyBound(std::string s) {
   for (auto [from, to] : {std::pair<std::string, std::string>{">=", "\u2265"},
@@ -255,11 +339,24 @@ LogLogPlot sweepPlot(const std::vector<SweepRow> &rows,
                                ? std::to_string(layers) + "-layer Transformer"
                            : arch == "rnn" ? std::string("RNN")
                                            : arch;
+    for (size_t p = measure.find(" x "); p != std::string::npos;
+         p = measure.find(" x ", p + 1))
+      measure.replace(p, 3, " \u00d7 ");
     s.label = name + ": " + (measure.empty() ? std::string("size") : measure);
     std::vector<std::string> parts;
     parts.push_back(archText + (hasBound || measure.empty()
                                     ? std::string()
                                     : ", no lower bound applies"));
+    if (s.points.size() >= 2) {
+      const PlotPoint &a = s.points.front(), &b = s.points.back();
+      char growth[160];
+      const double ratio = b.y / a.y;
+      std::snprintf(growth, sizeof growth,
+                    ratio >= 100 ? "\u00d7%.0f from N = %.0f to %.0f"
+                                 : "\u00d7%.3g from N = %.0f to %.0f",
+                    ratio, a.x, b.x);
+      parts.push_back(growth);
+    }
     if (!evaluated.empty() && wrong.empty())
       parts.push_back("exact on every evaluated input");
     if (!wrong.empty())
@@ -267,9 +364,13 @@ LogLogPlot sweepPlot(const std::vector<SweepRow> &rows,
     if (!skipped.empty())
       parts.push_back("hollow: not evaluated at " + range(skipped));
     if (!refused.empty()) {
-      std::string why = refusedReason;
-      if (why.size() > 60)
-        why = why.substr(0, 57) + "...";
+      // The reason's first clause, without the model's name.
+      std::string why = refusedReason.substr(0, refusedReason.find(';'));
+      const std::string self = "model '" + name + "' ";
+      if (why.rfind(self, 0) == 0)
+        why = why.substr(self.size());
+      if (why.size() > 100)
+        why = why.substr(0, 97) + "...";
       parts.push_back("refused at " + range(refused) +
                       (why.empty() ? "" : " (" + why + ")"));
     }
@@ -279,7 +380,8 @@ LogLogPlot sweepPlot(const std::vector<SweepRow> &rows,
     s.note = note;
     plot.series.push_back(std::move(s));
     if (!bnd.points.empty()) {
-      bnd.label = name + " lower bound: " + prettyBound(boundText);
+      bnd.label = name + ": lower bound";
+      bnd.note = prettyBound(boundText);
       bounds.push_back(std::move(bnd));
     }
   }

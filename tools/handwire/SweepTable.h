@@ -59,6 +59,9 @@ std::vector<std::vector<std::string>> parseCsv(const std::string &text);
 std::vector<std::string> sweepCsvHeader();
 std::vector<std::string> sweepCsvRecord(const SweepRow &row);
 void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows);
+// Reads rows back from a sweep CSV (columns found by header name); throws
+// std::runtime_error naming the line on a malformed file.
+std::vector<SweepRow> readSweepCsv(const std::string &text);
 
 // The plot of a sweep: per model, plotBits against N (solid, markers; red
 // rings where some decision was wrong, hollow where not evaluated) and its
