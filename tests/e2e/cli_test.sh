@@ -152,6 +152,11 @@ sweep_index_lookup)
     fail "expected 1 dashed bound"
   grep -q "rnn: lower bound" "$SVG" && grep -q "state bits ≥ N" "$SVG" || fail "bound not in the legend"
   grep -q "N (task.max_length)" "$SVG" || fail "no x label"
+  # --replot draws the same plot from the CSV, without compiling.
+  expect 0 "replotted 10 rows" -- "$HW" sweep specs/index_lookup.task --replot "$CSV" -o "$TMP/re"
+  cmp -s "$TMP/re.svg" "$SVG" || fail "--replot gives another plot"
+  printf 'model,N\nrnn,16\n' >"$TMP/bad.csv"
+  expect 1 "no column 'status'" -- "$HW" sweep --replot "$TMP/bad.csv"
   # --json: the same rows, machine-readable.
   expect 0 '"status": "ok"' -- "$HW" sweep specs/index_lookup.task --lengths 16,32 -n 20 \
     --model rnn --json -o "$TMP/j"
