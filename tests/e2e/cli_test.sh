@@ -100,7 +100,7 @@ emit_code)
     "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=asm
   ;;
 help)
-  for cmd in compile eval inspect; do
+  for cmd in compile eval inspect sweep; do
     expect 0 "Usage" -- "$HW" $cmd --help
   done
   expect 0 "compile" -- "$HW" --help
@@ -157,6 +157,15 @@ sweep_index_lookup)
   cmp -s "$TMP/re.svg" "$SVG" || fail "--replot gives another plot"
   printf 'model,N\nrnn,16\n' >"$TMP/bad.csv"
   expect 1 "no column 'status'" -- "$HW" sweep --replot "$TMP/bad.csv"
+  # --parallel points: the same points, sizes and decisions.
+  expect 0 "2 points at a time" -- "$HW" sweep specs/index_lookup.task --lengths 16,64 \
+    --parallel points -j 2 -n 50 -o "$TMP/pts"
+  for m in transformer rnn; do
+    for n in 16 64; do
+      [ "$(cell "$TMP/pts.csv" $m $n width)" = "$(cell "$CSV" $m $n width)" ] &&
+        [ "$(cell "$TMP/pts.csv" $m $n status)" = ok ] || fail "--parallel points: $m N=$n"
+    done
+  done
   # --json: the same rows, machine-readable.
   expect 0 '"status": "ok"' -- "$HW" sweep specs/index_lookup.task --lengths 16,32 -n 20 \
     --model rnn --json -o "$TMP/j"
