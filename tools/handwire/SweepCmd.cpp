@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <spawn.h>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -263,7 +264,7 @@ private:
         static_cast<double>(barWidth) * static_cast<double>(done) /
         static_cast<double>(std::max<size_t>(1, total)));
     std::ostringstream os;
-    os << "\r\33[2K[" << std::string(static_cast<size_t>(filled), '#')
+    os << "[" << std::string(static_cast<size_t>(filled), '#')
        << std::string(static_cast<size_t>(barWidth - filled), '.') << "] "
        << done << "/" << total << " points " << clockText(elapsed);
     if (interrupted) {
@@ -284,7 +285,13 @@ private:
           os << "eval " << s->done.load() << "/" << s->total.load();
       }
     }
-    std::cerr << os.str() << std::flush;
+    // One line: cut to the terminal's width, so that \r can redraw it.
+    std::string line = os.str();
+    winsize ws{};
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+        line.size() >= ws.ws_col)
+      line.resize(ws.ws_col - 1u);
+    std::cerr << "\r\33[2K" << line << std::flush;
   }
 
   SweepRow runPoint(const Point &p, Slot &slot) {
