@@ -20,6 +20,33 @@ expect() {
   grep -qE -- "$pattern" "$TMP/out" || { cat "$TMP/out"; fail "'$*' output lacks /$pattern/"; }
 }
 
+# CSV look-ups (RFC 4180 quoting; plain awk, no gawk extension).
+CSVAWK='function split_csv(line, f,   n, i, c, field, q) {
+  n = 0; field = ""; q = 0
+  for (i = 1; i <= length(line); i++) {
+    c = substr(line, i, 1)
+    if (q) {
+      if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { field = field c; i++ } else q = 0 }
+      else field = field c
+    } else if (c == "\"") q = 1
+    else if (c == ",") { f[++n] = field; field = "" }
+    else field = field c
+  }
+  f[++n] = field
+  return n
+}'
+# col CSV NAME: the column number of NAME in the CSV's header (empty if absent).
+col() {
+  awk -v name="$2" "$CSVAWK"'
+    NR == 1 { n = split_csv($0, f); for (i = 1; i <= n; i++) if (f[i] == name) print i; exit }' "$1"
+}
+# cell CSV MODEL N NAME: the value of column NAME in the row of MODEL at N.
+cell() {
+  awk -v m="$(col "$1" model)" -v n="$(col "$1" N)" -v c="$(col "$1" "$4")" \
+    -v model="$2" -v N="$3" "$CSVAWK"'
+    NR > 1 { split_csv($0, f); if (f[m] == model && f[n] == N) print f[c] }' "$1"
+}
+
 case "$CASE" in
 eval_default_spec)
   expect 0 "eval jit +2000 inputs \(1000 adversarial\): 2000 correct, 0 mismatches" -- \
@@ -90,10 +117,117 @@ emit_onnx_and_write_decisions)
     "$HW" eval specs/index_lookup.task -N 16 -n 5 --write-decisions /proc/forbidden/d.txt
   ;;
 help)
-  for cmd in compile eval inspect; do
+  for cmd in compile eval inspect sweep; do
     expect 0 "Usage" -- "$HW" $cmd --help
   done
   expect 0 "compile" -- "$HW" --help
+  ;;
+sweep_index_lookup)
+  # A small sweep: every point exact, Transformer width ~ log N, RNN state ~ N.
+  "$HW" sweep specs/index_lookup.task --from 16 --to 256 -n 200 -o "$TMP/il" \
+    >"$TMP/out" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 0 ] || { cat "$TMP/out" "$TMP/err"; fail "sweep exited $rc"; }
+  grep -q "10 of 10 points" "$TMP/out" || { cat "$TMP/out"; fail "summary line"; }
+  # Piped: no progress bar on stderr.
+  ! grep -q $'\r' "$TMP/err" || fail "progress bar written to a pipe"
+  CSV=$TMP/il.csv
+  [ "$(wc -l <"$CSV")" -eq 11 ] || { cat "$CSV"; fail "expected 10 rows"; }
+  for c in model N status width parameters size_bits plot_bits bound_bits accuracy \
+    mismatches compile_ms inputs_per_second; do
+    [ -n "$(col "$CSV" "$c")" ] || fail "no column $c"
+  done
+  for m in transformer rnn; do
+    for n in 16 32 64 128 256; do
+      [ "$(cell "$CSV" $m $n status)" = ok ] || fail "$m N=$n: status $(cell "$CSV" $m $n status)"
+      [ "$(cell "$CSV" $m $n accuracy)" = 1.000000 ] || fail "$m N=$n: accuracy not 100%"
+      [ "$(cell "$CSV" $m $n mismatches)" = 0 ] || fail "$m N=$n: mismatches"
+      [ "$(cell "$CSV" $m $n samples)" -ge 2 ] || fail "$m N=$n: too few inputs"
+    done
+  done
+  tw16=$(cell "$CSV" transformer 16 width); tw256=$(cell "$CSV" transformer 256 width)
+  rs16=$(cell "$CSV" rnn 16 size_bits); rs256=$(cell "$CSV" rnn 256 size_bits)
+  echo "transformer width $tw16 -> $tw256, rnn state bits $rs16 -> $rs256"
+  # N grows 16x: the Transformer's width grows (log N), by far less than 2x;
+  # the RNN's state grows 16x, and stays above its bound N log2|alphabet|.
+  [ "$tw256" -gt "$tw16" ] && [ $((tw256 * 2)) -lt $((tw16 * 4)) ] ||
+    fail "transformer width $tw16 -> $tw256 is not logarithmic"
+  [ $((rs256 * 10)) -ge $((rs16 * 150)) ] && [ $((rs256 * 10)) -le $((rs16 * 170)) ] ||
+    fail "rnn state bits $rs16 -> $rs256 is not linear"
+  [ "$(cell "$CSV" rnn 256 bound_bits)" = 512.00 ] || fail "rnn bound at 256"
+  [ "$(cell "$CSV" rnn 256 respects_bound)" = true ] || fail "rnn respects bound"
+  # The plot: well-formed XML, one polyline per model, the RNN bound dashed.
+  SVG=$TMP/il.svg
+  if command -v xmllint >/dev/null; then
+    xmllint --noout "$SVG" || fail "SVG is not well-formed XML"
+  else
+    head -c 5 "$SVG" | grep -q '<?xml' && tail -1 "$SVG" | grep -q '</svg>' ||
+      fail "SVG does not look like an SVG document"
+  fi
+  [ "$(grep -c '<polyline class="series"' "$SVG")" -eq 2 ] || fail "expected 2 model lines"
+  [ "$(grep -c '<polyline class="bound".*stroke-dasharray' "$SVG")" -eq 1 ] ||
+    fail "expected 1 dashed bound"
+  grep -q "rnn: lower bound" "$SVG" && grep -q "state bits ≥ N" "$SVG" || fail "bound not in the legend"
+  grep -q "N (task.max_length)" "$SVG" || fail "no x label"
+  # --replot draws the same plot from the CSV, without compiling.
+  expect 0 "replotted 10 rows" -- "$HW" sweep specs/index_lookup.task --replot "$CSV" -o "$TMP/re"
+  cmp -s "$TMP/re.svg" "$SVG" || fail "--replot gives another plot"
+  printf 'model,N\nrnn,16\n' >"$TMP/bad.csv"
+  expect 1 "no column 'status'" -- "$HW" sweep --replot "$TMP/bad.csv"
+  # --parallel points: the same points, sizes and decisions.
+  expect 0 "2 points at a time" -- "$HW" sweep specs/index_lookup.task --lengths 16,64 \
+    --parallel points -j 2 -n 50 -o "$TMP/pts"
+  for m in transformer rnn; do
+    for n in 16 64; do
+      [ "$(cell "$TMP/pts.csv" $m $n width)" = "$(cell "$CSV" $m $n width)" ] &&
+        [ "$(cell "$TMP/pts.csv" $m $n status)" = ok ] || fail "--parallel points: $m N=$n"
+    done
+  done
+  # --json: the same rows, machine-readable.
+  expect 0 '"status": "ok"' -- "$HW" sweep specs/index_lookup.task --lengths 16,32 -n 20 \
+    --model rnn --json -o "$TMP/j"
+  ;;
+sweep_refusals_and_errors)
+  # Over the memory limit at some N: recorded as refused, not a crash.
+  expect 0 "refused: .*memory" -- "$HW" sweep specs/string_equality.task --lengths 64,1024 \
+    --model one_layer --memory-limit 8M -n 20 -o "$TMP/mem"
+  [ "$(cell "$TMP/mem.csv" one_layer 64 status)" = ok ] || fail "one_layer at 64"
+  [ "$(cell "$TMP/mem.csv" one_layer 1024 status)" = refused ] || fail "one_layer at 1024"
+  # Below a lower bound (a one-layer Transformer for bounded Dyck): refused at
+  # every N with the bound as the reason; the RNN still runs.
+  printf 'task bounded_dyck {\n  brackets = 2;\n  depth = 2;\n  max_length = 64;\n}\nmodel transformer {\n  layers = 1;\n}\nmodel rnn {}\n' \
+    >"$TMP/dyck.task"
+  expect 0 "refused: .*one-layer" -- "$HW" sweep "$TMP/dyck.task" --lengths 16,64 -n 20 -o "$TMP/dyck"
+  [ "$(cell "$TMP/dyck.csv" transformer 64 status)" = refused ] || fail "transformer not refused"
+  [ "$(cell "$TMP/dyck.csv" rnn 64 status)" = ok ] || fail "rnn at 64"
+  if command -v xmllint >/dev/null; then xmllint --noout "$TMP/dyck.svg" || fail "dyck SVG"; fi
+  # An input estimated to take too long is skipped, with the estimate.
+  expect 0 "skipped: one input would take about" -- "$HW" sweep specs/index_lookup.task \
+    --lengths 16,1024 --model rnn -n 20 --input-time-limit 1e-6 -o "$TMP/skip"
+  [ "$(cell "$TMP/skip.csv" rnn 1024 width)" = 7168 ] || fail "a skipped point keeps its sizes"
+  # Clear errors.
+  expect 1 "needs a .task spec" -- "$HW" sweep "$TMP/x.json"
+  expect 1 "use --from/--to or --lengths" -- "$HW" sweep specs/index_lookup.task -D task.max_length=64
+  expect 1 "--from 64 is above --to 16" -- "$HW" sweep specs/index_lookup.task --from 64 --to 16
+  expect 1 "no model named 'nope'" -- "$HW" sweep specs/index_lookup.task --model nope
+  expect 1 "cannot write" -- "$HW" sweep specs/index_lookup.task --lengths 16 -o /proc/forbidden/x
+  expect 1 "cannot open" -- "$HW" sweep "$TMP/missing.task"
+  # Ctrl-C: stops after the inputs in flight, writes what ran, exits 130.
+  "$HW" sweep specs/index_lookup.task --lengths 16,4096 --model rnn -n 100000 --time-budget 0 \
+    -o "$TMP/int" >"$TMP/out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    grep -q . "$TMP/out" 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 3
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  [ "$rc" -eq 130 ] || { cat "$TMP/out"; fail "interrupted sweep exited $rc, expected 130"; }
+  grep -q "interrupted" "$TMP/out" || fail "no interrupted message"
+  [ "$(cell "$TMP/int.csv" rnn 16 status)" = ok ] || fail "N=16 row lost"
+  [ "$(cell "$TMP/int.csv" rnn 4096 status)" = interrupted ] || fail "N=4096 not marked interrupted"
   ;;
 *) fail "unknown case $CASE" ;;
 esac

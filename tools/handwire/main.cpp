@@ -5,7 +5,9 @@
 #include "support/Diagnostics.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   using namespace handwire;
@@ -19,8 +21,17 @@ int main(int argc, char **argv) {
   cli::setupCompile(app);
   cli::setupEval(app);
   cli::setupInspect(app);
+  cli::setupSweep(app);
 
-  std::signal(SIGINT, [](int) { cli::interrupted = true; });
+  // The first Ctrl-C asks the running command to stop cleanly (it finishes
+  // the inputs in flight and reports what ran); a second one quits at once.
+  std::signal(SIGINT, [](int) {
+    if (cli::interrupted.exchange(true)) {
+      static const char msg[] = "\nhandwire: interrupted\n";
+      [[maybe_unused]] auto n = write(STDERR_FILENO, msg, sizeof msg - 1);
+      std::_Exit(130);
+    }
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {

@@ -1,0 +1,72 @@
+// The results of `handwire sweep`: one row per (model, N), written as CSV
+// and drawn as a log-log plot of size against N (SvgPlot.h).
+#pragma once
+
+#include "SvgPlot.h"
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace handwire::cli {
+
+struct SweepRow {
+  std::string task, model, architecture;
+  int64_t layers = 0, heads = 0;
+  int64_t n = 0; // task.max_length
+  // ok: evaluated, every decision right; mismatch: evaluated, some wrong;
+  // refused: not built (memory limit, lower bound, spec error at this N);
+  // skipped: built, not evaluated (one input would exceed the time limit);
+  // interrupted: Ctrl-C during this point; error: the JIT or eval failed.
+  std::string status;
+  std::string reason; // why refused / skipped / error (empty otherwise)
+  // Sizes (valid when the model was built).
+  int64_t width = 0, codeDim = 0, parameters = 0;
+  int precisionBits = 0;
+  std::string sizeMeasure; // the separation card's: state bits | cut bits |
+                           // width
+  int64_t sizeBits = 0;
+  // What the plot shows: the quantity the applicable lower bound is stated
+  // in (state bits, cut bits), else width x precision ("width bits").
+  std::string plotMeasure;
+  double plotBits = 0;
+  std::string bound; // formula, "none" if no lower bound applies
+  std::optional<double> boundBits;
+  std::optional<bool> respectsBound;
+  // Evaluation.
+  std::string backend; // jit | reference
+  int threads = 0;
+  int64_t samples = 0, adversarial = 0, mismatches = 0;
+  std::optional<double> minMargin;
+  double buildMs = 0, jitMs = 0; // construct+verify+certify; plan+LLVM
+  double evalSeconds = 0;        // wall clock
+  double inputsPerSecond = 0;    // samples / wall seconds, all threads
+  double inputsPerSecondPerThread = 0;
+
+  bool built() const { return width > 0; }
+  bool evaluated() const { return samples > 0; }
+  std::optional<double> accuracy() const;
+};
+
+// RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled.
+std::string csvField(const std::string &s);
+std::string csvLine(const std::vector<std::string> &fields); // with "\n"
+// Parses RFC 4180 text (quoted fields may hold commas, quotes, newlines).
+std::vector<std::vector<std::string>> parseCsv(const std::string &text);
+
+std::vector<std::string> sweepCsvHeader();
+std::vector<std::string> sweepCsvRecord(const SweepRow &row);
+void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows);
+// Reads rows back from a sweep CSV (columns found by header name); throws
+// std::runtime_error naming the line on a malformed file.
+std::vector<SweepRow> readSweepCsv(const std::string &text);
+
+// The plot of a sweep: per model, plotBits against N (solid, markers; red
+// rings where some decision was wrong, hollow where not evaluated) and its
+// lower bound (dashed, same colour). `source` names the spec in the title.
+LogLogPlot sweepPlot(const std::vector<SweepRow> &rows,
+                     const std::string &source);
+
+} // namespace handwire::cli
