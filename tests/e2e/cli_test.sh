@@ -73,6 +73,24 @@ inspect_reports_bounds)
   expect 0 "verdict      respects bound \(229376 >= 2048" -- "$HW" inspect specs/index_lookup.task
   expect 0 "\"respects_bound\": true" -- "$HW" inspect specs/index_lookup.task --json -N 128
   ;;
+codes_and_precision)
+  # code = auto picks a certified algebraic code far narrower than Rademacher.
+  expect 0 "code         ext_bch \(m = 6, designed distance 21: \[64, 18\]\), 65537 vectors in 64 dims, chosen by code = auto" -- \
+    "$HW" inspect specs/certified_codes.task -D task.max_length=65536 --no-tensors
+  # 2^16 positions at gap 3/4: the extended BCH [64, 16, 24] code, 13x narrower.
+  expect 0 "widths per family: ext_bch 64 dual_bch 128 binary - random_linear [0-9]+ rademacher 858" -- \
+    "$HW" inspect specs/certified_codes.task -D task.max_length=65535 -D model.transformer.coherence=0.25 --no-tensors
+  expect 0 "precision    f32 exact; f16 exact; bf16 exact" -- "$HW" inspect specs/certified_codes.task --no-tensors
+  # The spec's bf16 model runs in emulated bf16, exactly.
+  expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- "$HW" eval specs/certified_codes.task -n 300
+  expect 0 "eval reference-f16 +200 inputs .*0 mismatches" -- "$HW" eval specs/string_equality.task -N 64 -n 200 --precision f16
+  # A scale beyond f16's range: refused for f16 with the reason, and really wrong there.
+  expect 1 "error: model 'transformer' cannot be certified: not exact in f16: weight 70000 in layers.0.heads.0.query overflows f16" -- \
+    "$HW" inspect specs/certified_codes.task -D model.transformer.scale=70000 -D model.transformer.precision=f16
+  expect 3 "MISMATCHES FOUND" -- "$HW" eval specs/certified_codes.task -D model.transformer.scale=70000 -n 100 --precision f16
+  expect 1 "code = binary cannot be used here: .*raise coherence to at least 0.8" -- \
+    "$HW" inspect specs/certified_codes.task -D model.transformer.code=binary
+  ;;
 uncertified_scale_is_refused)
   # The override came from the command line, so that is where the error points.
   expect 1 "<command line>:1:25: error: model 'transformer' cannot be certified: layers.0.heads.0: softmax scale 1 is below" -- \

@@ -199,7 +199,7 @@ int runEval(const EvalCliOptions &o) {
            {"seconds", b.seconds},
            {"inputs_per_second", perSecond}});
       if (!o.common.json)
-        std::cout << "  eval " << std::left << std::setw(14) << b.name
+        std::cout << "  eval " << std::left << std::setw(14) << b.name << " "
                   << std::right << r.samples << " inputs (" << r.adversarial
                   << " adversarial): " << (r.samples - b.mismatches)
                   << " correct, " << b.mismatches << " mismatches, accuracy "
