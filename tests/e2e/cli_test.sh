@@ -72,6 +72,18 @@ emit_code)
   expect 0 "vfmadd|vmulps|vaddps" -- \
     "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=asm
   ;;
+threads_do_not_change_output)
+  # -j sets the threads that measure the code's coherence: same bytes anyway.
+  for j in 1 2 3; do
+    expect 0 "wrote" -- "$HW" compile specs/string_equality.task -N 200 -j $j -o "$TMP/j$j"
+  done
+  for j in 2 3; do
+    for f in "$TMP"/j1/*; do
+      cmp "$f" "$TMP/j$j/$(basename "$f")" || fail "-j $j changed $(basename "$f")"
+    done
+  done
+  [ "$(ls "$TMP/j1" | wc -l)" -eq 6 ] || fail "too few model files written"
+  ;;
 help)
   for cmd in compile eval inspect; do
     expect 0 "Usage" -- "$HW" $cmd --help

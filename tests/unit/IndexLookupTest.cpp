@@ -150,6 +150,41 @@ TEST(IndexLookupTransformer, TooSmallAScaleIsRefusedAndReallyFails) {
   EXPECT_GT(r.backends[0].mismatches, 0);
 }
 
+// The eval report (counts, margins, the mismatching inputs shown) is the same
+// with any number of threads. An uncertified model, so that there are
+// mismatches to report, and more of them than the report keeps.
+TEST(IndexLookupTransformer, EvalReportDoesNotDependOnThreadCount) {
+  Spec spec = indexLookupSpec(256);
+  spec.models[0].scale = 1.0;
+  CompileOptions copt;
+  copt.allowUncertified = true;
+  Network net = build(spec, 0, copt);
+  ReferenceBackend<float> ref(net);
+  auto run = [&](int threads) {
+    EvalOptions eo;
+    eo.samples = 600;
+    eo.threads = threads;
+    eo.inputs = InputDistribution::Mixed;
+    return evaluate(spec.task, net, {&ref}, eo);
+  };
+  const EvalResult one = run(1);
+  ASSERT_GT(one.backends[0].mismatches,
+            static_cast<int64_t>(one.examples.size()));
+  for (int threads : {2, 3, 7}) {
+    const EvalResult r = run(threads);
+    EXPECT_EQ(r.samples, one.samples);
+    EXPECT_EQ(r.adversarial, one.adversarial);
+    EXPECT_EQ(r.backends[0].mismatches, one.backends[0].mismatches);
+    EXPECT_EQ(r.backends[0].minMargin, one.backends[0].minMargin);
+    ASSERT_EQ(r.examples.size(), one.examples.size()) << threads;
+    for (size_t i = 0; i < r.examples.size(); ++i) {
+      EXPECT_EQ(r.examples[i].index, one.examples[i].index) << threads;
+      EXPECT_EQ(r.examples[i].tokens, one.examples[i].tokens);
+      EXPECT_EQ(r.examples[i].got, one.examples[i].got);
+    }
+  }
+}
+
 TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
   int64_t prevTf = 0, prevRnn = 0;
   for (int64_t N : {64, 256, 1024, 4096}) {
