@@ -10,19 +10,33 @@
 
 namespace handwire {
 
+namespace {
+// 2. command-line overrides, applied to the AST so that sema checks them;
+// 3. sema.
+std::optional<Spec> analyze(std::optional<ast::File> file,
+                            const std::vector<std::string> &overrides,
+                            DiagnosticEngine &diags) {
+  if (!file)
+    return std::nullopt;
+  for (const std::string &o : overrides)
+    if (!applyOverride(*file, o, diags))
+      return std::nullopt;
+  return analyzeSpec(*file, diags);
+}
+} // namespace
+
 std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags) {
   // 1. parse
-  std::optional<ast::File> file = parseTaskFile(path, diags);
-  if (!file)
-    return std::nullopt;
-  // 2. command-line overrides, applied to the AST so that sema checks them
-  for (const std::string &o : overrides)
-    if (!applyOverride(*file, o, diags))
-      return std::nullopt;
-  // 3. sema
-  return analyzeSpec(*file, diags);
+  return analyze(parseTaskFile(path, diags), overrides, diags);
+}
+
+std::optional<Spec> loadSpecSource(const std::string &name,
+                                   const std::string &text,
+                                   const std::vector<std::string> &overrides,
+                                   DiagnosticEngine &diags) {
+  return analyze(parseTaskSource(name, text, diags), overrides, diags);
 }
 
 namespace {
@@ -65,13 +79,13 @@ const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
   return nullptr;
 }
 
-std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
-                                    const CompileOptions &options,
-                                    DiagnosticEngine &diags) {
+const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
+                                     const CompileOptions &options,
+                                     DiagnosticEngine &diags) {
   // 4. select the construction for (task, architecture, layers)
   const Construction *chosen = selectConstruction(spec, model, diags);
   if (!chosen)
-    return std::nullopt;
+    return nullptr;
 
   // 5. refuse what would not fit, before allocating anything
   const int64_t bytes = chosen->estimateBytes(spec, model);
@@ -82,8 +96,17 @@ std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
             " of weights, above the limit of " +
             humanBytes(options.memoryLimitBytes) +
             "; lower max_length or raise the limit with --memory-limit");
-    return std::nullopt;
+    return nullptr;
   }
+  return chosen;
+}
+
+std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
+                                    const CompileOptions &options,
+                                    DiagnosticEngine &diags) {
+  const Construction *chosen = planConstruction(spec, model, options, diags);
+  if (!chosen)
+    return std::nullopt;
 
   // 6. construct
   Network net;
