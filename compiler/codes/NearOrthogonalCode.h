@@ -56,8 +56,10 @@ CoherenceMeasurement measureCoherence(const SignCode &code);
 // `coherence` with probability >= 1 - failure (Hoeffding + union bound over
 // the count*(count-1)/2 pairs): k = ceil((2 / c^2) ln(count (count-1) /
 // failure)).
+// Counts below 2 are bounded as 2; saturates at kMaxRademacherDimension.
 int64_t rademacherDimension(int64_t count, double coherence,
                             double failure = 0.01);
+constexpr int64_t kMaxRademacherDimension = int64_t(1) << 50;
 
 struct CodeRequest {
   CodeFamily family = CodeFamily::Rademacher;

@@ -94,9 +94,16 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
 }
 
 int64_t rademacherDimension(int64_t count, double coherence, double failure) {
-  const double n = static_cast<double>(count);
-  return static_cast<int64_t>(std::ceil(2.0 / (coherence * coherence) *
-                                        std::log(n * (n - 1) / failure)));
+  // Fewer than 2 vectors have no pairs; bound them as 2 (log 0 is -inf).
+  const double n = static_cast<double>(std::max<int64_t>(count, 2));
+  const double k = std::ceil(2.0 / (coherence * coherence) *
+                             std::log(n * (n - 1) / failure));
+  // Saturate: a tiny coherence gives inf or more than int64_t holds, and
+  // converting that is undefined. No such code fits in memory, and the memory
+  // estimate refuses anything near this.
+  if (!(k < static_cast<double>(kMaxRademacherDimension)))
+    return kMaxRademacherDimension;
+  return std::max<int64_t>(1, static_cast<int64_t>(k));
 }
 
 namespace {

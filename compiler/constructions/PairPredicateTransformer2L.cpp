@@ -38,6 +38,8 @@
 #include "constructions/SoftmaxScale.h"
 #include "spec/Vocabulary.h"
 
+#include <cmath>
+
 namespace handwire {
 namespace {
 
@@ -56,11 +58,12 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t n = spec.task.maxLength,
-                  k = rademacherDimension(n, m.coherence);
-    const int64_t D = 2 * k + 7, M = 2 * n + 1;
-    return 4 * (M + 3) * D + 4 * 4 * k * D + n * ((k + 63) / 64) * 8;
+  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    const double n = static_cast<double>(spec.task.maxLength),
+                 k = static_cast<double>(
+                     rademacherDimension(spec.task.maxLength, m.coherence));
+    const double D = 2 * k + 7, M = 2 * n + 1;
+    return 4 * (M + 3) * D + 4 * 4 * k * D + n * std::ceil(k / 64) * 8;
   }
 
   Network build(

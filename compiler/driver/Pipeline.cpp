@@ -88,14 +88,22 @@ const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
     return nullptr;
 
   // 5. refuse what would not fit, before allocating anything
-  const int64_t bytes = chosen->estimateBytes(spec, model);
-  if (bytes > options.memoryLimitBytes) {
-    diags.error(
-        spec.task.fieldLoc("max_length"),
-        "model '" + model.name + "' would need about " + humanBytes(bytes) +
-            " of weights, above the limit of " +
-            humanBytes(options.memoryLimitBytes) +
-            "; lower max_length or raise the limit with --memory-limit");
+  const double limit = static_cast<double>(options.memoryLimitBytes);
+  const double bytes = chosen->estimateBytes(spec, model);
+  if (!(bytes <= limit)) {
+    // Blame a small coherence (code dimension ~ 1/coherence^2) if the model
+    // would fit at the default one; otherwise max_length.
+    ModelSpec atDefault = model;
+    atDefault.coherence = ModelSpec{}.coherence;
+    const bool coherence = model.locs.count("coherence") &&
+                           chosen->estimateBytes(spec, atDefault) <= limit;
+    diags.error(coherence ? model.fieldLoc("coherence")
+                          : spec.task.fieldLoc("max_length"),
+                "model '" + model.name + "' would need about " +
+                    humanBytes(bytes) + " of weights, above the limit of " +
+                    humanBytes(options.memoryLimitBytes) + "; " +
+                    (coherence ? "raise coherence" : "lower max_length") +
+                    " or raise the limit with --memory-limit");
     return nullptr;
   }
   return chosen;

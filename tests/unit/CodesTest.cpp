@@ -17,6 +17,17 @@ TEST(Codes, RademacherDimensionMatchesTheTable) {
   EXPECT_EQ(rademacherDimension(1 << 16, 0.25), 858);
 }
 
+// Tiny coherences need absurd dimensions: saturated, never a wrapped or
+// undefined conversion (the memory estimate then refuses them).
+TEST(Codes, RademacherDimensionSaturates) {
+  EXPECT_EQ(rademacherDimension(1 << 20, 1e-300), kMaxRademacherDimension);
+  EXPECT_EQ(rademacherDimension(1 << 26, 1e-9), kMaxRademacherDimension);
+  EXPECT_LT(rademacherDimension(1 << 26, 1e-5), kMaxRademacherDimension);
+  // One vector has no pairs: log(0) = -inf was converted (undefined).
+  EXPECT_EQ(rademacherDimension(1, 0.5), rademacherDimension(2, 0.5));
+  EXPECT_GE(rademacherDimension(2, 0.99, 1.9), 1);
+}
+
 // Brute force: the float Gram matrix of the written rows.
 void bruteForce(const SignCode &code, double &coherence, double &maxInner) {
   Eigen::MatrixXd rows(code.count(), code.dim());
