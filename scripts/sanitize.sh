@@ -4,7 +4,7 @@
 # Any sanitizer report aborts the test that triggered it (-fno-sanitize-recover),
 # so a green run means no report. Extra arguments go to ctest (e.g. -R codes).
 #
-# Heavy tests see HANDWIRE_SANITIZED=1 and run at smaller sizes (instrumented
+# Heavy tests run fewer inputs in this build (tests/unit/TestScale.h; instrumented
 # code is 2-10x slower); every test still runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,6 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
-export HANDWIRE_SANITIZED=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 1200 "$@"

@@ -1,6 +1,7 @@
 // End-to-end claims of the index-lookup constructions, without the parser:
 // exact on every input at small N, on generated inputs at N = 1024, and a
 // scale below the certificate's requirement is refused and really fails.
+#include "TestScale.h"
 #include "TestSpecs.h"
 
 #include "analysis/SeparationCard.h"
@@ -91,7 +92,7 @@ TEST_P(IndexLookup, ExactOnGeneratedInputsAtN1024) {
   ReferenceBackend<float> ref(net);
   EvalOptions opt;
   // The RNN's reference pass is O(N H) per input; JitTest runs it on 10,000.
-  opt.samples = GetParam() == 0 ? 10000 : 2000;
+  opt.samples = handwire::testing::samples(GetParam() == 0 ? 10000 : 2000);
   opt.seed = 2024;
   opt.inputs = InputDistribution::Mixed;
   EvalResult r = evaluate(spec.task, net, {&ref}, opt);

@@ -1,6 +1,7 @@
 // String equality and disjointness: all three constructions, exhaustively on
 // every pair up to n = 8 and on generated near-miss inputs at n = 1024 (the
 // 2-layer Transformer and the RNN) or n = 256 (the linear one-layer model).
+#include "TestScale.h"
 #include "analysis/SeparationCard.h"
 #include "driver/Pipeline.h"
 #include "eval/Evaluate.h"
@@ -76,7 +77,7 @@ TEST_P(PairTasks, ExactOnGeneratedNearMisses) {
   EvalOptions opt;
   // The reference's 2-layer pass is O(M^2 k) per input and its RNN pass
   // O(M H): fewer inputs here; JitTest runs these models on more.
-  opt.samples = GetParam().model == 0 ? 500 : 2000;
+  opt.samples = handwire::testing::samples(GetParam().model == 0 ? 500 : 2000);
   EvalResult r = evaluate(spec.task, net, {&ref}, opt);
   EXPECT_EQ(r.backends[0].mismatches, 0);
   EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);
