@@ -29,25 +29,36 @@ int64_t weight(const Bits &b) {
 }
 
 struct Extremes {
+  BiasLimits limits;
   int64_t maxBias = INT64_MIN, minBias = INT64_MAX;
   uint64_t worst = 0;
-  void see(int64_t bias, uint64_t codeword) {
+  bool stopped = false;
+  // Returns false once a bias leaves the limits.
+  bool see(int64_t bias, uint64_t codeword) {
     if (bias > maxBias) {
       maxBias = bias;
       worst = codeword;
     }
     minBias = std::min(minBias, bias);
+    stopped = bias > limits.maxBias || bias < limits.minBias;
+    return !stopped;
+  }
+  SpanCertificate result(std::string method) const {
+    return {maxBias, minBias, worst, !stopped,
+            stopped ? "stopped at the first codeword out of the limits"
+                    : std::move(method)};
   }
 };
 
 // Walsh prefix: for each coset h of the Walsh generators, one in-place FWHT of
 // (-1)^H_h(x) gives sum_x (-1)^(H_h(x) + b.x) for every b at once.
-SpanCertificate certifyByWalsh(const LinearSignCode &code, int K) {
+SpanCertificate certifyByWalsh(const LinearSignCode &code, int K,
+                               BiasLimits limits) {
   const int w = std::min(K, code.walshBits);
   const int higher = K - w;
   const int64_t dim = code.dim;
   HW_ASSERT(dim == (int64_t(1) << code.walshBits), "Walsh prefix needs 2^m");
-  Extremes e;
+  Extremes e{limits};
   Bits H = zeroBits(dim);
   std::vector<int64_t> s(static_cast<size_t>(dim));
   for (uint64_t i = 0; i < (uint64_t(1) << higher); ++i) {
@@ -64,36 +75,38 @@ SpanCertificate certifyByWalsh(const LinearSignCode &code, int K) {
           s[k + len] = u - v;
         }
     for (int64_t b = 0; b < (int64_t(1) << w); ++b)
-      if (h || b)
-        e.see(s[b], (h << w) | uint64_t(b));
+      if ((h || b) && !e.see(s[b], (h << w) | uint64_t(b)))
+        return e.result("");
   }
-  return {e.maxBias, e.minBias, e.worst,
-          "exact: one fast Walsh-Hadamard transform per coset, " +
-              std::to_string(uint64_t(1) << higher) + " cosets"};
+  return e.result("exact: one fast Walsh-Hadamard transform per coset, " +
+                  std::to_string(uint64_t(1) << higher) + " cosets");
 }
 
 // Any linear code: visit the nonzero codewords in Gray-code order, one XOR
 // and one popcount of dim bits each.
-SpanCertificate certifyByGrayCode(const LinearSignCode &code, int K) {
-  Extremes e;
+SpanCertificate certifyByGrayCode(const LinearSignCode &code, int K,
+                                  BiasLimits limits) {
+  Extremes e{limits};
   Bits c = zeroBits(code.dim);
   for (uint64_t i = 1; i < (uint64_t(1) << K); ++i) {
     xorInto(c, code.generators[__builtin_ctzll(i)]);
-    e.see(code.dim - 2 * weight(c), i ^ (i >> 1));
+    if (!e.see(code.dim - 2 * weight(c), i ^ (i >> 1)))
+      return e.result("");
   }
-  return {e.maxBias, e.minBias, e.worst,
-          "exact: Gray-code enumeration of all " +
-              std::to_string((uint64_t(1) << K) - 1) + " nonzero codewords"};
+  return e.result("exact: Gray-code enumeration of all " +
+                  std::to_string((uint64_t(1) << K) - 1) +
+                  " nonzero codewords");
 }
 
 } // namespace
 
-SpanCertificate certifySpan(const LinearSignCode &code, int K) {
+SpanCertificate certifySpan(const LinearSignCode &code, int K,
+                            BiasLimits stopOutside) {
   HW_ASSERT(K >= 1 && K <= 40 && K <= int(code.generators.size()),
             "span certificate: bad K");
   if (code.walshBits > 0)
-    return certifyByWalsh(code, K);
-  return certifyByGrayCode(code, K);
+    return certifyByWalsh(code, K, stopOutside);
+  return certifyByGrayCode(code, K, stopOutside);
 }
 
 SignCode materialize(const LinearSignCode &code, int64_t count) {

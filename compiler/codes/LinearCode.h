@@ -12,6 +12,7 @@
 
 #include "codes/NearOrthogonalCode.h"
 
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,9 +34,16 @@ struct LinearSignCode {
 struct SpanCertificate {
   int64_t maxBias = 0, minBias = 0;
   uint64_t worstCodeword = 0; // coefficient vector attaining maxBias
+  bool complete = true; // false: stopped at the first bias out of the limits
   std::string method;
 };
-SpanCertificate certifySpan(const LinearSignCode &code, int K);
+// Biases a candidate may have; certification stops at the first one outside
+// (so a failing candidate costs little), and the certificate is then partial.
+struct BiasLimits {
+  int64_t maxBias = INT64_MAX, minBias = INT64_MIN;
+};
+SpanCertificate certifySpan(const LinearSignCode &code, int K,
+                            BiasLimits stopOutside = {});
 
 // The first `count` codewords (coefficient vectors 0 .. count-1) as sign rows.
 SignCode materialize(const LinearSignCode &code, int64_t count);

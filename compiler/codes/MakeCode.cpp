@@ -37,7 +37,16 @@ int64_t allowedBias(double mu, int64_t dim) {
   return static_cast<int64_t>(std::floor(mu * double(dim) + 1e-9));
 }
 
+// The limits a member must stay within: certification of a failing member
+// stops at its first violation.
+BiasLimits limitsFor(const CodeRequest &r, int64_t dim) {
+  const int64_t a = allowedBias(r.coherence, dim);
+  return {a, r.sided == Sidedness::OneSided ? INT64_MIN : -a};
+}
+
 bool meets(const SpanCertificate &c, int64_t dim, const CodeRequest &r) {
+  if (!c.complete)
+    return false;
   const int64_t worst = r.sided == Sidedness::OneSided
                             ? c.maxBias
                             : std::max(c.maxBias, -c.minBias);
@@ -69,7 +78,7 @@ Plan planDualBch(const CodeRequest &r, bool goldOnly) {
     if (2 * t - 1 >= (1 << m))
       continue; // the odd exponents would wrap around the field
     LinearSignCode code = dualBchCode(m, t);
-    SpanCertificate c = certifySpan(code, K);
+    SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
     if (meets(c, code.dim, r)) {
       p.dim = code.dim;
       p.span = c;
@@ -104,7 +113,7 @@ Plan planExtendedBch(const CodeRequest &r) {
       LinearSignCode code = extendedBchCode(m, 2 * i + 1);
       if (int(code.generators.size()) < K)
         continue;
-      SpanCertificate c = certifySpan(code, K);
+      SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
       if (meets(c, code.dim, r)) {
         p.dim = code.dim;
         p.span = c;
@@ -123,16 +132,16 @@ Plan planBinary(const CodeRequest &r) {
   Plan p{CodeFamily::Binary};
   const int K = spanBits(r.count);
   LinearSignCode code = binaryPositionCode(K);
-  SpanCertificate c = certifySpan(code, K);
+  SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
   if (meets(c, code.dim, r)) {
     p.dim = code.dim;
     p.span = c;
     p.linear = std::move(code);
   } else {
-    const double worst = double(r.sided == Sidedness::OneSided
-                                    ? c.maxBias
-                                    : std::max(c.maxBias, -c.minBias)) /
-                         double(code.dim);
+    // Two codewords one bit apart, and a codeword and its complement.
+    const double worst = r.sided == Sidedness::OneSided
+                             ? double(K - 2) / double(K)
+                             : (K >= 2 ? 1.0 : 0.0);
     p.whyNot = "the binary position code of " + std::to_string(K) +
                " bits has " + sidednessName(r.sided) + " coherence " +
                fmt(worst) + " > " + fmt(r.coherence) +
@@ -148,8 +157,12 @@ Plan planBinary(const CodeRequest &r) {
 int64_t randomLinearDimension(const CodeRequest &r) {
   const double events = std::max<double>(1, double(r.count - 1)) *
                         (r.sided == Sidedness::TwoSided ? 2.0 : 1.0);
-  return static_cast<int64_t>(
-      std::ceil(2.0 / (r.coherence * r.coherence) * std::log(events / 0.01)));
+  const double k =
+      std::ceil(2.0 / (r.coherence * r.coherence) * std::log(events / 0.01));
+  // Saturate as rademacherDimension does: inf or huge is not convertible.
+  if (!(k < static_cast<double>(kMaxRademacherDimension)))
+    return kMaxRademacherDimension;
+  return std::max<int64_t>(1, static_cast<int64_t>(k));
 }
 
 Plan planRandom(const CodeRequest &r, CodeFamily family) {
@@ -159,17 +172,20 @@ Plan planRandom(const CodeRequest &r, CodeFamily family) {
     return p;
   }
   p.dim = rademacherDimension(std::max<int64_t>(r.count, 2), r.coherence);
-  const double work =
-      double(r.count) * double(r.count - 1) / 2 * double((p.dim + 63) / 64);
-  if (work > kMaxPairWork) {
-    p.whyNot = "certifying " + std::to_string(r.count) +
-               " Rademacher vectors compares all " +
-               fmt(double(r.count) * double(r.count - 1) / 2) +
-               " pairs, which would take hours; use code = auto (or an "
-               "algebraic family), certified in O(N log d)";
-    p.dim = -1;
-  }
   return p;
+}
+
+// Certifying random sign codes compares all pairs: refuse (at build time,
+// after the memory check) what would take hours.
+void checkPairWork(const CodeRequest &r, int64_t dim) {
+  const double pairs = double(r.count) * double(r.count - 1) / 2;
+  if (pairs * double((dim + 63) / 64) > kMaxPairWork)
+    throw UserError("certifying " + std::to_string(r.count) +
+                        " Rademacher vectors of " + std::to_string(dim) +
+                        " dimensions compares all " + fmt(pairs) +
+                        " pairs, which would take hours; use code = auto "
+                        "(or an algebraic family), certified in O(N log d)",
+                    r.loc);
 }
 
 Plan planFamily(CodeFamily f, const CodeRequest &r) {
@@ -243,6 +259,8 @@ Choice choose(const CodeRequest &r) {
 
 } // namespace
 
+int64_t minimumCodeWidth(int64_t count) { return spanBits(count); }
+
 int64_t plannedCodeWidth(const CodeRequest &request) {
   return choose(request).plan.dim;
 }
@@ -280,6 +298,8 @@ Code makeCode(const CodeRequest &req,
   // Random families: draw, certify exactly, redraw a few times, then widen,
   // so that a pathological seed cannot loop forever.
   int64_t dim = plan.dim;
+  if (plan.family == CodeFamily::Rademacher)
+    checkPairWork(req, dim);
   uint64_t drawSeed = req.seed;
   const int K = spanBits(req.count);
   for (int draw = 1;; ++draw) {
@@ -290,7 +310,7 @@ Code makeCode(const CodeRequest &req,
         progress("drawing a random linear code of length " +
                  std::to_string(dim) + " and certifying its span");
       LinearSignCode code = randomLinearCode(K, dim, drawSeed);
-      SpanCertificate s = certifySpan(code, K);
+      SpanCertificate s = certifySpan(code, K, limitsFor(req, dim));
       if (meets(s, dim, req)) {
         fromSpan(code, s);
         return c;

@@ -57,8 +57,10 @@ CoherenceMeasurement measureCoherence(const SignCode &code);
 // `coherence` with probability >= 1 - failure (Hoeffding + union bound over
 // the count*(count-1)/2 pairs): k = ceil((2 / c^2) ln(count (count-1) /
 // failure)).
+// Counts below 2 are bounded as 2; saturates at kMaxRademacherDimension.
 int64_t rademacherDimension(int64_t count, double coherence,
                             double failure = 0.01);
+constexpr int64_t kMaxRademacherDimension = int64_t(1) << 50;
 
 // Independent uniform signs: row i depends only on (seed, dim, i).
 SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed);
@@ -96,6 +98,10 @@ Code makeCode(const CodeRequest &request,
 // The width makeCode will choose, without materializing the vectors (for
 // memory estimates). Throws as makeCode does.
 int64_t plannedCodeWidth(const CodeRequest &request);
+
+// No code of `count` distinct sign vectors has fewer than ceil(log2 count)
+// coordinates: a free lower bound on every family's width.
+int64_t minimumCodeWidth(int64_t count);
 
 // Smallest dimension not excluded for `count` unit vectors with two-sided
 // coherence <= mu by the generalized Welch bounds (orders 1..12) and the

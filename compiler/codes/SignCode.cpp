@@ -1,6 +1,7 @@
 #include "codes/NearOrthogonalCode.h"
 
 #include "support/Diagnostics.h"
+#include "support/Parallel.h"
 #include "support/Random.h"
 
 #include <algorithm>
@@ -31,7 +32,7 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
     int64_t minH = INT64_MAX, maxH = -1;
     std::vector<std::pair<int64_t, int64_t>> pairs;
   };
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = workerThreads();
   std::vector<Extremes> ext(threads);
   std::atomic<int64_t> nextRow{0};
   auto work = [&](unsigned t) {
@@ -74,13 +75,17 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
     minH = std::min(minH, e.minH);
     maxH = std::max(maxH, e.maxH);
   }
+  // Each thread met its rows in increasing order, so its first 64 pairs are
+  // its smallest; the 64 smallest of their union are the 64 smallest overall,
+  // whichever thread got which rows. (Truncating before sorting made the
+  // reported pairs depend on the thread count and on scheduling.)
   CoherenceMeasurement m;
   for (const auto &e : ext)
     if (e.minH == minH)
-      for (const auto &p : e.pairs)
-        if (m.worstPairs.size() < 64)
-          m.worstPairs.push_back(p);
+      m.worstPairs.insert(m.worstPairs.end(), e.pairs.begin(), e.pairs.end());
   std::sort(m.worstPairs.begin(), m.worstPairs.end());
+  if (m.worstPairs.size() > 64)
+    m.worstPairs.resize(64);
   const double d = static_cast<double>(dim);
   m.maxInnerProduct = (d - 2.0 * minH) / d;
   m.coherence =
@@ -89,9 +94,16 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
 }
 
 int64_t rademacherDimension(int64_t count, double coherence, double failure) {
-  const double n = static_cast<double>(count);
-  return static_cast<int64_t>(std::ceil(2.0 / (coherence * coherence) *
-                                        std::log(n * (n - 1) / failure)));
+  // Fewer than 2 vectors have no pairs; bound them as 2 (log 0 is -inf).
+  const double n = static_cast<double>(std::max<int64_t>(count, 2));
+  const double k = std::ceil(2.0 / (coherence * coherence) *
+                             std::log(n * (n - 1) / failure));
+  // Saturate: a tiny coherence gives inf or more than int64_t holds, and
+  // converting that is undefined. No such code fits in memory, and the memory
+  // estimate refuses anything near this.
+  if (!(k < static_cast<double>(kMaxRademacherDimension)))
+    return kMaxRademacherDimension;
+  return std::max<int64_t>(1, static_cast<int64_t>(k));
 }
 
 SignCode drawRademacher(int64_t count, int64_t dim, uint64_t seed) {

@@ -91,9 +91,10 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const int64_t S = stateCount(spec.task.brackets, spec.task.depth);
-    const int64_t A = 2 * spec.task.brackets + 1, H = S * A + 1;
+  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
+    const double S =
+        static_cast<double>(stateCount(spec.task.brackets, spec.task.depth));
+    const double A = 2.0 * spec.task.brackets + 1, H = S * A + 1;
     return 8 * (H * A + 2 * H) + 4 * 2 * H + 16 * H +
            64 * S; // W, U, read-out, vectors, DFA
   }

@@ -21,9 +21,16 @@ public:
   virtual std::string
   requirement() const = 0; // what it accepts, for errors: "layers = 1"
   virtual bool accepts(const ModelSpec &model) const = 0;
-  // Bytes the weights will take, computed before anything is allocated.
-  virtual int64_t estimateBytes(const Spec &spec,
-                                const ModelSpec &model) const = 0;
+  // Bytes the weights will take, computed before anything is allocated. In
+  // floating point: absurd specs (N = 2^26 with coherence 1e-9) must give an
+  // absurd number to refuse, not a wrapped-around int64_t that passes.
+  virtual double estimateBytes(const Spec &spec,
+                               const ModelSpec &model) const = 0;
+  // A cheap lower bound on estimateBytes, checked first, so that absurd sizes
+  // are refused before the position code is searched for.
+  virtual double minimumBytes(const Spec &, const ModelSpec &) const {
+    return 0;
+  }
   // Builds the network with its provenance and certificate. Throws UserError
   // (located at the spec field at fault) if the spec cannot be realized.
   virtual Network

@@ -55,11 +55,12 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &) const override {
+  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t N = spec.task.maxLength, b = bitsPerSymbol(voc.symbolCount);
-    const int64_t H = N * (1 + 3 * b),
-                  nnz = N * (1 + 5 * b) + N * b + N * (1 + b);
+    const double N = static_cast<double>(spec.task.maxLength),
+                 b = static_cast<double>(bitsPerSymbol(voc.symbolCount));
+    const double H = N * (1 + 3 * b),
+                 nnz = N * (1 + 5 * b) + N * b + N * (1 + b);
     // sparse entries (value + column index), row pointers, dense read-out,
     // vectors
     return 8 * nnz + 8 * H + 4 * voc.classCount * H + 12 * H;

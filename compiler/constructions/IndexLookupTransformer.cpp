@@ -33,6 +33,8 @@
 #include "spec/Vocabulary.h"
 #include "support/Diagnostics.h"
 
+#include <cmath>
+
 namespace handwire {
 namespace {
 
@@ -46,16 +48,23 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
+  }
+  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
+    return bytesFor(
+        spec, minimumCodeWidth(vocabularyOf(spec.task).maxSequenceLength));
+  }
+  static double bytesFor(const Spec &spec, int64_t codeWidth) {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t k = plannedCodeWidth(codeRequest(spec, m));
-    const int64_t D = voc.symbolCount + 2 * k + 1;
-    // token + position tables dominate; heads and read-out are O(k D).
-    return 4 *
-               (voc.tokenCount + voc.maxSequenceLength + 3 * k +
-                voc.symbolCount) *
-               D +
-           voc.maxSequenceLength * ((k + 63) / 64) * 8;
+    const double k = static_cast<double>(codeWidth);
+    const double V = static_cast<double>(voc.symbolCount),
+                 T = static_cast<double>(voc.tokenCount),
+                 L = static_cast<double>(voc.maxSequenceLength);
+    const double D = V + 2 * k + 1;
+    // token + position tables dominate; heads and read-out are O(k D); the
+    // code's sign bits.
+    return 4 * (T + L + 3 * k + V) * D + L * std::ceil(k / 64) * 8;
   }
 
   // Each query selects one key: only the one-sided gap matters (a negative

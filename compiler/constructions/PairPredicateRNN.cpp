@@ -47,8 +47,8 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const int64_t H = 2 * spec.task.maxLength + 5;
+  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
+    const double H = 2.0 * static_cast<double>(spec.task.maxLength) + 5;
     return 8 * 4 * H + 4 * 2 * H + 16 * H;
   }
 

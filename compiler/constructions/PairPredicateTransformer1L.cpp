@@ -49,9 +49,10 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const int64_t n = spec.task.maxLength, D = 2 * n + 5, M = 2 * n + 1;
-    const int64_t hidden = (task_ == TaskKind::StringEquality ? 4 : 2) * n;
+  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
+    const double n = static_cast<double>(spec.task.maxLength), D = 2 * n + 5,
+                 M = 2 * n + 1;
+    const double hidden = (task_ == TaskKind::StringEquality ? 4 : 2) * n;
     return 4 * ((M + 3) * D + (n + 3) * D * 2 + 2 * hidden * D);
   }
 

@@ -38,6 +38,8 @@
 #include "constructions/SoftmaxScale.h"
 #include "spec/Vocabulary.h"
 
+#include <cmath>
+
 namespace handwire {
 namespace {
 
@@ -61,11 +63,18 @@ public:
     return positionCodeRequest(m, n, Sidedness::OneSided);
   }
 
-  int64_t estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t n = spec.task.maxLength,
-                  k = plannedCodeWidth(codeRequest(n, m));
-    const int64_t D = 2 * k + 7, M = 2 * n + 1;
-    return 4 * (M + 3) * D + 4 * 4 * k * D + n * ((k + 63) / 64) * 8;
+  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    return bytesFor(spec,
+                    plannedCodeWidth(codeRequest(spec.task.maxLength, m)));
+  }
+  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
+    return bytesFor(spec, minimumCodeWidth(spec.task.maxLength));
+  }
+  static double bytesFor(const Spec &spec, int64_t codeWidth) {
+    const double n = static_cast<double>(spec.task.maxLength),
+                 k = static_cast<double>(codeWidth);
+    const double D = 2 * k + 7, M = 2 * n + 1;
+    return 4 * (M + 3) * D + 4 * 4 * k * D + n * std::ceil(k / 64) * 8;
   }
 
   Network build(

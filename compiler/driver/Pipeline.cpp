@@ -12,19 +12,33 @@
 
 namespace handwire {
 
+namespace {
+// 2. command-line overrides, applied to the AST so that sema checks them;
+// 3. sema.
+std::optional<Spec> analyze(std::optional<ast::File> file,
+                            const std::vector<std::string> &overrides,
+                            DiagnosticEngine &diags) {
+  if (!file)
+    return std::nullopt;
+  for (const std::string &o : overrides)
+    if (!applyOverride(*file, o, diags))
+      return std::nullopt;
+  return analyzeSpec(*file, diags);
+}
+} // namespace
+
 std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags) {
   // 1. parse
-  std::optional<ast::File> file = parseTaskFile(path, diags);
-  if (!file)
-    return std::nullopt;
-  // 2. command-line overrides, applied to the AST so that sema checks them
-  for (const std::string &o : overrides)
-    if (!applyOverride(*file, o, diags))
-      return std::nullopt;
-  // 3. sema
-  return analyzeSpec(*file, diags);
+  return analyze(parseTaskFile(path, diags), overrides, diags);
+}
+
+std::optional<Spec> loadSpecSource(const std::string &name,
+                                   const std::string &text,
+                                   const std::vector<std::string> &overrides,
+                                   DiagnosticEngine &diags) {
+  return analyze(parseTaskSource(name, text, diags), overrides, diags);
 }
 
 namespace {
@@ -67,31 +81,57 @@ const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
   return nullptr;
 }
 
-std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
-                                    const CompileOptions &options,
-                                    DiagnosticEngine &diags) {
+const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
+                                     const CompileOptions &options,
+                                     DiagnosticEngine &diags) {
   // 4. select the construction for (task, architecture, layers)
   const Construction *chosen = selectConstruction(spec, model, diags);
   if (!chosen)
-    return std::nullopt;
+    return nullptr;
 
   // 5. refuse what would not fit, before allocating anything
-  int64_t bytes = 0;
-  try { // the estimate plans the position code, which may be refused
-    bytes = chosen->estimateBytes(spec, model);
+  const double limit = static_cast<double>(options.memoryLimitBytes);
+  double bytes = 0, bytesAtDefault = 0;
+  ModelSpec atDefault = model;
+  atDefault.coherence = ModelSpec{}.coherence;
+  // A lower bound first (it does not depend on coherence), then the estimate,
+  // which plans the position code and may refuse it.
+  bool atLeast = false;
+  try {
+    bytes = chosen->minimumBytes(spec, model);
+    atLeast = !(bytes <= limit);
+    if (!atLeast)
+      bytes = chosen->estimateBytes(spec, model);
+    if (!atLeast && !(bytes <= limit) && model.locs.count("coherence"))
+      bytesAtDefault = chosen->estimateBytes(spec, atDefault);
   } catch (const UserError &e) {
     diags.error(e.loc().valid() ? e.loc() : model.loc, e.what());
-    return std::nullopt;
+    return nullptr;
   }
-  if (bytes > options.memoryLimitBytes) {
-    diags.error(
-        spec.task.fieldLoc("max_length"),
-        "model '" + model.name + "' would need about " + humanBytes(bytes) +
-            " of weights, above the limit of " +
-            humanBytes(options.memoryLimitBytes) +
-            "; lower max_length or raise the limit with --memory-limit");
-    return std::nullopt;
+  if (!(bytes <= limit)) {
+    // Blame a small coherence (code dimension ~ 1/coherence^2) if the model
+    // would fit at the default one; otherwise max_length.
+    const bool coherence =
+        !atLeast && model.locs.count("coherence") && bytesAtDefault <= limit;
+    diags.error(coherence ? model.fieldLoc("coherence")
+                          : spec.task.fieldLoc("max_length"),
+                "model '" + model.name + "' would need " +
+                    (atLeast ? "at least " : "about ") + humanBytes(bytes) +
+                    " of weights, above the limit of " +
+                    humanBytes(options.memoryLimitBytes) + "; " +
+                    (coherence ? "raise coherence" : "lower max_length") +
+                    " or raise the limit with --memory-limit");
+    return nullptr;
   }
+  return chosen;
+}
+
+std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
+                                    const CompileOptions &options,
+                                    DiagnosticEngine &diags) {
+  const Construction *chosen = planConstruction(spec, model, options, diags);
+  if (!chosen)
+    return std::nullopt;
 
   // 6. construct
   Network net;

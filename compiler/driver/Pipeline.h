@@ -29,6 +29,12 @@ struct CompileOptions {
 std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags);
+// The same, for a spec already in memory; `name` is the file name in
+// locations. (The fuzzer enters here.)
+std::optional<Spec> loadSpecSource(const std::string &name,
+                                   const std::string &text,
+                                   const std::vector<std::string> &overrides,
+                                   DiagnosticEngine &diags);
 
 class Construction;
 
@@ -37,6 +43,12 @@ class Construction;
 // lower bound is the reason, the bound.
 const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
                                        DiagnosticEngine &diags);
+
+// selectConstruction, then the memory check: nullptr with an error if the
+// weights would exceed options.memoryLimitBytes. Allocates nothing.
+const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
+                                     const CompileOptions &options,
+                                     DiagnosticEngine &diags);
 
 // Select, construct, verify and certify the network of one model of the spec.
 // Errors (no construction for this architecture, memory limit, refused

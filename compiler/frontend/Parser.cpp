@@ -310,24 +310,42 @@ struct Parse {
   }
 };
 
-// Offset of the first byte that is not part of valid UTF-8, or npos. (The
-// ANTLR runtime throws on invalid UTF-8; we report it with a location.)
+// Offset of the first byte that is not part of valid UTF-8, or npos. Strict
+// RFC 3629: the second byte's range rules out overlong forms, UTF-16
+// surrogates and code points above U+10FFFF. The ANTLR runtime throws
+// std::range_error on any of them, so we must catch them all first and report
+// them with a location.
 size_t firstInvalidUtf8(const std::string &s) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80         ? 1
-                 : (c >> 5) == 6  ? 2
-                 : (c >> 4) == 14 ? 3
-                 : (c >> 3) == 30 ? 4
-                                  : 0;
-    if (len == 0 || i + len > s.size())
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF; // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      lo = c == 0xE0 ? 0xA0 : lo; // overlong
+      hi = c == 0xED ? 0x9F : hi; // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      lo = c == 0xF0 ? 0x90 : lo; // overlong
+      hi = c == 0xF4 ? 0x8F : hi; // above U+10FFFF
+    } else {
+      return i; // continuation byte, overlong C0/C1, or F5..FF
+    }
+    if (i + len > s.size())
       return i;
-    for (size_t k = 1; k < len; ++k)
+    const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi)
+      return i;
+    for (size_t k = 2; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2)
         return i;
-    if (len == 2 && c < 0xC2)
-      return i; // overlong
     i += len;
   }
   return std::string::npos;

@@ -297,15 +297,21 @@ void Analyzer::task(const ast::Block &b, TaskSpec &t) {
   inOrder(b, fields, handlers);
   if (t.kind == TaskKind::BoundedDyck) {
     // The pair-unit RNN has sum_{i<=m} k^i stack states; keep that table sane.
-    double states = 0;
-    for (int64_t i = 0, p = 1; i <= t.depth; ++i, p *= t.brackets)
-      states += static_cast<double>(p);
-    if (states > (1 << 16))
+    // Exact in 128 bits: k, m <= 16 give at most 16^17 (an int64_t loop
+    // overflowed at Dyck-(16,16)).
+    unsigned __int128 states = 0, p = 1;
+    for (int64_t i = 0; i <= t.depth;
+         ++i, p *= static_cast<unsigned>(t.brackets))
+      states += p;
+    if (states > (1 << 16)) {
+      std::string digits;
+      for (unsigned __int128 x = states; x > 0; x /= 10)
+        digits.insert(digits.begin(), static_cast<char>('0' + int(x % 10)));
       error(fields.count("depth") ? fields["depth"]->value.loc : t.loc,
             "Dyck-(" + std::to_string(t.brackets) + "," +
-                std::to_string(t.depth) + ") has " +
-                std::to_string(static_cast<int64_t>(states)) +
+                std::to_string(t.depth) + ") has " + digits +
                 " stack states; at most 65536 are supported");
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "eval/Evaluate.h"
 
 #include "support/Diagnostics.h"
+#include "support/Parallel.h"
 #include "tasks/TaskSemantics.h"
 
 #include <algorithm>
@@ -54,9 +55,8 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
   const ExampleGenerator gen(task, opt.inputs, opt.seed, adversarialHints(net));
   const int64_t C = net.classCount;
   const size_t B = backends.size();
-  unsigned threads = opt.threads > 0
-                         ? static_cast<unsigned>(opt.threads)
-                         : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads =
+      opt.threads > 0 ? static_cast<unsigned>(opt.threads) : workerThreads();
   threads = static_cast<unsigned>(
       std::min<int64_t>(threads, std::max<int64_t>(1, opt.samples)));
 

@@ -21,7 +21,7 @@ struct EvalOptions {
   int64_t samples = 10000;
   uint64_t seed = 1;
   InputDistribution inputs = InputDistribution::Mixed;
-  int threads = 0;     // 0: all cores
+  int threads = 0;     // 0: workerThreads()
   int maxReported = 5; // mismatching inputs kept for the report
   // Called now and then from one thread with (done, total).
   std::function<void(int64_t, int64_t)> progress;

@@ -134,6 +134,29 @@ emit_onnx_and_write_decisions)
   expect 1 "cannot write '/proc/forbidden/d.txt'" -- \
     "$HW" eval specs/index_lookup.task -N 16 -n 5 --write-decisions /proc/forbidden/d.txt
   ;;
+threads_do_not_change_output)
+  # -j sets the threads that measure the code's coherence: same bytes anyway.
+  for j in 1 2 3; do
+    expect 0 "wrote" -- "$HW" compile specs/string_equality.task -N 200 -j $j -o "$TMP/j$j"
+  done
+  for j in 2 3; do
+    for f in "$TMP"/j1/*; do
+      cmp "$f" "$TMP/j$j/$(basename "$f")" || fail "-j $j changed $(basename "$f")"
+    done
+  done
+  [ "$(ls "$TMP/j1" | wc -l)" -eq 6 ] || fail "too few model files written"
+  ;;
+ctrl_c_stops_eval)
+  # SIGINT mid-run: eval stops cleanly, reports what ran, exits 130.
+  "$HW" eval specs/index_lookup.task --model rnn -n 100000000 -j 1 >"$TMP/out" 2>&1 &
+  pid=$!
+  sleep 2 # (a SIGINT before the handler is installed would also give 130,
+          #  but no "interrupted after" line)
+  kill -INT $pid
+  status=0; wait $pid || status=$?
+  [ "$status" -eq 130 ] || { cat "$TMP/out"; fail "exit $status after SIGINT, want 130"; }
+  grep -q "interrupted after [0-9]* inputs" "$TMP/out" || { cat "$TMP/out"; fail "no interruption report"; }
+  ;;
 help)
   for cmd in compile eval inspect sweep; do
     expect 0 "Usage" -- "$HW" $cmd --help

@@ -173,7 +173,7 @@ TEST(AlgebraicCodes, ImpossibleRequestsAreRefusedWithTheReason) {
         << e.what();
   }
   try {
-    plannedCodeWidth(
+    makeCode(
         request(CodeFamily::Rademacher, 1 << 20, 0.25, Sidedness::OneSided));
     FAIL() << "an hours-long Rademacher certification was accepted";
   } catch (const UserError &e) {

@@ -1,4 +1,5 @@
 #include "codes/NearOrthogonalCode.h"
+#include "support/Parallel.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,17 @@ TEST(Codes, RademacherDimensionMatchesTheTable) {
   EXPECT_EQ(rademacherDimension(1 << 10, 0.25), 591);
   EXPECT_EQ(rademacherDimension(1 << 16, 0.5), 215);
   EXPECT_EQ(rademacherDimension(1 << 16, 0.25), 858);
+}
+
+// Tiny coherences need absurd dimensions: saturated, never a wrapped or
+// undefined conversion (the memory estimate then refuses them).
+TEST(Codes, RademacherDimensionSaturates) {
+  EXPECT_EQ(rademacherDimension(1 << 20, 1e-300), kMaxRademacherDimension);
+  EXPECT_EQ(rademacherDimension(1 << 26, 1e-9), kMaxRademacherDimension);
+  EXPECT_LT(rademacherDimension(1 << 26, 1e-5), kMaxRademacherDimension);
+  // One vector has no pairs: log(0) = -inf was converted (undefined).
+  EXPECT_EQ(rademacherDimension(1, 0.5), rademacherDimension(2, 0.5));
+  EXPECT_GE(rademacherDimension(2, 0.99, 1.9), 1);
 }
 
 // Brute force: the float Gram matrix of the written rows.
@@ -66,6 +78,30 @@ TEST(Codes, MeasuredCoherenceEqualsBruteForceGram) {
       EXPECT_NEAR(dot, maxInner, 1e-5);
     }
   }
+}
+
+// With more than 64 pairs tied at the smallest distance, the reported pairs
+// must be the lexicographically first 64 whatever the thread count. Rows 2m
+// and 2m+1 are equal (distance 0), so the ties are spread over every chunk
+// of rows that the threads hand out among themselves.
+TEST(Codes, WorstPairsDoNotDependOnThreadCount) {
+  SignCode code(400, 70);
+  for (int64_t i = 0; i < code.count(); ++i)
+    for (int64_t r = 0; r < 9; ++r)
+      if (((i / 2) >> r) & 1)
+        code.setNegative(i, r);
+  std::vector<std::pair<int64_t, int64_t>> first64;
+  for (int64_t m = 0; m < 64; ++m)
+    first64.emplace_back(2 * m, 2 * m + 1);
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    setWorkerThreads(threads);
+    for (int run = 0; run < 3; ++run) {
+      CoherenceMeasurement m = measureCoherence(code);
+      EXPECT_EQ(m.coherence, 1.0);
+      EXPECT_EQ(m.worstPairs, first64) << threads << " threads";
+    }
+  }
+  setWorkerThreads(0);
 }
 
 TEST(Codes, MakeCodeMeetsTheTargetAndIsCertifiedHonestly) {

@@ -6,6 +6,7 @@
 #include "export/ModelFile.h"
 #include "export/Safetensors.h"
 #include "reference/Evaluator.h"
+#include "support/Parallel.h"
 #include "tasks/Generators.h"
 
 #include <gtest/gtest.h>
@@ -98,6 +99,9 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, RoundTrip, ::testing::Values(0, 1));
 
+// Same spec and seed: the same bytes, on every run and with any number of
+// threads measuring the code (the config holds the code's certificate, whose
+// worst pairs were once thread-dependent).
 TEST(Export, SameSpecAndSeedGiveIdenticalFiles) {
   Spec spec = indexLookupSpec(300);
   spec.models[0].code = CodeFamily::Rademacher; // the seeded family
@@ -106,6 +110,14 @@ TEST(Export, SameSpecAndSeedGiveIdenticalFiles) {
   ModelPaths b = writeModel(spec.task, build(spec, 0), dir + "/b", "m");
   EXPECT_EQ(fileHash(a.weights), fileHash(b.weights));
   EXPECT_EQ(fileHash(a.config), fileHash(b.config));
+  for (unsigned threads : {1u, 2u, 5u}) {
+    setWorkerThreads(threads);
+    const std::string sub = dir + "/t" + std::to_string(threads);
+    ModelPaths t = writeModel(spec.task, build(spec, 0), sub, "m");
+    EXPECT_EQ(fileHash(a.weights), fileHash(t.weights)) << threads;
+    EXPECT_EQ(fileHash(a.config), fileHash(t.config)) << threads;
+  }
+  setWorkerThreads(0);
   spec.models[0].seed = 8;
   ModelPaths c = writeModel(spec.task, build(spec, 0), dir + "/c", "m");
   EXPECT_NE(fileHash(a.weights), fileHash(c.weights));

@@ -134,6 +134,19 @@ TEST(Frontend, PowerAndHugeIntegersAreExactOrRefused) {
   }
 }
 
+TEST(Frontend, AlphabetOver65536SymbolsIsRefused) {
+  std::string symbols;
+  for (int i = 0; i <= 65536; ++i)
+    symbols += "s" + std::to_string(i) + ",";
+  DiagnosticEngine d;
+  EXPECT_FALSE(analyze("task index_lookup { alphabet = [" + symbols +
+                           "]; max_length = 4; } model rnn {}",
+                       d));
+  ASSERT_EQ(d.errorCount(), 1) << rendered(d);
+  EXPECT_EQ(d.diagnostics()[0].message,
+            "'alphabet' may have at most 65536 symbols, got 65537");
+}
+
 TEST(Frontend, AllFourTaskKindsAndTheirFields) {
   for (const char *text :
        {"task index_lookup { alphabet = [a, b]; max_length = 4; } model rnn {}",

@@ -1,6 +1,7 @@
 // End-to-end claims of the index-lookup constructions, without the parser:
 // exact on every input at small N, on generated inputs at N = 1024, and a
 // scale below the certificate's requirement is refused and really fails.
+#include "TestScale.h"
 #include "TestSpecs.h"
 
 #include "analysis/SeparationCard.h"
@@ -91,7 +92,7 @@ TEST_P(IndexLookup, ExactOnGeneratedInputsAtN1024) {
   ReferenceBackend<float> ref(net);
   EvalOptions opt;
   // The RNN's reference pass is O(N H) per input; JitTest runs it on 10,000.
-  opt.samples = GetParam() == 0 ? 10000 : 2000;
+  opt.samples = handwire::testing::samples(GetParam() == 0 ? 10000 : 2000);
   opt.seed = 2024;
   opt.inputs = InputDistribution::Mixed;
   EvalResult r = evaluate(spec.task, net, {&ref}, opt);
@@ -148,6 +149,41 @@ TEST(IndexLookupTransformer, TooSmallAScaleIsRefusedAndReallyFails) {
   eo.inputs = InputDistribution::Adversarial;
   EvalResult r = evaluate(spec.task, net, {&ref}, eo);
   EXPECT_GT(r.backends[0].mismatches, 0);
+}
+
+// The eval report (counts, margins, the mismatching inputs shown) is the same
+// with any number of threads. An uncertified model, so that there are
+// mismatches to report, and more of them than the report keeps.
+TEST(IndexLookupTransformer, EvalReportDoesNotDependOnThreadCount) {
+  Spec spec = indexLookupSpec(256);
+  spec.models[0].scale = 1.0;
+  CompileOptions copt;
+  copt.allowUncertified = true;
+  Network net = build(spec, 0, copt);
+  ReferenceBackend<float> ref(net);
+  auto run = [&](int threads) {
+    EvalOptions eo;
+    eo.samples = 600;
+    eo.threads = threads;
+    eo.inputs = InputDistribution::Mixed;
+    return evaluate(spec.task, net, {&ref}, eo);
+  };
+  const EvalResult one = run(1);
+  ASSERT_GT(one.backends[0].mismatches,
+            static_cast<int64_t>(one.examples.size()));
+  for (int threads : {2, 3, 7}) {
+    const EvalResult r = run(threads);
+    EXPECT_EQ(r.samples, one.samples);
+    EXPECT_EQ(r.adversarial, one.adversarial);
+    EXPECT_EQ(r.backends[0].mismatches, one.backends[0].mismatches);
+    EXPECT_EQ(r.backends[0].minMargin, one.backends[0].minMargin);
+    ASSERT_EQ(r.examples.size(), one.examples.size()) << threads;
+    for (size_t i = 0; i < r.examples.size(); ++i) {
+      EXPECT_EQ(r.examples[i].index, one.examples[i].index) << threads;
+      EXPECT_EQ(r.examples[i].tokens, one.examples[i].tokens);
+      EXPECT_EQ(r.examples[i].got, one.examples[i].got);
+    }
+  }
 }
 
 TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {

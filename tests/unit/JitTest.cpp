@@ -1,6 +1,7 @@
 // The JIT against the reference evaluator: random networks of every shape the
 // IR allows, and every construction on generated inputs. Decisions must agree
 // exactly and logits within the tolerance each construction declares.
+#include "TestScale.h"
 #include "TestSpecs.h"
 
 #include "codegen/EmitLLVM.h"
@@ -170,7 +171,7 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   ReferenceBackend<double> ref(*net);
   // Reference and JIT side by side on uniform and adversarial inputs...
   EvalOptions both;
-  both.samples = 200;
+  both.samples = handwire::testing::samples(200);
   EvalResult r = evaluate(c.spec.task, *net, {&jit, &ref}, both);
   EXPECT_EQ(r.disagreements, 0);
   EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
@@ -185,7 +186,7 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   const bool heavy = name.find("2L") != std::string::npos ||
                      name.find("1L") != std::string::npos ||
                      name == "IndexLookupRnn";
-  many.samples = heavy ? 1000 : 10000;
+  many.samples = handwire::testing::samples(heavy ? 1000 : 10000);
   many.seed = 77;
   EvalResult m = evaluate(c.spec.task, *net, {&jit}, many);
   EXPECT_EQ(m.backends[0].mismatches, 0);
@@ -206,12 +207,12 @@ TEST(Jit, IndexLookupTransformerAtN65536) {
   JitBackend jit(*net);
   ReferenceBackend<float> ref(*net);
   EvalOptions o;
-  o.samples = 16;
+  o.samples = handwire::testing::samples(16);
   EvalResult r = evaluate(spec.task, *net, {&jit, &ref}, o);
   EXPECT_EQ(r.disagreements, 0);
   EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
   EvalOptions many;
-  many.samples = 2000;
+  many.samples = handwire::testing::samples(2000);
   EvalResult m = evaluate(spec.task, *net, {&jit}, many);
   EXPECT_EQ(m.backends[0].mismatches, 0);
 }

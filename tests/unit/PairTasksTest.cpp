@@ -1,6 +1,7 @@
 // String equality and disjointness: all three constructions, exhaustively on
 // every pair up to n = 8 and on generated near-miss inputs at n = 1024 (the
 // 2-layer Transformer and the RNN) or n = 256 (the linear one-layer model).
+#include "TestScale.h"
 #include "analysis/SeparationCard.h"
 #include "driver/Pipeline.h"
 #include "eval/Evaluate.h"
@@ -45,7 +46,10 @@ Network build(const Spec &spec, int model) {
 }
 
 TEST_P(PairTasks, ExactOnEveryPairUpToN8) {
-  for (int64_t n = 1; n <= 8; ++n) {
+  // Under the sanitizers up to n = 7 (16,384 pairs instead of 65,536 at the
+  // top): the instrumented double-precision reference is the slowest part.
+  const int64_t maxN = handwire::testing::kSanitized ? 7 : 8;
+  for (int64_t n = 1; n <= maxN; ++n) {
     Spec spec = pairSpec(GetParam().kind, n);
     Network net = build(spec, GetParam().model);
     std::vector<int32_t> tokens(static_cast<size_t>(2 * n + 1), 2);
@@ -76,7 +80,7 @@ TEST_P(PairTasks, ExactOnGeneratedNearMisses) {
   EvalOptions opt;
   // The reference's 2-layer pass is O(M^2 k) per input and its RNN pass
   // O(M H): fewer inputs here; JitTest runs these models on more.
-  opt.samples = GetParam().model == 0 ? 500 : 2000;
+  opt.samples = handwire::testing::samples(GetParam().model == 0 ? 500 : 2000);
   EvalResult r = evaluate(spec.task, net, {&ref}, opt);
   EXPECT_EQ(r.backends[0].mismatches, 0);
   EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);

@@ -21,6 +21,7 @@ struct CommonOptions {
   bool allowUncertified = false;
   std::string memoryLimit = "8G";
   bool json = false;
+  int threads = 0; // -j: worker threads for code measurement and eval (0: all)
 };
 
 void addCommonOptions(CLI::App &cmd, CommonOptions &o);

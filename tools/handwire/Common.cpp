@@ -1,5 +1,7 @@
 #include "Commands.h"
 
+#include "support/Parallel.h"
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -71,6 +73,10 @@ void addCommonOptions(CLI::App &cmd, CommonOptions &o) {
                  "refuse models whose weights need more (e.g. 512M, 8G)")
       ->capture_default_str();
   cmd.add_flag("--json", o.json, "machine-readable output on stdout");
+  cmd.add_option("-j,--threads", o.threads,
+                 "worker threads (default: all cores); results do not "
+                 "depend on it")
+      ->check(CLI::Range(0, 1024));
 }
 
 namespace {
@@ -81,6 +87,7 @@ bool endsWith(const std::string &s, const std::string &suffix) {
 } // namespace
 
 bool loadModels(const CommonOptions &o, LoadedModels &out) {
+  setWorkerThreads(static_cast<unsigned>(o.threads));
   DiagnosticEngine diags;
   const int64_t limit = parseByteSize(o.memoryLimit);
   if (limit <= 0) {

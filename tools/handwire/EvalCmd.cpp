@@ -21,7 +21,6 @@ struct EvalCliOptions {
   int64_t samples = 0; // 0: from the spec
   int64_t seed = -1;   // -1: from the spec
   std::string inputs;  // empty: from the spec
-  int threads = 0;
   std::string backend = "auto";
   std::string precision;      // empty: the model's
   std::string writeDecisions; // empty: none
@@ -69,7 +68,7 @@ int runEval(const EvalCliOptions &o) {
     eo.inputs = InputDistribution::Adversarial;
   else if (o.inputs == "mixed")
     eo.inputs = InputDistribution::Mixed;
-  eo.threads = o.threads;
+  eo.threads = o.common.threads;
   eo.cancel = &interrupted;
   eo.recordDecisions = !o.writeDecisions.empty();
   std::ofstream decisionsFile;
@@ -273,9 +272,6 @@ void setupEval(CLI::App &app) {
   cmd->add_option("--inputs", opts->inputs,
                   "uniform | adversarial | mixed (default: the spec's)")
       ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));
-  cmd->add_option("-j,--threads", opts->threads,
-                  "worker threads (default: all cores)")
-      ->check(CLI::Range(0, 1024));
   cmd->add_option(
          "--backend", opts->backend,
          "forward pass: jit (LLVM, fp32), reference (Eigen, the model's "
