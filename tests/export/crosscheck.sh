@@ -47,8 +47,6 @@ run() {
 check() {
   local dir="$TMP/$1" spec=$2
   shift 2
-  local task
-  task=$(basename "$spec" .task)
   mkdir -p "$dir"
   if [ "$CASE" = onnxruntime ]; then
     run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
@@ -68,12 +66,16 @@ check() {
   local configs=() onnx=()
   for m in $models; do
     [ "$(grep -c "^$m " "$dir/decisions.txt")" -eq "$SAMPLES" ] || fail "$spec: $m: not $SAMPLES inputs"
-    [ -f "$dir/$task.$m.onnx" ] || fail "$spec: no $task.$m.onnx written"
+    # Files are named TASK.MODEL after the spec's task kind.
+    local base
+    base=$(ls "$dir"/*."$m".onnx 2>/dev/null | head -n 1)
+    base=${base%.onnx}
+    [ -n "$base" ] && [ -f "$base.onnx" ] || fail "$spec: no TASK.$m.onnx written"
     if [ "$CASE" = onnxruntime ]; then
-      run node tests/onnx/replay.js "$dir/$task.$m.onnx" "$dir/decisions.txt" "$m"
+      run node tests/onnx/replay.js "$base.onnx" "$dir/decisions.txt" "$m"
     fi
-    configs+=("$dir/$task.$m.json")
-    onnx+=("$dir/$task.$m.onnx")
+    configs+=("$base.json")
+    onnx+=("$base.onnx")
     ((checked++))
   done
   if [ "$CASE" = torch ]; then
