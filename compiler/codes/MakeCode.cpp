@@ -68,6 +68,17 @@ struct Plan {
   std::string whyNot;
 };
 
+// Certifies a member; on success it becomes the plan.
+bool accept(Plan &p, LinearSignCode code, int K, const CodeRequest &r) {
+  SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
+  if (!meets(c, code.dim, r))
+    return false;
+  p.dim = code.dim;
+  p.span = c;
+  p.linear = std::move(code);
+  return true;
+}
+
 Plan planDualBch(const CodeRequest &r, bool goldOnly) {
   Plan p{goldOnly ? CodeFamily::Gold : CodeFamily::DualBch};
   const int K = spanBits(r.count);
@@ -77,14 +88,8 @@ Plan planDualBch(const CodeRequest &r, bool goldOnly) {
       continue;
     if (2 * t - 1 >= (1 << m))
       continue; // the odd exponents would wrap around the field
-    LinearSignCode code = dualBchCode(m, t);
-    SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
-    if (meets(c, code.dim, r)) {
-      p.dim = code.dim;
-      p.span = c;
-      p.linear = std::move(code);
+    if (accept(p, dualBchCode(m, t), K, r))
       return p;
-    }
   }
   p.whyNot =
       std::string(goldOnly ? "no Gold code (t <= 2)" : "no dual-BCH code") +
@@ -111,15 +116,8 @@ Plan planExtendedBch(const CodeRequest &r) {
     }
     for (int i = lo; i >= std::max(1, lo - 2); --i) {
       LinearSignCode code = extendedBchCode(m, 2 * i + 1);
-      if (int(code.generators.size()) < K)
-        continue;
-      SpanCertificate c = certifySpan(code, K, limitsFor(r, code.dim));
-      if (meets(c, code.dim, r)) {
-        p.dim = code.dim;
-        p.span = c;
-        p.linear = std::move(code);
+      if (int(code.generators.size()) >= K && accept(p, std::move(code), K, r))
         return p;
-      }
     }
   }
   p.whyNot = "no extended BCH code up to length 1024 has " +

@@ -37,6 +37,11 @@ struct LoadedModels {
 // read and verify). Prints diagnostics and returns false on error.
 bool loadModels(const CommonOptions &o, LoadedModels &out);
 
+// Every name in `wanted` names a model of the spec; otherwise prints an error
+// listing the models and returns false.
+bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
+                     const std::string &input);
+
 int64_t parseByteSize(const std::string &text); // "8G", "512M", "1000000"
 bool stderrIsTerminal();
 std::string humanCount(double x);     // 1234567 -> "1.23M"

@@ -86,6 +86,24 @@ bool endsWith(const std::string &s, const std::string &suffix) {
 }
 } // namespace
 
+bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
+                     const std::string &input) {
+  for (const std::string &want : wanted) {
+    bool found = false;
+    for (const auto &m : spec.models)
+      found |= m.name == want;
+    if (!found) {
+      std::string names;
+      for (const auto &m : spec.models)
+        names += (names.empty() ? "" : ", ") + m.name;
+      std::cerr << "handwire: error: no model named '" << want << "' in "
+                << input << " (models: " << names << ")\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool loadModels(const CommonOptions &o, LoadedModels &out) {
   setWorkerThreads(static_cast<unsigned>(o.threads));
   DiagnosticEngine diags;
@@ -131,19 +149,8 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
     return false;
   out.spec = *spec;
 
-  for (const std::string &want : o.models) {
-    bool found = false;
-    for (const auto &m : spec->models)
-      found |= m.name == want;
-    if (!found) {
-      std::string names;
-      for (const auto &m : spec->models)
-        names += (names.empty() ? "" : ", ") + m.name;
-      std::cerr << "handwire: error: no model named '" << want << "' in "
-                << o.input << " (models: " << names << ")\n";
-      return false;
-    }
-  }
+  if (!checkModelNames(*spec, o.models, o.input))
+    return false;
 
   CompileOptions copt;
   copt.allowUncertified = o.allowUncertified;

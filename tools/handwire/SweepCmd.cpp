@@ -642,19 +642,8 @@ int runSweep(const SweepOptions &o) {
   if (!base)
     return 1;
   std::vector<size_t> models;
-  for (const std::string &want : o.models) {
-    bool found = false;
-    for (const auto &m : base->models)
-      found |= m.name == want;
-    if (!found) {
-      std::string names;
-      for (const auto &m : base->models)
-        names += (names.empty() ? "" : ", ") + m.name;
-      std::cerr << "handwire: error: no model named '" << want << "' in "
-                << o.input << " (models: " << names << ")\n";
-      return 1;
-    }
-  }
+  if (!checkModelNames(*base, o.models, o.input))
+    return 1;
   for (size_t i = 0; i < base->models.size(); ++i)
     if (o.models.empty() || std::find(o.models.begin(), o.models.end(),
                                       base->models[i].name) != o.models.end())
