@@ -61,42 +61,8 @@ void scan(WeightStats &s, const float *data, int64_t n,
 
 WeightStats weightStats(const Network &net) {
   WeightStats s;
-  auto m = [&](const Matrix &x, const std::string &name) {
-    scan(s, x.data(), x.size(), name);
-  };
-  auto v = [&](const Vector &x, const std::string &name) {
-    scan(s, x.data(), x.size(), name);
-  };
-  if (net.isTransformer()) {
-    const TransformerBody &t = net.transformer();
-    m(t.embed.token, "embed.token");
-    m(t.embed.position, "embed.position");
-    for (size_t l = 0; l < t.layers.size(); ++l) {
-      const std::string L = "layers." + std::to_string(l);
-      for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {
-        const AttentionHead &hd = t.layers[l].heads[h];
-        const std::string H = L + ".heads." + std::to_string(h);
-        m(hd.query, H + ".query");
-        m(hd.key, H + ".key");
-        m(hd.value, H + ".value");
-        m(hd.output, H + ".output");
-      }
-      if (const auto &mlp = t.layers[l].mlp) {
-        m(mlp->in, L + ".mlp.in");
-        v(mlp->inBias, L + ".mlp.in_bias");
-        m(mlp->out, L + ".mlp.out");
-        v(mlp->outBias, L + ".mlp.out_bias");
-      }
-    }
-  } else {
-    const ElmanBody &e = net.elman();
-    scan(s, e.recurrent.valuePtr(), e.recurrent.nonZeros(), "recurrent");
-    scan(s, e.input.valuePtr(), e.input.nonZeros(), "input");
-    v(e.bias, "bias");
-    v(e.initial, "initial");
-  }
-  m(net.readout.weight, "readout.weight");
-  v(net.readout.bias, "readout.bias");
+  forEachWeightArray(net, [&s](const std::string &name, const float *w,
+                               int64_t n) { scan(s, w, n, name); });
   return s;
 }
 

@@ -29,4 +29,55 @@ int64_t parameterCount(const Network &net) {
   return n;
 }
 
+namespace {
+// One walk for both constnesses: Net is Network or const Network.
+template <typename Net, typename Visit>
+void walkWeights(Net &net, const Visit &visit) {
+  auto dense = [&](const std::string &name, auto &m) {
+    visit(name, m.data(), int64_t(m.size()));
+  };
+  auto sparse = [&](const std::string &name, auto &m) {
+    visit(name, m.valuePtr(), int64_t(m.nonZeros()));
+  };
+  if (net.isTransformer()) {
+    auto &t = std::get<TransformerBody>(net.body);
+    dense("embed.token", t.embed.token);
+    dense("embed.position", t.embed.position);
+    for (size_t l = 0; l < t.layers.size(); ++l) {
+      const std::string L = "layers." + std::to_string(l);
+      for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {
+        auto &hd = t.layers[l].heads[h];
+        const std::string H = L + ".heads." + std::to_string(h);
+        dense(H + ".query", hd.query);
+        dense(H + ".key", hd.key);
+        dense(H + ".value", hd.value);
+        dense(H + ".output", hd.output);
+      }
+      if (auto &mlp = t.layers[l].mlp) {
+        dense(L + ".mlp.in", mlp->in);
+        dense(L + ".mlp.in_bias", mlp->inBias);
+        dense(L + ".mlp.out", mlp->out);
+        dense(L + ".mlp.out_bias", mlp->outBias);
+      }
+    }
+  } else {
+    auto &e = std::get<ElmanBody>(net.body);
+    sparse("rnn.recurrent", e.recurrent);
+    sparse("rnn.input", e.input);
+    dense("rnn.bias", e.bias);
+    dense("rnn.initial", e.initial);
+  }
+  dense("readout.weight", net.readout.weight);
+  dense("readout.bias", net.readout.bias);
+}
+} // namespace
+
+void forEachWeightArray(const Network &net, const ConstWeightVisitor &visit) {
+  walkWeights(net, visit);
+}
+
+void forEachWeightArray(Network &net, const WeightVisitor &visit) {
+  walkWeights(net, visit);
+}
+
 } // namespace handwire

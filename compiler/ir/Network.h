@@ -25,6 +25,7 @@
 #include <Eigen/SparseCore>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -156,7 +157,7 @@ struct Certificate {
   std::string argument;   // why the network is exact, in one or two sentences
   bool certified = false; // every condition holds
   std::vector<PrecisionVerdict> precisions; // f32, f16, bf16
-  std::vector<std::string> failures; // what does not hold, for people
+  std::vector<std::string> failures;        // what does not hold, for people
 };
 
 struct Network {
@@ -187,5 +188,15 @@ struct Network {
 // Number of weights that are stored (dense matrices count every entry,
 // sparse ones their non-zeros).
 int64_t parameterCount(const Network &net);
+
+// Every weight array of the network in a fixed order, named as the model file
+// names its tensors ("layers.0.heads.0.query"; for sparse matrices, their
+// non-zero values: "rnn.recurrent").
+using ConstWeightVisitor =
+    std::function<void(const std::string &, const float *, int64_t)>;
+using WeightVisitor =
+    std::function<void(const std::string &, float *, int64_t)>;
+void forEachWeightArray(const Network &net, const ConstWeightVisitor &visit);
+void forEachWeightArray(Network &net, const WeightVisitor &visit);
 
 } // namespace handwire

@@ -170,41 +170,10 @@ Rounding roundingOf(StorageFormat f) {
 
 // Every weight of the network as the 16-bit format stores it.
 void roundWeights(Network &net, Rounding round) {
-  auto r = [round](Matrix &m) {
-    m = m.unaryExpr([round](float x) { return round(x); });
-  };
-  auto rv = [round](Vector &v) {
-    v = v.unaryExpr([round](float x) { return round(x); });
-  };
-  if (net.isTransformer()) {
-    TransformerBody &t = std::get<TransformerBody>(net.body);
-    r(t.embed.token);
-    r(t.embed.position);
-    for (auto &layer : t.layers) {
-      for (auto &h : layer.heads) {
-        r(h.query);
-        r(h.key);
-        r(h.value);
-        r(h.output);
-      }
-      if (layer.mlp) {
-        r(layer.mlp->in);
-        rv(layer.mlp->inBias);
-        r(layer.mlp->out);
-        rv(layer.mlp->outBias);
-      }
-    }
-  } else {
-    ElmanBody &e = std::get<ElmanBody>(net.body);
-    for (SparseMatrix *sp : {&e.recurrent, &e.input})
-      for (int64_t k = 0; k < sp->outerSize(); ++k)
-        for (SparseMatrix::InnerIterator it(*sp, k); it; ++it)
-          it.valueRef() = round(it.value());
-    rv(e.bias);
-    rv(e.initial);
-  }
-  r(net.readout.weight);
-  rv(net.readout.bias);
+  forEachWeightArray(net, [round](const std::string &, float *w, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      w[i] = round(w[i]);
+  });
 }
 
 } // namespace
