@@ -55,19 +55,79 @@ std::string humanBytes(double b) {
 }
 } // namespace
 
-const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
-                                       DiagnosticEngine &diags) {
-  std::vector<std::string> offered;
-  for (const Construction *c : allConstructions()) {
-    if (c->task() != spec.task.kind)
-      continue;
-    offered.push_back(c->requirement());
-    if (c->arch() == model.arch && c->accepts(model))
+namespace {
+const Construction *constructionAccepting(TaskKind task,
+                                          const ModelSpec &model) {
+  for (const Construction *c : allConstructions())
+    if (c->task() == task && c->arch() == model.arch && c->accepts(model))
       return c;
+  return nullptr;
+}
+
+// Bytes of weights `c` would emit for `model`, or nullopt if it would refuse
+// the model or need more than `limit`. Cheap bound first, as planConstruction.
+std::optional<double> fittingBytes(const Construction &c, const Spec &spec,
+                                   const ModelSpec &model, double limit) {
+  try {
+    if (!(c.minimumBytes(spec, model) <= limit))
+      return std::nullopt;
+    const double bytes = c.estimateBytes(spec, model);
+    if (bytes <= limit)
+      return bytes;
+  } catch (const UserError &) {
   }
+  return std::nullopt;
+}
+
+// The cheapest model of another architecture or depth that handwire can build
+// for this task within `limit`, as a note ("" if there is none): what to
+// write instead of a refused model.
+std::string cheapestAlternative(const Spec &spec, const ModelSpec &model,
+                                double limit) {
+  std::vector<ModelSpec> variants;
+  for (int layers = 1; layers <= 4; ++layers) {
+    ModelSpec v = model;
+    v.arch = Architecture::Transformer;
+    v.layers = layers;
+    variants.push_back(v);
+  }
+  ModelSpec rnn = model;
+  rnn.arch = Architecture::RNN;
+  rnn.layers = 1;
+  variants.push_back(rnn);
+
+  std::optional<double> best;
+  std::string what;
+  for (const ModelSpec &v : variants) {
+    if (v.arch == model.arch &&
+        (v.arch == Architecture::RNN || v.layers == model.layers))
+      continue;
+    const Construction *c = constructionAccepting(spec.task.kind, v);
+    if (!c)
+      continue;
+    const std::optional<double> bytes = fittingBytes(*c, spec, v, limit);
+    if (!bytes || (best && !(*bytes < *best)))
+      continue;
+    best = bytes;
+    what = v.arch == Architecture::RNN
+               ? std::string("an rnn model")
+               : "a transformer with layers = " + std::to_string(v.layers);
+    what += " (" + std::string(c->id()) + ", about " + humanBytes(*bytes) +
+            " of weights)";
+  }
+  return best ? "cheapest legal alternative: " + what : "";
+}
+} // namespace
+
+const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
+                                       DiagnosticEngine &diags,
+                                       int64_t memoryLimitBytes) {
+  if (const Construction *c = constructionAccepting(spec.task.kind, model))
+    return c;
   std::string list;
-  for (const auto &o : offered)
-    list += (list.empty() ? "" : ", ") + o;
+  for (const Construction *c : allConstructions())
+    if (c->task() == spec.task.kind)
+      list += (list.empty() ? "" : ", ") + c->requirement();
   const SourceLoc at = model.arch == Architecture::Transformer
                            ? model.fieldLoc("layers")
                            : model.loc;
@@ -78,6 +138,10 @@ const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
   const std::string bound = lowerBoundFor(spec.task, model.arch, model.layers);
   if (!bound.empty())
     diags.note(at, bound + "; handwire emits no model that would be below it");
+  const std::string alternative =
+      cheapestAlternative(spec, model, static_cast<double>(memoryLimitBytes));
+  if (!alternative.empty())
+    diags.note(at, alternative);
   return nullptr;
 }
 
@@ -85,7 +149,8 @@ const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
                                      const CompileOptions &options,
                                      DiagnosticEngine &diags) {
   // 4. select the construction for (task, architecture, layers)
-  const Construction *chosen = selectConstruction(spec, model, diags);
+  const Construction *chosen =
+      selectConstruction(spec, model, diags, options.memoryLimitBytes);
   if (!chosen)
     return nullptr;
 
@@ -113,14 +178,19 @@ const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
     // would fit at the default one; otherwise max_length.
     const bool coherence =
         !atLeast && model.locs.count("coherence") && bytesAtDefault <= limit;
-    diags.error(coherence ? model.fieldLoc("coherence")
-                          : spec.task.fieldLoc("max_length"),
-                "model '" + model.name + "' would need " +
-                    (atLeast ? "at least " : "about ") + humanBytes(bytes) +
-                    " of weights, above the limit of " +
-                    humanBytes(options.memoryLimitBytes) + "; " +
-                    (coherence ? "raise coherence" : "lower max_length") +
-                    " or raise the limit with --memory-limit");
+    const SourceLoc at = coherence ? model.fieldLoc("coherence")
+                                   : spec.task.fieldLoc("max_length");
+    diags.error(at, "model '" + model.name + "' would need " +
+                        (atLeast ? "at least " : "about ") + humanBytes(bytes) +
+                        " of weights, above the limit of " +
+                        humanBytes(options.memoryLimitBytes) + "; " +
+                        (coherence ? "raise coherence" : "lower max_length") +
+                        " or raise the limit with --memory-limit");
+    if (!coherence) {
+      const std::string alternative = cheapestAlternative(spec, model, limit);
+      if (!alternative.empty())
+        diags.note(at, alternative);
+    }
     return nullptr;
   }
   return chosen;

@@ -39,13 +39,16 @@ std::optional<Spec> loadSpecSource(const std::string &name,
 class Construction;
 
 // The construction for one model of the spec (by task, architecture and
-// layers), or nullptr with an error naming the ones that exist and, where a
-// lower bound is the reason, the bound.
-const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
-                                       DiagnosticEngine &diags);
+// layers), or nullptr with an error naming the ones that exist, the lower bound
+// where one is the reason, and the cheapest model of another depth or
+// architecture that fits in memoryLimitBytes.
+const Construction *selectConstruction(
+    const Spec &spec, const ModelSpec &model, DiagnosticEngine &diags,
+    int64_t memoryLimitBytes = CompileOptions{}.memoryLimitBytes);
 
 // selectConstruction, then the memory check: nullptr with an error if the
-// weights would exceed options.memoryLimitBytes. Allocates nothing.
+// weights would exceed options.memoryLimitBytes (with the cheapest model of
+// another depth or architecture that fits, if any). Allocates nothing.
 const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
                                      const CompileOptions &options,
                                      DiagnosticEngine &diags);
