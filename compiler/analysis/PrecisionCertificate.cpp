@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 
 namespace handwire {
@@ -51,10 +53,18 @@ void scan(WeightStats &s, const float *data, int64_t n,
       s.where = name;
     }
     if (s.fractionBits >= 0 && w != 0) {
-      int e = 0;
-      while (e <= 24 && std::ldexp(w, e) != std::floor(std::ldexp(w, e)))
-        ++e;
-      s.fractionBits = e > 24 ? -1 : std::max(s.fractionBits, e);
+      // data[i] = m 2^e with m odd needs max(0, -e) fractional bits.
+      uint32_t u;
+      std::memcpy(&u, &data[i], sizeof u);
+      const int biased = static_cast<int>((u >> 23) & 0xff);
+      if (biased == 0xff) { // inf or NaN: not a dyadic rational
+        s.fractionBits = -1;
+        continue;
+      }
+      const uint32_t m = (u & 0x7fffff) | (biased ? 0x800000u : 0u);
+      const int e = (biased ? biased : 1) - 150 + __builtin_ctz(m);
+      const int bits = std::max(0, -e);
+      s.fractionBits = bits > 24 ? -1 : std::max(s.fractionBits, bits);
     }
   }
 }
@@ -84,9 +94,8 @@ double elmanPreactivationBound(const ElmanBody &e) {
   return worst;
 }
 
-} // namespace
-
-PrecisionVerdict certifyPrecision(const Network &net, Precision p) {
+PrecisionVerdict certifyWith(const Network &net, Precision p,
+                             const WeightStats &w) {
   const Format f = formatOf(p);
   PrecisionVerdict v;
   v.precision = p;
@@ -98,7 +107,6 @@ PrecisionVerdict certifyPrecision(const Network &net, Precision p) {
   const std::string name = precisionName(p);
 
   // 1. Every weight must be finite in the format.
-  const WeightStats w = weightStats(net);
   if (w.maxAbs > f.maxFinite)
     fail("weight " + num(w.maxAbs) + " in " + w.where + " overflows " + name +
          " (largest finite value " + num(f.maxFinite) + ")");
@@ -169,10 +177,17 @@ PrecisionVerdict certifyPrecision(const Network &net, Precision p) {
   return v;
 }
 
+} // namespace
+
+PrecisionVerdict certifyPrecision(const Network &net, Precision p) {
+  return certifyWith(net, p, weightStats(net));
+}
+
 std::vector<PrecisionVerdict> precisionVerdicts(const Network &net) {
-  return {certifyPrecision(net, Precision::F32),
-          certifyPrecision(net, Precision::F16),
-          certifyPrecision(net, Precision::BF16)};
+  const WeightStats w = weightStats(net); // one scan for all three
+  return {certifyWith(net, Precision::F32, w),
+          certifyWith(net, Precision::F16, w),
+          certifyWith(net, Precision::BF16, w)};
 }
 
 } // namespace handwire
