@@ -172,6 +172,8 @@ private:
     Value *S = at(Q, c64(dkMax));
     Value *O = at(S, M);
     Value *Hd = at(O, c64(dvMax));
+    Q_ = Q;
+    S_ = S;
     Value *tok = addr(p.tokenTable), *pos = addr(p.positionTable);
 
     // Embedding of the rows that are kept.
@@ -194,20 +196,21 @@ private:
         loop(c64(0), c64(D), [&](Value *c) { st(cf(0), u, c); });
       });
       for (const HeadPlan &h : layer.heads) {
-        // Keys and values of every position.
-        loop(c64(0), M, [&](Value *j) {
-          Value *kj = at(K, mul(j, c64(h.dk))), *vj = at(V, mul(j, c64(h.dv)));
-          if (l == 0) {
-            if (!h.uniform)
-              gatherAdd(h.keyTok, h.keyPos, j, kj, h.dk);
-            gatherAdd(h.valueTok, h.valuePos, j, vj, h.dv);
-          } else {
+        // Keys and values of every position; layer 0 reads its folded
+        // tables in place instead.
+        if (l > 0)
+          loop(c64(0), M, [&](Value *j) {
             Value *xj = at(X, mul(j, c64(D)));
             if (!h.uniform)
-              matvec(h.key, xj, kj, false);
-            matvec(h.value, xj, vj, false);
-          }
-        });
+              matvec(h.key, xj, at(K, mul(j, c64(h.dk))), false);
+            matvec(h.value, xj, at(V, mul(j, c64(h.dv))), false);
+          });
+        // value(j)[c], for c < dv
+        auto valueRow = [&](Value *j, Value *c) -> Value * {
+          if (l > 0)
+            return ld(at(V, mul(j, c64(h.dv))), c);
+          return tableSum(h.valueTok, h.valuePos, j, c);
+        };
         // Attention for each updated row.
         loop(first, rows, [&](Value *r) {
           Value *i = add(rowBase, r);
@@ -215,9 +218,8 @@ private:
           loop(c64(0), c64(h.dv), [&](Value *c) { st(cf(0), O, c); });
           if (h.uniform) {
             loop(c64(0), n, [&](Value *j) {
-              Value *vj = at(V, mul(j, c64(h.dv)));
               loop(c64(0), c64(h.dv), [&](Value *c) {
-                st(B.CreateFAdd(ld(O, c), ld(vj, c)), O, c);
+                st(B.CreateFAdd(ld(O, c), valueRow(j, c)), O, c);
               });
             });
             Value *inv = B.CreateFDiv(cf(1), B.CreateSIToFP(n, f32));
@@ -225,24 +227,27 @@ private:
                  [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
           } else {
             matvec(h.query, at(X, mul(r, c64(D))), Q, false);
+            scores(h, l, n, K);
             Value *mx = slot("max");
             B.CreateStore(ConstantFP::getInfinity(f32, true), mx);
             loop(c64(0), n, [&](Value *j) {
-              Value *s = dot(Q, at(K, mul(j, c64(h.dk))), h.dk);
-              st(s, S, j);
-              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
+              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), ld(S, j)),
+                            mx);
             });
             // Max-subtracted: every exponent is <= 0, nothing overflows.
             Value *m = B.CreateLoad(f32, mx);
             Value *sum = slot("sum");
             B.CreateStore(cf(0), sum);
             loop(c64(0), n, [&](Value *j) {
-              Value *e = B.CreateUnaryIntrinsic(Intrinsic::exp,
-                                                B.CreateFSub(ld(S, j), m));
+              Value *e = expNonPositive(B.CreateFSub(ld(S, j), m));
+              st(e, S, j);
               B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, sum), e), sum);
-              Value *vj = at(V, mul(j, c64(h.dv)));
+            });
+            loop(c64(0), n, [&](Value *j) {
+              Value *e = ld(S, j);
               loop(c64(0), c64(h.dv), [&](Value *c) {
-                st(B.CreateFAdd(ld(O, c), B.CreateFMul(e, ld(vj, c))), O, c);
+                st(B.CreateFAdd(ld(O, c), B.CreateFMul(e, valueRow(j, c))), O,
+                   c);
               });
             });
             Value *inv = B.CreateFDiv(cf(1), B.CreateLoad(f32, sum));
@@ -274,20 +279,74 @@ private:
     readout(at(X, mul(B.CreateSub(rows, c64(1)), c64(D))));
   }
 
-  // dst[c] = tok[w_j][c] + pos[j][c] for the present tables (else 0).
-  void gatherAdd(const FoldedTable &tt, const FoldedTable &pt, Value *j,
-                 Value *dst, int64_t n) {
-    Value *a = tt.present
-                   ? at(addr(tt.base()), mul(token(j), c64(tt.rowStride())))
-                   : nullptr;
-    Value *b =
-        pt.present ? at(addr(pt.base()), mul(j, c64(pt.rowStride()))) : nullptr;
-    loop(c64(0), c64(n), [&](Value *c) {
-      Value *v = a ? ld(a, c) : cf(0);
-      if (b)
-        v = a ? B.CreateFAdd(v, ld(b, c)) : ld(b, c);
-      st(v, dst, c);
+  // tok[w_j][c] + pos[j][c] over the present tables (0 if neither is).
+  Value *tableSum(const FoldedTable &tt, const FoldedTable &pt, Value *j,
+                  Value *c) {
+    Value *v = nullptr;
+    if (tt.present)
+      v = ld(at(addr(tt.base()), mul(token(j), c64(tt.rowStride()))), c);
+    if (pt.present) {
+      Value *b = ld(at(addr(pt.base()), mul(j, c64(pt.rowStride()))), c);
+      v = v ? B.CreateFAdd(v, b) : b;
+    }
+    return v ? v : cf(0);
+  }
+
+  // S[j] = q . k_j for j < n. Layer 0 splits k_j = keyTok[w_j] + keyPos[j]
+  // and takes the position part as dk axpys over the transposed table, which
+  // vectorize across positions (a dot per position would reduce 16 lanes
+  // into one for every key).
+  void scores(const HeadPlan &h, int64_t layer, Value *n, Value *K) {
+    if (layer > 0) {
+      loop(c64(0), n, [&](Value *j) {
+        st(dot(Q_, at(K, mul(j, c64(h.dk))), h.dk), S_, j);
+      });
+      return;
+    }
+    const FoldedTable &kt = h.keyTok;
+    loop(c64(0), n, [&](Value *j) {
+      st(kt.present
+             ? dot(Q_, at(addr(kt.base()), mul(token(j), c64(kt.rowStride()))),
+                   h.dk)
+             : cf(0),
+         S_, j);
     });
+    if (!h.keyPos.present)
+      return;
+    Value *byDim = addr(h.keyPosByDim.get());
+    const int64_t M = h.keyPos.rows;
+    loop(c64(0), c64(h.dk), [&](Value *c) {
+      Value *qc = ld(Q_, c);
+      Value *row = at(byDim, mul(c, c64(M)));
+      loop(c64(0), n, [&](Value *j) {
+        st(B.CreateFAdd(ld(S_, j), B.CreateFMul(qc, ld(row, j))), S_, j);
+      });
+    });
+  }
+
+  // exp(x) for x <= 0 (the max-subtracted logits), as straight-line IR that
+  // vectorizes (a call to expf does not): Cephes' expf, 2^n * p(r) with
+  // r = x - n ln 2 and a degree-6 polynomial, within 2 ulp. x is clamped at
+  // ln of the smallest normal float, where exp is 1e-38 against a sum >= 1.
+  Value *expNonPositive(Value *x) {
+    IRBuilder<>::FastMathFlagGuard guard(B);
+    FastMathFlags contractOnly; // keep the hi/lo split of ln 2 in order
+    contractOnly.setAllowContract();
+    B.setFastMathFlags(contractOnly);
+    x = B.CreateMaxNum(x, cf(-87.33654f));
+    Value *n = B.CreateUnaryIntrinsic(
+        Intrinsic::rint, B.CreateFMul(x, cf(1.44269504088896341f)));
+    Value *r = B.CreateFSub(x, B.CreateFMul(n, cf(0.693359375f)));
+    r = B.CreateFSub(r, B.CreateFMul(n, cf(-2.12194440e-4f)));
+    Value *p = cf(1.9875691500e-4f);
+    for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+                    1.6666665459e-1f, 5.0000001201e-1f})
+      p = B.CreateFAdd(B.CreateFMul(p, r), cf(k));
+    Value *y = B.CreateFAdd(
+        B.CreateFAdd(B.CreateFMul(B.CreateFMul(p, r), r), r), cf(1));
+    Value *bits = B.CreateShl(
+        B.CreateAdd(B.CreateFPToSI(n, i32), ConstantInt::get(i32, 127)), 23);
+    return B.CreateFMul(y, B.CreateBitCast(bits, f32));
   }
 
   void readout(Value *x) {
@@ -345,6 +404,7 @@ private:
   BasicBlock *entry_ = nullptr;
   Value *tokens_ = nullptr, *length_ = nullptr, *scratch_ = nullptr,
         *logits_ = nullptr;
+  Value *Q_ = nullptr, *S_ = nullptr; // query and scores of the current head
 };
 
 std::unique_ptr<TargetMachine> hostMachine() {

@@ -25,6 +25,18 @@ CompactMatrix compact(const Matrix &m) {
   return c;
 }
 
+// Whether columns [c0, c0 + width) of a row-major table are all zero, read
+// row by row (Eigen's isZero walks a row-major block column by column).
+bool columnsAreZero(const Matrix &table, int64_t c0, int64_t width) {
+  for (int64_t r = 0; r < table.rows(); ++r) {
+    const float *row = table.data() + r * table.cols() + c0;
+    for (int64_t c = 0; c < width; ++c)
+      if (row[c] != 0.0f)
+        return false;
+  }
+  return true;
+}
+
 // table * W^T restricted to W's non-zero columns; a diagonal W on a square
 // block is a scaled slice, computed without a product.
 FoldedTable fold(const Matrix &table, const Matrix &W,
@@ -32,7 +44,7 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   FoldedTable f;
   f.rows = table.rows();
   f.cols = W.rows();
-  if (cw.empty() || table.middleCols(cw.c0, cw.width()).isZero(0))
+  if (cw.empty() || columnsAreZero(table, cw.c0, cw.width()))
     return f; // identically zero
   f.present = true;
   const auto block = W.middleCols(cw.c0, cw.width());
@@ -101,6 +113,8 @@ ForwardPlan planForward(const Network &net) {
         if (!hp.uniform) {
           hp.keyTok = fold(t.embed.token, h.key, hp.key);
           hp.keyPos = fold(t.embed.position, h.key, hp.key);
+          if (hp.keyPos.present) // allocated only: no page is touched
+            hp.keyPosByDim.reset(new float[hp.dk * hp.keyPos.rows]);
         }
         hp.valueTok = fold(t.embed.token, h.value, hp.value);
         hp.valuePos = fold(t.embed.position, h.value, hp.value);
@@ -119,6 +133,22 @@ ForwardPlan planForward(const Network &net) {
     p.layers.push_back(std::move(lp));
   }
   return p;
+}
+
+void ForwardPlan::fillTables() {
+  for (LayerPlan &layer : layers)
+    for (HeadPlan &h : layer.heads) {
+      if (!h.keyPosByDim)
+        continue;
+      // In tiles of 16 positions: every written cache line is full.
+      const int64_t M = h.keyPos.rows, stride = h.keyPos.rowStride();
+      const float *src = h.keyPos.base();
+      float *dst = h.keyPosByDim.get();
+      for (int64_t j0 = 0; j0 < M; j0 += 16)
+        for (int64_t c = 0; c < h.dk; ++c)
+          for (int64_t j = j0; j < std::min(M, j0 + 16); ++j)
+            dst[c * M + j] = src[j * stride + c];
+    }
 }
 
 int64_t ForwardPlan::scratchFloats(int64_t M) const {

@@ -7,7 +7,9 @@
 //    never materializes the other rows at all.
 //  - Layer 0 sees x_j = token[w_j] + position[j], so its keys and values are
 //    folded into per-token and per-position tables (K token^T, K position^T):
-//    gathers instead of projections. A table that is identically zero is
+//    gathers instead of projections, read in place (never copied per input);
+//    the per-position key table is also stored transposed, so that scores
+//    are computed position-parallel. A table that is identically zero is
 //    dropped; a projection that is a scaled identity on a block becomes a
 //    scaled slice of the embedding (no matrix product at all).
 //  - Every projection is compacted to the range of columns where it is not
@@ -19,6 +21,7 @@
 #include "ir/Network.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace handwire {
@@ -50,6 +53,11 @@ struct HeadPlan {
   CompactMatrix query, key, value, output;
   // Layer 0 only: keys/values of position j = tok[w_j] + pos[j].
   FoldedTable keyTok, keyPos, valueTok, valuePos;
+  // keyPos transposed, (dk, maxLength): a query's position scores are then dk
+  // axpys over contiguous rows, which vectorize across positions. Allocated
+  // by planForward, filled by ForwardPlan::fillTables (which can overlap code
+  // generation: only its address is compiled in).
+  std::unique_ptr<float[]> keyPosByDim;
 };
 
 struct LayerPlan {
@@ -72,6 +80,10 @@ struct ForwardPlan {
   // Read-out
   CompactMatrix readout;
   std::vector<float> readoutBias;
+
+  // Fills the tables planForward allocated (keyPosByDim); must run before the
+  // compiled function is called, and may run while it is being compiled.
+  void fillTables();
 
   // Floats of scratch one call needs for an input of `length` tokens.
   int64_t scratchFloats(int64_t length) const;

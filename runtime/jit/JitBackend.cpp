@@ -3,17 +3,35 @@
 #include "support/Diagnostics.h"
 
 #include <chrono>
+#include <thread>
 #include <vector>
 
 namespace handwire {
 
+namespace {
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - t0)
+      .count();
+}
+} // namespace
+
 JitBackend::JitBackend(const Network &net) : net_(net) {
-  const auto t0 = std::chrono::steady_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
   plan_ = planForward(net);
-  planMs_ = std::chrono::duration<double, std::milli>(
-                std::chrono::steady_clock::now() - t0)
-                .count();
-  compiled_ = compileForward(plan_, net.name);
+  planMs_ = msSince(t0);
+  // The plan's tables are filled on another core while LLVM compiles; only
+  // their addresses are compiled in.
+  std::thread filler([this] { plan_.fillTables(); });
+  try {
+    compiled_ = compileForward(plan_, net.name);
+  } catch (...) {
+    filler.join();
+    throw;
+  }
+  t0 = std::chrono::steady_clock::now();
+  filler.join();
+  tablesWaitMs_ = msSince(t0);
 }
 
 JitBackend::~JitBackend() = default;

@@ -23,11 +23,13 @@ public:
   const ForwardPlan &plan() const { return plan_; }
   const CompileTimes &compileTimes() const { return compiled_->times(); }
   double planMs() const { return planMs_; }
+  // Time spent waiting for the plan's tables after code generation finished.
+  double tablesWaitMs() const { return tablesWaitMs_; }
 
 private:
   const Network &net_;
   ForwardPlan plan_;
-  double planMs_ = 0;
+  double planMs_ = 0, tablesWaitMs_ = 0;
   std::unique_ptr<CompiledForward> compiled_;
 };
 

@@ -165,7 +165,8 @@ int runEval(const EvalCliOptions &o) {
       jm["jit_compile_ms"] = {{"plan", jit->planMs()},
                               {"emit", t.emitMs},
                               {"optimize", t.optimizeMs},
-                              {"codegen", t.codegenMs}};
+                              {"codegen", t.codegenMs},
+                              {"tables_wait", jit->tablesWaitMs()}};
     }
     if (r.backends.size() > 1) {
       jm["disagreements"] = r.disagreements;
@@ -179,10 +180,13 @@ int runEval(const EvalCliOptions &o) {
       if (jit) {
         const CompileTimes &t = jit->compileTimes();
         std::cout << "  jit          compiled in " << std::setprecision(3)
-                  << jit->planMs() + t.emitMs + t.optimizeMs + t.codegenMs
+                  << jit->planMs() + t.emitMs + t.optimizeMs + t.codegenMs +
+                         jit->tablesWaitMs()
                   << " ms (plan " << jit->planMs() << ", emit " << t.emitMs
-                  << ", O3 " << t.optimizeMs << ", codegen " << t.codegenMs
-                  << ")\n";
+                  << ", O3 " << t.optimizeMs << ", codegen " << t.codegenMs;
+        if (jit->tablesWaitMs() >= 0.05)
+          std::cout << ", then tables " << jit->tablesWaitMs();
+        std::cout << ")\n";
       }
     }
     for (const BackendResult &b : r.backends) {
