@@ -2,6 +2,7 @@
 // meets the request (codes-and-bounds.md §1.8), and `auto` takes the
 // narrowest proposal. Algebraic members are certified exactly over their span
 // while planning, so the width a plan reports is the width that is built.
+#include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
 
 #include "support/Diagnostics.h"
@@ -65,6 +66,8 @@ struct Plan {
   int64_t dim = -1; // -1: the family cannot meet the request
   std::optional<LinearSignCode> linear;
   SpanCertificate span;
+  std::optional<KerdockCode> kerdock;
+  KerdockCertificate kerdockSpan;
   std::string whyNot;
 };
 
@@ -150,6 +153,44 @@ Plan planBinary(const CodeRequest &r) {
   return p;
 }
 
+// K(m) has 2^(2m-1) vectors at coherence 2^(-m/2) (one-sided too: the
+// spectra of the bent differences take both signs), and its first 2^m are
+// orthogonal. The smallest even m that covers the count at the requested
+// coherence, certified by its own Walsh spectra. A member of width
+// >= widthToBeat cannot win `auto`: its width is reported uncertified (it is
+// 2^m by definition), which saves up to 2^17 transforms.
+Plan planKerdock(const CodeRequest &r, int64_t widthToBeat = INT64_MAX) {
+  Plan p{CodeFamily::Kerdock};
+  for (int m = kMinKerdockM; m <= kMaxKerdockM; m += 2) {
+    const int64_t dim = int64_t(1) << m;
+    const bool orthogonal = r.count <= dim;
+    if (r.count > kerdockCapacity(m) ||
+        (!orthogonal && std::ldexp(1.0, -m / 2) > r.coherence + 1e-12))
+      continue;
+    if (dim >= widthToBeat) {
+      p.dim = dim;
+      return p;
+    }
+    KerdockCode code = kerdockCode(m, r.count);
+    KerdockCertificate c = certifyKerdock(code, r.count, limitsFor(r, dim));
+    const int64_t worst = r.sided == Sidedness::OneSided
+                              ? c.maxBias
+                              : std::max(c.maxBias, -c.minBias);
+    if (c.complete && worst <= allowedBias(r.coherence, dim)) {
+      p.dim = dim;
+      p.kerdockSpan = std::move(c);
+      p.kerdock = std::move(code);
+      return p;
+    }
+  }
+  p.whyNot = "no Kerdock code K(m), m = 4, 6, 8, 10, has " +
+             std::to_string(r.count) + " vectors with " +
+             sidednessName(r.sided) + " coherence <= " + fmt(r.coherence) +
+             " (K(m) has 2^(2m-1) vectors at coherence 2^(-m/2); m <= 10 "
+             "keeps its certificate within seconds)";
+  return p;
+}
+
 // Union bounds with failure probability 1% (codes-and-bounds.md §1.2): over
 // count-1 nonzero codewords for a random linear code, over pairs otherwise.
 int64_t randomLinearDimension(const CodeRequest &r) {
@@ -196,6 +237,8 @@ Plan planFamily(CodeFamily f, const CodeRequest &r) {
     return planExtendedBch(r);
   case CodeFamily::Binary:
     return planBinary(r);
+  case CodeFamily::Kerdock:
+    return planKerdock(r);
   case CodeFamily::RandomLinear:
   case CodeFamily::Rademacher:
     return planRandom(r, f);
@@ -235,13 +278,17 @@ Choice choose(const CodeRequest &r) {
     c.alternatives.emplace_back(codeFamilyName(r.family), c.plan.dim);
     return c;
   }
-  // Narrowest first; ties go to the earlier (deterministic) family.
+  // Narrowest first; ties go to the earlier (deterministic) family. Kerdock
+  // comes last among the algebraic ones: it wins only when strictly narrower.
   static const CodeFamily order[] = {
-      CodeFamily::ExtendedBch, CodeFamily::DualBch, CodeFamily::Binary,
+      CodeFamily::ExtendedBch,  CodeFamily::DualBch,
+      CodeFamily::Binary,       CodeFamily::Kerdock,
       CodeFamily::RandomLinear, CodeFamily::Rademacher};
   std::string why;
   for (CodeFamily f : order) {
-    Plan p = planFamily(f, r);
+    Plan p = f == CodeFamily::Kerdock && c.plan.dim >= 0
+                 ? planKerdock(r, c.plan.dim)
+                 : planFamily(f, r);
     c.alternatives.emplace_back(codeFamilyName(f), p.dim);
     if (p.dim < 0) {
       why += "\n  " + p.whyNot;
@@ -290,6 +337,19 @@ Code makeCode(const CodeRequest &req,
 
   if (plan.linear) { // algebraic: certified while planning
     fromSpan(*plan.linear, plan.span);
+    return c;
+  }
+  if (plan.kerdock) { // certified while planning too
+    const KerdockCode &code = *plan.kerdock;
+    const KerdockCertificate &s = plan.kerdockSpan;
+    cert.dim = code.dim;
+    cert.params = code.params;
+    cert.method = s.method;
+    const double d = double(code.dim);
+    cert.maxInnerProduct = double(s.maxBias) / d;
+    cert.coherence = double(std::max(s.maxBias, -s.minBias)) / d;
+    cert.worstPairs = kerdockPairsAt(code, s, req.count);
+    c.vectors = materialize(code, req.count);
     return c;
   }
 

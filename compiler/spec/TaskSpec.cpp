@@ -42,15 +42,17 @@ const char *codeFamilyName(CodeFamily c) {
     return "gold";
   case CodeFamily::ExtendedBch:
     return "ext_bch";
+  case CodeFamily::Kerdock:
+    return "kerdock";
   }
   return "?";
 }
 
 const std::vector<CodeFamily> &allCodeFamilies() {
   static const std::vector<CodeFamily> all = {
-      CodeFamily::Auto,       CodeFamily::Rademacher, CodeFamily::RandomLinear,
-      CodeFamily::Binary,     CodeFamily::DualBch,    CodeFamily::Gold,
-      CodeFamily::ExtendedBch};
+      CodeFamily::Auto,        CodeFamily::Rademacher, CodeFamily::RandomLinear,
+      CodeFamily::Binary,      CodeFamily::DualBch,    CodeFamily::Gold,
+      CodeFamily::ExtendedBch, CodeFamily::Kerdock};
   return all;
 }
 

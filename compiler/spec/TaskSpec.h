@@ -27,7 +27,8 @@ enum class CodeFamily {
   Binary,
   DualBch,
   Gold,
-  ExtendedBch
+  ExtendedBch,
+  Kerdock
 };
 // Storage precision of weights and activations. F16 and BF16 accumulate in
 // fp32 (as 16-bit matrix units do).
@@ -38,9 +39,9 @@ const char *taskKindName(TaskKind k);         // "index_lookup"
 const char *architectureName(Architecture a); // "transformer", "rnn"
 const char *codeFamilyName(CodeFamily c);     // "rademacher"
 std::optional<CodeFamily> codeFamilyByName(const std::string &name);
-const std::vector<CodeFamily> &allCodeFamilies();       // Auto first
-const char *precisionName(Precision p);                 // "f32", "bf16", ...
-int precisionBits(Precision p);                         // 32, 64, 16
+const std::vector<CodeFamily> &allCodeFamilies(); // Auto first
+const char *precisionName(Precision p);           // "f32", "bf16", ...
+int precisionBits(Precision p);                   // 32, 64, 16
 int significandBits(Precision p); // with the implicit bit: 24, 53, 11, 8
 std::optional<Precision> precisionByName(const std::string &name);
 const char *inputDistributionName(InputDistribution d); // "uniform", ...

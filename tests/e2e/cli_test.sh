@@ -78,8 +78,18 @@ codes_and_precision)
   expect 0 "code         ext_bch \(m = 6, designed distance 21: \[64, 18\]\), 65537 vectors in 64 dims, chosen by code = auto" -- \
     "$HW" inspect specs/certified_codes.task -D task.max_length=65536 --no-tensors
   # 2^16 positions at gap 3/4: the extended BCH [64, 16, 24] code, 13x narrower.
-  expect 0 "widths per family: ext_bch 64 dual_bch 128 binary - random_linear [0-9]+ rademacher 858" -- \
+  expect 0 "widths per family: ext_bch 64 dual_bch 128 binary - kerdock 1024 random_linear [0-9]+ rademacher 858" -- \
     "$HW" inspect specs/certified_codes.task -D task.max_length=65535 -D model.transformer.coherence=0.25 --no-tensors
+  # At coherence 1/8, 2048 positions: the whole Kerdock code K(6), half of Gold's width.
+  expect 0 "code         kerdock \(m = 6: 32 of 32 cosets of RM\(1, 6\)\), 2048 vectors in 64 dims, chosen by code = auto" -- \
+    "$HW" inspect specs/certified_codes.task -N 2047 -D model.transformer.coherence=0.125 --no-tensors
+  expect 0 "eval jit +300 inputs .*0 mismatches" -- \
+    "$HW" eval specs/certified_codes.task -N 2047 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -n 300 --backend jit
+  # The model file keeps the Kerdock certificate, and runs from it.
+  expect 0 "wrote $TMP/index_lookup.transformer.json" -- \
+    "$HW" compile specs/certified_codes.task -N 2047 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -o "$TMP"
+  grep -q '"family": "kerdock"' "$TMP/index_lookup.transformer.json" || fail "model file lacks the kerdock family"
+  expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.transformer.json" -n 300
   expect 0 "precision    f32 exact; f16 exact; bf16 exact" -- "$HW" inspect specs/certified_codes.task --no-tensors
   # The spec's bf16 model runs in emulated bf16, exactly.
   expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- "$HW" eval specs/certified_codes.task -n 300

@@ -1,13 +1,23 @@
 // Algebraic codes: their span certificates against the published numbers
 // (codes-and-bounds.md §1.5-1.7) and against brute force over all pairs of
 // the materialized vectors; `code = auto` widths against Rademacher's.
+#include "TestScale.h"
+#include "TestSpecs.h"
+
 #include "codes/GaloisField.h"
+#include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
+#include "driver/Pipeline.h"
+#include "eval/Evaluate.h"
+#include "jit/JitBackend.h"
+#include "reference/Evaluator.h"
 #include "support/Diagnostics.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <set>
 
 namespace handwire {
 namespace {
@@ -200,6 +210,213 @@ TEST(AlgebraicCodes, MillionCodewordsAreBuiltAndCertifiedFast) {
     EXPECT_LE(double(c.certificate.dim - 2 * h) / double(c.certificate.dim),
               c.certificate.maxInnerProduct);
   }
+}
+
+// ---- Kerdock ---------------------------------------------------------------
+
+// Every inner product of distinct vectors, times dim, from the sign rows.
+std::set<int64_t> allBiases(const SignCode &v) {
+  std::set<int64_t> seen;
+  for (int64_t i = 0; i < v.count(); ++i)
+    for (int64_t j = i + 1; j < v.count(); ++j) {
+      int64_t h = 0;
+      for (int64_t w = 0; w < v.wordsPerRow(); ++w)
+        h += __builtin_popcountll(v.row(i)[w] ^ v.row(j)[w]);
+      seen.insert(v.dim() - 2 * h);
+    }
+  return seen;
+}
+
+// The FWHT certificate against brute force over all pairs: the whole K(4)
+// and K(6) (128 and 2048 vectors), and prefixes of K(8) (one that ends inside
+// a coset, one that ends on a coset boundary). The coherence is exactly
+// 2^(-m/2), and the inner products take only the values 0, +-2^(-m/2).
+TEST(Kerdock, CertificateMatchesBruteForceOverAllPairs) {
+  struct Case {
+    int m;
+    int64_t count;
+  };
+  for (Case k : {Case{4, 128}, Case{6, 2048}, Case{8, 3000}, Case{8, 4096}}) {
+    const std::string what =
+        "m = " + std::to_string(k.m) + ", " + std::to_string(k.count);
+    KerdockCode code = kerdockCode(k.m, k.count);
+    KerdockCertificate cert = certifyKerdock(code, k.count);
+    SignCode v = materialize(code, k.count);
+    ASSERT_TRUE(cert.complete) << what;
+    const int64_t root = int64_t(1) << (k.m / 2);
+    EXPECT_EQ(cert.maxBias, root) << what;
+    EXPECT_EQ(cert.minBias, -root) << what;
+    EXPECT_EQ(allBiases(v), (std::set<int64_t>{-root, 0, root})) << what;
+    CoherenceMeasurement brute = measureCoherence(v);
+    EXPECT_DOUBLE_EQ(brute.coherence, std::ldexp(1.0, -k.m / 2)) << what;
+    EXPECT_DOUBLE_EQ(brute.maxInnerProduct, double(cert.maxBias) / v.dim());
+    // The reported pairs attain the maximum.
+    auto pairs = kerdockPairsAt(code, cert, k.count);
+    ASSERT_FALSE(pairs.empty()) << what;
+    for (auto [i, j] : pairs) {
+      int64_t h = 0;
+      for (int64_t w = 0; w < v.wordsPerRow(); ++w)
+        h += __builtin_popcountll(v.row(i)[w] ^ v.row(j)[w]);
+      EXPECT_EQ(v.dim() - 2 * h, cert.maxBias) << what;
+    }
+  }
+  // Up to 2^m vectors: the Hadamard rows of coset 0, orthogonal.
+  KerdockCode k6 = kerdockCode(6, 64);
+  KerdockCertificate c = certifyKerdock(k6, 64);
+  EXPECT_EQ(c.maxBias, 0);
+  EXPECT_EQ(c.minBias, 0);
+  EXPECT_EQ(allBiases(materialize(k6, 64)), std::set<int64_t>{0});
+}
+
+// The certificate is independent of the Kerdock-set claim: a broken leader
+// (one flipped coordinate) is caught, and certification stops at it.
+TEST(Kerdock, BrokenLeaderIsCaughtAndCertificationStops) {
+  KerdockCode code = kerdockCode(6, 2048);
+  code.leaders[5][0] ^= 1;
+  KerdockCertificate full = certifyKerdock(code, 2048);
+  EXPECT_GT(std::max(full.maxBias, -full.minBias), 8);
+  EXPECT_DOUBLE_EQ(measureCoherence(materialize(code, 2048)).coherence,
+                   double(std::max(full.maxBias, -full.minBias)) / 64);
+  KerdockCertificate stopped = certifyKerdock(code, 2048, BiasLimits{8, -8});
+  EXPECT_FALSE(stopped.complete);
+}
+
+// A smaller count is a prefix of a larger one.
+TEST(Kerdock, SmallerCountsArePrefixes) {
+  SignCode all = materialize(kerdockCode(8, 1 << 15), 1 << 15);
+  for (int64_t n : {int64_t(1), int64_t(200), int64_t(256), int64_t(5000)}) {
+    SignCode few = materialize(kerdockCode(8, n), n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t w = 0; w < all.wordsPerRow(); ++w)
+        ASSERT_EQ(few.row(i)[w], all.row(i)[w]) << n << " row " << i;
+  }
+}
+
+// Count/width table: the smallest even m with 2^(-m/2) <= mu and
+// 2^(2m-1) >= count (or count <= 2^m: orthogonal).
+TEST(Kerdock, WidthTable) {
+  struct Row {
+    int64_t count;
+    double mu;
+    int64_t dim; // -1: refused
+  };
+  for (Row r :
+       {Row{16, 0.01, 16}, Row{17, 0.25, 16}, Row{128, 0.25, 16},
+        Row{129, 0.25, 64}, Row{2048, 0.125, 64}, Row{2049, 0.125, 256},
+        Row{2048, 0.1, 256}, Row{32768, 0.0625, 256}, Row{32769, 0.5, 1024},
+        Row{40000, 0.03125, 1024}, Row{1024, 0.03125, 1024},
+        Row{5000, 0.03, -1}, Row{(1 << 19) + 1, 0.5, -1}})
+    for (Sidedness sided : {Sidedness::OneSided, Sidedness::TwoSided}) {
+      const std::string what = std::to_string(r.count) + " at " +
+                               std::to_string(r.mu) + " " +
+                               sidednessName(sided);
+      CodeRequest q = request(CodeFamily::Kerdock, r.count, r.mu, sided);
+      if (r.dim < 0) {
+        EXPECT_THROW(plannedCodeWidth(q), UserError) << what;
+        continue;
+      }
+      EXPECT_EQ(plannedCodeWidth(q), r.dim) << what;
+    }
+}
+
+TEST(Kerdock, RefusalNamesTheLimitAtTheCodeField) {
+  CodeRequest q =
+      request(CodeFamily::Kerdock, (1 << 19) + 1, 0.5, Sidedness::OneSided);
+  q.loc = {"spec.task", 7, 15};
+  try {
+    makeCode(q);
+    FAIL() << "K(12) accepted";
+  } catch (const UserError &e) {
+    EXPECT_EQ(e.loc().line, 7);
+    EXPECT_EQ(e.loc().col, 15);
+    EXPECT_NE(std::string(e.what()).find("m = 4, 6, 8, 10"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The whole K(10), 2^19 vectors: certified in seconds, and its coherence is
+// exactly 1/32 (certificate only; all pairs would be 1.4e11).
+TEST(Kerdock, LargestSupportedCodeIsCertifiedQuickly) {
+  const auto start = std::chrono::steady_clock::now();
+  KerdockCode code = kerdockCode(10, kerdockCapacity(10));
+  KerdockCertificate c = certifyKerdock(code, kerdockCapacity(10));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  EXPECT_TRUE(c.complete);
+  EXPECT_EQ(c.maxBias, 32);
+  EXPECT_EQ(c.minBias, -32);
+  EXPECT_LT(seconds, 30.0); // about 2 s on two cores in Release
+}
+
+// `code = auto` takes Kerdock only when it is strictly narrower than every
+// other family: at coherence 1/8 it halves Gold's 128 for 2^11 vectors
+// (codes-and-bounds.md §1.5, N = 2^10 row); at 1/4 for 2^10 Gold's 32 wins.
+TEST(Kerdock, AutoPicksItOnlyWhenStrictlyNarrower) {
+  struct Case {
+    int64_t count;
+    double mu;
+    Sidedness sided;
+  };
+  int picked = 0;
+  for (Case k : {Case{2048, 0.125, Sidedness::TwoSided},
+                 Case{2048, 0.125, Sidedness::OneSided},
+                 Case{1024, 0.25, Sidedness::TwoSided},
+                 Case{128, 0.25, Sidedness::TwoSided},
+                 Case{32768, 0.0625, Sidedness::TwoSided},
+                 Case{4096, 0.25, Sidedness::OneSided}}) {
+    Code c = makeCode(request(CodeFamily::Auto, k.count, k.mu, k.sided));
+    int64_t kerdock = -1, others = INT64_MAX;
+    for (const auto &[family, dim] : c.certificate.alternatives) {
+      if (family == "kerdock")
+        kerdock = dim;
+      else if (dim >= 0)
+        others = std::min(others, dim);
+    }
+    const std::string what = std::to_string(k.count) + " at " +
+                             std::to_string(k.mu) + " " +
+                             sidednessName(k.sided);
+    ASSERT_GT(kerdock, 0) << what;
+    const bool narrower = kerdock < others;
+    EXPECT_EQ(c.certificate.family == "kerdock", narrower) << what;
+    EXPECT_EQ(c.certificate.dim, std::min(kerdock, others)) << what;
+    picked += narrower;
+  }
+  EXPECT_GE(picked, 2);
+  EXPECT_EQ(plannedCodeWidth(
+                request(CodeFamily::Auto, 2048, 0.125, Sidedness::TwoSided)),
+            64);
+}
+
+// code = kerdock end to end: index lookup at N = 2047 (2048 positions, the
+// whole K(6)), built, certified, and exact on 10,000 inputs through the JIT.
+TEST(Kerdock, IndexLookupEndToEnd) {
+  Spec spec = handwire::testing::indexLookupSpec(2047, 4, 0.125);
+  spec.models[0].code = CodeFamily::Kerdock;
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  ASSERT_TRUE(net->certificate.code);
+  const CodeCertificate &k = *net->certificate.code;
+  EXPECT_EQ(k.family, "kerdock");
+  EXPECT_EQ(k.dim, 64);
+  EXPECT_EQ(k.count, 2048);
+  EXPECT_DOUBLE_EQ(k.maxInnerProduct, 0.125);
+  EXPECT_TRUE(net->certificate.certified);
+  JitBackend jit(*net);
+  ReferenceBackend<double> ref(*net);
+  EvalOptions both;
+  both.samples = handwire::testing::samples(200);
+  EvalResult r = evaluate(spec.task, *net, {&jit, &ref}, both);
+  EXPECT_EQ(r.disagreements, 0);
+  EXPECT_EQ(r.backends[0].mismatches, 0);
+  EXPECT_EQ(r.backends[1].mismatches, 0);
+  EvalOptions many;
+  many.samples = handwire::testing::samples(10000);
+  many.seed = 78;
+  EvalResult m = evaluate(spec.task, *net, {&jit}, many);
+  EXPECT_EQ(m.backends[0].mismatches, 0);
+  EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
 }
 
 } // namespace
