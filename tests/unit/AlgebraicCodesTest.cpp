@@ -334,19 +334,14 @@ TEST(Kerdock, RefusalNamesTheLimitAtTheCodeField) {
   }
 }
 
-// The whole K(10), 2^19 vectors: certified in seconds, and its coherence is
-// exactly 1/32 (certificate only; all pairs would be 1.4e11).
-TEST(Kerdock, LargestSupportedCodeIsCertifiedQuickly) {
-  const auto start = std::chrono::steady_clock::now();
+// The whole K(10), 2^19 vectors: its coherence is exactly 1/32 (certificate
+// only; all pairs would be 1.4e11). Its time is a benchmark's business.
+TEST(Kerdock, LargestSupportedCodeIsCertified) {
   KerdockCode code = kerdockCode(10, kerdockCapacity(10));
   KerdockCertificate c = certifyKerdock(code, kerdockCapacity(10));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
   EXPECT_TRUE(c.complete);
   EXPECT_EQ(c.maxBias, 32);
   EXPECT_EQ(c.minBias, -32);
-  EXPECT_LT(seconds, 30.0); // about 2 s on two cores in Release
 }
 
 // `code = auto` takes Kerdock only when it is strictly narrower than every
