@@ -10,6 +10,7 @@ const std::vector<const Construction *> &allConstructions() {
   // keep sorted by id
   static const std::vector<const Construction *> all = {
       &boundedDyckRnnConstruction(),
+      &boundedDyckHewittRnnConstruction(),
       &disjointnessRnnConstruction(),
       &disjointnessTransformer1LConstruction(),
       &disjointnessTransformerConstruction(),

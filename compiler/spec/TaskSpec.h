@@ -38,9 +38,9 @@ const char *taskKindName(TaskKind k);         // "index_lookup"
 const char *architectureName(Architecture a); // "transformer", "rnn"
 const char *codeFamilyName(CodeFamily c);     // "rademacher"
 std::optional<CodeFamily> codeFamilyByName(const std::string &name);
-const std::vector<CodeFamily> &allCodeFamilies();       // Auto first
-const char *precisionName(Precision p);                 // "f32", "bf16", ...
-int precisionBits(Precision p);                         // 32, 64, 16
+const std::vector<CodeFamily> &allCodeFamilies(); // Auto first
+const char *precisionName(Precision p);           // "f32", "bf16", ...
+int precisionBits(Precision p);                   // 32, 64, 16
 int significandBits(Precision p); // with the implicit bit: 24, 53, 11, 8
 std::optional<Precision> precisionByName(const std::string &name);
 const char *inputDistributionName(InputDistribution d); // "uniform", ...
@@ -69,6 +69,9 @@ struct ModelSpec {
   double coherence = 0.5; // bound mu on the position code (one- or two-sided)
   double margin = 0.5;    // read-out margin the softmax leakage must leave
   std::optional<double> scale; // expert override of the derived softmax scale
+  // RNN only: which construction, where a (task, architecture) has several
+  // ("" = the default one; bounded_dyck: "pair_units" or "hewitt").
+  std::string construction;
   // All architectures:
   Precision precision = Precision::F32;
   FieldLocs locs;
