@@ -70,6 +70,7 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
 // Defined by each construction file, listed in Registry.cpp.
 const Construction &boundedDyckHewittRnnConstruction();
 const Construction &boundedDyckRnnConstruction();
+const Construction &boundedDyckTransformerConstruction();
 const Construction &disjointnessRnnConstruction();
 const Construction &disjointnessTransformer1LConstruction();
 const Construction &disjointnessTransformerConstruction();

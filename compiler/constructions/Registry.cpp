@@ -11,6 +11,7 @@ const std::vector<const Construction *> &allConstructions() {
   static const std::vector<const Construction *> all = {
       &boundedDyckRnnConstruction(),
       &boundedDyckHewittRnnConstruction(),
+      &boundedDyckTransformerConstruction(),
       &disjointnessRnnConstruction(),
       &disjointnessTransformer1LConstruction(),
       &disjointnessTransformerConstruction(),

@@ -4,6 +4,7 @@
 #include "analysis/SeparationCard.h"
 #include "driver/Pipeline.h"
 #include "eval/Evaluate.h"
+#include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
 #include "spec/Vocabulary.h"
 #include "tasks/Generators.h"
@@ -331,6 +332,119 @@ TEST(BoundedDyckHewittRnn, ExactOnGeneratedInputsAtN1024) {
     EXPECT_EQ(r.backends[0].mismatches, 0) << k << "," << m;
     EXPECT_EQ(r.backends[0].minMargin, 0.5);
   }
+}
+
+} // namespace
+} // namespace handwire
+
+namespace handwire {
+namespace {
+
+// --- the 4-layer Transformer (BoundedDyckTransformer.cpp) ---
+
+std::string rendered(const DiagnosticEngine &diags) {
+  std::string all;
+  for (const auto &d : diags.diagnostics())
+    all += diags.render(d);
+  return all;
+}
+
+int64_t transformerWidth(int64_t k, int64_t m) {
+  int64_t L = 1;
+  while ((int64_t(1) << L) < k)
+    ++L;
+  return 3 * L + 2 * m + 15;
+}
+
+TEST(BoundedDyckTransformer, WidthIsThreeLPlusTwoMPlus15IndependentOfN) {
+  struct Case {
+    int64_t k, m, width;
+  };
+  for (auto [k, m, width] : {Case{1, 1, 20}, Case{2, 2, 22}, Case{3, 2, 25},
+                             Case{2, 3, 24}, Case{16, 16, 59}}) {
+    EXPECT_EQ(transformerWidth(k, m), width);
+    for (int64_t N : {16, 1024}) {
+      Spec spec = transformerSpec(N, k, m);
+      DiagnosticEngine diags;
+      auto net = buildNetwork(spec, spec.models[0], {}, diags);
+      ASSERT_TRUE(net) << k << "," << m << " N=" << N;
+      EXPECT_EQ(net->width, width);
+      EXPECT_EQ(net->transformer().layers.size(), 4u);
+      EXPECT_TRUE(net->certificate.certified);
+      ASSERT_EQ(net->certificate.heads.size(), 1u);
+      // The lookup's gap is 1/(5M) and its scale covers it.
+      EXPECT_DOUBLE_EQ(net->certificate.heads[0].gap, 1.0 / (5.0 * (N + 1)));
+      EXPECT_GE(net->certificate.heads[0].scale,
+                net->certificate.heads[0].requiredScale);
+      SeparationCard card = separationCard(spec.task, *net);
+      EXPECT_EQ(card.layers, 4);
+      EXPECT_TRUE(card.respectsBound);
+    }
+  }
+}
+
+TEST(BoundedDyckTransformer, ExactOnEveryShortStringAndNearMiss) {
+  // Every Dyck-(k,m) string up to 10 brackets and every string one edit away
+  // (JIT), then the reference evaluator on the same inputs for (2,2): both
+  // exact, same logits.
+  struct Case {
+    int64_t k, m;
+  };
+  for (auto [k, m] : {Case{2, 2}, Case{3, 2}, Case{2, 3}}) {
+    Spec spec = transformerSpec(11, k, m);
+    DiagnosticEngine diags;
+    auto net = buildNetwork(spec, spec.models[0], {}, diags);
+    ASSERT_TRUE(net);
+    JitBackend jit(*net);
+    const Sweep r = sweepShortStrings(spec, jit, 10);
+    EXPECT_EQ(r.mismatches, 0) << k << "," << m;
+    EXPECT_GE(r.minMargin, net->certificate.readoutMargin) << k << "," << m;
+    EXPECT_GT(r.accepted, 100);
+    EXPECT_GT(r.checked, 10 * r.accepted);
+    if (k == 2 && m == 2) {
+      ReferenceBackend<float> ref(*net);
+      const Sweep rr = sweepShortStrings(spec, ref, 10);
+      EXPECT_EQ(rr.mismatches, 0);
+      EXPECT_EQ(rr.checked, r.checked);
+    }
+  }
+}
+
+TEST(BoundedDyckTransformer, RefusesOneToThreeLayersAndUncertifiedLengths) {
+  // One layer: the lower bound, and the cheapest legal alternative.
+  for (int layers : {1, 2, 3}) {
+    Spec spec = transformerSpec(64, 2, 2, layers);
+    spec.models[0].locs["layers"] = SourceLoc{"t.task", 7, 12};
+    DiagnosticEngine diags;
+    EXPECT_FALSE(buildNetwork(spec, spec.models[0], {}, diags));
+    const std::string text = rendered(diags);
+    EXPECT_NE(text.find("t.task:7:12: error: no construction of bounded_dyck"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("transformer with layers = 4 (width"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("cheapest legal alternative: an rnn model with "
+                        "construction = hewitt"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("B24, via EQUALITY") != std::string::npos, layers == 1)
+        << text;
+  }
+  // Beyond the fp32 certificate (M <= 1/(20 (m + 32) u): N = 24671 at m = 2).
+  Spec ok = transformerSpec(24671, 2, 2);
+  DiagnosticEngine okDiags;
+  EXPECT_TRUE(planConstruction(ok, ok.models[0], {}, okDiags))
+      << rendered(okDiags);
+  Spec spec = transformerSpec(24672, 2, 2);
+  spec.task.locs["max_length"] = SourceLoc{"t.task", 4, 16};
+  DiagnosticEngine diags;
+  EXPECT_FALSE(planConstruction(spec, spec.models[0], {}, diags));
+  const std::string text = rendered(diags);
+  EXPECT_NE(text.find("t.task:4:16: error: the 4-layer Dyck transformer is "
+                      "certified in fp32 up to max_length = 24671"),
+            std::string::npos)
+      << text;
 }
 
 } // namespace

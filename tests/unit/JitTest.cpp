@@ -156,6 +156,8 @@ std::vector<Case> allConstructions(int64_t N) {
           {"IndexLookupRnn", handwire::testing::indexLookupSpec(N), 1},
           {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
           {"BoundedDyckHewittRnn", hewitt(N), 0},
+          {"BoundedDyckTransformer4L",
+           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
           {"EqualityTransformer2L",
            taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
           {"EqualityTransformer1L",
@@ -201,7 +203,7 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 10),
+INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 11),
                          [](const auto &info) {
                            return std::string(
                                allConstructions(2)[info.param].name);
