@@ -62,13 +62,17 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   case TaskKind::BoundedDyck:
     if (net.arch == Architecture::RNN) {
       double states = 1; // the dead state
-      for (int64_t i = 0, p = 1; i <= task.depth; ++i, p *= task.brackets)
-        states += static_cast<double>(p);
-      c.bound = "state bits >= log2(1 + sum_{i<=m} k^i)";
+      // In floating point: Dyck-(16,16) has 16^17 states (int64_t wraps).
+      double p = 1;
+      for (int64_t i = 0; i <= task.depth;
+           ++i, p *= static_cast<double>(task.brackets))
+        states += p;
+      c.bound = "state bits >= log2(1 + sum_{i<=m} k^i) >= m log2 k";
       c.boundBits = std::log2(states);
       c.boundNote =
           "information bound: the state must tell apart every reachable "
-          "stack and the dead state; constant in N";
+          "stack and the dead state; constant in N, and at least m log2 k "
+          "(Hewitt et al.'s Omega(m log k))";
     } else if (c.layers == 1) {
       c.bound = "cut bits >= floor(N/2) + 1";
       c.boundBits = std::floor(N / 2) + 1;

@@ -76,24 +76,23 @@ struct DyckAutomaton {
   }
 };
 
-int64_t stateCount(int64_t k, int64_t m) {
-  int64_t n = 0, p = 1;
-  for (int64_t i = 0; i <= m; ++i, p *= k)
-    n += p;
-  return n;
-}
-
 class BoundedDyckRnn final : public Construction {
 public:
   const char *id() const override { return "bounded_dyck/rnn-dfa-pairs"; }
   TaskKind task() const override { return TaskKind::BoundedDyck; }
   Architecture arch() const override { return Architecture::RNN; }
   std::string requirement() const override { return "rnn"; }
-  bool accepts(const ModelSpec &) const override { return true; }
+  bool accepts(const ModelSpec &m) const override {
+    return m.construction.empty() || m.construction == "pair_units";
+  }
 
   double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const double S =
-        static_cast<double>(stateCount(spec.task.brackets, spec.task.depth));
+    // In floating point: Sema only bounds the states when a pair-unit model
+    // is in the spec, and Dyck-(16,16) has 16^17 of them (an int64_t wraps).
+    double S = 0, p = 1;
+    for (int64_t i = 0; i <= spec.task.depth;
+         ++i, p *= static_cast<double>(spec.task.brackets))
+      S += p;
     const double A = 2.0 * spec.task.brackets + 1, H = S * A + 1;
     return 8 * (H * A + 2 * H) + 4 * 2 * H + 16 * H +
            64 * S; // W, U, read-out, vectors, DFA

@@ -21,6 +21,10 @@ public:
   virtual std::string
   requirement() const = 0; // what it accepts, for errors: "layers = 1"
   virtual bool accepts(const ModelSpec &model) const = 0;
+  // The value of the model's `construction` field that selects this one
+  // among constructions of the same (task, architecture, layers); "" if it is
+  // the default (the field left out).
+  virtual std::string variant() const { return ""; }
   // Bytes the weights will take, computed before anything is allocated. In
   // floating point: absurd specs (N = 2^26 with coherence 1e-9) must give an
   // absurd number to refuse, not a wrapped-around int64_t that passes.
@@ -64,7 +68,9 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
                                                    Architecture arch);
 
 // Defined by each construction file, listed in Registry.cpp.
+const Construction &boundedDyckHewittRnnConstruction();
 const Construction &boundedDyckRnnConstruction();
+const Construction &boundedDyckTransformerConstruction();
 const Construction &disjointnessRnnConstruction();
 const Construction &disjointnessTransformer1LConstruction();
 const Construction &disjointnessTransformerConstruction();

@@ -10,6 +10,8 @@ const std::vector<const Construction *> &allConstructions() {
   // keep sorted by id
   static const std::vector<const Construction *> all = {
       &boundedDyckRnnConstruction(),
+      &boundedDyckHewittRnnConstruction(),
+      &boundedDyckTransformerConstruction(),
       &disjointnessRnnConstruction(),
       &disjointnessTransformer1LConstruction(),
       &disjointnessTransformerConstruction(),

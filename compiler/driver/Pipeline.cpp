@@ -91,16 +91,22 @@ std::string cheapestAlternative(const Spec &spec, const ModelSpec &model,
     v.layers = layers;
     variants.push_back(v);
   }
-  ModelSpec rnn = model;
-  rnn.arch = Architecture::RNN;
-  rnn.layers = 1;
-  variants.push_back(rnn);
+  // Every rnn construction of the task, by its `construction` value.
+  for (const Construction *c :
+       constructionsFor(spec.task.kind, Architecture::RNN)) {
+    ModelSpec rnn = model;
+    rnn.arch = Architecture::RNN;
+    rnn.layers = 1;
+    rnn.construction = c->variant();
+    variants.push_back(rnn);
+  }
 
   std::optional<double> best;
   std::string what;
   for (const ModelSpec &v : variants) {
     if (v.arch == model.arch &&
-        (v.arch == Architecture::RNN || v.layers == model.layers))
+        (v.arch == Architecture::RNN ? v.construction == model.construction
+                                     : v.layers == model.layers))
       continue;
     const Construction *c = constructionAccepting(spec.task.kind, v);
     if (!c)
@@ -110,7 +116,10 @@ std::string cheapestAlternative(const Spec &spec, const ModelSpec &model,
       continue;
     best = bytes;
     what = v.arch == Architecture::RNN
-               ? std::string("an rnn model")
+               ? std::string("an rnn model") +
+                     (v.construction.empty()
+                          ? ""
+                          : " with construction = " + v.construction)
                : "a transformer with layers = " + std::to_string(v.layers);
     what += " (" + std::string(c->id()) + ", about " + humanBytes(*bytes) +
             " of weights)";

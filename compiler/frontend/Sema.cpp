@@ -215,6 +215,8 @@ private:
   }
 
   void task(const ast::Block &b, TaskSpec &t);
+  void checkConstruction(const TaskSpec &t, const ModelSpec &m);
+  void checkDyckStates(const TaskSpec &t);
   void alphabet(const ast::Value &v, TaskSpec &t);
   void model(const ast::Block &b, ModelSpec &m);
   void eval(const ast::Block &b, EvalSpec &e);
@@ -295,24 +297,48 @@ void Analyzer::task(const ast::Block &b, TaskSpec &t) {
   };
   handlers["alphabet"] = [&](const ast::Field &f) { alphabet(f.value, t); };
   inOrder(b, fields, handlers);
-  if (t.kind == TaskKind::BoundedDyck) {
-    // The pair-unit RNN has sum_{i<=m} k^i stack states; keep that table sane.
-    // Exact in 128 bits: k, m <= 16 give at most 16^17 (an int64_t loop
-    // overflowed at Dyck-(16,16)).
-    unsigned __int128 states = 0, p = 1;
-    for (int64_t i = 0; i <= t.depth;
-         ++i, p *= static_cast<unsigned>(t.brackets))
-      states += p;
-    if (states > (1 << 16)) {
-      std::string digits;
-      for (unsigned __int128 x = states; x > 0; x /= 10)
-        digits.insert(digits.begin(), static_cast<char>('0' + int(x % 10)));
-      error(fields.count("depth") ? fields["depth"]->value.loc : t.loc,
-            "Dyck-(" + std::to_string(t.brackets) + "," +
-                std::to_string(t.depth) + ") has " + digits +
-                " stack states; at most 65536 are supported");
-    }
+}
+
+// The pair-unit RNN has sum_{i<=m} k^i stack states times 2k + 1 symbols;
+// keep that table sane. Exact in 128 bits: k, m <= 16 give at most 16^17 (an
+// int64_t loop overflowed at Dyck-(16,16)). Hewitt's stack and the
+// Transformer have no such table.
+void Analyzer::checkDyckStates(const TaskSpec &t) {
+  unsigned __int128 states = 0, p = 1;
+  for (int64_t i = 0; i <= t.depth; ++i, p *= static_cast<unsigned>(t.brackets))
+    states += p;
+  if (states > (1 << 16)) {
+    std::string digits;
+    for (unsigned __int128 x = states; x > 0; x /= 10)
+      digits.insert(digits.begin(), static_cast<char>('0' + int(x % 10)));
+    error(t.fieldLoc("depth"),
+          "Dyck-(" + std::to_string(t.brackets) + "," +
+              std::to_string(t.depth) + ") has " + digits +
+              " stack states; the pair-unit rnn supports at most 65536 "
+              "(construction = hewitt has no such limit)");
   }
+}
+
+// The values of `construction` for a (task, architecture) with several
+// constructions (compiler/constructions: each one's variant()).
+std::vector<std::string> constructionNames(TaskKind task, Architecture arch) {
+  if (task == TaskKind::BoundedDyck && arch == Architecture::RNN)
+    return {"hewitt", "pair_units"};
+  return {};
+}
+
+void Analyzer::checkConstruction(const TaskSpec &t, const ModelSpec &m) {
+  const std::vector<std::string> names = constructionNames(t.kind, m.arch);
+  const SourceLoc at = m.fieldLoc("construction");
+  if (names.empty())
+    error(at, std::string("'construction' has nothing to choose for this ") +
+                  taskKindName(t.kind) + " " + architectureName(m.arch) +
+                  " model (there is one construction); remove the field");
+  else if (std::find(names.begin(), names.end(), m.construction) == names.end())
+    error(at, std::string("unknown construction '") + clip(m.construction) +
+                  "' for this " + taskKindName(t.kind) + " " +
+                  architectureName(m.arch) + " model; expected one of " +
+                  joined(names) + suggestion(m.construction, names));
 }
 
 void Analyzer::alphabet(const ast::Value &v, TaskSpec &t) {
@@ -364,12 +390,16 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
   static const std::vector<std::string> transformerFields = {
       "code", "coherence", "layers", "margin",
       "name", "precision", "scale",  "seed"};
-  static const std::vector<std::string> rnnFields = {"name", "precision"};
+  static const std::vector<std::string> rnnFields = {"construction", "name",
+                                                     "precision"};
   std::map<std::string, std::string> misplaced;
   if (m.arch == Architecture::RNN)
     for (const auto &f : transformerFields)
       if (std::find(rnnFields.begin(), rnnFields.end(), f) == rnnFields.end())
         misplaced[f] = "does not apply to an rnn model";
+  if (m.arch == Architecture::Transformer)
+    misplaced["construction"] = "does not apply to a transformer model; "
+                                "'layers' selects its construction";
   const std::string context = std::string("a ") + b.head + " model";
   auto fields =
       fieldsOf(b, m.arch == Architecture::RNN ? rnnFields : transformerFields,
@@ -391,6 +421,14 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
                        "(it names files)");
     else
       m.name = v.text;
+  };
+  h["construction"] = [&](const ast::Field &f) {
+    // Checked against the task's constructions once the task is known.
+    if (f.value.kind != ast::Value::Kind::Identifier)
+      error(f.value.loc, "'construction' must be a name like hewitt, got " +
+                             std::string(f.value.kindName()));
+    else
+      m.construction = f.value.text;
   };
   h["layers"] = [&](const ast::Field &f) {
     if (auto v = integer(f, 1, 64))
@@ -494,6 +532,17 @@ std::optional<Spec> Analyzer::run() {
                        "'; expected task, model or eval" +
                        suggestion(b.kind, blockKinds));
     }
+  }
+  if (taskBlock) {
+    for (const ModelSpec &m : spec.models)
+      if (!m.construction.empty())
+        checkConstruction(spec.task, m);
+    const bool pairUnits = std::any_of(
+        spec.models.begin(), spec.models.end(), [](const ModelSpec &m) {
+          return m.arch == Architecture::RNN && m.construction != "hewitt";
+        });
+    if (spec.task.kind == TaskKind::BoundedDyck && pairUnits)
+      checkDyckStates(spec.task);
   }
   const SourceLoc fileStart{file_.path, 1, 1};
   if (!taskBlock)

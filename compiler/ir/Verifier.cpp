@@ -123,13 +123,12 @@ std::vector<std::string> verifyNetwork(const Network &net) {
     c.require(h.leakage > 0 && h.leakage < 0.5,
               h.head + ": leakage must be in (0, 1/2)");
   }
-  if (!cert.heads.empty()) {
-    c.require(cert.code.has_value(), "selection heads need a code certificate");
-    if (cert.code)
-      c.require(cert.code->coherence >= 0 && cert.code->coherence <= 1 &&
-                    cert.code->maxInnerProduct < 1,
-                "code certificate out of range");
-  }
+  // Selection heads over a position code carry its certificate; a head whose
+  // keys are exact indicators (the bounded-Dyck lookup) has none.
+  if (cert.code)
+    c.require(cert.code->coherence >= 0 && cert.code->coherence <= 1 &&
+                  cert.code->maxInnerProduct < 1,
+              "code certificate out of range");
   c.require(cert.certified == cert.failures.empty(),
             "certificate verdict disagrees with its failures");
   return c.problems;

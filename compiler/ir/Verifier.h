@@ -13,8 +13,9 @@
 //  5. read-out: weight (classCount, width), bias (classCount).
 //  6. every weight is finite.
 //  7. certificate: each head certificate has gap > 0, leakage in (0, 1/2),
-//     and certified == (no failures); a transformer with selection heads
-//     carries a code certificate whose measured coherence is in [0, 1].
+//     and certified == (no failures); a code certificate, if any (selection
+//     heads over a position code carry one), has measured coherence in
+//     [0, 1].
 #pragma once
 
 #include "ir/Network.h"

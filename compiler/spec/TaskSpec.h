@@ -70,6 +70,9 @@ struct ModelSpec {
   double coherence = 0.5; // bound mu on the position code (one- or two-sided)
   double margin = 0.5;    // read-out margin the softmax leakage must leave
   std::optional<double> scale; // expert override of the derived softmax scale
+  // RNN only: which construction, where a (task, architecture) has several
+  // ("" = the default one; bounded_dyck: "pair_units" or "hewitt").
+  std::string construction;
   // All architectures:
   Precision precision = Precision::F32;
   FieldLocs locs;

@@ -143,11 +143,21 @@ struct Case {
 
 using handwire::testing::taskSpec;
 
+// Dyck-(2,2) with Hewitt's stack RNN.
+Spec hewitt(int64_t N) {
+  Spec s = taskSpec(TaskKind::BoundedDyck, N);
+  s.models[0].construction = "hewitt";
+  return s;
+}
+
 std::vector<Case> allConstructions(int64_t N) {
   using A = Architecture;
   return {{"IndexLookupTransformer", handwire::testing::indexLookupSpec(N), 0},
           {"IndexLookupRnn", handwire::testing::indexLookupSpec(N), 1},
           {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
+          {"BoundedDyckHewittRnn", hewitt(N), 0},
+          {"BoundedDyckTransformer4L",
+           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
           {"EqualityTransformer2L",
            taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
           {"EqualityTransformer1L",
@@ -193,7 +203,7 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 9),
+INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 11),
                          [](const auto &info) {
                            return std::string(
                                allConstructions(2)[info.param].name);

@@ -1,0 +1,270 @@
+// Bounded Dyck-(k, m) recognition with Hewitt et al.'s O(m log k) Elman stack,
+// exact in any precision: 2 m s + 4 L + 5 ReLU units, L = max(1, ceil(log2
+// k)), s = 3 L - 1. Hewitt, Hahn, Ganguli, Liang, Manning (EMNLP 2020);
+// codes-and-bounds.md §2.2; B24: constant size (in N) suffices for RNNs.
+//
+// Task. Input b_1 .. b_n <eos> (n <= N); accept iff b is well nested over k
+// bracket types with nesting depth never above m (Dyck-(k, m)).
+//
+// Notation. Bracket type i < k has L binary digits b(i) and the slot code
+//   c(i) = [b(i); 1 - b(i); 1^(L-1)] in {0,1}^s,  s = 3 L - 1,
+// so every code has 2 L - 1 ones ("slot occupied" iff non-zero). The stack is
+// m slots of s units, slot 0 the top. The state h_t holds
+//   PUSH, POP (m s each)  Hewitt's two halves; S = PUSH + POP is the stack
+//   DET (2 L + 2)         violation detectors of the step just read:
+//                         D1_l: a close whose bit l is 0 meets a top whose bit
+//                               l is 1;  D0_l: the other way round;
+//                         E: a close on an empty stack; F: an open on a full
+//                         one
+//   LATCH (2 L + 2)       LATCH_x(t) = DET_x(t-1) + LATCH_x(t-1)
+//   ACC (1)               1 at <eos> iff the string is accepted
+// and dead(t) = sum DET(t) + sum LATCH(t), a linear form of h_t (no unit).
+// Update h_t = ReLU(W h_{t-1} + U e(x_t) + bias), h_0 = 0 (the empty stack):
+//   PUSH_{0,u}   = ReLU(2 c(i)_u [x = open_i] - 2 [x not open] - 1)
+//   PUSH_{j,u}   = ReLU(2 S_{j-1,u} - 2 [x not open] - 1)          j >= 1
+//   POP_{j,u}    = ReLU(2 S_{j+1,u} - 2 [x not close] - 1)         (S_m = 0)
+//   D1_l = ReLU(S_{0,l} + [x = close_i, b_l(i) = 0] - 1 - 2 dead)
+//   D0_l = ReLU(S_{0,L+l} + [x = close_i, b_l(i) = 1] - 1 - 2 dead)
+//   E    = ReLU([x close] - sum_u S_{0,u} - 2 dead)
+//   F    = ReLU([x open] + sum_u S_{m-1,u} - (2 L - 1) - 2 dead)
+//   LATCH_x = ReLU(LATCH_x + DET_x)
+//   ACC  = ReLU([x = <eos>] - sum_u S_{0,u} - 2 dead)
+// (dead and S read h_{t-1}.) Read-out: logit(accept) = ACC, logit(reject) =
+// 1/2.
+//
+// Hewitt's stack under ReLU. Hewitt et al. use h = sigma(alpha (W h + U x -
+// 1)) and need a large alpha because the sigmoid only approaches 0 and 1. On
+// exact {0,1} states their pre-activations (before alpha) are exactly +1 for
+// an on-unit and <= -1 for an off-unit, and ReLU maps +1 to 1 and anything
+// <= 0 to 0 exactly: so ReLU reproduces their ideal states exactly, with no
+// scale, in any precision.
+//
+// Claim. For every t: (a) every unit is exactly 0 or 1; (b) if no step <= t
+// was illegal (a close that does not match the top, a close on an empty
+// stack, an open on a full stack), S(t) is the stack after b_1 .. b_t, slot
+// j holding c(type of the j-th open bracket from the top), dead(t) = 0;
+// (c) otherwise dead(t) >= 1. At the <eos> step, ACC = 1 iff b is in
+// Dyck-(k, m). The read-out margin is 1/2.
+//
+// Proof. Induction on t; h_0 = 0 is the empty stack.
+// Stack. Exactly one half receives input at each bracket (PUSH on an open,
+// POP on a close; <eos> clears both), so S(t-1) = PUSH + POP is in {0,1}^{ms}
+// by (a). On an open i, PUSH_{j,u} sees 2 S_{j-1,u} - 1 (j >= 1) or 2 c(i)_u -
+// 1 (j = 0), each exactly +1 or -1, and every POP unit sees 2 S - 3 <= -1: S
+// is shifted down and c(i) written on top. On a close, POP_{j,u} sees 2
+// S_{j+1,u} - 1 in {-1, +1} and PUSH sees <= -1: S is shifted up. Both are
+// exact; they are the true stack moves when the move is legal.
+// Detectors. Suppose dead(t-1) = 0, so S(t-1) is the true stack. On close i,
+// D1_l fires (pre-activation exactly 1) iff the top is occupied with bit l
+// = 1 while b_l(i) = 0, D0_l iff the top is occupied with bit l = 0 (its
+// 1 - b part is 1) while b_l(i) = 1; otherwise they see <= 0. So some D_l
+// fires iff the top holds another type. E sees 1 - 0 = 1 on an empty top
+// and 1 - (2L - 1) <= 0 on an occupied one. F sees 1 on an open with slot m-1
+// occupied, <= 1 - (2L-1) <= 0 with it empty, <= 0 on a non-open. So the sum
+// of DET(t) is >= 1 iff step t is illegal, else every DET(t) = 0. Without the
+// gate every detector's pre-activation is <= 1, so once dead(t-1) >= 1 the
+// gate -2 dead makes it <= -1: DET(t) = 0.
+// Latches. Let tau be the first illegal step. For t < tau all DET and LATCH
+// are 0 (by the above and LATCH(0) = 0). LATCH(tau) = 0 and DET(tau) has
+// some ones, so dead(tau) >= 1; for t > tau, DET(t) = 0 (gated) and
+// LATCH(t) = LATCH(t-1) + DET(t-1), which is DET(tau) in {0,1}: dead stays
+// >= 1 and no unit leaves {0,1}. This proves (a)-(c); values are bounded by 1
+// for every N (no counter).
+// Accept. At the <eos> step t = n+1, ACC sees 1 - (occupied ? 2L-1 : 0) -
+// 2 dead(n): it is 1 iff no step was illegal and the stack is empty, i.e. iff
+// b is in Dyck-(k, m); else 0. logit(accept) - logit(reject) = +-1/2.
+// Every pre-activation is a small integer: exact in any precision. QED.
+//
+// Size. H = 2 m s + 4 L + 5 units, O(m log k), against the state bound
+// log2(1 + sum_{i<=m} k^i) >= m log2 k bits (Hewitt et al.: Omega(m log k)).
+// The code tail 1^(L-1) is Hewitt's (it makes all codes the same weight and
+// gives their next-token read-out <r(i), c(j)> = 1 - Hamming(i, j)); the
+// recognizer only reads the b and 1 - b parts but keeps the stack as theirs.
+#include "constructions/Construction.h"
+
+#include "spec/Vocabulary.h"
+
+#include <cmath>
+
+namespace handwire {
+namespace {
+
+struct HewittLayout {
+  int64_t k, m, L, s;
+  int64_t push(int64_t slot, int64_t u) const { return slot * s + u; }
+  int64_t pop(int64_t slot, int64_t u) const { return m * s + slot * s + u; }
+  int64_t detectors() const { return 2 * L + 2; }
+  int64_t det(int64_t x) const { return 2 * m * s + x; } // x < detectors()
+  int64_t latch(int64_t x) const { return det(detectors()) + x; }
+  int64_t acc() const { return latch(detectors()); }
+  int64_t units() const { return acc() + 1; }
+  // Detector ids: D1_l = l, D0_l = L + l, E = 2L, F = 2L + 1.
+  int64_t d1(int64_t l) const { return l; }
+  int64_t d0(int64_t l) const { return L + l; }
+  int64_t empty() const { return 2 * L; }
+  int64_t full() const { return 2 * L + 1; }
+  // Unit u of the slot code of type i.
+  int code(int64_t i, int64_t u) const {
+    if (u < L)
+      return static_cast<int>((i >> u) & 1);
+    if (u < 2 * L)
+      return 1 - static_cast<int>((i >> (u - L)) & 1);
+    return 1;
+  }
+};
+
+HewittLayout hewittLayout(int64_t k, int64_t m) {
+  int64_t L = 1;
+  while ((int64_t(1) << L) < k)
+    ++L;
+  return {k, m, L, 3 * L - 1};
+}
+
+class BoundedDyckHewittRnn final : public Construction {
+public:
+  const char *id() const override { return "bounded_dyck/rnn-hewitt-stack"; }
+  TaskKind task() const override { return TaskKind::BoundedDyck; }
+  Architecture arch() const override { return Architecture::RNN; }
+  std::string requirement() const override {
+    return "rnn with construction = hewitt";
+  }
+  std::string variant() const override { return "hewitt"; }
+  bool accepts(const ModelSpec &m) const override {
+    return m.construction == "hewitt";
+  }
+
+  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
+    const HewittLayout g = hewittLayout(spec.task.brackets, spec.task.depth);
+    const double H = static_cast<double>(g.units()), stack = 2.0 * g.m * g.s,
+                 k = static_cast<double>(g.k);
+    const double nnzW = 2 * stack + (2 * g.L + 3) * (2 * g.s + 8 * g.L + 8);
+    const double nnzU = (k + 1) * stack + k * g.s + 4 * k + 2;
+    return 8 * (nnzW + nnzU) + 4 * 4 * H; // values + indices; vectors
+  }
+
+  Network
+  build(const Spec &spec, const ModelSpec &model,
+        const std::function<void(const std::string &)> &) const override {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const HewittLayout g = hewittLayout(spec.task.brackets, spec.task.depth);
+    const int64_t k = g.k, m = g.m, L = g.L, s = g.s, H = g.units();
+    const int64_t eos = voc.endToken;
+    auto open = [](int64_t i) { return 2 * i; };
+    auto close = [](int64_t i) { return 2 * i + 1; };
+
+    Network net = networkSkeleton(spec, model, Architecture::RNN, H);
+    net.blocks = {
+        {"push", 0, m * s, "Hewitt's push half: m slots of s units"},
+        {"pop", m * s, m * s,
+         "Hewitt's pop half; the stack is push + pop, slot 0 the top"},
+        {"detect", g.det(0), g.detectors(),
+         "D1_l, D0_l (top and close differ in bit l), E (close on empty), F "
+         "(open on full): 1 at the first illegal step"},
+        {"latch", g.latch(0), g.detectors(),
+         "each detector's value from the first illegal step on"},
+        {"accept", g.acc(), 1, "1 at <eos> iff the string is accepted"}};
+
+    WeightTriplets W, U;
+    Vector bias = Vector::Zero(H);
+    // The stack S_{j,u} = PUSH_{j,u} + POP_{j,u}: a unit reading S reads both.
+    auto fromStack = [&](int64_t row, int64_t slot, int64_t u, float w) {
+      W.emplace_back(row, g.push(slot, u), w);
+      W.emplace_back(row, g.pop(slot, u), w);
+    };
+    // -2 dead(t-1): every detector and latch.
+    auto gate = [&](int64_t row) {
+      for (int64_t x = 0; x < g.detectors(); ++x) {
+        W.emplace_back(row, g.det(x), -2.0f);
+        W.emplace_back(row, g.latch(x), -2.0f);
+      }
+    };
+
+    // Hewitt's stack: push shifts down and writes c(i) on top, pop shifts up;
+    // the half that does not move gets -2; <eos> clears both. Bias -1.
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t u = 0; u < s; ++u) {
+        const int64_t pu = g.push(j, u), po = g.pop(j, u);
+        bias(pu) = bias(po) = -1;
+        if (j >= 1)
+          fromStack(pu, j - 1, u, 2.0f);
+        if (j + 1 < m)
+          fromStack(po, j + 1, u, 2.0f);
+        for (int64_t i = 0; i < k; ++i) {
+          if (j == 0 && g.code(i, u))
+            U.emplace_back(pu, open(i), 2.0f);
+          U.emplace_back(pu, close(i), -2.0f);
+          U.emplace_back(po, open(i), -2.0f);
+        }
+        U.emplace_back(pu, eos, -2.0f);
+        U.emplace_back(po, eos, -2.0f);
+      }
+
+    // Detectors, gated by dead(t-1).
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t d1 = g.det(g.d1(l)), d0 = g.det(g.d0(l));
+      fromStack(d1, 0, l, 1.0f);     // top's bit l is 1
+      fromStack(d0, 0, L + l, 1.0f); // top occupied, bit l is 0
+      bias(d1) = bias(d0) = -1;
+      for (int64_t i = 0; i < k; ++i)
+        U.emplace_back(((i >> l) & 1) ? d0 : d1, close(i), 1.0f);
+    }
+    const int64_t E = g.det(g.empty()), F = g.det(g.full());
+    for (int64_t u = 0; u < s; ++u) {
+      fromStack(E, 0, u, -1.0f);
+      fromStack(F, m - 1, u, 1.0f);
+    }
+    bias(F) = -static_cast<float>(2 * L - 1);
+    for (int64_t i = 0; i < k; ++i) {
+      U.emplace_back(E, close(i), 1.0f);
+      U.emplace_back(F, open(i), 1.0f);
+    }
+    for (int64_t x = 0; x < g.detectors(); ++x)
+      gate(g.det(x));
+
+    // Latches: LATCH_x(t) = LATCH_x(t-1) + DET_x(t-1).
+    for (int64_t x = 0; x < g.detectors(); ++x) {
+      W.emplace_back(g.latch(x), g.latch(x), 1.0f);
+      W.emplace_back(g.latch(x), g.det(x), 1.0f);
+    }
+
+    // Accept at <eos>: empty stack and nothing illegal before.
+    for (int64_t u = 0; u < s; ++u)
+      fromStack(g.acc(), 0, u, -1.0f);
+    gate(g.acc());
+    U.emplace_back(g.acc(), eos, 1.0f);
+
+    net.body = elmanBody(H, voc.tokenCount, W, U, bias, Vector::Zero(H));
+    net.readout.weight = Matrix::Zero(2, H);
+    net.readout.weight(1, g.acc()) = 1;
+    net.readout.bias = Vector::Zero(2);
+    net.readout.bias(0) = 0.5f;
+
+    net.provenance = {
+        id(),
+        "Hewitt et al. 2020: Dyck-(k,m) in O(m log k) Elman units, against "
+        "Omega(m log k) bits for any recognizer; B24: constant size in N "
+        "for RNNs",
+        "compiler/constructions/BoundedDyckHewittRNN.cpp",
+        "Hewitt's push/pop slot stack (binary slot codes) with ReLU, plus a "
+        "violation latch and an empty-stack check at <eos>"};
+    Certificate &cert = net.certificate;
+    cert.readoutMargin = 0.5;
+    cert.logitTolerance = 0; // integer arithmetic
+    cert.argument =
+        "every pre-activation is an integer, +1 for an on-unit and <= 0 "
+        "otherwise, so every unit is exactly 0 or 1 in any precision; the "
+        "stack moves are exact on legal steps and the first illegal step "
+        "latches for good";
+    cert.certified = true;
+    return net;
+  }
+};
+
+} // namespace
+
+const Construction &boundedDyckHewittRnnConstruction() {
+  static const BoundedDyckHewittRnn c;
+  return c;
+}
+
+} // namespace handwire
