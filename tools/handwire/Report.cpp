@@ -11,8 +11,16 @@ namespace handwire::cli {
 using nlohmann::json;
 
 void printTaskLine(std::ostream &os, const TaskSpec &task) {
-  os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength
-     << ", alphabet of " << task.alphabet.size() << " (";
+  os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength;
+  if (task.kind == TaskKind::BoundedDyck) {
+    os << ", Dyck-(" << task.brackets << "," << task.depth << ")\n";
+    return;
+  }
+  if (task.alphabet.empty()) {
+    os << "\n";
+    return;
+  }
+  os << ", alphabet of " << task.alphabet.size() << " (";
   for (size_t i = 0; i < task.alphabet.size() && i < 8; ++i)
     os << (i ? " " : "") << task.alphabet[i];
   if (task.alphabet.size() > 8)
