@@ -135,21 +135,23 @@ PrecisionVerdict certifyWith(const Network &net, Precision p,
                             std::to_string(v.requiredBits) + " bits");
     }
   } else {
-    // 2b. Selection heads: a logit s <q,k> with |<q,k>| <= 1 is stored with
-    // error <= s u, and the rounded unit codes move <q,k> by <= 2u, so the
-    // gap s g survives with half to spare when 12 u <= g, i.e.
-    // p >= log2(12 / g) (§4.3, with codes rounded to the format).
+    // 2b. Selection heads: a logit s <q,k> with |<q,k>| <= B is stored with
+    // error <= s B u, and the rounded codes move <q,k> by <= 2 B u, so the
+    // gap s g survives with half to spare when 12 B u <= g, i.e.
+    // p >= log2(12 B / g) (§4.3, with codes rounded to the format;
+    // HeadCertificate::requiredBits).
     for (const HeadCertificate &h : net.certificate.heads) {
       if (h.gap <= 0)
         continue;
-      const int bits = int(std::ceil(std::log2(12.0 / h.gap))) + 1;
+      const int bits = h.requiredBits();
       v.requiredBits = std::max(v.requiredBits, bits);
       if (bits > f.significand)
         fail(h.head + ": gap " + num(h.gap) + " needs " + std::to_string(bits) +
              " significand bits, " + name + " has " +
              std::to_string(f.significand));
-      if (h.scale > f.maxFinite)
-        fail(h.head + ": logits up to " + num(h.scale) + " overflow " + name);
+      if (h.scale * h.logitBound > f.maxFinite)
+        fail(h.head + ": logits up to " + num(h.scale * h.logitBound) +
+             " overflow " + name);
     }
     // 2c. Averages: the smallest one the read-out must resolve needs
     // averageBits significant bits; below the smallest normal number a

@@ -1,9 +1,24 @@
 #include "analysis/SeparationCard.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 namespace handwire {
+
+namespace {
+// Gilbert-Varshamov: {+1,-1}^d holds at least 2^d / sum_{i<m} C(d, i) points
+// with pairwise Hamming distance >= m (m = the margin in Hamming units).
+double gilbertVarshamov(const TaskSpec &task) {
+  double ball = 0, binom = 1;
+  for (int64_t i = 0; i < task.hammingMargin(); ++i) {
+    ball += binom;
+    binom = binom * static_cast<double>(task.dimension - i) /
+            static_cast<double>(i + 1);
+  }
+  return std::floor(std::ldexp(1.0, static_cast<int>(task.dimension)) / ball);
+}
+} // namespace
 
 SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   SeparationCard c;
@@ -12,7 +27,9 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   c.construction = net.provenance.construction;
   c.result = net.provenance.result;
   c.maxLength = task.maxLength;
-  c.alphabetSize = static_cast<int64_t>(task.alphabet.size());
+  c.alphabetSize = task.kind == TaskKind::NearestNeighbour
+                       ? task.labels
+                       : static_cast<int64_t>(task.alphabet.size());
   c.precisionBits = precisionBits(net.precision);
   c.width = net.width;
   c.parameters = parameterCount(net);
@@ -105,6 +122,30 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
       c.bound = "none";
       c.boundNote =
           "no lower bound for two or more layers; O(log N) width suffices";
+    }
+    break;
+  }
+  case TaskKind::NearestNeighbour: {
+    if (net.arch == Architecture::RNN) {
+      // T9 via one-way INDEX: Alice's labels sit on a code of points with
+      // pairwise Hamming distance >= m (the margin), Bob queries one of them.
+      // The cube holds at least the Gilbert-Varshamov number of such points,
+      // so the bound is min(N, GV) log2 L.
+      const double points = std::min(N, gilbertVarshamov(task));
+      c.bound = "state bits >= min(N, A) log2 L";
+      c.boundBits = points * std::log2(static_cast<double>(task.labels));
+      std::ostringstream note;
+      note << "B24 (T9) via one-way INDEX: the labels of A = "
+           << static_cast<int64_t>(points)
+           << " examples on points m = " << task.hammingMargin()
+           << " apart (Gilbert-Varshamov in {+1,-1}^" << task.dimension
+           << ", capped at N) must all survive in the state";
+      c.boundNote = note.str();
+    } else {
+      c.bound = "none";
+      c.boundNote =
+          "no lower bound for two or more layers; the upper bound used is "
+          "width D = 2d + L + 2 + 2k with k = O(log N)";
     }
     break;
   }

@@ -57,7 +57,8 @@ json certificateJson(const Certificate &c) {
                           {"leakage", h.leakage},
                           {"required_scale", h.requiredScale},
                           {"scale", h.scale},
-                          {"worst_target_weight", h.worstTargetWeight}});
+                          {"worst_target_weight", h.worstTargetWeight},
+                          {"logit_bound", h.logitBound}});
   return j;
 }
 
@@ -133,6 +134,11 @@ json configOf(const TaskSpec &task, const Network &net,
   j["task"] = {{"kind", taskKindName(task.kind)},
                {"alphabet", task.alphabet},
                {"max_length", task.maxLength}};
+  if (task.kind == TaskKind::NearestNeighbour) {
+    j["task"]["dimension"] = task.dimension;
+    j["task"]["labels"] = task.labels;
+    j["task"]["margin"] = task.margin;
+  }
   j["architecture"] = architectureName(net.arch);
   j["precision"] = precisionName(net.precision);
   j["vocabulary"] = {{"token_count", net.tokenCount},
@@ -466,6 +472,9 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
          r.number(h, "required_scale", "certificate.heads[]."),
          r.number(h, "scale", "certificate.heads[]."),
          r.number(h, "worst_target_weight", "certificate.heads[].")});
+  for (size_t i = 0; i < c.heads.size(); ++i)
+    c.heads[i].logitBound =
+        cert["heads"][i].value("logit_bound", 1.0); // absent: unit codes
 
   const std::string weightsName = r.string(j, "weights", "");
   if (weightsName.find('/') != std::string::npos || weightsName.empty())

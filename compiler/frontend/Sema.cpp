@@ -244,6 +244,10 @@ const std::vector<TaskKindRow> &taskKinds() {
        TaskKind::IndexLookup,
        {"alphabet", "max_length"},
        {"alphabet", "max_length"}},
+      {"nearest_neighbour",
+       TaskKind::NearestNeighbour,
+       {"dimension", "labels", "margin", "max_length"},
+       {"dimension", "labels", "max_length"}},
       {"string_equality",
        TaskKind::StringEquality,
        {"max_length"},
@@ -296,7 +300,39 @@ void Analyzer::task(const ast::Block &b, TaskSpec &t) {
       t.depth = *v;
   };
   handlers["alphabet"] = [&](const ast::Field &f) { alphabet(f.value, t); };
+  handlers["dimension"] = [&](const ast::Field &f) {
+    // One embedding row per point of the cube: 2^d rows.
+    if (auto v = integer(f, 1, kMaxLength, "dimension")) {
+      if (*v > 16)
+        error(f.value.loc, "'dimension' must be at most 16, got " +
+                               f.value.text +
+                               ": every point of {+1,-1}^d is a token, and 2^" +
+                               f.value.text + " embedding rows are too many");
+      else
+        t.dimension = *v;
+    }
+  };
+  handlers["labels"] = [&](const ast::Field &f) {
+    if (auto v = integer(f, 2, 65536, "labels"))
+      t.labels = *v;
+  };
+  handlers["margin"] = [&](const ast::Field &f) {
+    // Inner products of unit vectors lie in [-1, 1]: no two differ by more
+    // than 2.
+    if (auto v = number(f, 0, HUGE_VAL)) {
+      if (*v > 2)
+        error(f.value.loc,
+              "'margin' must be at most 2, got " + f.value.text +
+                  ": inner products of unit vectors lie in [-1, 1], so no "
+                  "input could keep it");
+      else
+        t.margin = *v;
+    }
+  };
   inOrder(b, fields, handlers);
+  if (t.kind == TaskKind::NearestNeighbour && t.dimension > 0 &&
+      !fields.count("margin"))
+    t.margin = 2.0 / static_cast<double>(t.dimension); // any unique nearest
 }
 
 // The pair-unit RNN has sum_{i<=m} k^i stack states times 2k + 1 symbols;

@@ -1,6 +1,12 @@
 #include "ir/Network.h"
 
+#include <cmath>
+
 namespace handwire {
+
+int HeadCertificate::requiredBits() const {
+  return int(std::ceil(std::log2(12.0 * logitBound / gap))) + 1;
+}
 
 const ResidualBlock *Network::block(const std::string &name) const {
   for (const auto &b : blocks)

@@ -130,6 +130,15 @@ struct HeadCertificate {
   double requiredScale = 0; // [ln(competitors) + ln((1-delta)/delta)] / gap
   double scale = 0;         // the scale folded into Q
   double worstTargetWeight = 0; // 1 / (1 + competitors * exp(-scale * gap))
+  // Largest |<q, k>| per unit of scale (1 for unit codes; a query and key with
+  // extra coordinates, like nearest neighbour's [x; 1] . [Cx; 2], have more).
+  double logitBound = 1;
+
+  // Significand bits (with the implicit one) that keep half the gap when
+  // logits and codes are stored in the format: a logit s <q,k> is stored
+  // with error <= s B u (B = logitBound), the rounded vectors move <q,k> by
+  // <= 2 B u, so 12 B u <= gap suffices (codes-and-bounds.md §4.3).
+  int requiredBits() const;
 };
 
 // Whether the network is exact when stored in one precision (filled by

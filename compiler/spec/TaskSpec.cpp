@@ -1,5 +1,8 @@
 #include "spec/TaskSpec.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace handwire {
 
 const char *taskKindName(TaskKind k) {
@@ -12,6 +15,8 @@ const char *taskKindName(TaskKind k) {
     return "string_equality";
   case TaskKind::Disjointness:
     return "disjointness";
+  case TaskKind::NearestNeighbour:
+    return "nearest_neighbour";
   }
   return "?";
 }
@@ -135,6 +140,17 @@ SourceLoc lookup(const FieldLocs &locs, const std::string &f,
 SourceLoc TaskSpec::fieldLoc(const std::string &f) const {
   return lookup(locs, f, loc);
 }
+int64_t TaskSpec::hammingMargin() const {
+  // The tolerance keeps a margin written as an exact multiple of 2/d (0.25 at
+  // d = 8) from rounding up past it.
+  const double h = margin * static_cast<double>(dimension) / 2;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(h - 1e-9)));
+}
+double TaskSpec::effectiveMargin() const {
+  return 2.0 * static_cast<double>(hammingMargin()) /
+         static_cast<double>(dimension);
+}
+
 SourceLoc ModelSpec::fieldLoc(const std::string &f) const {
   return lookup(locs, f, loc);
 }

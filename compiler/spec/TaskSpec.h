@@ -16,7 +16,13 @@ namespace handwire {
 // Field name -> where its value was written (absent for defaults).
 using FieldLocs = std::map<std::string, SourceLoc>;
 
-enum class TaskKind { IndexLookup, BoundedDyck, StringEquality, Disjointness };
+enum class TaskKind {
+  IndexLookup,
+  BoundedDyck,
+  StringEquality,
+  Disjointness,
+  NearestNeighbour
+};
 enum class Architecture { Transformer, RNN };
 // Position-code families (codes-and-bounds.md §1); Auto picks the narrowest
 // one whose certificate meets the construction's requirement.
@@ -54,9 +60,19 @@ struct TaskSpec {
   // bounded_dyck: Dyck-(k, m), k bracket types, nesting depth at most m.
   int64_t brackets = 2; // k
   int64_t depth = 2;    // m
+  // nearest_neighbour: points of {+1,-1}^d / sqrt(d), L labels, and the
+  // promised margin Delta: <x_q, x_i*> >= <x_q, x_j> + Delta for j != i*.
+  int64_t dimension = 0; // d
+  int64_t labels = 0;    // L
+  double margin = 0;     // Delta, as written (0 < Delta <= 2)
   FieldLocs locs;
 
   SourceLoc fieldLoc(const std::string &field) const; // falls back to loc
+  // nearest_neighbour: inner products of cube points are 1 - 2h/d for a
+  // Hamming distance h, so the margin promise is h_j >= h_i* + m with
+  // m = ceil(Delta d / 2): Delta rounded up to a multiple of 2/d.
+  int64_t hammingMargin() const;
+  double effectiveMargin() const; // 2 m / d
 };
 
 struct ModelSpec {

@@ -27,6 +27,14 @@ Vocabulary vocabularyOf(const TaskSpec &task) {
     v.classCount = 2;
     v.maxSequenceLength = 2 * task.maxLength + 1; // x, y, then <out>
     break;
+  case TaskKind::NearestNeighbour:
+    v.symbolCount = int64_t(1) << task.dimension; // the points
+    v.firstLabelToken = v.symbolCount;
+    v.beginToken = v.symbolCount + task.labels;
+    v.tokenCount = v.beginToken + 1;
+    v.classCount = task.labels;
+    v.maxSequenceLength = 2 * task.maxLength + 2; // <bos>, pairs, query
+    break;
   }
   return v;
 }
@@ -49,6 +57,16 @@ std::string Vocabulary::tokenName(const TaskSpec &task, int64_t token) const {
   if (task.kind == TaskKind::StringEquality ||
       task.kind == TaskKind::Disjointness)
     return token == endToken ? "<out>" : std::to_string(token);
+  if (task.kind == TaskKind::NearestNeighbour) {
+    if (token == beginToken)
+      return "<bos>";
+    if (token >= firstLabelToken)
+      return "y" + std::to_string(token - firstLabelToken);
+    std::string bits = "x";
+    for (int64_t j = 0; j < task.dimension; ++j)
+      bits += (token >> j) & 1 ? '1' : '0';
+    return bits;
+  }
   if (token < symbolCount)
     return task.alphabet[static_cast<size_t>(token)];
   return "IDX_" + std::to_string(token - firstIndexToken + 1);
@@ -63,6 +81,8 @@ std::string Vocabulary::className(const TaskSpec &task, int64_t cls) const {
     return cls ? "equal" : "different";
   if (task.kind == TaskKind::Disjointness)
     return cls ? "disjoint" : "intersect";
+  if (task.kind == TaskKind::NearestNeighbour)
+    return "y" + std::to_string(cls);
   return task.alphabet[static_cast<size_t>(cls)];
 }
 

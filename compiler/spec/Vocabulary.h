@@ -14,6 +14,17 @@
 //   classes equality: 0 different, 1 equal; disjointness: 0 intersect, 1
 //   disjoint
 // An input is x_1 .. x_n y_1 .. y_n <out> (length 2N + 1).
+// Nearest neighbour over the cube {+1,-1}^d / sqrt(d) with L labels:
+//   tokens  0 .. 2^d-1        points: point p has coordinate j equal to
+//                             +1/sqrt(d) if bit j of p is 0, else -1/sqrt(d)
+//                             (named x followed by bits 0 .. d-1 of p)
+//   tokens  2^d .. 2^d+L-1    labels y0 .. y{L-1}
+//   token   2^d+L             <bos>
+//   classes 0 .. L-1          the label of the nearest example
+// An input is <bos> x_1 y_1 .. x_n y_n x_q with 1 <= n <= N (length 2n + 2),
+// read at x_q. Valid inputs keep the task's margin: the nearest example x_i*
+// (largest <x_q, x_i>) leads every other by Hamming distance >= m, i.e. inner
+// product >= Delta (TaskSpec::hammingMargin).
 #pragma once
 
 #include "spec/TaskSpec.h"
@@ -31,6 +42,8 @@ struct Vocabulary {
   int64_t symbolCount = 0;     // V
   int64_t firstIndexToken = 0; // index lookup: token id of IDX_1
   int64_t endToken = -1;       // bounded Dyck: <eos>
+  int64_t firstLabelToken = 0; // nearest neighbour: token id of label 0
+  int64_t beginToken = -1;     // nearest neighbour: <bos>
 
   // Human-readable name of a token or a class, e.g. "b" or "IDX_17".
   std::string tokenName(const TaskSpec &task, int64_t token) const;

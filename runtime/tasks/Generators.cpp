@@ -175,6 +175,119 @@ void pairTask(const TaskSpec &task, bool adversarial, SplitMix64 &rng,
   ex.tokens[2 * n] = 2; // <out>
 }
 
+// Nearest neighbour. Points are the ids 0 .. 2^d - 1 of cube points; the
+// Hamming distance h gives the inner product 1 - 2h/d, and the margin is
+// "every other example at least m further than the nearest"
+// (TaskSpec::hammingMargin).
+int64_t hamming(int64_t a, int64_t b) {
+  return __builtin_popcountll(static_cast<uint64_t>(a ^ b));
+}
+
+// A point at Hamming distance exactly h from `from`: h distinct coordinates
+// flipped (a partial Fisher-Yates shuffle of the d coordinates).
+int32_t pointAtDistance(int64_t d, int32_t from, int64_t h, SplitMix64 &rng) {
+  int coords[16];
+  for (int j = 0; j < d; ++j)
+    coords[j] = j;
+  int32_t p = from;
+  for (int64_t i = 0; i < h; ++i) {
+    const int64_t j = i + static_cast<int64_t>(rng.below(d - i));
+    std::swap(coords[i], coords[j]);
+    p ^= int32_t(1) << coords[i];
+  }
+  return p;
+}
+
+// A point at Hamming distance >= h from `from` (h <= d): a uniform point if
+// one of a few draws qualifies, else one at a uniform distance in [h, d].
+int32_t pointAtLeast(int64_t d, int32_t from, int64_t h, SplitMix64 &rng) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const int32_t p = static_cast<int32_t>(rng.below(uint64_t(1) << d));
+    if (hamming(p, from) >= h)
+      return p;
+  }
+  return pointAtDistance(d, from,
+                         h + static_cast<int64_t>(rng.below(d - h + 1)), rng);
+}
+
+// Writes <bos> x_1 y_1 .. x_n y_n x_q from points and labels.
+void nearestNeighbourTokens(const Vocabulary &voc,
+                            const std::vector<int32_t> &points,
+                            const std::vector<int32_t> &labels, int32_t query,
+                            Example &ex) {
+  const size_t n = points.size();
+  ex.tokens.resize(2 * n + 2);
+  ex.tokens[0] = static_cast<int32_t>(voc.beginToken);
+  for (size_t i = 0; i < n; ++i) {
+    ex.tokens[2 * i + 1] = points[i];
+    ex.tokens[2 * i + 2] =
+        static_cast<int32_t>(voc.firstLabelToken) + labels[i];
+  }
+  ex.tokens[2 * n + 1] = query;
+}
+
+// Uniform: n uniform in 1..N, points, labels and the query uniform; then the
+// margin is restored by resampling. The nearest example stays (if it is too
+// far for any competitor to be m further, it is redrawn at a uniform distance
+// in [0, d - m]); every other example closer than h* + m is redrawn at
+// distance >= h* + m.
+void uniformNearestNeighbour(const TaskSpec &task, const Vocabulary &voc,
+                             SplitMix64 &rng, Example &ex) {
+  const int64_t d = task.dimension, m = task.hammingMargin();
+  const int64_t n = 1 + static_cast<int64_t>(rng.below(task.maxLength));
+  std::vector<int32_t> points(n), labels(n);
+  for (int64_t i = 0; i < n; ++i) {
+    points[i] = static_cast<int32_t>(rng.below(uint64_t(1) << d));
+    labels[i] = static_cast<int32_t>(rng.below(task.labels));
+  }
+  const int32_t query = static_cast<int32_t>(rng.below(uint64_t(1) << d));
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (hamming(points[i], query) < hamming(points[best], query))
+      best = i;
+  int64_t h = hamming(points[best], query);
+  if (n > 1 && h + m > d) {
+    h = static_cast<int64_t>(rng.below(d - m + 1));
+    points[best] = pointAtDistance(d, query, h, rng);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    if (i != best && hamming(points[i], query) < h + m)
+      points[i] = pointAtLeast(d, query, h + m, rng);
+  nearestNeighbourTokens(voc, points, labels, query, ex);
+}
+
+// Adversarial ("sets at the margin"): n = N; the nearest example at the
+// first, middle or last position or anywhere; at Hamming distance 0 (the
+// query equals an example), d - m (the query is far from every example) or
+// anywhere in between; every other example exactly m further (the runner-up
+// exactly Delta behind, all of them tied with one another) or, half the time,
+// only some of them, the others anywhere further; every other example shares
+// one wrong label, so all leaked attention lands on one class.
+void adversarialNearestNeighbour(const TaskSpec &task, const Vocabulary &voc,
+                                 SplitMix64 &rng, Example &ex) {
+  const int64_t d = task.dimension, m = task.hammingMargin();
+  const int64_t n = task.maxLength;
+  const int64_t where[] = {0, n / 2, n - 1, static_cast<int64_t>(rng.below(n))};
+  const int64_t best = where[rng.below(4)];
+  const int64_t distances[] = {0, d - m,
+                               static_cast<int64_t>(rng.below(d - m + 1))};
+  const int64_t h = distances[rng.below(3)];
+  const bool allAtMargin = rng.below(2);
+  const int32_t query = static_cast<int32_t>(rng.below(uint64_t(1) << d));
+  const int32_t right = static_cast<int32_t>(rng.below(task.labels));
+  const int32_t wrong = static_cast<int32_t>(
+      (right + 1 + rng.below(task.labels - 1)) % task.labels);
+  std::vector<int32_t> points(n), labels(n, wrong);
+  points[best] = pointAtDistance(d, query, h, rng);
+  labels[best] = right;
+  for (int64_t i = 0; i < n; ++i)
+    if (i != best)
+      points[i] = allAtMargin || rng.below(2)
+                      ? pointAtDistance(d, query, h + m, rng)
+                      : pointAtLeast(d, query, h + m, rng);
+  nearestNeighbourTokens(voc, points, labels, query, ex);
+}
+
 } // namespace
 
 void ExampleGenerator::generate(uint64_t index, Example &ex) const {
@@ -198,6 +311,12 @@ void ExampleGenerator::generate(uint64_t index, Example &ex) const {
   case TaskKind::StringEquality:
   case TaskKind::Disjointness:
     pairTask(task_, ex.adversarial, rng, ex);
+    break;
+  case TaskKind::NearestNeighbour:
+    if (ex.adversarial)
+      adversarialNearestNeighbour(task_, voc, rng, ex);
+    else
+      uniformNearestNeighbour(task_, voc, rng, ex);
     break;
   }
   ex.label = groundTruth(task_, ex.tokens);

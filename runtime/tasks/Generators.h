@@ -5,6 +5,9 @@
 //                 coherent with another (from the network's certificate),
 //                 the competing position holding a different symbol.
 //  - mixed:       alternates uniform and adversarial.
+// Other tasks follow the same idea (docs/evaluation.md); nearest neighbour's
+// adversarial inputs are sets at the margin, and no generated input ever
+// breaks the task's margin.
 #pragma once
 
 #include "spec/TaskSpec.h"

@@ -5,6 +5,37 @@
 
 namespace handwire {
 
+namespace {
+int64_t hammingDistance(int32_t a, int32_t b) {
+  return __builtin_popcount(static_cast<uint32_t>(a ^ b));
+}
+
+// The token types of <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N.
+std::string nearestNeighbourShape(const TaskSpec &task,
+                                  const std::vector<int32_t> &tokens) {
+  const Vocabulary voc = vocabularyOf(task);
+  if (tokens.size() < 4 || tokens.size() % 2)
+    return "a nearest-neighbour input is <bos>, n >= 1 (point, label) pairs "
+           "and a query point: an even length of at least 4, got " +
+           std::to_string(tokens.size()) + " tokens";
+  const int64_t n = (static_cast<int64_t>(tokens.size()) - 2) / 2;
+  if (n > task.maxLength)
+    return "input has " + std::to_string(n) +
+           " examples, more than N = " + std::to_string(task.maxLength);
+  if (tokens[0] != voc.beginToken)
+    return "the first token is not <bos>";
+  for (size_t i = 1; i < tokens.size(); ++i) {
+    const bool point = i % 2 == 1; // odd positions: x_1, .., x_n, x_q
+    const int64_t t = tokens[i];
+    if (point && (t < 0 || t >= voc.symbolCount))
+      return "token " + std::to_string(i + 1) + " is not a point";
+    if (!point && (t < voc.firstLabelToken || t >= voc.beginToken))
+      return "token " + std::to_string(i + 1) + " is not a label";
+  }
+  return {};
+}
+} // namespace
+
 std::string checkInput(const TaskSpec &task,
                        const std::vector<int32_t> &tokens) {
   const Vocabulary voc = vocabularyOf(task);
@@ -55,8 +86,47 @@ std::string checkInput(const TaskSpec &task,
       return "the last token is not <out>";
     return {};
   }
+  case TaskKind::NearestNeighbour: {
+    // <bos> x_1 y_1 .. x_n y_n x_q with 1 <= n <= N, and the margin kept.
+    if (std::string bad = nearestNeighbourShape(task, tokens); !bad.empty())
+      return bad;
+    const NearestExample best = nearestExample(task, tokens);
+    if (best.lead < task.hammingMargin())
+      return "the nearest example x_" + std::to_string(best.index) +
+             " leads the runner-up by Hamming distance " +
+             std::to_string(best.lead) + ", below the margin's " +
+             std::to_string(task.hammingMargin());
+    return {};
+  }
   }
   return "unknown task";
+}
+
+NearestExample nearestExample(const TaskSpec &task,
+                              const std::vector<int32_t> &tokens) {
+  HW_ASSERT(nearestNeighbourShape(task, tokens).empty(),
+            "nearest example of a malformed input");
+  const Vocabulary voc = vocabularyOf(task);
+  const int64_t n = (static_cast<int64_t>(tokens.size()) - 2) / 2;
+  const int32_t query = tokens.back();
+  // <x_q, x_i> = 1 - 2 h / d: the largest inner product is the smallest
+  // Hamming distance h.
+  NearestExample best;
+  int64_t runnerUp = task.dimension + 1; // beyond any distance
+  best.hamming = task.dimension + 1;
+  for (int64_t i = 1; i <= n; ++i) {
+    const int64_t h = hammingDistance(tokens[2 * i - 1], query);
+    if (h < best.hamming) {
+      runnerUp = best.hamming;
+      best.hamming = h;
+      best.index = i;
+      best.label = tokens[2 * i] - voc.firstLabelToken;
+    } else if (h < runnerUp) {
+      runnerUp = h; // a tie (h == best) makes the lead 0
+    }
+  }
+  best.lead = n == 1 ? task.dimension + 1 : runnerUp - best.hamming;
+  return best;
 }
 
 bool isBoundedDyck(const TaskSpec &task, const int32_t *brackets, int64_t n) {
@@ -99,6 +169,8 @@ int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
     }
     return 1;
   }
+  case TaskKind::NearestNeighbour:
+    return nearestExample(task, tokens).label;
   }
   return -1;
 }

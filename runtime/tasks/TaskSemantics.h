@@ -19,6 +19,23 @@ std::string checkInput(const TaskSpec &task,
 // Whether brackets[0 .. n) is in Dyck-(k, m): well nested, depth <= m.
 bool isBoundedDyck(const TaskSpec &task, const int32_t *brackets, int64_t n);
 
+// Nearest neighbour: the example nearest to the query of a structurally
+// well-formed input <bos> x_1 y_1 .. x_n y_n x_q, by the largest inner product
+// <x_q, x_i> (the smallest Hamming distance), and its lead over the runner-up.
+// A tie for the nearest is outside the task's promise (the margin forbids
+// it); the semantics then name the earliest of the tied examples, and lead is
+// 0.
+struct NearestExample {
+  int64_t index = 0;   // i*, 1-based
+  int64_t label = 0;   // y_i*
+  int64_t hamming = 0; // Hamming distance from x_q to x_i*
+  // Hamming distance of the runner-up minus that of x_i* (d + 1 if n = 1:
+  // no competitor).
+  int64_t lead = 0;
+};
+NearestExample nearestExample(const TaskSpec &task,
+                              const std::vector<int32_t> &tokens);
+
 // The correct class of a well-formed input.
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);
 

@@ -144,6 +144,26 @@ emit_onnx_and_write_decisions)
   expect 1 "cannot write '/proc/forbidden/d.txt'" -- \
     "$HW" eval specs/index_lookup.task -N 16 -n 5 --write-decisions /proc/forbidden/d.txt
   ;;
+nearest_neighbour)
+  # d = 8 keeps the point table small (256 tokens); margin 0.25 = Hamming 1.
+  NN=(-N 64 -D task.dimension=8 -D task.margin=0.25)
+  expect 0 "backends     0 disagreements, max logit difference .*: agree" -- \
+    "$HW" eval specs/nearest_neighbour.task "${NN[@]}" -n 300 --backend both
+  expect 0 "300 correct, 0 mismatches" -- \
+    "$HW" eval specs/nearest_neighbour.task "${NN[@]}" -n 300
+  expect 0 "lower bound  none" -- "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
+  expect 0 "construction nearest_neighbour/transformer-2layer" -- \
+    "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
+  expect 0 "wrote" -- "$HW" compile specs/nearest_neighbour.task "${NN[@]}" -o "$TMP"
+  [ -s "$TMP/nearest_neighbour.transformer.safetensors" ] || fail "no .safetensors written"
+  expect 0 "ONNX opset 13, checked" -- \
+    "$HW" compile specs/nearest_neighbour.task "${NN[@]}" --emit onnx -o "$TMP"
+  [ -s "$TMP/nearest_neighbour.transformer.onnx" ] || fail "no .onnx written"
+  expect 1 "<command line>:1:13: error: 'margin' must be at most 2" -- \
+    "$HW" eval specs/nearest_neighbour.task -D task.margin=2.5
+  expect 1 "<command line>:2:13: error: margin 0.25 .* bf16 has 8" -- \
+    "$HW" eval specs/nearest_neighbour.task "${NN[@]}" -D model.precision=bf16
+  ;;
 threads_do_not_change_output)
   # -j sets the threads that measure the code's coherence: same bytes anyway.
   for j in 1 2 3; do

@@ -11,6 +11,14 @@ namespace handwire::cli {
 using nlohmann::json;
 
 void printTaskLine(std::ostream &os, const TaskSpec &task) {
+  if (task.kind == TaskKind::NearestNeighbour) {
+    os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength
+       << " examples, points of {+1,-1}^" << task.dimension << " / sqrt("
+       << task.dimension << "), " << task.labels << " labels, margin "
+       << task.effectiveMargin() << " (Hamming " << task.hammingMargin()
+       << ")\n";
+    return;
+  }
   os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength;
   if (task.kind == TaskKind::BoundedDyck) {
     os << ", Dyck-(" << task.brackets << "," << task.depth << ")\n";
@@ -128,9 +136,17 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
 }
 
 json taskJson(const TaskSpec &task) {
-  return {{"kind", taskKindName(task.kind)},
-          {"max_length", task.maxLength},
-          {"alphabet", task.alphabet}};
+  json j = {{"kind", taskKindName(task.kind)},
+            {"max_length", task.maxLength},
+            {"alphabet", task.alphabet}};
+  if (task.kind == TaskKind::NearestNeighbour) {
+    j["dimension"] = task.dimension;
+    j["labels"] = task.labels;
+    j["margin"] = task.margin;
+    j["effective_margin"] = task.effectiveMargin();
+    j["hamming_margin"] = task.hammingMargin();
+  }
+  return j;
 }
 
 json certificateJson(const Network &net) {
@@ -164,7 +180,8 @@ json certificateJson(const Network &net) {
                           {"gap", h.gap},
                           {"competitors", h.competitors},
                           {"leakage", h.leakage},
-                          {"worst_target_weight", h.worstTargetWeight}});
+                          {"worst_target_weight", h.worstTargetWeight},
+                          {"logit_bound", h.logitBound}});
   return j;
 }
 

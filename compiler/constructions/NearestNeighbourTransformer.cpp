@@ -1,0 +1,299 @@
+// Nearest neighbour with a two-layer, one-head-per-layer Transformer of width
+// 2d + L + 2 + 2k, k = O(log N). B24 (T8, upper bound: two layers, size
+// O(d + L + log N)); weights as in paper-constructions.md §6.4.
+//
+// Task. Input <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N, points of the cube
+// {+1,-1}^d / sqrt(d) (unit vectors), labels y_i in [L]; output y_i* with
+// i* = argmax_i <x_q, x_i>, on inputs that keep the margin
+// <x_q, x_i*> >= <x_q, x_j> + Delta' for every j != i* (Delta' = 2m/d, the
+// task's margin rounded up to the grid of cube inner products).
+//
+// Notation. M = 2n + 2 <= 2N + 2 tokens at 0-based positions t = 0 .. M-1:
+// <bos> at 0, x_i at 2i - 1, y_i at 2i, x_q at 2n + 1. T(0) .. T(2N+1) a sign
+// code in R^k (unit vectors, <T(s),T(t)> <= mu for s != t, measured exactly);
+// g1 = 1 - mu. delta1, delta2 the leakages of the two heads.
+// Residual stream, D = 2d + L + 2 + 2k:
+//   X  (d)     the token's own point (0 at labels and <bos>)
+//   Cx (d)     layer 1: the previous token's point
+//   Y  (L)     one-hot label; layer 2 writes its answer here (0 at x_q)
+//   isLab      1 at labels        one    1 everywhere
+//   K  (k)     T(t) at position t
+//   Q  (k)     T(t-1) at position t >= 1 (0 at <bos>)
+//
+// Claim. With delta1 = Delta'/8, delta2 from the read-out margin,
+//   eta1 >= [ln(2N+1) + ln((1-delta1)/delta1)] / g1,
+//   eta2 >= [ln(2N+1) + ln((1-delta2)/delta2)] / g2,
+//   g2 = min(Delta' - 4 delta1, 1 - 3 delta1) = min(Delta'/2, 1 - 3Delta'/8),
+// the read-out is exact on every valid input, with logit margin
+// >= 1 - 2 delta2.
+//
+// Proof.
+// Layer 1 (copy the previous point). At position t >= 1 the query eta1
+//   T(t-1) scores key t-1 at eta1 and each of the <= t <= 2N+1 other keys at
+//   <= eta1 mu = eta1 - eta1 g1 (causal mask: <bos> sees only itself, whose
+//   value is 0). By the softmax fact (SoftmaxScale.h) the previous token gets
+//   weight >= 1 - delta1. Values are X, vectors of norm 1 or 0, so:
+//   at y_i (previous token x_i): ||Cx - x_i|| <= 2 delta1;
+//   at x_i, x_q and <bos> (previous token a label, <bos> or none):
+//   ||Cx|| <= delta1.
+// Layer 2 (retrieve the nearest). At x_q the query is eta2 [x_q; 1] and key s
+//   is [Cx_s; 2 isLab_s], so score(s) = eta2 (<x_q, Cx_s> + 2 isLab_s); since
+//   ||x_q|| = 1, Cauchy-Schwarz gives
+//   at y_i:       <x_q, x_i> + 2 - 2 delta1 <= score / eta2
+//                 <= <x_q, x_i> + 2 + 2 delta1,
+//   elsewhere:    score / eta2 <= delta1.
+//   The target y_i* scores >= eta2 (<x_q, x_i*> + 2 - 2 delta1); another
+//   label y_j scores <= eta2 (<x_q, x_i*> - Delta' + 2 + 2 delta1), i.e.
+//   eta2 (Delta' - 4 delta1) less; a non-label scores <= eta2 delta1, i.e.
+//   at least eta2 (1 - 3 delta1) less (<x_q, x_i*> >= -1). So the gap per
+//   unit of scale is g2 > 0, there are <= 2N+1 competitors, and y_i* gets
+//   weight >= 1 - delta2. Values are Y (e_{y_s} at labels, 0 elsewhere),
+//   written into Y, which is 0 at x_q: Y[y_i*] >= 1 - delta2 and
+//   Y[c] <= delta2 for every other class c. The read-out is Y: margin
+//   >= 1 - 2 delta2. QED.
+//
+// Precision. |<q, k>| <= 3 per unit of scale at layer 2 (||Cx|| <= 1 plus
+// the shift 2), so the head needs log2(36 / g2) + 1 significand bits
+// (HeadCertificate::requiredBits): 11 at the smallest margin 2/16 of d = 16,
+// which fp32 and fp16 have and bf16 (8) does not. A margin too small for the
+// model's precision is refused at the task's `margin` field.
+#include "constructions/Construction.h"
+
+#include "codes/NearOrthogonalCode.h"
+#include "constructions/SoftmaxScale.h"
+#include "spec/Vocabulary.h"
+#include "support/Diagnostics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace handwire {
+namespace {
+
+// The layer-2 gap per unit of scale, and the layer-1 leakage it assumes, for
+// a margin Delta' (see the claim).
+struct RetrievalGap {
+  double leakage1; // delta1
+  double gap;      // g2
+};
+RetrievalGap retrievalGap(double margin) {
+  const double delta1 = margin / 8; // half the margin pays for the copy error
+  return {delta1, std::min(margin - 4 * delta1, 1 - 3 * delta1)};
+}
+
+class NearestNeighbourTransformer final : public Construction {
+public:
+  const char *id() const override {
+    return "nearest_neighbour/transformer-2layer";
+  }
+  TaskKind task() const override { return TaskKind::NearestNeighbour; }
+  Architecture arch() const override { return Architecture::Transformer; }
+  std::string requirement() const override {
+    return "transformer with layers = 2";
+  }
+  bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
+
+  // The copy head selects one key: only the one-sided gap matters.
+  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+    return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
+                               Sidedness::OneSided);
+  }
+
+  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
+  }
+  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
+    return bytesFor(
+        spec, minimumCodeWidth(vocabularyOf(spec.task).maxSequenceLength));
+  }
+  static double bytesFor(const Spec &spec, int64_t codeWidth) {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const double k = static_cast<double>(codeWidth),
+                 d = static_cast<double>(spec.task.dimension),
+                 L = static_cast<double>(spec.task.labels),
+                 T = static_cast<double>(voc.tokenCount),
+                 M = static_cast<double>(voc.maxSequenceLength);
+    const double D = 2 * d + L + 2 + 2 * k;
+    // Token and position tables; the heads (2k + 2d + 2(d+1) + 2L rows of
+    // width D) and the read-out (L rows); the code's sign bits.
+    return 4 * (T + M + 2 * k + 4 * d + 2 + 3 * L) * D +
+           M * std::ceil(k / 64) * 8;
+  }
+
+  Network build(
+      const Spec &spec, const ModelSpec &m,
+      const std::function<void(const std::string &)> &progress) const override {
+    const TaskSpec &task = spec.task;
+    const Vocabulary voc = vocabularyOf(task);
+    const int64_t d = task.dimension, L = task.labels, N = task.maxLength;
+    const double margin = task.effectiveMargin(); // Delta'
+    const double leakage2 = leakageForReadoutMargin(m.margin);
+    const RetrievalGap retrieval = retrievalGap(margin);
+    const int64_t competitors = 2 * N + 1; // every key but the target
+    // The retrieval head's logits reach 3 per unit of scale.
+    constexpr double kRetrievalLogitBound = 3;
+    refuseMarginBelowPrecision(task, m, retrieval.gap, kRetrievalLogitBound);
+
+    // Codes for positions 0 .. 2N+1 (codeword t is position t).
+    Code code = makeCode(codeRequest(spec, m), progress);
+    const int64_t k = code.certificate.dim;
+    const int64_t X = 0, CX = d, Y = 2 * d, IS_LAB = 2 * d + L,
+                  ONE = IS_LAB + 1, K = ONE + 1, Q = K + k, D = Q + k;
+
+    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
+    net.blocks = {{"X", X, d, "the token's point (0 at labels and <bos>)"},
+                  {"Cx", CX, d, "layer 1: the previous token's point"},
+                  {"Y", Y, L, "one-hot label; layer 2 writes the answer here"},
+                  {"isLab", IS_LAB, 1, "1 at label tokens"},
+                  {"one", ONE, 1, "1 at every position"},
+                  {"K", K, k, "key code T(t) of position t"},
+                  {"Q", Q, k, "query code T(t-1): the previous position"}};
+
+    // Scales from the measured one-sided gap and the leakages.
+    const double gap1 = 1.0 - code.certificate.maxInnerProduct;
+    const double eta1 =
+        m.scale ? *m.scale
+                : requiredSoftmaxScale(gap1, competitors, retrieval.leakage1);
+    const double eta2 =
+        m.scale ? *m.scale
+                : requiredSoftmaxScale(retrieval.gap, competitors, leakage2);
+
+    TransformerBody body;
+    // Embeddings: point p -> its coordinates in X (+1/sqrt(d) where bit j of
+    // p is 0); label c -> e_c in Y and 1 in isLab; <bos> -> 0. Position t ->
+    // 1 in one, T(t) in K, T(t-1) in Q.
+    body.embed.token = Matrix::Zero(voc.tokenCount, D);
+    const float unit = static_cast<float>(1 / std::sqrt(double(d)));
+    for (int64_t p = 0; p < voc.symbolCount; ++p)
+      for (int64_t j = 0; j < d; ++j)
+        body.embed.token(p, X + j) = (p >> j) & 1 ? -unit : unit;
+    for (int64_t c = 0; c < L; ++c) {
+      body.embed.token(voc.firstLabelToken + c, Y + c) = 1;
+      body.embed.token(voc.firstLabelToken + c, IS_LAB) = 1;
+    }
+    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
+    for (int64_t t = 0; t < voc.maxSequenceLength; ++t) {
+      body.embed.position(t, ONE) = 1;
+      code.vectors.writeRow(t, 1.0f, &body.embed.position(t, K));
+      if (t > 0)
+        code.vectors.writeRow(t - 1, 1.0f, &body.embed.position(t, Q));
+    }
+
+    // Layer 1: query eta1 Q, key K, value X, output into Cx.
+    AttentionHead copy;
+    copy.query = Matrix::Zero(k, D);
+    copy.query.block(0, Q, k, k)
+        .diagonal()
+        .setConstant(static_cast<float>(eta1));
+    copy.key = Matrix::Zero(k, D);
+    copy.key.block(0, K, k, k).diagonal().setOnes();
+    copy.value = Matrix::Zero(d, D);
+    copy.value.block(0, X, d, d).diagonal().setOnes();
+    copy.output = Matrix::Zero(D, d);
+    copy.output.block(CX, 0, d, d).diagonal().setOnes();
+    body.layers.push_back({{std::move(copy)}, std::nullopt});
+
+    // Layer 2: query eta2 [X; one], key [Cx; 2 isLab], value Y, output into
+    // Y.
+    AttentionHead retrieve;
+    retrieve.query = Matrix::Zero(d + 1, D);
+    retrieve.query.block(0, X, d, d)
+        .diagonal()
+        .setConstant(static_cast<float>(eta2));
+    retrieve.query(d, ONE) = static_cast<float>(eta2);
+    retrieve.key = Matrix::Zero(d + 1, D);
+    retrieve.key.block(0, CX, d, d).diagonal().setOnes();
+    retrieve.key(d, IS_LAB) = 2;
+    retrieve.value = Matrix::Zero(L, D);
+    retrieve.value.block(0, Y, L, L).diagonal().setOnes();
+    retrieve.output = Matrix::Zero(D, L);
+    retrieve.output.block(Y, 0, L, L).diagonal().setOnes();
+    body.layers.push_back({{std::move(retrieve)}, std::nullopt});
+    net.body = std::move(body);
+
+    // Read-out: the Y block.
+    net.readout.weight = Matrix::Zero(L, D);
+    net.readout.weight.block(0, Y, L, L).diagonal().setOnes();
+    net.readout.bias = Vector::Zero(L);
+
+    net.provenance = {
+        id(), "B24 (T8): two layers, size O(d + L + log N) (upper bound)",
+        "compiler/constructions/NearestNeighbourTransformer.cpp",
+        "layer 1 copies each example's point onto its label by the previous "
+        "position's code; layer 2 attends from the query to the label whose "
+        "copied point has the largest inner product with it"};
+    Certificate &cert = net.certificate;
+    cert.code = code.certificate;
+    cert.heads.push_back(certifySelectionHead(
+        "layers.0.heads.0", gap1, competitors, retrieval.leakage1, eta1));
+    cert.heads.push_back(certifySelectionHead("layers.1.heads.0", retrieval.gap,
+                                              competitors, leakage2, eta2));
+    cert.heads.back().logitBound = kRetrievalLogitBound;
+    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+    // Two fp32 passes differ in a layer-2 score by <= eta2 (3 (d + 1) + 2 M)
+    // u (the dot product, plus Cx, an average over M keys), which moves the
+    // softmax weights by twice that; then the average of 0/1 values itself.
+    const double M = static_cast<double>(voc.maxSequenceLength);
+    cert.logitTolerance =
+        2 * eta2 * (3 * double(d + 1) + 2 * M) * std::ldexp(1.0, -24) +
+        attentionAverageTolerance(voc.maxSequenceLength);
+    std::ostringstream why;
+    why.precision(4);
+    why << "copy within leakage " << retrieval.leakage1
+        << " = margin/8, so the nearest label leads every other key by "
+        << retrieval.gap << " per unit of scale (margin " << margin
+        << " = Hamming " << task.hammingMargin() << " at d = " << d
+        << "); the retrieved one-hot label leads by the read-out margin";
+    cert.argument = why.str();
+    checkHeadCertificates(cert);
+    return net;
+  }
+
+private:
+  // Refuses a margin whose retrieval gap the model's precision cannot keep,
+  // naming the smallest margin that it can.
+  static void refuseMarginBelowPrecision(const TaskSpec &task,
+                                         const ModelSpec &m, double gap,
+                                         double logitBound) {
+    HeadCertificate h;
+    h.gap = gap;
+    h.logitBound = logitBound;
+    const int have = significandBits(m.precision);
+    if (h.requiredBits() <= have)
+      return;
+    const int64_t d = task.dimension, bits = h.requiredBits();
+    std::string wider; // the precisions that keep this margin
+    for (Precision p : {Precision::F16, Precision::F32, Precision::F64})
+      if (significandBits(p) >= bits)
+        wider += std::string(wider.empty() ? "" : ", ") + precisionName(p);
+    std::ostringstream os;
+    os.precision(4);
+    os << "margin " << task.margin << " (Hamming distance "
+       << task.hammingMargin() << " at d = " << d
+       << ") leaves the nearest-neighbour head a logit gap of " << gap
+       << " per unit of scale, which needs " << bits << " significand bits; "
+       << precisionName(m.precision) << " has " << have;
+    int64_t fits = 0;
+    for (int64_t hm = task.hammingMargin() + 1; hm <= d && !fits; ++hm) {
+      h.gap = retrievalGap(2.0 * double(hm) / double(d)).gap;
+      if (h.requiredBits() <= have)
+        fits = hm;
+    }
+    if (fits)
+      os << ": raise 'margin' to at least " << 2.0 * double(fits) / double(d)
+         << " (Hamming " << fits << ") or use precision " << wider;
+    else
+      os << " for every margin at d = " << d << ": use precision " << wider;
+    throw UserError(os.str(), task.fieldLoc("margin"));
+  }
+};
+
+} // namespace
+
+const Construction &nearestNeighbourTransformerConstruction() {
+  static const NearestNeighbourTransformer c;
+  return c;
+}
+
+} // namespace handwire
