@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -88,8 +89,19 @@ Network randomRnnWithHead(uint64_t seed, const std::vector<int64_t> &widths) {
   e.head.back().weight.row(0).setZero();
   net.body = e;
   net.readout.weight = randomMatrix(rng, 3, in, 1);
-  net.readout.bias = randomMatrix(rng, 3, 1, 1);
+  net.readout.bias = Vector::Zero(3);
   claimNothing(net);
+  // Centre the logits over a few inputs, so that the decision depends on the
+  // input (a random bias would decide most inputs alike, and a replay that
+  // compares decisions would then check little).
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(3);
+  for (int i = 0; i < 64; ++i) {
+    std::vector<int32_t> t(1 + rng.below(net.maxSequenceLength));
+    for (auto &x : t)
+      x = static_cast<int32_t>(rng.below(net.tokenCount));
+    mean += referenceLogits<double>(net, t.data(), int64_t(t.size())) / 64;
+  }
+  net.readout.bias = -mean.cast<float>();
   return net;
 }
 
@@ -494,16 +506,22 @@ Exported exportForReplay(const std::string &name) {
         writeOnnx(spec.task, net, x.dir, net.name, int64_t(1) << 30));
     x.names.push_back(net.name);
     SplitMix64 rng(31);
+    std::vector<int> counts(4, 0); // ties, then classes 0 .. 2
     for (int i = 0; i < kReplayInputs; ++i) {
       const std::vector<int32_t> t = randomTokens(rng, net);
       const Eigen::VectorXd l = referenceLogits<double>(
           net, t.data(), static_cast<int64_t>(t.size()));
       const int64_t dec = decision(l.data(), l.size());
+      ++counts[static_cast<size_t>(dec + 1)];
       d << net.name << " " << dec << " " << dec;
       for (int32_t tok : t)
         d << " " << tok;
       d << "\n";
     }
+    // Decisions that vary with the input, or replaying them checks little.
+    EXPECT_LT(*std::max_element(counts.begin(), counts.end()),
+              kReplayInputs * 4 / 5)
+        << net.name;
   }
   return x;
 }
