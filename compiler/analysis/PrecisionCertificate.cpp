@@ -94,6 +94,37 @@ double elmanPreactivationBound(const ElmanBody &e) {
   return worst;
 }
 
+// The read-out head on a 0/1 final state, by interval arithmetic: with
+// every weight on a grid of 2^-e, layer k's pre-activations are multiples of
+// 2^-(k+1)e (products of two grid values add exponents), and unit i's is at
+// most B_i = sum_j |W_ij| zmax_j + |b_i| in size, where zmax_j bounds the
+// previous layer's unit j (1 for the state; B_j after a ReLU). Every partial
+// sum of an fp32 accumulation is on the same grid and no larger than B_i.
+struct HeadLayerGrid {
+  int gridExponent = 0; // pre-activations are multiples of 2^-gridExponent
+  double bound = 0;     // largest |pre-activation|
+  double maxWeight = 0; // largest |weight| or |bias| of the layer
+};
+
+std::vector<HeadLayerGrid> headGrids(const ElmanBody &e, int fractionBits) {
+  std::vector<HeadLayerGrid> grids;
+  Eigen::VectorXd zmax = Eigen::VectorXd::Ones(e.bias.size());
+  for (size_t k = 0; k < e.head.size(); ++k) {
+    const DenseLayer &layer = e.head[k];
+    const Eigen::VectorXd B = layer.weight.cast<double>().cwiseAbs() * zmax +
+                              layer.bias.cast<double>().cwiseAbs();
+    HeadLayerGrid g;
+    g.gridExponent = int(k + 1) * fractionBits;
+    g.bound = B.size() ? B.maxCoeff() : 0;
+    g.maxWeight = std::max(
+        layer.weight.size() ? double(layer.weight.cwiseAbs().maxCoeff()) : 0,
+        layer.bias.size() ? double(layer.bias.cwiseAbs().maxCoeff()) : 0);
+    grids.push_back(g);
+    zmax = B;
+  }
+  return grids;
+}
+
 PrecisionVerdict certifyWith(const Network &net, Precision p,
                              const WeightStats &w) {
   const Format f = formatOf(p);
@@ -114,7 +145,8 @@ PrecisionVerdict certifyWith(const Network &net, Precision p,
   if (!net.isTransformer()) {
     // 2a. RNN: with weights on a grid of 2^-e and states in {0, 1} (the
     // constructions' invariant), every pre-activation is a multiple of 2^-e
-    // of magnitude <= B: exact iff B 2^e fits the significand.
+    // of magnitude <= B: exact iff B 2^e fits the significand. A read-out
+    // head is checked the same way, on the grids headGrids derives.
     const double B = elmanPreactivationBound(net.elman());
     if (w.fractionBits < 0) {
       fail("weights are not dyadic rationals, so exactness of the 0/1 state "
@@ -133,6 +165,29 @@ PrecisionVerdict certifyWith(const Network &net, Precision p,
                             std::to_string(w.fractionBits) +
                             " of size <= " + num(B) + ": exact with " +
                             std::to_string(v.requiredBits) + " bits");
+      // 2a'. The read-out head, layer by layer on its own (finer) grid: each
+      // stored pre-activation, each partial sum and each weight must fit the
+      // significand. This assumes the same 0/1 final state.
+      const std::vector<HeadLayerGrid> grids =
+          headGrids(net.elman(), w.fractionBits);
+      for (size_t k = 0; k < grids.size(); ++k) {
+        const HeadLayerGrid &g = grids[k];
+        const double top = std::max(std::ldexp(g.bound, g.gridExponent),
+                                    std::ldexp(g.maxWeight, w.fractionBits));
+        const int bits = std::max(1, int(std::ceil(std::log2(top + 1))));
+        v.requiredBits = std::max(v.requiredBits, bits);
+        const std::string layer = "rnn.head." + std::to_string(k);
+        if (bits > f.significand)
+          fail(layer + ": pre-activations reach " + num(g.bound) +
+               " on a grid of 2^-" + std::to_string(g.gridExponent) +
+               ": needs " + std::to_string(bits) + " significand bits, " +
+               name + " has " + std::to_string(f.significand));
+        else
+          v.reasons.push_back(layer + ": pre-activations are multiples of 2^-" +
+                              std::to_string(g.gridExponent) +
+                              " of size <= " + num(g.bound) + ": exact with " +
+                              std::to_string(bits) + " bits");
+      }
     }
   } else {
     // 2b. Selection heads: a logit s <q,k> with |<q,k>| <= B is stored with

@@ -56,6 +56,9 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
     }
   } else {
     c.layers = 1;
+    // What the one-way bounds count is the state carried between tokens; a
+    // read-out head runs once, after the last token, so it is not state (its
+    // weights are in `parameters`).
     c.sizeMeasure = "state bits";
     c.sizeBits = net.width * c.precisionBits;
   }

@@ -357,7 +357,8 @@ private:
     });
   }
 
-  // --- Elman RNN: h = ReLU(W h + U[:, w_t] + b), W in CSR, U in CSC ---
+  // --- Elman RNN: h = ReLU(W h + U[:, w_t] + b), W in CSR, U in CSC; then
+  // the read-out head's dense ReLU layers ---
   void rnn() {
     const ForwardPlan &p = plan_;
     const int64_t H = p.width;
@@ -391,7 +392,22 @@ private:
       loop(c64(0), c64(H),
            [&](Value *r) { st(B.CreateMaxNum(ld(next, r), cf(0)), h, r); });
     });
-    readout(h);
+    // Read-out head: z = ReLU(W z + bias), alternating between two buffers
+    // after the state (scratch layout: h, next, A, B).
+    Value *z = h;
+    Value *buffers[2] = {at(scratch_, c64(2 * H)),
+                         at(scratch_, c64(2 * H + p.headWidthMax()))};
+    for (size_t k = 0; k < p.head.size(); ++k) {
+      const HeadLayerPlan &layer = p.head[k];
+      Value *out = buffers[k % 2];
+      matvec(layer.weight, z, out, false);
+      Value *b = addr(layer.bias.data());
+      loop(c64(0), c64(layer.weight.rows), [&](Value *o) {
+        st(B.CreateMaxNum(B.CreateFAdd(ld(out, o), ld(b, o)), cf(0)), out, o);
+      });
+      z = out;
+    }
+    readout(z);
   }
 
   const ForwardPlan &plan_;

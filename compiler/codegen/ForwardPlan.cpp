@@ -93,6 +93,11 @@ ForwardPlan planForward(const Network &net) {
     p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
     p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
     p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
+    for (const DenseLayer &layer : e.head)
+      p.head.push_back(
+          {compact(layer.weight),
+           std::vector<float>(layer.bias.data(),
+                              layer.bias.data() + layer.bias.size())});
     return p;
   }
   const TransformerBody &t = net.transformer();
@@ -151,9 +156,17 @@ void ForwardPlan::fillTables() {
     }
 }
 
+int64_t ForwardPlan::headWidthMax() const {
+  int64_t w = 0;
+  for (const HeadLayerPlan &l : head)
+    w = std::max(w, l.weight.rows);
+  return w;
+}
+
 int64_t ForwardPlan::scratchFloats(int64_t M) const {
+  // RNN: h and the next state (H each), then two head buffers (ping-pong).
   if (!transformer)
-    return 2 * width;
+    return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
   // The emitter's layout: X and U (rows x D; rows = M if there is more than
   // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M),
   // O (dvMax), MLP hidden (hMax).
@@ -170,8 +183,13 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
 }
 
 double ForwardPlan::flops(int64_t M) const {
-  if (!transformer)
-    return static_cast<double>(M) * static_cast<double>(recVals.size() + width);
+  if (!transformer) {
+    double f =
+        static_cast<double>(M) * static_cast<double>(recVals.size() + width);
+    for (const HeadLayerPlan &l : head)
+      f += static_cast<double>(l.weight.rows * l.weight.width());
+    return f;
+  }
   double f = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     const bool last = l + 1 == layers.size();

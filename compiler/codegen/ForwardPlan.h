@@ -15,7 +15,8 @@
 //  - Every projection is compacted to the range of columns where it is not
 //    zero (the constructions write disjoint blocks of the residual stream).
 //  - A head whose query is identically zero attends uniformly: no scores.
-//  - Elman RNNs keep their sparse (CSR) recurrence.
+//  - Elman RNNs keep their sparse (CSR) recurrence; their read-out head
+//    layers are compacted like any projection.
 #pragma once
 
 #include "ir/Network.h"
@@ -67,6 +68,12 @@ struct LayerPlan {
   std::vector<float> mlpInBias, mlpOutBias;
 };
 
+// One dense ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).
+struct HeadLayerPlan {
+  CompactMatrix weight;
+  std::vector<float> bias;
+};
+
 struct ForwardPlan {
   bool transformer = true;
   int64_t width = 0, classes = 0, tokenCount = 0, maxLength = 0;
@@ -77,6 +84,8 @@ struct ForwardPlan {
   // RNN (CSR recurrence, CSC input columns)
   std::vector<int32_t> recRowStart, recCols, inColStart, inRows;
   std::vector<float> recVals, inVals, bias, initial;
+  std::vector<HeadLayerPlan> head; // applied to h_M, in order
+  int64_t headWidthMax() const;    // widest head layer (0: no head)
   // Read-out
   CompactMatrix readout;
   std::vector<float> readoutBias;

@@ -119,6 +119,11 @@ TensorList tensorsOf(const Network &net) {
     t.csr("rnn.input", e.input);
     t.vec("rnn.bias", e.bias);
     t.vec("rnn.initial", e.initial);
+    for (size_t k = 0; k < e.head.size(); ++k) {
+      const std::string K = "rnn.head." + std::to_string(k);
+      t.dense(K + ".weight", e.head[k].weight);
+      t.vec(K + ".bias", e.head[k].bias);
+    }
   }
   t.dense("readout.weight", net.readout.weight);
   t.vec("readout.bias", net.readout.bias);
@@ -175,6 +180,17 @@ json configOf(const TaskSpec &task, const Network &net,
          "rnn.recurrent and rnn.input are CSR: row_offsets, columns, values"},
         {"readout",
          "logits = readout.weight h_last + readout.bias; decision = argmax"}};
+    // A read-out head is written only when there is one, so that models
+    // without it keep their files byte for byte.
+    const std::vector<DenseLayer> &head = net.elman().head;
+    if (!head.empty()) {
+      j["forward"]["head"] =
+          "z_0 = h_last; z_{k+1} = relu(rnn.head.k.weight z_k + "
+          "rnn.head.k.bias) for k < head_layers";
+      j["forward"]["readout"] =
+          "logits = readout.weight z_last + readout.bias; decision = argmax";
+      j["head_layers"] = head.size();
+    }
   }
   j["provenance"] = {{"construction", net.provenance.construction},
                      {"result", net.provenance.result},
@@ -520,9 +536,21 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     body.input = w.csr("rnn.input", D, net.tokenCount);
     body.bias = w.vec("rnn.bias", D);
     body.initial = w.vec("rnn.initial", D);
+    const int64_t headLayers =
+        j.contains("head_layers") ? r.integer(j, "head_layers", "", 0, 64) : 0;
+    int64_t in = D;
+    for (int64_t k = 0; k < headLayers; ++k) {
+      const std::string K = "rnn.head." + std::to_string(k);
+      DenseLayer layer;
+      layer.weight = w.denseRows(K + ".weight", in);
+      layer.bias = w.vec(K + ".bias", layer.weight.rows());
+      in = layer.weight.rows();
+      body.head.push_back(std::move(layer));
+    }
     net.body = std::move(body);
   }
-  net.readout.weight = w.dense("readout.weight", net.classCount, D);
+  net.readout.weight =
+      w.dense("readout.weight", net.classCount, net.readoutWidth());
   net.readout.bias = w.vec("readout.bias", net.classCount);
 
   std::vector<std::string> problems = verifyNetwork(net);

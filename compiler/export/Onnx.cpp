@@ -14,7 +14,8 @@
 //   O(non-zeros), not O(H^2): W h = ReduceSum(Reshape(GatherElements(h, cols)
 //   * vals, (H, width)), axis 1),
 //   U[:, t] = ReduceSum(Where(ucols == t, uvals, 0), axis 1). Padding entries
-//   add exact zeros. logits = R h_M + b.
+//   add exact zeros. Read-out head, after the Scan: z = Relu(MatMul(W_k, z) +
+//   b_k) per layer, from z = h_M. logits = R z + b.
 // decision = ArgMax(logits), or -1 if the maximum appears more than once.
 #include "export/Onnx.h"
 
@@ -397,9 +398,20 @@ void buildRnn(GraphBuilder &b, const Network &net) {
   a.set_type(onnx::AttributeProto_AttributeType_GRAPH);
   *a.mutable_g() = std::move(body);
 
+  // The read-out head: dense ReLU layers on the final state.
+  std::string z = "h_final";
+  for (size_t k = 0; k < e.head.size(); ++k) {
+    const std::string K = "rnn.head." + std::to_string(k);
+    const std::string pre =
+        b.op("Add",
+             {b.op("MatMul", {b.matrix(K + ".weight", e.head[k].weight), z},
+                   K + ".product"),
+              b.vector(K + ".bias", e.head[k].bias)},
+             K + ".pre");
+    z = b.op("Relu", {pre}, K + ".out");
+  }
   const std::string logits = b.op(
-      "MatMul", {b.matrix("readout.weight", net.readout.weight), "h_final"},
-      "readout");
+      "MatMul", {b.matrix("readout.weight", net.readout.weight), z}, "readout");
   b.opTo("Add", {logits, b.vector("readout.bias", net.readout.bias)}, "logits");
 }
 
@@ -450,6 +462,8 @@ int64_t onnxWeightBytes(const Network &net) {
     bytes += (8 + f) * net.width *
              (maxRowNonZeros(e.recurrent) + maxRowNonZeros(e.input));
     bytes += 2 * f * net.width;
+    for (const DenseLayer &l : e.head)
+      bytes += size(l.weight) + f * l.bias.size();
   }
   return bytes;
 }

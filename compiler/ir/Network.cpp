@@ -15,6 +15,12 @@ const ResidualBlock *Network::block(const std::string &name) const {
   return nullptr;
 }
 
+int64_t Network::readoutWidth() const {
+  if (isTransformer() || elman().head.empty())
+    return width;
+  return elman().head.back().weight.rows();
+}
+
 int64_t parameterCount(const Network &net) {
   int64_t n = net.readout.weight.size() + net.readout.bias.size();
   if (net.isTransformer()) {
@@ -31,6 +37,8 @@ int64_t parameterCount(const Network &net) {
     const ElmanBody &e = net.elman();
     n += e.recurrent.nonZeros() + e.input.nonZeros() + e.bias.size() +
          e.initial.size();
+    for (const DenseLayer &layer : e.head)
+      n += layer.weight.size() + layer.bias.size();
   }
   return n;
 }
@@ -72,6 +80,11 @@ void walkWeights(Net &net, const Visit &visit) {
     sparse("rnn.input", e.input);
     dense("rnn.bias", e.bias);
     dense("rnn.initial", e.initial);
+    for (size_t k = 0; k < e.head.size(); ++k) {
+      const std::string K = "rnn.head." + std::to_string(k);
+      dense(K + ".weight", e.head[k].weight);
+      dense(K + ".bias", e.head[k].bias);
+    }
   }
   dense("readout.weight", net.readout.weight);
   dense("readout.bias", net.readout.bias);

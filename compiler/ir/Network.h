@@ -14,8 +14,10 @@
 //   MLP. The softmax scale is already folded into Q; there is no 1/sqrt(d)
 //   factor and no LayerNorm. logits = readout.weight * x_{M-1} + readout.bias.
 // - Elman RNN: h_0 = initial; h_t = ReLU(recurrent h_{t-1} + input[:, w_t] +
-// bias);
-//   logits = readout.weight * h_M + readout.bias.
+//   bias). An optional read-out head of dense ReLU layers follows:
+//   z_0 = h_M, z_{k+1} = ReLU(head[k].weight * z_k + head[k].bias);
+//   logits = readout.weight * z_K + readout.bias (K = head layers; with no
+//   head, z_K = h_M and this is the plain Elman read-out).
 // - The decision is argmax(logits); ties count as errors.
 #pragma once
 
@@ -75,15 +77,24 @@ struct TransformerBody {
   std::vector<TransformerLayer> layers;
 };
 
+// One layer of an RNN's read-out head: y = ReLU(weight x + bias).
+struct DenseLayer {
+  Matrix weight; // (out, in)
+  Vector bias;   // (out)
+};
+
 struct ElmanBody {
   SparseMatrix recurrent; // (H, H)
   SparseMatrix input;     // (H, tokenCount): column t is the input for token t
   Vector bias;            // (H)
   Vector initial;         // (H): h_0
+  // Dense ReLU layers applied to h_M, in order, before the read-out (empty:
+  // the read-out sees h_M). Layer 0 is (w_0, H), layer k is (w_k, w_{k-1}).
+  std::vector<DenseLayer> head;
 };
 
 struct Readout {
-  Matrix weight; // (classCount, D or H)
+  Matrix weight; // (classCount, readoutWidth()): D, H or the last head width
   Vector bias;   // (classCount)
 };
 
@@ -191,6 +202,9 @@ struct Network {
     return std::get<TransformerBody>(body);
   }
   const ElmanBody &elman() const { return std::get<ElmanBody>(body); }
+  // Length of the vector the read-out multiplies: the residual width, the
+  // hidden size, or the width of the RNN's last head layer.
+  int64_t readoutWidth() const;
   const ResidualBlock *block(const std::string &name) const;
 };
 
@@ -199,8 +213,8 @@ struct Network {
 int64_t parameterCount(const Network &net);
 
 // Every weight array of the network in a fixed order, named as the model file
-// names its tensors ("layers.0.heads.0.query"; for sparse matrices, their
-// non-zero values: "rnn.recurrent").
+// names its tensors ("layers.0.heads.0.query", "rnn.head.0.weight"; for
+// sparse matrices, their non-zero values: "rnn.recurrent").
 using ConstWeightVisitor =
     std::function<void(const std::string &, const float *, int64_t)>;
 using WeightVisitor =

@@ -111,8 +111,21 @@ std::vector<std::string> verifyNetwork(const Network &net) {
     c.finiteSparse(e.input, "rnn.input");
     c.finite(e.bias, "rnn.bias");
     c.finite(e.initial, "rnn.initial");
+    int64_t in = D; // what the next head layer reads
+    for (size_t k = 0; k < e.head.size(); ++k) {
+      const DenseLayer &layer = e.head[k];
+      const std::string K = "rnn.head." + std::to_string(k);
+      const int64_t out = layer.weight.rows();
+      c.require(out >= 1, K + ".weight has no rows");
+      c.shape(layer.weight, out, in, K + ".weight");
+      c.vec(layer.bias, out, K + ".bias");
+      c.finite(layer.weight, K + ".weight");
+      c.finite(layer.bias, K + ".bias");
+      in = out;
+    }
   }
-  c.shape(net.readout.weight, net.classCount, D, "readout.weight");
+  c.shape(net.readout.weight, net.classCount, net.readoutWidth(),
+          "readout.weight");
   c.vec(net.readout.bias, net.classCount, "readout.bias");
   c.finite(net.readout.weight, "readout.weight");
   c.finite(net.readout.bias, "readout.bias");

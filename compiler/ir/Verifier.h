@@ -9,8 +9,10 @@
 //     dv); MLP in (H, D), inBias (H), out (D, H), outBias (D); at least one
 //     layer.
 //  4. RNN shapes: recurrent (H, H), input (H, tokenCount), bias and initial
-//  (H).
-//  5. read-out: weight (classCount, width), bias (classCount).
+//  (H); head layer k: weight (w_k, w_{k-1}) with w_k >= 1 and w_{-1} = H,
+//  bias (w_k).
+//  5. read-out: weight (classCount, readoutWidth()), bias (classCount);
+//     readoutWidth() is the width, or the last head layer's w_k.
 //  6. every weight is finite.
 //  7. certificate: each head certificate has gap > 0, leakage in (0, 1/2),
 //     and certified == (no failures); a code certificate, if any (selection

@@ -118,6 +118,13 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
     store(next, round);
     h = next.cwiseMax(Scalar(0));
   }
+  // The read-out head: z = ReLU(weight z + bias), layer by layer.
+  for (const DenseLayer &layer : e.head) {
+    Vec<Scalar> pre = layer.weight.template cast<Scalar>() * h +
+                      layer.bias.template cast<Scalar>();
+    store(pre, round);
+    h = pre.cwiseMax(Scalar(0));
+  }
   Vec<Scalar> logits = net.readout.weight.template cast<Scalar>() * h +
                        net.readout.bias.template cast<Scalar>();
   store(logits, round);

@@ -33,9 +33,9 @@ extern template class ReferenceBackend<double>;
 
 // A 16-bit forward pass, emulated exactly: weights and every stored
 // activation (embeddings, projections, attention logits and weights, head
-// outputs, residual stream, MLP units, RNN pre-activations, logits) are
-// rounded to the format, to nearest even; sums accumulate in fp32, as in
-// tensor-core and AVX-512 BF16 dot products.
+// outputs, residual stream, MLP units, RNN and RNN read-out-head
+// pre-activations, logits) are rounded to the format, to nearest even; sums
+// accumulate in fp32, as in tensor-core and AVX-512 BF16 dot products.
 enum class StorageFormat { F16, BF16 };
 const char *storageFormatName(StorageFormat f); // "f16", "bf16"
 float roundToFormat(float x, StorageFormat f);

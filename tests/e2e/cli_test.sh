@@ -67,6 +67,47 @@ compile_then_eval_model_file)
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.rnn.json" -n 500
   expect 0 "state bits +14336 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
   ;;
+rnn_head_model_file)
+  # No shipped construction has an RNN read-out head; give the index-lookup RNN
+  # one by hand, z = relu(2 h - 1), which is h again on its 0/1 states, and run
+  # it through every consumer: the same decisions and margins as without it.
+  expect 0 "wrote" -- "$HW" compile specs/index_lookup.task -N 16 --model rnn -o "$TMP"
+  /usr/bin/python3 - "$TMP/index_lookup.rnn.json" <<'PY' || fail "could not add a head"
+import json, struct, sys
+cfg_path = sys.argv[1]
+cfg = json.load(open(cfg_path))
+st = cfg_path[:-len(".json")] + ".safetensors"
+raw = open(st, "rb").read()
+(n,) = struct.unpack("<Q", raw[:8])
+header = json.loads(raw[8:8 + n])
+meta = header.pop("__metadata__", None)
+data = {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in header.items()}
+H = cfg["width"]
+data["rnn.head.0.weight"] = struct.pack(f"<{H * H}f", *[2.0 if i % (H + 1) == 0 else 0.0 for i in range(H * H)])
+data["rnn.head.0.bias"] = struct.pack(f"<{H}f", *[-1.0] * H)
+header["rnn.head.0.weight"] = {"dtype": "F32", "shape": [H, H]}
+header["rnn.head.0.bias"] = {"dtype": "F32", "shape": [H]}
+off, out = 0, {}
+for k in sorted(data):
+    out[k] = dict(header[k], data_offsets=[off, off + len(data[k])])
+    off += len(data[k])
+if meta:
+    out["__metadata__"] = meta
+h = json.dumps(out).encode()
+h += b" " * (-len(h) % 8)
+open(st, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(data[k] for k in sorted(data)))
+cfg["head_layers"] = 1
+json.dump(cfg, open(cfg_path, "w"), indent=2)
+PY
+  M="$TMP/index_lookup.rnn.json"
+  expect 0 "model rnn: Elman RNN, 112 hidden units, read-out head 112 ReLU" -- "$HW" inspect "$M"
+  expect 0 "rnn.head.0.weight +F32  \[112, 112\]" -- "$HW" inspect "$M"
+  expect 0 "backends     0 disagreements, max logit difference 0 \(tolerance" -- \
+    "$HW" eval "$M" -n 500 --backend both
+  expect 0 "eval jit .* 0 mismatches, accuracy 100%, min margin 1," -- "$HW" eval "$M" -n 500
+  expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- "$HW" eval "$M" -n 300 --precision bf16
+  expect 0 "wrote" -- "$HW" compile "$M" --emit onnx -o "$TMP/onnx"
+  ;;
 inspect_reports_bounds)
   expect 0 "lower bound  state bits >= N log2\|alphabet\| = 2048 bits" -- \
     "$HW" inspect specs/index_lookup.task

@@ -65,7 +65,7 @@ class HandwireModel:
     def logits(self, tokens):
         w = self.w
         if self.cfg["architecture"] == "rnn":
-            # h_t = relu(W h_{t-1} + bias + U[:, w_t]);  logits = R h_M + b
+            # h_t = relu(W h_{t-1} + bias + U[:, w_t]);  logits = R z + b
             (wr, wc, wv), (ur, uc, uv) = self.recurrent, self.input
             h = w["rnn.initial"]
             for t in tokens:
@@ -73,6 +73,10 @@ class HandwireModel:
                 hit = uc == t                                             # U[:, t]
                 u = torch.zeros_like(h).index_add_(0, ur[hit], uv[hit])
                 h = torch.relu(wh + w["rnn.bias"] + u)
+            # Read-out head (absent: z = h_M): z = relu(W_k z + b_k).
+            for k in range(self.cfg.get("head_layers", 0)):
+                p = f"rnn.head.{k}."
+                h = torch.relu(w[p + "weight"] @ h + w[p + "bias"])
             return w["readout.weight"] @ h + w["readout.bias"]
         x = w["embed.token"][tokens] + w["embed.position"][: len(tokens)]
         causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()

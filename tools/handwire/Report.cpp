@@ -49,6 +49,13 @@ void printModelLine(std::ostream &os, const Network &net) {
       os << " (code k = " << net.certificate.code->dim << ")";
   } else {
     os << "Elman RNN, " << net.width << " hidden units";
+    const std::vector<DenseLayer> &head = net.elman().head;
+    if (!head.empty()) {
+      os << ", read-out head";
+      for (size_t k = 0; k < head.size(); ++k)
+        os << (k ? " -> " : " ") << head[k].weight.rows();
+      os << " ReLU";
+    }
   }
   os << ", " << humanCount(static_cast<double>(parameterCount(net)))
      << " parameters, " << precisionName(net.precision) << "\n";
