@@ -13,6 +13,8 @@
 // show up as a larger bias.
 #include "codes/KerdockCode.h"
 
+#include "codes/Walsh.h"
+
 #include "codes/GaloisField.h"
 #include "support/Diagnostics.h"
 #include "support/Parallel.h"
@@ -32,16 +34,8 @@ int64_t cosetsUsed(const KerdockCode &code, int64_t count) {
   return (count + code.dim - 1) / code.dim;
 }
 
-// In-place FWHT: s[w] <- sum_x s[x] (-1)^(w.x).
 void fwht(std::vector<int32_t> &s) {
-  const size_t n = s.size();
-  for (size_t len = 1; len < n; len <<= 1)
-    for (size_t a = 0; a < n; a += 2 * len)
-      for (size_t k = a; k < a + len; ++k) {
-        const int32_t p = s[k], q = s[k + len];
-        s[k] = p + q;
-        s[k + len] = p - q;
-      }
+  fwhtInPlace(s.data(), static_cast<int64_t>(s.size()));
 }
 
 // Extremes over pairs, with the first pair (in the order v, u, w) attaining

@@ -1,5 +1,7 @@
 #include "codes/LinearCode.h"
 
+#include "codes/Walsh.h"
+
 #include "codes/GaloisField.h"
 #include "support/Diagnostics.h"
 #include "support/Random.h"
@@ -67,13 +69,7 @@ SpanCertificate certifyByWalsh(const LinearSignCode &code, int K,
     const uint64_t h = i ^ (i >> 1); // Gray code: the coset just reached
     for (int64_t x = 0; x < dim; ++x)
       s[x] = getBit(H, x) ? -1 : 1;
-    for (int64_t len = 1; len < dim; len <<= 1)
-      for (int64_t a = 0; a < dim; a += 2 * len)
-        for (int64_t k = a; k < a + len; ++k) {
-          const int64_t u = s[k], v = s[k + len];
-          s[k] = u + v;
-          s[k + len] = u - v;
-        }
+    fwhtInPlace(s.data(), dim);
     for (int64_t b = 0; b < (int64_t(1) << w); ++b)
       if ((h || b) && !e.see(s[b], (h << w) | uint64_t(b)))
         return e.result("");
