@@ -195,11 +195,16 @@ nearest_neighbour)
   expect 0 "lower bound  none" -- "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
   expect 0 "construction nearest_neighbour/transformer-2layer" -- \
     "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
+  expect 0 "construction nearest_neighbour/rnn-memory" -- \
+    "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" -m rnn --no-tensors
+  expect 0 "verdict      respects bound" -- \
+    "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" -m rnn --no-tensors
   expect 0 "wrote" -- "$HW" compile specs/nearest_neighbour.task "${NN[@]}" -o "$TMP"
   [ -s "$TMP/nearest_neighbour.transformer.safetensors" ] || fail "no .safetensors written"
   expect 0 "ONNX opset 13, checked" -- \
     "$HW" compile specs/nearest_neighbour.task "${NN[@]}" --emit onnx -o "$TMP"
-  [ -s "$TMP/nearest_neighbour.transformer.onnx" ] || fail "no .onnx written"
+  [ -s "$TMP/nearest_neighbour.transformer.onnx" ] && [ -s "$TMP/nearest_neighbour.rnn.onnx" ] ||
+    fail "no .onnx written"
   expect 1 "<command line>:1:13: error: 'margin' must be at most 2" -- \
     "$HW" eval specs/nearest_neighbour.task -D task.margin=2.5
   expect 1 "<command line>:2:13: error: margin 0.25 .* bf16 has 8" -- \
