@@ -66,6 +66,16 @@ compile_then_eval_model_file)
   [ -f "$TMP/index_lookup.rnn.json" ] || fail "no rnn config written"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.rnn.json" -n 500
   expect 0 "state bits +14336 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
+  # Every task's model files carry their task: Dyck-(3,2) and nearest
+  # neighbour with d = 5 are evaluated from the files alone.
+  expect 0 "wrote" -- "$HW" compile specs/bounded_dyck.task -N 12 -D task.brackets=3 -o "$TMP"
+  for m in rnn hewitt transformer; do
+    expect 0 "500 correct, 0 mismatches" -- "$HW" eval "$TMP/bounded_dyck.$m.json" -n 500
+  done
+  expect 0 "wrote" -- "$HW" compile specs/nearest_neighbour.task -N 12 -D task.dimension=5 -o "$TMP"
+  for m in rnn transformer; do
+    expect 0 "500 correct, 0 mismatches" -- "$HW" eval "$TMP/nearest_neighbour.$m.json" -n 500
+  done
   ;;
 rnn_head_model_file)
   # No shipped construction has an RNN read-out head; give the index-lookup RNN
