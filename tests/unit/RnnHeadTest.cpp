@@ -5,6 +5,7 @@
 // the float reference, the JIT, 16-bit emulation and the precision
 // certificate, model files, the verifier, and the ONNX export replayed in ONNX
 // Runtime and PyTorch.
+#include "RandomNetworks.h"
 #include "TestSpecs.h"
 
 #include "analysis/PrecisionCertificate.h"
@@ -35,15 +36,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using handwire::testing::indexLookupSpec;
-
-// Uniform in [-a, a], deterministic.
-Matrix randomMatrix(SplitMix64 &rng, int64_t r, int64_t c, float a) {
-  Matrix m(r, c);
-  for (int64_t i = 0; i < m.size(); ++i)
-    m.data()[i] =
-        a * (2.0f * static_cast<float>(rng.below(1 << 20)) / (1 << 20) - 1.0f);
-  return m;
-}
+using handwire::testing::randomElmanBody;
+using handwire::testing::randomMatrix;
 
 // Networks made here claim nothing: their certificate says so.
 void claimNothing(Network &net) {
@@ -56,27 +50,9 @@ void claimNothing(Network &net) {
 // the last layer is dead (zero row), as hand-wired heads do.
 Network randomRnnWithHead(uint64_t seed, const std::vector<int64_t> &widths) {
   SplitMix64 rng(seed);
-  Network net;
+  Network net = randomElmanBody(rng, 40);
   net.name = "head" + std::to_string(widths.size());
-  net.arch = Architecture::RNN;
-  net.tokenCount = 5;
-  net.classCount = 3;
-  net.maxSequenceLength = 40;
-  net.width = 30;
-  net.blocks = {{"h", 0, 30, ""}};
-  ElmanBody e;
-  std::vector<Eigen::Triplet<float, int32_t>> w, u;
-  for (int i = 0; i < 120; ++i)
-    w.emplace_back(rng.below(30), rng.below(30),
-                   0.3f * (rng.below(2) ? 1 : -1));
-  for (int i = 0; i < 40; ++i)
-    u.emplace_back(rng.below(30), rng.below(5), 1.0f);
-  e.recurrent.resize(30, 30);
-  e.recurrent.setFromTriplets(w.begin(), w.end());
-  e.input.resize(30, 5);
-  e.input.setFromTriplets(u.begin(), u.end());
-  e.bias = randomMatrix(rng, 30, 1, 0.2f);
-  e.initial = randomMatrix(rng, 30, 1, 1).cwiseAbs();
+  ElmanBody &e = std::get<ElmanBody>(net.body);
   int64_t in = 30;
   for (int64_t out : widths) {
     DenseLayer layer;
@@ -87,7 +63,6 @@ Network randomRnnWithHead(uint64_t seed, const std::vector<int64_t> &widths) {
   }
   e.head.front().weight.leftCols(4).setZero();
   e.head.back().weight.row(0).setZero();
-  net.body = e;
   net.readout.weight = randomMatrix(rng, 3, in, 1);
   net.readout.bias = Vector::Zero(3);
   claimNothing(net);
