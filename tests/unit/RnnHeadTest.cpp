@@ -6,6 +6,7 @@
 // certificate, model files, the verifier, and the ONNX export replayed in ONNX
 // Runtime and PyTorch.
 #include "RandomNetworks.h"
+#include "TestScale.h"
 #include "TestSpecs.h"
 
 #include "analysis/PrecisionCertificate.h"
@@ -29,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace handwire {
@@ -473,6 +475,138 @@ TEST(RnnHead, VerifierRefusesBadShapesAndValues) {
   head(n).push_back({SparseMatrix(0, 9), Vector(0)});
   n.readout.weight = Matrix(3, 0);
   EXPECT_TRUE(hasProblem(n, "rnn.head.2.weight has no rows"));
+}
+
+// `count` distinct columns below `cols`, in random order.
+std::vector<int32_t> distinctColumns(SplitMix64 &rng, int64_t count,
+                                     int64_t cols) {
+  std::vector<int32_t> c;
+  while (static_cast<int64_t>(c.size()) < count) {
+    const auto j = static_cast<int32_t>(rng.below(cols));
+    if (std::find(c.begin(), c.end(), j) == c.end())
+      c.push_back(j);
+  }
+  return c;
+}
+
+// A random CSR layer with `perRow` non-zeros in every row, of size in
+// [0.5, 1] * scale and random sign.
+SparseMatrix sparseLayer(SplitMix64 &rng, int64_t rows, int64_t cols,
+                         int64_t perRow, float scale) {
+  std::vector<Eigen::Triplet<float, int32_t>> t;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int32_t c : distinctColumns(rng, perRow, cols)) {
+      const float size = 0.5f + 0.5f * float(rng.below(1 << 20)) / (1 << 20);
+      t.emplace_back(int32_t(r), c, (rng.below(2) ? scale : -scale) * size);
+    }
+  SparseMatrix m(rows, cols);
+  m.setFromTriplets(t.begin(), t.end());
+  return m;
+}
+
+// The shape of head the nearest-neighbour RNN needs, which dense storage
+// could not hold: H = 5,000 units, a 20,000 x 5,000 layer with 3 non-zeros
+// per row (dense: 400 MB of floats), then 16 x 20,000 with 100 per row.
+Network wideSparseHeadRnn(uint64_t seed) {
+  constexpr int64_t H = 5000, W0 = 20000, W1 = 16;
+  SplitMix64 rng(seed);
+  Network net;
+  net.name = "wide";
+  net.arch = Architecture::RNN;
+  net.tokenCount = 5;
+  net.classCount = 3;
+  net.maxSequenceLength = 20;
+  net.width = H;
+  net.blocks = {{"h", 0, H, ""}};
+  ElmanBody e;
+  e.recurrent = sparseLayer(rng, H, H, 2, 0.4f);
+  std::vector<Eigen::Triplet<float, int32_t>> u; // each unit hears one token
+  for (int64_t r = 0; r < H; ++r)
+    u.emplace_back(int32_t(r), int32_t(rng.below(5)), 1.0f);
+  e.input.resize(H, 5);
+  e.input.setFromTriplets(u.begin(), u.end());
+  e.bias = randomMatrix(rng, H, 1, 0.2f);
+  e.initial = Vector::Zero(H);
+  e.head.push_back(
+      {sparseLayer(rng, W0, H, 3, 0.6f), randomMatrix(rng, W0, 1, 0.3f)});
+  e.head.push_back(
+      {sparseLayer(rng, W1, W0, 100, 0.1f), randomMatrix(rng, W1, 1, 0.3f)});
+  net.body = e;
+  net.readout.weight = randomMatrix(rng, 3, W1, 1);
+  net.readout.bias = Vector::Zero(3);
+  claimNothing(net);
+  return net;
+}
+
+TEST(RnnHead, AWideSparseHeadStaysSparseInEveryConsumer) {
+  const Network net = wideSparseHeadRnn(17);
+  ASSERT_EQ(verifyNetwork(net), std::vector<std::string>{});
+  const ElmanBody &e = net.elman();
+  ASSERT_EQ(e.head[0].weight.nonZeros(), 20000 * 3);
+  ASSERT_EQ(e.head[1].weight.nonZeros(), 16 * 100);
+
+  // Parameters are the stored non-zeros (and biases), not rows x columns.
+  const int64_t body = e.recurrent.nonZeros() + e.input.nonZeros() + 2 * 5000;
+  const int64_t head = (20000 * 3 + 20000) + (16 * 100 + 16);
+  EXPECT_EQ(parameterCount(net), body + head + 3 * 16 + 3);
+  EXPECT_LT(parameterCount(net), 20000 * 5000 / 500);
+  EXPECT_EQ(planForward(net).scratchFloats(20), 2 * 5000 + 2 * 20000);
+
+  // The JIT and the float reference against the double reference; the
+  // logits must vary with the input, or the head would be checked little.
+  JitBackend jit(net);
+  SplitMix64 rng(17);
+  double got[3];
+  double lo = INFINITY, hi = -INFINITY;
+  for (int64_t trial = 0; trial < handwire::testing::samples(40); ++trial) {
+    const std::vector<int32_t> t = randomTokens(rng, net);
+    const int64_t n = static_cast<int64_t>(t.size());
+    const Eigen::VectorXd want = referenceLogits<double>(net, t.data(), n);
+    const Eigen::VectorXf f = referenceLogits<float>(net, t.data(), n);
+    jit.logits(t.data(), n, got);
+    for (int c = 0; c < 3; ++c) {
+      const double tol = 1e-4 * (1 + std::fabs(want[c]));
+      ASSERT_NEAR(f[c], want[c], tol) << "float reference, length " << n;
+      ASSERT_NEAR(got[c], want[c], tol) << "JIT, length " << n;
+    }
+    lo = std::min(lo, want[0]);
+    hi = std::max(hi, want[0]);
+  }
+  EXPECT_GT(hi - lo, 1e-2);
+
+  // Model files: CSR in, CSR out, the same logits, O(non-zeros) bytes.
+  const Spec spec = indexLookupSpec(16);
+  const std::string dir = tempDir("wide");
+  const ModelPaths paths = writeModel(spec.task, net, dir, net.name);
+  EXPECT_LT(fs::file_size(paths.weights), uintmax_t(4) << 20);
+  const LoadedModel back = readModel(paths.config, int64_t(1) << 30);
+  ASSERT_EQ(back.net.elman().head.size(), 2u);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_TRUE(sameSparse(back.net.elman().head[k].weight, e.head[k].weight));
+    EXPECT_EQ(back.net.elman().head[k].bias, e.head[k].bias);
+  }
+  EXPECT_EQ(parameterCount(back.net), parameterCount(net));
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<int32_t> t = randomTokens(rng, net);
+    const int64_t n = static_cast<int64_t>(t.size());
+    EXPECT_EQ(referenceLogits<float>(net, t.data(), n),
+              referenceLogits<float>(back.net, t.data(), n));
+  }
+
+  // ONNX: padded sparse rows (3 wide), no dense initializer.
+  EXPECT_LT(onnxWeightBytes(net), int64_t(4) << 20);
+  const OnnxSummary s = checkOnnxBytes(
+      onnxModelBytes(spec.task, net, int64_t(1) << 30), net.name);
+  EXPECT_EQ(s.ops.at("GatherElements"), 3);
+  EXPECT_EQ(s.ops.at("MatMul"), 1);
+  EXPECT_LT(s.initializerBytes, onnxWeightBytes(net) + 64);
+
+  // Nothing above held the dense layer (400 MB of floats) at any point.
+  if (!handwire::testing::kSanitized) {
+    struct rusage usage;
+    ASSERT_EQ(getrusage(RUSAGE_SELF, &usage), 0);
+    EXPECT_LT(usage.ru_maxrss, 300L << 10) << "peak KiB";
+  }
 }
 
 TEST(RnnHead, OnnxGraphAppliesTheHeadAfterTheScan) {
