@@ -110,15 +110,19 @@ std::vector<HeadLayerGrid> headGrids(const ElmanBody &e, int fractionBits) {
   std::vector<HeadLayerGrid> grids;
   Eigen::VectorXd zmax = Eigen::VectorXd::Ones(e.bias.size());
   for (size_t k = 0; k < e.head.size(); ++k) {
-    const DenseLayer &layer = e.head[k];
-    const Eigen::VectorXd B = layer.weight.cast<double>().cwiseAbs() * zmax +
-                              layer.bias.cast<double>().cwiseAbs();
+    const HeadLayer &layer = e.head[k];
+    const SparseMatrix &W = layer.weight;
     HeadLayerGrid g;
     g.gridExponent = int(k + 1) * fractionBits;
+    Eigen::VectorXd B = layer.bias.cast<double>().cwiseAbs();
+    g.maxWeight = B.size() ? B.maxCoeff() : 0;
+    for (int64_t r = 0; r < W.outerSize(); ++r)
+      for (SparseMatrix::InnerIterator it(W, r); it; ++it) {
+        const double w = std::fabs(double(it.value()));
+        B[r] += w * zmax[it.index()];
+        g.maxWeight = std::max(g.maxWeight, w);
+      }
     g.bound = B.size() ? B.maxCoeff() : 0;
-    g.maxWeight = std::max(
-        layer.weight.size() ? double(layer.weight.cwiseAbs().maxCoeff()) : 0,
-        layer.bias.size() ? double(layer.bias.cwiseAbs().maxCoeff()) : 0);
     grids.push_back(g);
     zmax = B;
   }

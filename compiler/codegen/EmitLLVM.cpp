@@ -146,6 +146,24 @@ private:
     });
   }
 
+  // int32 base[i], widened to an index.
+  Value *idx(Value *base, Value *i) {
+    return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
+  }
+
+  // init + sum_k vals[k] x[cols[k]] over the entries of CSR row r.
+  Value *csrRow(const CsrMatrix &W, Value *r, Value *x, Value *init) {
+    Value *rowStart = addr(W.rowStart.data()), *cols = addr(W.cols.data()),
+          *vals = addr(W.vals.data());
+    Value *acc = slot("acc");
+    B.CreateStore(init, acc);
+    loop(idx(rowStart, r), idx(rowStart, add(r, c64(1))), [&](Value *k) {
+      Value *v = B.CreateFMul(ld(vals, k), ld(x, idx(cols, k)));
+      B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), v), acc);
+    });
+    return B.CreateLoad(f32, acc);
+  }
+
   // --- transformer ---
   void transformer() {
     const ForwardPlan &p = plan_;
@@ -358,31 +376,19 @@ private:
   }
 
   // --- Elman RNN: h = ReLU(W h + U[:, w_t] + b), W in CSR, U in CSC; then
-  // the read-out head's dense ReLU layers ---
+  // the read-out head's ReLU layers, also CSR ---
   void rnn() {
     const ForwardPlan &p = plan_;
     const int64_t H = p.width;
     Value *h = scratch_, *next = at(scratch_, c64(H));
     Value *init = addr(p.initial.data()), *bias = addr(p.bias.data());
-    Value *rowStart = addr(p.recRowStart.data()),
-          *cols = addr(p.recCols.data());
-    Value *vals = addr(p.recVals.data());
     Value *colStart = addr(p.inColStart.data()),
           *inRows = addr(p.inRows.data());
     Value *inVals = addr(p.inVals.data());
-    auto idx = [&](Value *base, Value *i) {
-      return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
-    };
     loop(c64(0), c64(H), [&](Value *r) { st(ld(init, r), h, r); });
     loop(c64(0), length_, [&](Value *t) {
       loop(c64(0), c64(H), [&](Value *r) {
-        Value *acc = slot("acc");
-        B.CreateStore(ld(bias, r), acc);
-        loop(idx(rowStart, r), idx(rowStart, add(r, c64(1))), [&](Value *k) {
-          Value *v = B.CreateFMul(ld(vals, k), ld(h, idx(cols, k)));
-          B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), v), acc);
-        });
-        st(B.CreateLoad(f32, acc), next, r);
+        st(csrRow(p.recurrent, r, h, ld(bias, r)), next, r);
       });
       Value *w = token(t);
       loop(idx(colStart, w), idx(colStart, add(w, c64(1))), [&](Value *k) {
@@ -393,17 +399,18 @@ private:
            [&](Value *r) { st(B.CreateMaxNum(ld(next, r), cf(0)), h, r); });
     });
     // Read-out head: z = ReLU(W z + bias), alternating between two buffers
-    // after the state (scratch layout: h, next, A, B).
+    // after the state (scratch layout: h, next, A, B). The sum comes first,
+    // then the bias, as in the reference evaluator.
     Value *z = h;
     Value *buffers[2] = {at(scratch_, c64(2 * H)),
                          at(scratch_, c64(2 * H + p.headWidthMax()))};
     for (size_t k = 0; k < p.head.size(); ++k) {
       const HeadLayerPlan &layer = p.head[k];
       Value *out = buffers[k % 2];
-      matvec(layer.weight, z, out, false);
       Value *b = addr(layer.bias.data());
       loop(c64(0), c64(layer.weight.rows), [&](Value *o) {
-        st(B.CreateMaxNum(B.CreateFAdd(ld(out, o), ld(b, o)), cf(0)), out, o);
+        Value *pre = B.CreateFAdd(csrRow(layer.weight, o, z, cf(0)), ld(b, o));
+        st(B.CreateMaxNum(pre, cf(0)), out, o);
       });
       z = out;
     }

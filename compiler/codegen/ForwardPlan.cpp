@@ -66,6 +66,20 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   return f;
 }
 
+CsrMatrix csr(const SparseMatrix &m) {
+  if (!m.isCompressed()) { // the verifier refuses these; copy, to be safe
+    SparseMatrix c = m;
+    c.makeCompressed();
+    return csr(c);
+  }
+  CsrMatrix p;
+  p.rows = m.rows();
+  p.rowStart.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
+  p.cols.assign(m.innerIndexPtr(), m.innerIndexPtr() + m.nonZeros());
+  p.vals.assign(m.valuePtr(), m.valuePtr() + m.nonZeros());
+  return p;
+}
+
 } // namespace
 
 ForwardPlan planForward(const Network &net) {
@@ -80,12 +94,7 @@ ForwardPlan planForward(const Network &net) {
   if (!net.isTransformer()) {
     p.transformer = false;
     const ElmanBody &e = net.elman();
-    SparseMatrix rec = e.recurrent;
-    rec.makeCompressed();
-    p.recRowStart.assign(rec.outerIndexPtr(),
-                         rec.outerIndexPtr() + rec.rows() + 1);
-    p.recCols.assign(rec.innerIndexPtr(), rec.innerIndexPtr() + rec.nonZeros());
-    p.recVals.assign(rec.valuePtr(), rec.valuePtr() + rec.nonZeros());
+    p.recurrent = csr(e.recurrent);
     Eigen::SparseMatrix<float, Eigen::ColMajor, int32_t> in = e.input;
     in.makeCompressed();
     p.inColStart.assign(in.outerIndexPtr(), in.outerIndexPtr() + in.cols() + 1);
@@ -93,9 +102,9 @@ ForwardPlan planForward(const Network &net) {
     p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
     p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
     p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
-    for (const DenseLayer &layer : e.head)
+    for (const HeadLayer &layer : e.head)
       p.head.push_back(
-          {compact(layer.weight),
+          {csr(layer.weight),
            std::vector<float>(layer.bias.data(),
                               layer.bias.data() + layer.bias.size())});
     return p;
@@ -184,10 +193,10 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
 
 double ForwardPlan::flops(int64_t M) const {
   if (!transformer) {
-    double f =
-        static_cast<double>(M) * static_cast<double>(recVals.size() + width);
+    double f = static_cast<double>(M) *
+               static_cast<double>(recurrent.vals.size() + width);
     for (const HeadLayerPlan &l : head)
-      f += static_cast<double>(l.weight.rows * l.weight.width());
+      f += static_cast<double>(l.weight.vals.size());
     return f;
   }
   double f = 0;

@@ -15,8 +15,8 @@
 //  - Every projection is compacted to the range of columns where it is not
 //    zero (the constructions write disjoint blocks of the residual stream).
 //  - A head whose query is identically zero attends uniformly: no scores.
-//  - Elman RNNs keep their sparse (CSR) recurrence; their read-out head
-//    layers are compacted like any projection.
+//  - Elman RNNs keep their sparse (CSR) recurrence and read-out head layers:
+//    work and memory are O(non-zeros), however wide a head is.
 #pragma once
 
 #include "ir/Network.h"
@@ -68,9 +68,17 @@ struct LayerPlan {
   std::vector<float> mlpInBias, mlpOutBias;
 };
 
-// One dense ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).
+// A sparse matrix in CSR: row r's entries are [rowStart[r], rowStart[r + 1])
+// of cols and vals, in column order.
+struct CsrMatrix {
+  int64_t rows = 0;
+  std::vector<int32_t> rowStart, cols; // rows + 1, non-zeros
+  std::vector<float> vals;             // non-zeros
+};
+
+// One ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).
 struct HeadLayerPlan {
-  CompactMatrix weight;
+  CsrMatrix weight;
   std::vector<float> bias;
 };
 
@@ -82,8 +90,9 @@ struct ForwardPlan {
               *positionTable = nullptr; // borrowed from the Network
   std::vector<LayerPlan> layers;
   // RNN (CSR recurrence, CSC input columns)
-  std::vector<int32_t> recRowStart, recCols, inColStart, inRows;
-  std::vector<float> recVals, inVals, bias, initial;
+  CsrMatrix recurrent;
+  std::vector<int32_t> inColStart, inRows;
+  std::vector<float> inVals, bias, initial;
   std::vector<HeadLayerPlan> head; // applied to h_M, in order
   int64_t headWidthMax() const;    // widest head layer (0: no head)
   // Read-out

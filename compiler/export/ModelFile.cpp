@@ -93,7 +93,6 @@ struct TensorList {
 
 TensorList tensorsOf(const Network &net) {
   TensorList t;
-  t.owned.reserve(4);
   if (net.isTransformer()) {
     const TransformerBody &b = net.transformer();
     t.dense("embed.token", b.embed.token);
@@ -117,13 +116,14 @@ TensorList tensorsOf(const Network &net) {
     }
   } else {
     const ElmanBody &e = net.elman();
+    t.owned.reserve(2 + e.head.size());
     t.csr("rnn.recurrent", e.recurrent);
     t.csr("rnn.input", e.input);
     t.vec("rnn.bias", e.bias);
     t.vec("rnn.initial", e.initial);
     for (size_t k = 0; k < e.head.size(); ++k) {
       const std::string K = "rnn.head." + std::to_string(k);
-      t.dense(K + ".weight", e.head[k].weight);
+      t.csr(K + ".weight", e.head[k].weight);
       t.vec(K + ".bias", e.head[k].bias);
     }
   }
@@ -189,11 +189,13 @@ json configOf(const TaskSpec &task, const Network &net,
          "logits = readout.weight h_last + readout.bias; decision = argmax"}};
     // A read-out head is written only when there is one, so that models
     // without it keep their files byte for byte.
-    const std::vector<DenseLayer> &head = net.elman().head;
+    const std::vector<HeadLayer> &head = net.elman().head;
     if (!head.empty()) {
       j["forward"]["head"] =
           "z_0 = h_last; z_{k+1} = relu(rnn.head.k.weight z_k + "
           "rnn.head.k.bias) for k < head_layers";
+      j["forward"]["sparse"] = "rnn.recurrent, rnn.input and rnn.head.k.weight "
+                               "are CSR: row_offsets, columns, values";
       j["forward"]["readout"] =
           "logits = readout.weight z_last + readout.bias; decision = argmax";
       j["head_layers"] = head.size();
@@ -289,6 +291,17 @@ public:
       throw UserError("'" + path_ + "': tensor '" + name +
                       "' should have shape [" + std::to_string(n) + "]");
     return Eigen::Map<const Vector>(t.f32(), n);
+  }
+  // A CSR matrix whose row count the file decides (a read-out head layer's
+  // width): 1 to 2^24 rows.
+  SparseMatrix csrRows(const std::string &name, int64_t cols) const {
+    const Tensor &offsets = find(name + ".row_offsets", DType::I32);
+    const int64_t rows = offsets.elements() - 1;
+    if (offsets.shape.size() != 1 || rows < 1 || rows > (1 << 24))
+      throw UserError("'" + path_ + "': sparse tensor '" + name +
+                      "' should have 1 to 2^24 rows (row_offsets of shape "
+                      "[rows + 1])");
+    return csr(name, rows, cols);
   }
   SparseMatrix csr(const std::string &name, int64_t rows, int64_t cols) const {
     const Tensor &offsets = find(name + ".row_offsets", DType::I32);
@@ -583,8 +596,8 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
     int64_t in = D;
     for (int64_t k = 0; k < headLayers; ++k) {
       const std::string K = "rnn.head." + std::to_string(k);
-      DenseLayer layer;
-      layer.weight = w.denseRows(K + ".weight", in);
+      HeadLayer layer;
+      layer.weight = w.csrRows(K + ".weight", in);
       layer.bias = w.vec(K + ".bias", layer.weight.rows());
       in = layer.weight.rows();
       body.head.push_back(std::move(layer));

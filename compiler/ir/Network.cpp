@@ -37,8 +37,8 @@ int64_t parameterCount(const Network &net) {
     const ElmanBody &e = net.elman();
     n += e.recurrent.nonZeros() + e.input.nonZeros() + e.bias.size() +
          e.initial.size();
-    for (const DenseLayer &layer : e.head)
-      n += layer.weight.size() + layer.bias.size();
+    for (const HeadLayer &layer : e.head)
+      n += layer.weight.nonZeros() + layer.bias.size();
   }
   return n;
 }
@@ -82,7 +82,7 @@ void walkWeights(Net &net, const Visit &visit) {
     dense("rnn.initial", e.initial);
     for (size_t k = 0; k < e.head.size(); ++k) {
       const std::string K = "rnn.head." + std::to_string(k);
-      dense(K + ".weight", e.head[k].weight);
+      sparse(K + ".weight", e.head[k].weight);
       dense(K + ".bias", e.head[k].bias);
     }
   }

@@ -14,10 +14,13 @@
 //   MLP. The softmax scale is already folded into Q; there is no 1/sqrt(d)
 //   factor and no LayerNorm. logits = readout.weight * x_{M-1} + readout.bias.
 // - Elman RNN: h_0 = initial; h_t = ReLU(recurrent h_{t-1} + input[:, w_t] +
-//   bias). An optional read-out head of dense ReLU layers follows:
+//   bias). An optional read-out head of ReLU layers follows:
 //   z_0 = h_M, z_{k+1} = ReLU(head[k].weight * z_k + head[k].bias);
 //   logits = readout.weight * z_K + readout.bias (K = head layers; with no
 //   head, z_K = h_M and this is the plain Elman read-out).
+// - The RNN's matrices (recurrent, input, head weights) are sparse, row-major
+//   and compressed (CSR). A head can be far wider than the state (~10^5
+//   units reading ~20 of 10^4 each), so nothing downstream densifies it.
 // - The decision is argmax(logits); ties count as errors.
 #pragma once
 
@@ -77,10 +80,11 @@ struct TransformerBody {
   std::vector<TransformerLayer> layers;
 };
 
-// One layer of an RNN's read-out head: y = ReLU(weight x + bias).
-struct DenseLayer {
-  Matrix weight; // (out, in)
-  Vector bias;   // (out)
+// One layer of an RNN's read-out head: y = ReLU(weight x + bias). Sparse:
+// the constructions' heads read a few units each.
+struct HeadLayer {
+  SparseMatrix weight; // (out, in), row-major CSR like ElmanBody::recurrent
+  Vector bias;         // (out)
 };
 
 struct ElmanBody {
@@ -88,9 +92,9 @@ struct ElmanBody {
   SparseMatrix input;     // (H, tokenCount): column t is the input for token t
   Vector bias;            // (H)
   Vector initial;         // (H): h_0
-  // Dense ReLU layers applied to h_M, in order, before the read-out (empty:
-  // the read-out sees h_M). Layer 0 is (w_0, H), layer k is (w_k, w_{k-1}).
-  std::vector<DenseLayer> head;
+  // ReLU layers applied to h_M, in order, before the read-out (empty: the
+  // read-out sees h_M). Layer 0 is (w_0, H), layer k is (w_k, w_{k-1}).
+  std::vector<HeadLayer> head;
 };
 
 struct Readout {
@@ -213,8 +217,8 @@ struct Network {
 int64_t parameterCount(const Network &net);
 
 // Every weight array of the network in a fixed order, named as the model file
-// names its tensors ("layers.0.heads.0.query", "rnn.head.0.weight"; for
-// sparse matrices, their non-zero values: "rnn.recurrent").
+// names its tensors ("layers.0.heads.0.query", "rnn.bias"; for sparse
+// matrices, their non-zero values: "rnn.recurrent", "rnn.head.0.weight").
 using ConstWeightVisitor =
     std::function<void(const std::string &, const float *, int64_t)>;
 using WeightVisitor =

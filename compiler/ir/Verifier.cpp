@@ -33,6 +33,12 @@ public:
     if (!m.allFinite())
       problems.push_back(name + " has a non-finite entry");
   }
+  // Every consumer walks valuePtr()[0 .. nonZeros()), which is only the
+  // non-zeros once the matrix is compressed (insert() leaves gaps).
+  void compressed(const SparseMatrix &m, const std::string &name) {
+    if (!m.isCompressed())
+      problems.push_back(name + " is not compressed (makeCompressed)");
+  }
   void finiteSparse(const SparseMatrix &m, const std::string &name) {
     for (int64_t i = 0; i < m.nonZeros(); ++i)
       if (!std::isfinite(m.valuePtr()[i])) {
@@ -107,19 +113,22 @@ std::vector<std::string> verifyNetwork(const Network &net) {
     c.shape(e.input, D, net.tokenCount, "rnn.input");
     c.vec(e.bias, D, "rnn.bias");
     c.vec(e.initial, D, "rnn.initial");
+    c.compressed(e.recurrent, "rnn.recurrent");
+    c.compressed(e.input, "rnn.input");
     c.finiteSparse(e.recurrent, "rnn.recurrent");
     c.finiteSparse(e.input, "rnn.input");
     c.finite(e.bias, "rnn.bias");
     c.finite(e.initial, "rnn.initial");
     int64_t in = D; // what the next head layer reads
     for (size_t k = 0; k < e.head.size(); ++k) {
-      const DenseLayer &layer = e.head[k];
+      const HeadLayer &layer = e.head[k];
       const std::string K = "rnn.head." + std::to_string(k);
       const int64_t out = layer.weight.rows();
       c.require(out >= 1, K + ".weight has no rows");
       c.shape(layer.weight, out, in, K + ".weight");
       c.vec(layer.bias, out, K + ".bias");
-      c.finite(layer.weight, K + ".weight");
+      c.compressed(layer.weight, K + ".weight");
+      c.finiteSparse(layer.weight, K + ".weight");
       c.finite(layer.bias, K + ".bias");
       in = out;
     }

@@ -13,7 +13,7 @@
 //  bias (w_k).
 //  5. read-out: weight (classCount, readoutWidth()), bias (classCount);
 //     readoutWidth() is the width, or the last head layer's w_k.
-//  6. every weight is finite.
+//  6. every weight is finite; sparse matrices are compressed.
 //  7. certificate: each head certificate has gap > 0, leakage in (0, 1/2),
 //     and certified == (no failures); a code certificate, if any (selection
 //     heads over a position code carry one), has measured coherence in

@@ -118,10 +118,17 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
     store(next, round);
     h = next.cwiseMax(Scalar(0));
   }
-  // The read-out head: z = ReLU(weight z + bias), layer by layer.
-  for (const DenseLayer &layer : e.head) {
-    Vec<Scalar> pre = layer.weight.template cast<Scalar>() * h +
-                      layer.bias.template cast<Scalar>();
+  // The read-out head: z = ReLU(weight z + bias), layer by layer, row by row
+  // over the CSR weights (a head may be far wider than the state; no copy).
+  for (const HeadLayer &layer : e.head) {
+    const SparseMatrix &W = layer.weight;
+    Vec<Scalar> pre(W.rows());
+    for (int64_t r = 0; r < W.rows(); ++r) {
+      Scalar sum = 0;
+      for (SparseMatrix::InnerIterator it(W, r); it; ++it)
+        sum += Scalar(it.value()) * h[it.index()];
+      pre[r] = sum + Scalar(layer.bias[r]);
+    }
     store(pre, round);
     h = pre.cwiseMax(Scalar(0));
   }

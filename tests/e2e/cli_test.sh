@@ -93,9 +93,14 @@ header = json.loads(raw[8:8 + n])
 meta = header.pop("__metadata__", None)
 data = {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in header.items()}
 H = cfg["width"]
-data["rnn.head.0.weight"] = struct.pack(f"<{H * H}f", *[2.0 if i % (H + 1) == 0 else 0.0 for i in range(H * H)])
+# 2I in CSR, like rnn.recurrent: row r holds column r.
+data["rnn.head.0.weight.row_offsets"] = struct.pack(f"<{H + 1}i", *range(H + 1))
+data["rnn.head.0.weight.columns"] = struct.pack(f"<{H}i", *range(H))
+data["rnn.head.0.weight.values"] = struct.pack(f"<{H}f", *[2.0] * H)
 data["rnn.head.0.bias"] = struct.pack(f"<{H}f", *[-1.0] * H)
-header["rnn.head.0.weight"] = {"dtype": "F32", "shape": [H, H]}
+header["rnn.head.0.weight.row_offsets"] = {"dtype": "I32", "shape": [H + 1]}
+header["rnn.head.0.weight.columns"] = {"dtype": "I32", "shape": [H]}
+header["rnn.head.0.weight.values"] = {"dtype": "F32", "shape": [H]}
 header["rnn.head.0.bias"] = {"dtype": "F32", "shape": [H]}
 off, out = 0, {}
 for k in sorted(data):
@@ -111,7 +116,7 @@ json.dump(cfg, open(cfg_path, "w"), indent=2)
 PY
   M="$TMP/index_lookup.rnn.json"
   expect 0 "model rnn: Elman RNN, 112 hidden units, read-out head 112 ReLU" -- "$HW" inspect "$M"
-  expect 0 "rnn.head.0.weight +F32  \[112, 112\]" -- "$HW" inspect "$M"
+  expect 0 "rnn.head.0.weight.values +F32  \[112\]" -- "$HW" inspect "$M"
   expect 0 "backends     0 disagreements, max logit difference 0 \(tolerance" -- \
     "$HW" eval "$M" -n 500 --backend both
   expect 0 "eval jit .* 0 mismatches, accuracy 100%, min margin 1," -- "$HW" eval "$M" -n 500

@@ -53,6 +53,8 @@ class HandwireModel:
         if self.cfg["architecture"] == "rnn":
             self.recurrent = self._csr("rnn.recurrent")
             self.input = self._csr("rnn.input")
+            self.head = [self._csr(f"rnn.head.{k}.weight")
+                         for k in range(self.cfg.get("head_layers", 0))]
 
     def _csr(self, prefix):
         """CSR -> (row, column, value) of each non-zero (Debian's torch has no
@@ -73,10 +75,10 @@ class HandwireModel:
                 hit = uc == t                                             # U[:, t]
                 u = torch.zeros_like(h).index_add_(0, ur[hit], uv[hit])
                 h = torch.relu(wh + w["rnn.bias"] + u)
-            # Read-out head (absent: z = h_M): z = relu(W_k z + b_k).
-            for k in range(self.cfg.get("head_layers", 0)):
-                p = f"rnn.head.{k}."
-                h = torch.relu(w[p + "weight"] @ h + w[p + "bias"])
+            # Read-out head (absent: z = h_M): z = relu(W_k z + b_k), W_k CSR.
+            for k, (r, c, v) in enumerate(self.head):
+                b = w[f"rnn.head.{k}.bias"]
+                h = torch.relu(torch.zeros_like(b).index_add_(0, r, v * h[c]) + b)
             return w["readout.weight"] @ h + w["readout.bias"]
         x = w["embed.token"][tokens] + w["embed.position"][: len(tokens)]
         causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()

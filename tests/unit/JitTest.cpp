@@ -1,6 +1,7 @@
 // The JIT against the reference evaluator: random networks of every shape the
 // IR allows, and every construction on generated inputs. Decisions must agree
 // exactly and logits within the tolerance each construction declares.
+#include "RandomNetworks.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
 
@@ -16,14 +17,8 @@
 namespace handwire {
 namespace {
 
-// Uniform in [-a, a], deterministic.
-Matrix randomMatrix(SplitMix64 &rng, int64_t r, int64_t c, float a) {
-  Matrix m(r, c);
-  for (int64_t i = 0; i < m.size(); ++i)
-    m.data()[i] =
-        a * (2.0f * static_cast<float>(rng.below(1 << 20)) / (1 << 20) - 1.0f);
-  return m;
-}
+using handwire::testing::randomMatrix;
+using handwire::testing::randomRnn;
 
 Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
                           bool zeroQuery) {
@@ -62,34 +57,6 @@ Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
   }
   net.body = t;
   net.readout.weight = randomMatrix(rng, 3, 12, 1);
-  net.readout.bias = randomMatrix(rng, 3, 1, 1);
-  return net;
-}
-
-Network randomRnn(uint64_t seed) {
-  SplitMix64 rng(seed);
-  Network net;
-  net.arch = Architecture::RNN;
-  net.tokenCount = 5;
-  net.classCount = 3;
-  net.maxSequenceLength = 60;
-  net.width = 30;
-  net.blocks = {{"h", 0, 30, ""}};
-  ElmanBody e;
-  std::vector<Eigen::Triplet<float, int32_t>> w, u;
-  for (int i = 0; i < 120; ++i)
-    w.emplace_back(rng.below(30), rng.below(30),
-                   0.3f * (rng.below(2) ? 1 : -1));
-  for (int i = 0; i < 40; ++i)
-    u.emplace_back(rng.below(30), rng.below(5), 1.0f);
-  e.recurrent.resize(30, 30);
-  e.recurrent.setFromTriplets(w.begin(), w.end());
-  e.input.resize(30, 5);
-  e.input.setFromTriplets(u.begin(), u.end());
-  e.bias = randomMatrix(rng, 30, 1, 0.2f);
-  e.initial = randomMatrix(rng, 30, 1, 1).cwiseAbs();
-  net.body = e;
-  net.readout.weight = randomMatrix(rng, 3, 30, 1);
   net.readout.bias = randomMatrix(rng, 3, 1, 1);
   return net;
 }

@@ -49,7 +49,7 @@ void printModelLine(std::ostream &os, const Network &net) {
       os << " (code k = " << net.certificate.code->dim << ")";
   } else {
     os << "Elman RNN, " << net.width << " hidden units";
-    const std::vector<DenseLayer> &head = net.elman().head;
+    const std::vector<HeadLayer> &head = net.elman().head;
     if (!head.empty()) {
       os << ", read-out head";
       for (size_t k = 0; k < head.size(); ++k)
