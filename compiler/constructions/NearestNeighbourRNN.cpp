@@ -104,12 +104,11 @@ struct NearestNeighbourLayout {
   int64_t layer3Width() const { return L * (d + 1); }
 };
 
-DenseLayer headLayer(int64_t rows, int64_t cols, const WeightTriplets &w,
-                     Vector bias) { // TEMP until sparse heads land
-  SparseMatrix s(rows, cols);
-  s.setFromTriplets(w.begin(), w.end());
-  DenseLayer layer;
-  layer.weight = Matrix(s);
+HeadLayer headLayer(int64_t rows, int64_t cols, const WeightTriplets &w,
+                    Vector bias) {
+  HeadLayer layer;
+  layer.weight.resize(rows, cols);
+  layer.weight.setFromTriplets(w.begin(), w.end()); // compressed
   layer.bias = std::move(bias);
   return layer;
 }

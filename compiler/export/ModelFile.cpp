@@ -468,8 +468,9 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   net.classCount = r.integer(voc, "class_count", "vocabulary.", 1, 65536);
   net.maxSequenceLength = r.integer(voc, "max_sequence_length", "vocabulary.",
                                     1, (int64_t(1) << 26) + 1);
-  // The task fixes the vocabulary: a file whose counts disagree with its own
-  // task was edited by hand or written by something else.
+  // The task fixes the vocabulary, and the network must take its longest
+  // input: a file that disagrees with its own task was edited by hand or
+  // written by something else.
   const Vocabulary implied = vocabularyOf(task);
   auto agree = [&](const char *field, int64_t got, int64_t want) {
     if (got != want)
@@ -479,8 +480,11 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   };
   agree("token_count", net.tokenCount, implied.tokenCount);
   agree("class_count", net.classCount, implied.classCount);
-  agree("max_sequence_length", net.maxSequenceLength,
-        implied.maxSequenceLength);
+  if (net.maxSequenceLength < implied.maxSequenceLength)
+    r.fail("vocabulary.max_sequence_length",
+           "is " + std::to_string(net.maxSequenceLength) +
+               ", shorter than the task's longest input (" +
+               std::to_string(implied.maxSequenceLength) + " tokens)");
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
   const json &blocks = r.get(j, "residual_blocks", "");
   if (!blocks.is_array())

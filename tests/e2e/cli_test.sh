@@ -78,8 +78,8 @@ compile_then_eval_model_file)
   done
   ;;
 rnn_head_model_file)
-  # No shipped construction has an RNN read-out head; give the index-lookup RNN
-  # one by hand, z = relu(2 h - 1), which is h again on its 0/1 states, and run
+  # Give the index-lookup RNN a read-out head by hand (the nearest-neighbour
+  # RNN has its own), z = relu(2 h - 1), which is h again on its 0/1 states, and run
   # it through every consumer: the same decisions and margins as without it.
   expect 0 "wrote" -- "$HW" compile specs/index_lookup.task -N 16 --model rnn -o "$TMP"
   /usr/bin/python3 - "$TMP/index_lookup.rnn.json" <<'PY' || fail "could not add a head"

@@ -445,7 +445,7 @@ TEST(NearestNeighbourRnn, JitAgreesWithReferenceAndIsExactAtN1024) {
   JitBackend jit(net);
   ReferenceBackend<float> ref(net);
   EvalOptions both;
-  both.samples = handwire::testing::samples(100);
+  both.samples = handwire::testing::samples(50);
   EvalResult r = evaluate(spec.task, net, {&jit, &ref}, both);
   EXPECT_EQ(r.disagreements, 0);
   EXPECT_EQ(r.maxLogitDifference, 0);
