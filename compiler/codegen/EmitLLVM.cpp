@@ -151,17 +151,75 @@ private:
     return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
   }
 
-  // init + sum_k vals[k] x[cols[k]] over the entries of CSR row r.
-  Value *csrRow(const CsrMatrix &W, Value *r, Value *x, Value *init) {
-    Value *rowStart = addr(W.rowStart.data()), *cols = addr(W.cols.data()),
-          *vals = addr(W.vals.data());
-    Value *acc = slot("acc");
-    B.CreateStore(init, acc);
-    loop(idx(rowStart, r), idx(rowStart, add(r, c64(1))), [&](Value *k) {
-      Value *v = B.CreateFMul(ld(vals, k), ld(x, idx(cols, k)));
-      B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), v), acc);
+  // for (i = lo; i < hi; ++i) body(i), with the iterations declared
+  // independent (llvm.loop.parallel_accesses): LLVM cannot prove that a
+  // gather x[cols[i]] does not alias the store to out[i], and would keep the
+  // loop scalar. body must be straight-line code that only writes out[i].
+  template <typename F> void parallelLoop(Value *lo, Value *hi, F body) {
+    BasicBlock *pre = B.GetInsertBlock();
+    BasicBlock *head = BasicBlock::Create(ctx_, "ploop", fn_);
+    BasicBlock *bodyBB = BasicBlock::Create(ctx_, "pbody", fn_);
+    BasicBlock *exit = BasicBlock::Create(ctx_, "pexit", fn_);
+    B.CreateBr(head);
+    B.SetInsertPoint(head);
+    PHINode *i = B.CreatePHI(i64, 2);
+    i->addIncoming(lo, pre);
+    B.CreateCondBr(B.CreateICmpSLT(i, hi), bodyBB, exit);
+    B.SetInsertPoint(bodyBB);
+    body(i);
+    HW_ASSERT(B.GetInsertBlock() == bodyBB,
+              "parallelLoop body must not branch");
+    MDNode *group = MDNode::getDistinct(ctx_, {});
+    for (Instruction &inst : *bodyBB)
+      if (inst.mayReadOrWriteMemory())
+        inst.setMetadata(LLVMContext::MD_access_group, group);
+    Value *next = add(i, c64(1));
+    i->addIncoming(next, bodyBB);
+    Instruction *latch = B.CreateBr(head);
+    MDNode *parallel = MDNode::get(
+        ctx_, {MDString::get(ctx_, "llvm.loop.parallel_accesses"), group});
+    MDNode *id = MDNode::getDistinct(ctx_, {nullptr, parallel});
+    id->replaceOperandWith(0, id);
+    latch->setMetadata(LLVMContext::MD_loop, id);
+    B.SetInsertPoint(exit);
+  }
+
+  // out[r] = W[r] . x (+ bias[r] if bias) for every row of W, in the HYB
+  // layout (CsrMatrix): the padded slots row-parallel, unrolled when few,
+  // then the remainder entries one by one.
+  void spmv(const CsrMatrix &W, Value *x, Value *out, Value *bias) {
+    const int64_t R = W.rows, w = W.ellWidth;
+    Value *cols = addr(W.ellCols.data()), *vals = addr(W.ellVals.data());
+    auto term = [&](Value *e) {
+      return B.CreateFMul(ld(vals, e), ld(x, idx(cols, e)));
+    };
+    constexpr int64_t kUnrolled = 32;
+    if (w <= kUnrolled) {
+      parallelLoop(c64(0), c64(R), [&](Value *r) {
+        Value *acc = cf(0);
+        for (int64_t s = 0; s < w; ++s)
+          acc = B.CreateFAdd(acc, term(add(c64(s * R), r)));
+        st(bias ? B.CreateFAdd(acc, ld(bias, r)) : acc, out, r);
+      });
+    } else {
+      parallelLoop(c64(0), c64(R),
+                   [&](Value *r) { st(bias ? ld(bias, r) : cf(0), out, r); });
+      loop(c64(0), c64(w), [&](Value *s) {
+        Value *base = mul(s, c64(R));
+        parallelLoop(c64(0), c64(R), [&](Value *r) {
+          st(B.CreateFAdd(ld(out, r), term(add(base, r))), out, r);
+        });
+      });
+    }
+    if (W.extraVals.empty())
+      return;
+    Value *rows = addr(W.extraRows.data()), *ecols = addr(W.extraCols.data()),
+          *evals = addr(W.extraVals.data());
+    loop(c64(0), c64(static_cast<int64_t>(W.extraVals.size())), [&](Value *k) {
+      Value *r = idx(rows, k);
+      Value *v = B.CreateFMul(ld(evals, k), ld(x, idx(ecols, k)));
+      st(B.CreateFAdd(ld(out, r), v), out, r);
     });
-    return B.CreateLoad(f32, acc);
   }
 
   // --- transformer ---
@@ -387,9 +445,7 @@ private:
     Value *inVals = addr(p.inVals.data());
     loop(c64(0), c64(H), [&](Value *r) { st(ld(init, r), h, r); });
     loop(c64(0), length_, [&](Value *t) {
-      loop(c64(0), c64(H), [&](Value *r) {
-        st(csrRow(p.recurrent, r, h, ld(bias, r)), next, r);
-      });
+      spmv(p.recurrent, h, next, bias);
       Value *w = token(t);
       loop(idx(colStart, w), idx(colStart, add(w, c64(1))), [&](Value *k) {
         Value *r = idx(inRows, k);
@@ -407,11 +463,9 @@ private:
     for (size_t k = 0; k < p.head.size(); ++k) {
       const HeadLayerPlan &layer = p.head[k];
       Value *out = buffers[k % 2];
-      Value *b = addr(layer.bias.data());
-      loop(c64(0), c64(layer.weight.rows), [&](Value *o) {
-        Value *pre = B.CreateFAdd(csrRow(layer.weight, o, z, cf(0)), ld(b, o));
-        st(B.CreateMaxNum(pre, cf(0)), out, o);
-      });
+      spmv(layer.weight, z, out, addr(layer.bias.data()));
+      loop(c64(0), c64(layer.weight.rows),
+           [&](Value *o) { st(B.CreateMaxNum(ld(out, o), cf(0)), out, o); });
       z = out;
     }
     readout(z);

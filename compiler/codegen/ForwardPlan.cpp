@@ -66,6 +66,48 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   return f;
 }
 
+// Chooses the ELL width w minimizing w rows + 4 (entries beyond w): a
+// padded slot costs one gathered lane, a remainder entry a scalar
+// read-modify-write, about four.
+void splitHyb(CsrMatrix &m) {
+  const int64_t R = m.rows;
+  std::vector<int64_t> rowsLonger; // rowsLonger[w]: rows with > w entries
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t n = m.rowStart[r + 1] - m.rowStart[r];
+    if (static_cast<int64_t>(rowsLonger.size()) < n + 1)
+      rowsLonger.resize(static_cast<size_t>(n + 1), 0);
+    for (int64_t w = 0; w < n; ++w)
+      ++rowsLonger[static_cast<size_t>(w)];
+  }
+  // extra(w) = sum_{v >= w} rowsLonger[v]; scan w downwards.
+  int64_t best = 0;
+  double bestCost = 0, extra = 0;
+  for (int64_t w = static_cast<int64_t>(rowsLonger.size()); w >= 0; --w) {
+    if (w < static_cast<int64_t>(rowsLonger.size()))
+      extra += static_cast<double>(rowsLonger[static_cast<size_t>(w)]);
+    const double cost =
+        static_cast<double>(w) * static_cast<double>(R) + 4 * extra;
+    if (w == static_cast<int64_t>(rowsLonger.size()) || cost <= bestCost) {
+      best = w;
+      bestCost = cost;
+    }
+  }
+  m.ellWidth = best;
+  m.ellCols.assign(static_cast<size_t>(best * R), 0);
+  m.ellVals.assign(static_cast<size_t>(best * R), 0.0f);
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t k = m.rowStart[r], s = 0; k < m.rowStart[r + 1]; ++k, ++s) {
+      if (s < best) {
+        m.ellCols[static_cast<size_t>(s * R + r)] = m.cols[k];
+        m.ellVals[static_cast<size_t>(s * R + r)] = m.vals[k];
+      } else {
+        m.extraRows.push_back(static_cast<int32_t>(r));
+        m.extraCols.push_back(m.cols[k]);
+        m.extraVals.push_back(m.vals[k]);
+      }
+    }
+}
+
 CsrMatrix csr(const SparseMatrix &m) {
   if (!m.isCompressed()) { // the verifier refuses these; copy, to be safe
     SparseMatrix c = m;
@@ -77,6 +119,7 @@ CsrMatrix csr(const SparseMatrix &m) {
   p.rowStart.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
   p.cols.assign(m.innerIndexPtr(), m.innerIndexPtr() + m.nonZeros());
   p.vals.assign(m.valuePtr(), m.valuePtr() + m.nonZeros());
+  splitHyb(p);
   return p;
 }
 

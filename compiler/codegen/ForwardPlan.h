@@ -74,6 +74,15 @@ struct CsrMatrix {
   int64_t rows = 0;
   std::vector<int32_t> rowStart, cols; // rows + 1, non-zeros
   std::vector<float> vals;             // non-zeros
+  // The same entries as the code generator reads them (HYB): the first
+  // ellWidth entries of every row slot-major (entry s of row r at
+  // s * rows + r; short rows padded with column 0, value 0), the rest as
+  // (row, col, val) triples. Rows then need no bounds, so a loop over rows
+  // vectorizes with one gather per slot; ellWidth balances padding against
+  // the scalar remainder.
+  int64_t ellWidth = 0;
+  std::vector<int32_t> ellCols, extraRows, extraCols;
+  std::vector<float> ellVals, extraVals;
 };
 
 // One ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).

@@ -76,6 +76,7 @@ const Construction &disjointnessTransformer1LConstruction();
 const Construction &disjointnessTransformerConstruction();
 const Construction &indexLookupRnnConstruction();
 const Construction &indexLookupTransformerConstruction();
+const Construction &nearestNeighbourRnnConstruction();
 const Construction &nearestNeighbourTransformerConstruction();
 const Construction &stringEqualityRnnConstruction();
 const Construction &stringEqualityTransformer1LConstruction();

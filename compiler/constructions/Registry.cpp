@@ -17,6 +17,7 @@ const std::vector<const Construction *> &allConstructions() {
       &disjointnessTransformerConstruction(),
       &indexLookupRnnConstruction(),
       &indexLookupTransformerConstruction(),
+      &nearestNeighbourRnnConstruction(),
       &nearestNeighbourTransformerConstruction(),
       &stringEqualityRnnConstruction(),
       &stringEqualityTransformer1LConstruction(),

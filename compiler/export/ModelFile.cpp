@@ -1,5 +1,7 @@
 #include "export/ModelFile.h"
 
+#include "spec/Vocabulary.h"
+
 #include "export/Safetensors.h"
 #include "ir/Verifier.h"
 #include "support/Diagnostics.h"
@@ -137,8 +139,13 @@ json configOf(const TaskSpec &task, const Network &net,
   j["version"] = kFormatVersion;
   j["name"] = net.name;
   j["task"] = {{"kind", taskKindName(task.kind)},
-               {"alphabet", task.alphabet},
                {"max_length", task.maxLength}};
+  if (task.kind == TaskKind::IndexLookup)
+    j["task"]["alphabet"] = task.alphabet;
+  if (task.kind == TaskKind::BoundedDyck) {
+    j["task"]["brackets"] = task.brackets;
+    j["task"]["depth"] = task.depth;
+  }
   if (task.kind == TaskKind::NearestNeighbour) {
     j["task"]["dimension"] = task.dimension;
     j["task"]["labels"] = task.labels;
@@ -408,16 +415,38 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   TaskSpec &task = m.task;
   const json &t = r.get(j, "task", "");
   task.loc.file = configPath;
-  if (r.string(t, "kind", "task.") != "index_lookup")
+  const std::optional<TaskKind> kind =
+      taskKindByName(r.string(t, "kind", "task."));
+  if (!kind)
     r.fail("task.kind", "names an unknown task");
-  task.kind = TaskKind::IndexLookup;
-  const json &alphabet = r.get(t, "alphabet", "task.");
-  if (!alphabet.is_array() || alphabet.size() < 2 || alphabet.size() > 65536)
-    r.fail("task.alphabet", "must be a list of 2 to 65536 symbols");
-  for (const auto &s : alphabet) {
-    if (!s.is_string())
-      r.fail("task.alphabet", "must hold strings");
-    task.alphabet.push_back(s.get<std::string>());
+  task.kind = *kind;
+  // The same ranges as a .task file (frontend/Sema.cpp).
+  switch (task.kind) {
+  case TaskKind::IndexLookup: {
+    const json &alphabet = r.get(t, "alphabet", "task.");
+    if (!alphabet.is_array() || alphabet.size() < 2 || alphabet.size() > 65536)
+      r.fail("task.alphabet", "must be a list of 2 to 65536 symbols");
+    for (const auto &s : alphabet) {
+      if (!s.is_string())
+        r.fail("task.alphabet", "must hold strings");
+      task.alphabet.push_back(s.get<std::string>());
+    }
+    break;
+  }
+  case TaskKind::BoundedDyck:
+    task.brackets = r.integer(t, "brackets", "task.", 1, 16);
+    task.depth = r.integer(t, "depth", "task.", 1, 16);
+    break;
+  case TaskKind::StringEquality:
+  case TaskKind::Disjointness:
+    break;
+  case TaskKind::NearestNeighbour:
+    task.dimension = r.integer(t, "dimension", "task.", 1, 16);
+    task.labels = r.integer(t, "labels", "task.", 2, 65536);
+    task.margin = r.number(t, "margin", "task.");
+    if (!(task.margin > 0 && task.margin <= 2))
+      r.fail("task.margin", "must be in (0, 2]");
+    break;
   }
   task.maxLength = r.integer(t, "max_length", "task.", 2, int64_t(1) << 26);
 
@@ -439,6 +468,23 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   net.classCount = r.integer(voc, "class_count", "vocabulary.", 1, 65536);
   net.maxSequenceLength = r.integer(voc, "max_sequence_length", "vocabulary.",
                                     1, (int64_t(1) << 26) + 1);
+  // The task fixes the vocabulary, and the network must take its longest
+  // input: a file that disagrees with its own task was edited by hand or
+  // written by something else.
+  const Vocabulary implied = vocabularyOf(task);
+  auto agree = [&](const char *field, int64_t got, int64_t want) {
+    if (got != want)
+      r.fail(std::string("vocabulary.") + field, "is " + std::to_string(got) +
+                                                     ", but the task implies " +
+                                                     std::to_string(want));
+  };
+  agree("token_count", net.tokenCount, implied.tokenCount);
+  agree("class_count", net.classCount, implied.classCount);
+  if (net.maxSequenceLength < implied.maxSequenceLength)
+    r.fail("vocabulary.max_sequence_length",
+           "is " + std::to_string(net.maxSequenceLength) +
+               ", shorter than the task's longest input (" +
+               std::to_string(implied.maxSequenceLength) + " tokens)");
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
   const json &blocks = r.get(j, "residual_blocks", "");
   if (!blocks.is_array())

@@ -21,6 +21,15 @@ const char *taskKindName(TaskKind k) {
   return "?";
 }
 
+std::optional<TaskKind> taskKindByName(const std::string &name) {
+  for (TaskKind k :
+       {TaskKind::IndexLookup, TaskKind::BoundedDyck, TaskKind::StringEquality,
+        TaskKind::Disjointness, TaskKind::NearestNeighbour})
+    if (name == taskKindName(k))
+      return k;
+  return std::nullopt;
+}
+
 const char *architectureName(Architecture a) {
   switch (a) {
   case Architecture::Transformer:

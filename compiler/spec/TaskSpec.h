@@ -41,7 +41,8 @@ enum class CodeFamily {
 enum class Precision { F32, F64, F16, BF16 };
 enum class InputDistribution { Uniform, Adversarial, Mixed };
 
-const char *taskKindName(TaskKind k);         // "index_lookup"
+const char *taskKindName(TaskKind k); // "index_lookup"
+std::optional<TaskKind> taskKindByName(const std::string &name);
 const char *architectureName(Architecture a); // "transformer", "rnn"
 const char *codeFamilyName(CodeFamily c);     // "rademacher"
 std::optional<CodeFamily> codeFamilyByName(const std::string &name);

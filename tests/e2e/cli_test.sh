@@ -66,10 +66,20 @@ compile_then_eval_model_file)
   [ -f "$TMP/index_lookup.rnn.json" ] || fail "no rnn config written"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.rnn.json" -n 500
   expect 0 "state bits +14336 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
+  # Every task's model files carry their task: Dyck-(3,2) and nearest
+  # neighbour with d = 5 are evaluated from the files alone.
+  expect 0 "wrote" -- "$HW" compile specs/bounded_dyck.task -N 12 -D task.brackets=3 -o "$TMP"
+  for m in rnn hewitt transformer; do
+    expect 0 "500 correct, 0 mismatches" -- "$HW" eval "$TMP/bounded_dyck.$m.json" -n 500
+  done
+  expect 0 "wrote" -- "$HW" compile specs/nearest_neighbour.task -N 12 -D task.dimension=5 -o "$TMP"
+  for m in rnn transformer; do
+    expect 0 "500 correct, 0 mismatches" -- "$HW" eval "$TMP/nearest_neighbour.$m.json" -n 500
+  done
   ;;
 rnn_head_model_file)
-  # No shipped construction has an RNN read-out head; give the index-lookup RNN
-  # one by hand, z = relu(2 h - 1), which is h again on its 0/1 states, and run
+  # Give the index-lookup RNN a read-out head by hand (the nearest-neighbour
+  # RNN has its own), z = relu(2 h - 1), which is h again on its 0/1 states, and run
   # it through every consumer: the same decisions and margins as without it.
   expect 0 "wrote" -- "$HW" compile specs/index_lookup.task -N 16 --model rnn -o "$TMP"
   /usr/bin/python3 - "$TMP/index_lookup.rnn.json" <<'PY' || fail "could not add a head"
@@ -200,11 +210,16 @@ nearest_neighbour)
   expect 0 "lower bound  none" -- "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
   expect 0 "construction nearest_neighbour/transformer-2layer" -- \
     "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" --no-tensors
+  expect 0 "construction nearest_neighbour/rnn-memory" -- \
+    "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" -m rnn --no-tensors
+  expect 0 "verdict      respects bound" -- \
+    "$HW" inspect specs/nearest_neighbour.task "${NN[@]}" -m rnn --no-tensors
   expect 0 "wrote" -- "$HW" compile specs/nearest_neighbour.task "${NN[@]}" -o "$TMP"
   [ -s "$TMP/nearest_neighbour.transformer.safetensors" ] || fail "no .safetensors written"
   expect 0 "ONNX opset 13, checked" -- \
     "$HW" compile specs/nearest_neighbour.task "${NN[@]}" --emit onnx -o "$TMP"
-  [ -s "$TMP/nearest_neighbour.transformer.onnx" ] || fail "no .onnx written"
+  [ -s "$TMP/nearest_neighbour.transformer.onnx" ] && [ -s "$TMP/nearest_neighbour.rnn.onnx" ] ||
+    fail "no .onnx written"
   expect 1 "<command line>:1:13: error: 'margin' must be at most 2" -- \
     "$HW" eval specs/nearest_neighbour.task -D task.margin=2.5
   expect 1 "<command line>:2:13: error: margin 0.25 .* bf16 has 8" -- \

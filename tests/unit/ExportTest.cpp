@@ -2,17 +2,21 @@
 // with a message that names the file and the fault.
 #include "TestSpecs.h"
 
+#include "constructions/Construction.h"
 #include "driver/Pipeline.h"
+#include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "export/Safetensors.h"
 #include "reference/Evaluator.h"
 #include "support/Parallel.h"
 #include "tasks/Generators.h"
+#include "tasks/TaskSemantics.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 #include <vector>
@@ -63,16 +67,72 @@ Network build(const Spec &spec, int model) {
   return std::move(*net);
 }
 
+// One small model of every construction in the registry (checked below).
+struct Case {
+  std::string name;
+  Spec spec;
+  int model;
+};
+std::vector<Case> everyConstruction() {
+  using A = Architecture;
+  using testing::taskSpec;
+  Spec hewitt = taskSpec(TaskKind::BoundedDyck, 16);
+  hewitt.models[0].construction = "hewitt";
+  Spec nn = taskSpec(TaskKind::NearestNeighbour, 16, 2, A::Transformer);
+  nn.task.dimension = 4;
+  nn.task.labels = 3;
+  nn.task.margin = 0.5;
+  Spec nnRnn = nn;
+  nnRnn.models[0].arch = A::RNN;
+  return {{"IndexLookupTransformer", indexLookupSpec(64), 0},
+          {"IndexLookupRnn", indexLookupSpec(64), 1},
+          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, 16), 0},
+          {"BoundedDyckHewittRnn", hewitt, 0},
+          {"BoundedDyckTransformer4L",
+           taskSpec(TaskKind::BoundedDyck, 16, 4, A::Transformer), 0},
+          {"EqualityTransformer2L",
+           taskSpec(TaskKind::StringEquality, 16, 2, A::Transformer), 0},
+          {"EqualityTransformer1L",
+           taskSpec(TaskKind::StringEquality, 16, 1, A::Transformer), 0},
+          {"EqualityRnn", taskSpec(TaskKind::StringEquality, 16), 0},
+          {"DisjointnessTransformer2L",
+           taskSpec(TaskKind::Disjointness, 16, 2, A::Transformer), 0},
+          {"DisjointnessTransformer1L",
+           taskSpec(TaskKind::Disjointness, 16, 1, A::Transformer), 0},
+          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, 16), 0},
+          {"NearestNeighbourTransformer", nn, 0},
+          {"NearestNeighbourRnn", nnRnn, 0}};
+}
+
+TEST(Export, RoundTripCasesCoverEveryConstruction) {
+  std::set<std::string> covered, registered;
+  for (const Case &c : everyConstruction())
+    covered.insert(build(c.spec, c.model).provenance.construction);
+  for (const Construction *c : allConstructions())
+    registered.insert(c->id());
+  EXPECT_EQ(covered, registered);
+}
+
 class RoundTrip : public ::testing::TestWithParam<int> {};
 
+// A model file holds everything needed to evaluate the model again: the
+// task (with its parameters), the network and its certificate.
 TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
-  Spec spec = indexLookupSpec(64);
-  Network net = build(spec, GetParam());
+  const Case c = everyConstruction()[GetParam()];
+  const Spec &spec = c.spec;
+  Network net = build(spec, c.model);
   const std::string dir = tempDir("rt");
   ModelPaths paths = writeModel(spec.task, net, dir, "m");
   LoadedModel back = readModel(paths.config, int64_t(1) << 30);
-  EXPECT_EQ(back.task.alphabet, spec.task.alphabet);
-  EXPECT_EQ(back.task.maxLength, 64);
+  EXPECT_EQ(back.task.kind, spec.task.kind);
+  if (spec.task.kind == TaskKind::IndexLookup)
+    EXPECT_EQ(back.task.alphabet, spec.task.alphabet);
+  EXPECT_EQ(back.task.maxLength, spec.task.maxLength);
+  EXPECT_EQ(back.task.brackets, spec.task.brackets);
+  EXPECT_EQ(back.task.depth, spec.task.depth);
+  EXPECT_EQ(back.task.dimension, spec.task.dimension);
+  EXPECT_EQ(back.task.labels, spec.task.labels);
+  EXPECT_EQ(back.task.margin, spec.task.margin);
   EXPECT_EQ(back.net.width, net.width);
   EXPECT_EQ(back.net.certificate.certified, net.certificate.certified);
   EXPECT_EQ(back.net.provenance.construction, net.provenance.construction);
@@ -81,7 +141,8 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
     EXPECT_EQ(back.net.certificate.code->worstPairs,
               net.certificate.code->worstPairs);
   }
-  ExampleGenerator gen(spec.task, InputDistribution::Mixed, 3);
+  // Inputs generated from the task read back, answered as the task says.
+  ExampleGenerator gen(back.task, InputDistribution::Mixed, 3);
   Example ex;
   for (uint64_t i = 0; i < 200; ++i) {
     gen.generate(i, ex);
@@ -90,6 +151,9 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
     auto b = referenceLogits<float>(back.net, ex.tokens.data(),
                                     int64_t(ex.tokens.size()));
     ASSERT_EQ(a, b); // bit-identical weights give bit-identical logits
+    Eigen::VectorXd l = b.cast<double>();
+    ASSERT_EQ(decision(l.data(), l.size()), groundTruth(back.task, ex.tokens))
+        << c.name << " input " << i;
   }
   // Writing the loaded model again gives the same bytes.
   ModelPaths again = writeModel(back.task, back.net, dir + "/again", "m");
@@ -97,7 +161,10 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
   EXPECT_EQ(fileHash(paths.config), fileHash(again.config));
 }
 
-INSTANTIATE_TEST_SUITE_P(Architectures, RoundTrip, ::testing::Values(0, 1));
+INSTANTIATE_TEST_SUITE_P(
+    Constructions, RoundTrip,
+    ::testing::Range(0, static_cast<int>(everyConstruction().size())),
+    [](const auto &info) { return everyConstruction()[info.param].name; });
 
 // Same spec and seed: the same bytes, on every run and with any number of
 // threads measuring the code (the config holds the code's certificate, whose
@@ -200,6 +267,18 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
                     "\"weights\": \"../etc/passwd\"");
   put(p.config, noWeights);
   expectRefused(p.config, "plain file name");
+  std::string wrongKind = config;
+  wrongKind.replace(wrongKind.find("\"index_lookup\""), 14, "\"sorting\"");
+  put(p.config, wrongKind);
+  expectRefused(p.config, "field 'task.kind' names an unknown task");
+  // The task fixes the vocabulary: 4 symbols + 16 index tokens.
+  std::string moreTokens = config;
+  moreTokens.replace(moreTokens.find("\"token_count\": 20"), 18,
+                     "\"token_count\": 21");
+  put(p.config, moreTokens);
+  expectRefused(
+      p.config,
+      "field 'vocabulary.token_count' is 21, but the task implies 20");
   fs::remove(p.config);
   expectRefused(p.config, "cannot open");
 }

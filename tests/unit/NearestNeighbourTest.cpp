@@ -42,6 +42,15 @@ Spec nnSpec(int64_t N, int64_t d, int64_t L, double margin,
   return s;
 }
 
+// The same task with the RNN model.
+Spec nnRnnSpec(int64_t N, int64_t d, int64_t L) {
+  Spec s = nnSpec(N, d, L, 2.0 / double(d));
+  s.models[0] = ModelSpec{};
+  s.models[0].name = "rnn";
+  s.models[0].arch = Architecture::RNN;
+  return s;
+}
+
 Network build(const Spec &spec) {
   DiagnosticEngine diags;
   auto net = buildNetwork(spec, spec.models[0], {}, diags);
@@ -120,16 +129,18 @@ TEST(NearestNeighbourSemantics, MatchBruteForceOnRandomInputs) {
       } else {
         ++unique;
         // Lead in Hamming units is the inner-product lead times d/2.
-        if (n > 1)
+        if (n > 1) {
           EXPECT_NEAR(double(e.lead), (b.best - b.second) * double(d) / 2,
                       1e-9);
+        }
         EXPECT_EQ(checkInput(spec.task, tokens), "");
         EXPECT_EQ(groundTruth(spec.task, tokens), b.label);
       }
     }
     EXPECT_GT(unique, 0) << "d = " << d;
-    if (d <= 8)
+    if (d <= 8) {
       EXPECT_GT(ties, 0) << "d = " << d;
+    }
   }
 }
 
@@ -172,9 +183,10 @@ TEST(NearestNeighbourGenerators, NeverViolateTheMarginAndHitTheHardCases) {
             << "d=" << c.d << " example " << i;
         const int64_t n = (static_cast<int64_t>(ex.tokens.size()) - 2) / 2;
         const Brute b = bruteForce(spec.task, ex.tokens);
-        if (n > 1)
+        if (n > 1) {
           ASSERT_GE(b.best - b.second, margin - 1e-9)
               << "d=" << c.d << " example " << i;
+        }
         ASSERT_EQ(ex.label, b.label);
         atMargin += n > 1 && std::fabs(b.best - b.second - margin) < 1e-9;
         queryIsExample += b.best > 1 - 1e-9;
@@ -198,8 +210,9 @@ TEST(NearestNeighbourGenerators, NeverViolateTheMarginAndHitTheHardCases) {
         EXPECT_GT(queryIsExample, 300) << "d=" << c.d;
         EXPECT_GT(first, 300);
         EXPECT_GT(last, 300);
-        if (c.N > 2)
+        if (c.N > 2) {
           EXPECT_GT(allTied, 500);
+        }
       } else {
         EXPECT_LT(fullLength, 1000); // n is uniform in 1..N
       }
@@ -248,9 +261,9 @@ TEST(NearestNeighbourTransformer, ExactOnEveryValidInputAtD3) {
     // At margin 2 (Hamming 3) the nearest equals the query and every other
     // example is its antipode: 8 queries x n positions x 2^n label choices,
     // 16 + 64 + 192 after the 128 inputs with n = 1.
-    if (margin == 2.0)
+    if (margin == 2.0) {
       EXPECT_EQ(valid, 128 + 64 + 192);
-    else
+    } else
       EXPECT_GT(valid, 1000) << "margin " << margin;
   }
 }
@@ -282,8 +295,8 @@ TEST(NearestNeighbourTransformer, WidthAndScalesFollowTheConstruction) {
 }
 
 TEST(NearestNeighbourTransformer, RnnBoundIsNLog2LCappedByTheCube) {
-  // The card's RNN bound, on a stand-in RNN network (no RNN construction of
-  // nearest neighbour exists yet).
+  // The card's RNN bound, on a stand-in RNN network of 10 units (the real
+  // one is tested below).
   Network rnn;
   rnn.arch = Architecture::RNN;
   rnn.width = 10;
@@ -344,6 +357,107 @@ TEST(NearestNeighbourTransformer, ExactAtN1024WithJit) {
   EXPECT_EQ(m.samples, o.samples);
   EXPECT_EQ(m.backends[0].mismatches, 0);
   EXPECT_GE(m.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);
+}
+
+// Every input of d = 3 with n <= 3 examples over L labels, through the
+// double and float references and the JIT: the RNN must answer every input
+// whose nearest example is unique, with read-out margin >= 1, whatever the
+// task's margin.
+TEST(NearestNeighbourRnn, ExactOnEveryInputWithAUniqueNearestAtD3) {
+  for (int64_t L : {2, 3}) {
+    Spec spec = nnRnnSpec(3, 3, L);
+    Network net = build(spec);
+    EXPECT_EQ(net.provenance.construction, "nearest_neighbour/rnn-memory");
+    JitBackend jit(net);
+    const Vocabulary voc = vocabularyOf(spec.task);
+    int64_t unique = 0, ties = 0;
+    std::vector<double> got(static_cast<size_t>(L));
+    for (int64_t n = 1; n <= 3; ++n) {
+      std::vector<int32_t> tokens(static_cast<size_t>(2 * n + 2));
+      tokens[0] = static_cast<int32_t>(voc.beginToken);
+      int64_t count = 8; // the query
+      for (int64_t i = 0; i < n; ++i)
+        count *= 8 * L;
+      for (int64_t code = 0; code < count; ++code) {
+        int64_t c = code;
+        for (int64_t i = 1; i <= n; ++i) {
+          tokens[2 * i - 1] = static_cast<int32_t>(c % 8);
+          c /= 8;
+          tokens[2 * i] = static_cast<int32_t>(voc.firstLabelToken + c % L);
+          c /= L;
+        }
+        tokens.back() = static_cast<int32_t>(c);
+        const NearestExample e = nearestExample(spec.task, tokens);
+        if (n > 1 && e.lead == 0) {
+          ++ties;
+          continue;
+        }
+        ++unique;
+        const int64_t length = static_cast<int64_t>(tokens.size());
+        Eigen::VectorXd l = referenceLogits<double>(net, tokens.data(), length);
+        ASSERT_EQ(decision(l.data(), L), e.label) << "n=" << n << " " << code;
+        for (int64_t k = 0; k < L; ++k)
+          if (k != e.label) {
+            ASSERT_GE(l[e.label] - l[k], 1.0) << "n=" << n << " " << code;
+          }
+        Eigen::VectorXf lf = referenceLogits<float>(net, tokens.data(), length);
+        jit.logits(tokens.data(), length, got.data());
+        for (int64_t k = 0; k < L; ++k) {
+          ASSERT_EQ(double(lf[k]), l[k]) << "integers: fp32 is exact";
+          ASSERT_EQ(got[k], l[k]) << "JIT, n=" << n << " " << code;
+        }
+      }
+    }
+    EXPECT_GT(unique, 1000);
+    EXPECT_GT(ties, 1000); // the enumeration did reach the invalid inputs
+  }
+}
+
+TEST(NearestNeighbourRnn, StateIsLinearInNAndRespectsTheBound) {
+  for (int64_t N : {16, 256}) {
+    const int64_t d = 8, L = 3;
+    Spec spec = nnRnnSpec(N, d, L);
+    Network net = build(spec);
+    // clock (2N + 1), the token's bits and label, then per example a write
+    // buffer and a memory for its d bits and its label.
+    EXPECT_EQ(net.width, 2 * N + 1 + d + L + 2 * N * (d + L));
+    const ElmanBody &e = net.elman();
+    ASSERT_EQ(e.head.size(), 3u);
+    EXPECT_EQ(e.head[0].weight.rows(), N * (2 * d + L));
+    EXPECT_EQ(e.head[1].weight.rows(), 2 * N * L * (d + 1));
+    EXPECT_EQ(e.head[2].weight.rows(), L * (d + 1));
+    EXPECT_EQ(net.readoutWidth(), L * (d + 1));
+    // The input matrix holds the token's bits and label once, not per slot.
+    EXPECT_EQ(e.input.nonZeros(), d * (int64_t(1) << (d - 1)) + L + 1);
+    const SeparationCard card = separationCard(spec.task, net);
+    ASSERT_TRUE(card.boundBits);
+    EXPECT_TRUE(card.respectsBound);
+    EXPECT_EQ(card.sizeBits, 32 * net.width);
+  }
+}
+
+TEST(NearestNeighbourRnn, JitAgreesWithReferenceAndIsExactAtN1024) {
+  // The spec's task (d = 10, L = 4) at N = 1024: the backends side by side,
+  // then the JIT alone (10,000 inputs with HANDWIRE_LONG_TESTS=1). Half the
+  // inputs are sets at the margin with n = N.
+  Spec spec = nnRnnSpec(1024, 10, 4);
+  Network net = build(spec);
+  JitBackend jit(net);
+  ReferenceBackend<float> ref(net);
+  EvalOptions both;
+  both.samples = handwire::testing::samples(50);
+  EvalResult r = evaluate(spec.task, net, {&jit, &ref}, both);
+  EXPECT_EQ(r.disagreements, 0);
+  EXPECT_EQ(r.maxLogitDifference, 0);
+  EXPECT_EQ(r.backends[0].mismatches, 0);
+  EXPECT_EQ(r.backends[1].mismatches, 0);
+  EvalOptions many;
+  many.samples = std::getenv("HANDWIRE_LONG_TESTS") ? 10000 : 1000;
+  many.seed = 77;
+  EvalResult m = evaluate(spec.task, net, {&jit}, many);
+  EXPECT_EQ(m.samples, many.samples);
+  EXPECT_EQ(m.backends[0].mismatches, 0);
+  EXPECT_GE(m.backends[0].minMargin, 1.0);
 }
 
 TEST(NearestNeighbourTransformer, TooSmallAScaleReallyFails) {

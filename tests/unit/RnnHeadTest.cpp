@@ -38,6 +38,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using handwire::testing::indexLookupSpec;
+
+// A task whose vocabulary is the random networks' (5 tokens, 3 classes):
+// index lookup over 3 symbols with N = 2. Model files must agree with it.
+Spec randomNetworkTask() { return indexLookupSpec(2, 3); }
 using handwire::testing::randomElmanBody;
 using handwire::testing::randomMatrix;
 
@@ -332,7 +336,7 @@ std::string slurp(const std::string &path) {
 }
 
 TEST(RnnHead, ModelFilesRoundTrip) {
-  const Spec spec = indexLookupSpec(16);
+  const Spec spec = randomNetworkTask();
   const std::string dir = tempDir("rt");
   for (const Network &net : randomHeadNetworks(3)) {
     SCOPED_TRACE(headShape(net));
@@ -373,7 +377,7 @@ TEST(RnnHead, ModelFilesRoundTrip) {
 // A config that promises a layer the weights lack, or a head that does not
 // chain, is refused by name.
 TEST(RnnHead, InconsistentModelFilesAreRefusedByName) {
-  const Spec spec = indexLookupSpec(16);
+  const Spec spec = randomNetworkTask();
   const std::string dir = tempDir("bad");
   const Network net = randomRnnWithHead(4, {17, 9});
   const ModelPaths paths = writeModel(spec.task, net, dir, "m");
@@ -575,7 +579,7 @@ TEST(RnnHead, AWideSparseHeadStaysSparseInEveryConsumer) {
   EXPECT_GT(hi - lo, 1e-2);
 
   // Model files: CSR in, CSR out, the same logits, O(non-zeros) bytes.
-  const Spec spec = indexLookupSpec(16);
+  const Spec spec = randomNetworkTask();
   const std::string dir = tempDir("wide");
   const ModelPaths paths = writeModel(spec.task, net, dir, net.name);
   EXPECT_LT(fs::file_size(paths.weights), uintmax_t(4) << 20);
@@ -610,7 +614,7 @@ TEST(RnnHead, AWideSparseHeadStaysSparseInEveryConsumer) {
 }
 
 TEST(RnnHead, OnnxGraphAppliesTheHeadAfterTheScan) {
-  const Spec spec = indexLookupSpec(16);
+  const Spec spec = randomNetworkTask();
   for (const Network &net : randomHeadNetworks(7)) {
     SCOPED_TRACE(headShape(net));
     const int64_t layers = static_cast<int64_t>(net.elman().head.size());
@@ -651,7 +655,7 @@ struct Exported {
 };
 
 Exported exportForReplay(const std::string &name, int inputs) {
-  const Spec spec = indexLookupSpec(16);
+  const Spec spec = randomNetworkTask();
   Exported x;
   x.dir = tempDir(name);
   x.decisions = x.dir + "/decisions.txt";
