@@ -1,6 +1,7 @@
 // The JIT against the reference evaluator: random networks of every shape the
 // IR allows, and every construction on generated inputs. Decisions must agree
 // exactly and logits within the tolerance each construction declares.
+#include "RandomNetworks.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
 
@@ -16,83 +17,8 @@
 namespace handwire {
 namespace {
 
-// Uniform in [-a, a], deterministic.
-Matrix randomMatrix(SplitMix64 &rng, int64_t r, int64_t c, float a) {
-  Matrix m(r, c);
-  for (int64_t i = 0; i < m.size(); ++i)
-    m.data()[i] =
-        a * (2.0f * static_cast<float>(rng.below(1 << 20)) / (1 << 20) - 1.0f);
-  return m;
-}
-
-Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
-                          bool zeroQuery) {
-  SplitMix64 rng(seed);
-  Network net;
-  net.tokenCount = 7;
-  net.classCount = 3;
-  net.maxSequenceLength = 40;
-  net.width = 12;
-  net.blocks = {{"x", 0, 12, ""}};
-  TransformerBody t;
-  t.embed.token = randomMatrix(rng, 7, 12, 1);
-  t.embed.position = randomMatrix(rng, 40, 12, 1);
-  for (int l = 0; l < layers; ++l) {
-    TransformerLayer layer;
-    for (int h = 0; h < heads; ++h) {
-      AttentionHead hd;
-      hd.query = zeroQuery && h == 0 ? Matrix::Zero(3, 12)
-                                     : randomMatrix(rng, 3, 12, 1);
-      hd.key = randomMatrix(rng, 3, 12, 1);
-      hd.value = randomMatrix(rng, 4, 12, 1);
-      hd.output = randomMatrix(rng, 12, 4, 0.5f);
-      // A block-sparse projection, as the constructions use.
-      hd.key.leftCols(5).setZero();
-      layer.heads.push_back(hd);
-    }
-    if (mlp) {
-      MLP m;
-      m.in = randomMatrix(rng, 9, 12, 0.5f);
-      m.inBias = randomMatrix(rng, 9, 1, 0.5f);
-      m.out = randomMatrix(rng, 12, 9, 0.5f);
-      m.outBias = randomMatrix(rng, 12, 1, 0.5f);
-      layer.mlp = m;
-    }
-    t.layers.push_back(layer);
-  }
-  net.body = t;
-  net.readout.weight = randomMatrix(rng, 3, 12, 1);
-  net.readout.bias = randomMatrix(rng, 3, 1, 1);
-  return net;
-}
-
-Network randomRnn(uint64_t seed) {
-  SplitMix64 rng(seed);
-  Network net;
-  net.arch = Architecture::RNN;
-  net.tokenCount = 5;
-  net.classCount = 3;
-  net.maxSequenceLength = 60;
-  net.width = 30;
-  net.blocks = {{"h", 0, 30, ""}};
-  ElmanBody e;
-  std::vector<Eigen::Triplet<float, int32_t>> w, u;
-  for (int i = 0; i < 120; ++i)
-    w.emplace_back(rng.below(30), rng.below(30),
-                   0.3f * (rng.below(2) ? 1 : -1));
-  for (int i = 0; i < 40; ++i)
-    u.emplace_back(rng.below(30), rng.below(5), 1.0f);
-  e.recurrent.resize(30, 30);
-  e.recurrent.setFromTriplets(w.begin(), w.end());
-  e.input.resize(30, 5);
-  e.input.setFromTriplets(u.begin(), u.end());
-  e.bias = randomMatrix(rng, 30, 1, 0.2f);
-  e.initial = randomMatrix(rng, 30, 1, 1).cwiseAbs();
-  net.body = e;
-  net.readout.weight = randomMatrix(rng, 3, 30, 1);
-  net.readout.bias = randomMatrix(rng, 3, 1, 1);
-  return net;
-}
+using handwire::testing::randomRnn;
+using handwire::testing::randomTransformer;
 
 void expectSameLogits(const Network &net, uint64_t seed, double tol) {
   JitBackend jit(net);
