@@ -297,8 +297,10 @@ TEST_P(JitLowPrecisionConstructions, AgreeWithTheEmulatedPass) {
     if (!exact)
       continue;
     if (knownCertificateGap(name, N, f)) {
-      EXPECT_GT(r.backends[1].mismatches, 0)
-          << "the emulated pass is exact now: drop the known gap";
+      // 20 uniform inputs show it; the sanitized build's 2 may not.
+      if (!handwire::testing::kSanitized)
+        EXPECT_GT(r.backends[1].mismatches, 0)
+            << "the emulated pass is exact now: drop the known gap";
       continue;
     }
     EXPECT_EQ(r.backends[0].mismatches, 0);
