@@ -73,6 +73,28 @@ void BM_IndexLookupTransformer_Reference(benchmark::State &state) {
       M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
           M * static_cast<double>(h.key.rows() + h.value.rows()));
 }
+// 16-bit forward passes (index lookup's Transformer is exact in both
+// formats): the JIT's native one and the exactly emulated reference.
+void BM_IndexLookupTransformer_JitF16(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  JitBackend jit(net, StorageFormat::F16);
+  run(state, jit, net, state.range(0), jit.plan().flops(state.range(0) + 1));
+}
+void BM_IndexLookupTransformer_JitBf16(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  JitBackend jit(net, StorageFormat::BF16);
+  run(state, jit, net, state.range(0), jit.plan().flops(state.range(0) + 1));
+}
+void BM_IndexLookupTransformer_ReferenceBf16(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  LowPrecisionBackend ref(net, StorageFormat::BF16);
+  const double M = static_cast<double>(state.range(0) + 1),
+               D = static_cast<double>(net.width);
+  const auto &h = net.transformer().layers[0].heads[0];
+  run(state, ref, net, state.range(0),
+      M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
+          M * static_cast<double>(h.key.rows() + h.value.rows()));
+}
 void BM_IndexLookupRnn_Jit(benchmark::State &state) {
   const Network &net = indexLookup(1, state.range(0));
   JitBackend jit(net);
@@ -101,6 +123,18 @@ BENCHMARK(BM_IndexLookupTransformer_Reference)
     ->Arg(1024)
     ->Arg(16384)
     ->Arg(65536)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupTransformer_JitF16)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupTransformer_JitBf16)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IndexLookupTransformer_ReferenceBf16)
+    ->Arg(1024)
+    ->Arg(16384)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexLookupRnn_Jit)->Arg(1024)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexLookupRnn_Reference)

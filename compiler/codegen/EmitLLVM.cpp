@@ -41,13 +41,15 @@ void initLLVM() {
   });
 }
 
-// Emits the forward function of a plan into a module.
+// Emits the forward function of a plan into a module. `nativeBf16`: the
+// target converts to bfloat in hardware (AVX512-BF16).
 class Emitter {
 public:
-  Emitter(const ForwardPlan &plan, Module &m)
+  Emitter(const ForwardPlan &plan, Module &m, bool nativeBf16)
       : plan_(plan), ctx_(m.getContext()), m_(m), B(ctx_),
         f32(Type::getFloatTy(ctx_)), i32(Type::getInt32Ty(ctx_)),
-        i64(Type::getInt64Ty(ctx_)), ptr(PointerType::get(ctx_, 0)) {}
+        i64(Type::getInt64Ty(ctx_)), ptr(PointerType::get(ctx_, 0)),
+        nativeBf16_(nativeBf16) {}
 
   Function *emit(const std::string &name) {
     FunctionType *ft =
@@ -94,6 +96,33 @@ private:
   Value *token(Value *j) {
     return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, tokens_, j)), i64);
   }
+  // A stored activation: rounded to the plan's 16-bit format and widened back
+  // (fptrunc/fpext: vcvtps2ph + vcvtph2ps, vcvtneps2bf16 + a shift), so that
+  // the next sum accumulates the stored value in fp32, as the reference does.
+  // The identity in fp32 plans.
+  Value *rnd(Value *v) {
+    if (!plan_.storage)
+      return v;
+    IRBuilder<>::FastMathFlagGuard guard(B);
+    B.clearFastMathFlags();
+    if (*plan_.storage == StorageFormat::F16)
+      return B.CreateFPExt(B.CreateFPTrunc(v, B.getHalfTy()), f32);
+    // vcvtneps2bf16 rounds to nearest even but flushes fp32 subnormals
+    // (|x| < 2^-126) to zero, where the reference keeps them: a difference
+    // of at most 1.2e-38 in one stored value.
+    if (nativeBf16_)
+      return B.CreateFPExt(B.CreateFPTrunc(v, B.getBFloatTy()), f32);
+    // Without AVX512-BF16, LLVM 19 lowers fptrunc to bfloat as a call to
+    // __truncsfbf2, which libgcc 12 lacks and the JIT cannot resolve: round
+    // to nearest even with integer ops (roundToBf16 in ir/StorageFormat.cpp).
+    Value *bits = B.CreateBitCast(v, i32);
+    Value *odd = B.CreateAnd(B.CreateLShr(bits, 16), ConstantInt::get(i32, 1));
+    Value *r = B.CreateAnd(
+        B.CreateAdd(B.CreateAdd(bits, ConstantInt::get(i32, 0x7FFF)), odd),
+        ConstantInt::get(i32, 0xFFFF0000u));
+    return B.CreateSelect(B.CreateFCmpUNO(v, v), v, B.CreateBitCast(r, f32));
+  }
+
   // A scalar accumulator (promoted to a register by mem2reg).
   Value *slot(const char *name) {
     IRBuilder<> e(entry_, entry_->begin());
@@ -131,8 +160,10 @@ private:
     return B.CreateLoad(f32, acc);
   }
 
-  // out[o] (+)= sum_c W[o][c] in[c0 + c] for o < W.rows.
-  void matvec(const CompactMatrix &W, Value *in, Value *out, bool accumulate) {
+  // out[o] (+)= sum_c W[o][c] in[c0 + c] for o < W.rows; `stored`: the
+  // result is a stored activation (rounded in 16-bit plans).
+  void matvec(const CompactMatrix &W, Value *in, Value *out, bool accumulate,
+              bool stored = false) {
     if (W.empty()) {
       if (!accumulate)
         loop(c64(0), c64(W.rows), [&](Value *o) { st(cf(0), out, o); });
@@ -142,7 +173,8 @@ private:
     Value *x = at(in, c64(W.c0));
     loop(c64(0), c64(W.rows), [&](Value *o) {
       Value *v = dot(at(w, mul(o, c64(W.width()))), x, W.width());
-      st(accumulate ? B.CreateFAdd(ld(out, o), v) : v, out, o);
+      v = accumulate ? B.CreateFAdd(ld(out, o), v) : v;
+      st(stored ? rnd(v) : v, out, o);
     });
   }
 
@@ -222,9 +254,24 @@ private:
     });
   }
 
+  // O[c] /= total for c < dv. fp32 plans multiply by the reciprocal; 16-bit
+  // plans divide and round, exactly the reference's operations.
+  void normalize(int64_t dv, Value *total) {
+    Value *O = O_;
+    if (plan_.storage) {
+      loop(c64(0), c64(dv),
+           [&](Value *c) { st(rnd(B.CreateFDiv(ld(O, c), total)), O, c); });
+      return;
+    }
+    Value *inv = B.CreateFDiv(cf(1), total);
+    loop(c64(0), c64(dv),
+         [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
+  }
+
   // --- transformer ---
   void transformer() {
     const ForwardPlan &p = plan_;
+    const bool lowp = p.storage.has_value();
     const int64_t D = p.width, L = static_cast<int64_t>(p.layers.size());
     int64_t dkMax = 1, dvMax = 1, hMax = 1;
     for (const auto &l : p.layers) {
@@ -239,7 +286,8 @@ private:
     Value *rowBase =
         L > 1 ? c64(0) : B.CreateSub(M, c64(1)); // position of X row 0
     // Scratch layout (floats): X, U (rows x D), K (M x dkMax), V (M x dvMax),
-    // Q (dkMax), S (M), O (dvMax), hidden (hMax).
+    // Q (dkMax), S (M), O (dvMax), hidden (hMax), and in 16-bit plans E (D),
+    // one embedded row.
     Value *X = scratch_;
     Value *U = at(X, mul(rows, c64(D)));
     Value *K = at(U, mul(rows, c64(D)));
@@ -248,19 +296,22 @@ private:
     Value *S = at(Q, c64(dkMax));
     Value *O = at(S, M);
     Value *Hd = at(O, c64(dvMax));
+    Value *E = at(Hd, c64(hMax));
     Q_ = Q;
     S_ = S;
+    O_ = O;
     Value *tok = addr(p.tokenTable), *pos = addr(p.positionTable);
 
-    // Embedding of the rows that are kept.
-    loop(c64(0), rows, [&](Value *r) {
-      Value *i = add(rowBase, r);
+    // x = tok[w_i] + pos[i], stored.
+    auto embed = [&](Value *i, Value *x) {
       Value *t = at(tok, mul(token(i), c64(D)));
       Value *q = at(pos, mul(i, c64(D)));
-      Value *x = at(X, mul(r, c64(D)));
       loop(c64(0), c64(D),
-           [&](Value *c) { st(B.CreateFAdd(ld(t, c), ld(q, c)), x, c); });
-    });
+           [&](Value *c) { st(rnd(B.CreateFAdd(ld(t, c), ld(q, c))), x, c); });
+    };
+    // Embedding of the rows that are kept.
+    loop(c64(0), rows,
+         [&](Value *r) { embed(add(rowBase, r), at(X, mul(r, c64(D)))); });
 
     for (int64_t l = 0; l < L; ++l) {
       const LayerPlan &layer = p.layers[l];
@@ -272,18 +323,45 @@ private:
         loop(c64(0), c64(D), [&](Value *c) { st(cf(0), u, c); });
       });
       for (const HeadPlan &h : layer.heads) {
-        // Keys and values of every position; layer 0 reads its folded
-        // tables in place instead.
-        if (l > 0)
+        // Keys and values of every position in K and V; layer 0 reads its
+        // folded tables in place instead, except for 16-bit sums of a token
+        // and a position table, which are rounded once per input here.
+        const bool tables = l == 0 && p.foldLayer0;
+        const bool keysInK =
+            !h.uniform &&
+            (!tables || (lowp && h.keyTok.present && h.keyPos.present));
+        const bool valuesInV =
+            !tables || (lowp && h.valueTok.present && h.valuePos.present);
+        if (keysInK || valuesInV)
           loop(c64(0), M, [&](Value *j) {
-            Value *xj = at(X, mul(j, c64(D)));
-            if (!h.uniform)
-              matvec(h.key, xj, at(K, mul(j, c64(h.dk))), false);
-            matvec(h.value, xj, at(V, mul(j, c64(h.dv))), false);
+            Value *kj = at(K, mul(j, c64(h.dk)));
+            Value *vj = at(V, mul(j, c64(h.dv)));
+            if (tables) {
+              if (keysInK)
+                loop(c64(0), c64(h.dk), [&](Value *c) {
+                  st(rnd(tableSum(h.keyTok, h.keyPos, j, c)), kj, c);
+                });
+              if (valuesInV)
+                loop(c64(0), c64(h.dv), [&](Value *c) {
+                  st(rnd(tableSum(h.valueTok, h.valuePos, j, c)), vj, c);
+                });
+              return;
+            }
+            // Projected from x_j: a row of X, or (an unfolded layer 0 of a
+            // one-layer plan, which keeps only the last row) embedded in E.
+            Value *xj = E;
+            if (l > 0 || L > 1)
+              xj = at(X, mul(j, c64(D)));
+            else
+              embed(j, E);
+            if (keysInK)
+              matvec(h.key, xj, kj, false, true);
+            if (valuesInV)
+              matvec(h.value, xj, vj, false, true);
           });
         // value(j)[c], for c < dv
         auto valueRow = [&](Value *j, Value *c) -> Value * {
-          if (l > 0)
+          if (valuesInV)
             return ld(at(V, mul(j, c64(h.dv))), c);
           return tableSum(h.valueTok, h.valuePos, j, c);
         };
@@ -298,24 +376,26 @@ private:
                 st(B.CreateFAdd(ld(O, c), valueRow(j, c)), O, c);
               });
             });
-            Value *inv = B.CreateFDiv(cf(1), B.CreateSIToFP(n, f32));
-            loop(c64(0), c64(h.dv),
-                 [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
+            normalize(h.dv, B.CreateSIToFP(n, f32));
           } else {
-            matvec(h.query, at(X, mul(r, c64(D))), Q, false);
-            scores(h, l, n, K);
+            matvec(h.query, at(X, mul(r, c64(D))), Q, false, true);
+            scores(h, keysInK, n, K);
             Value *mx = slot("max");
             B.CreateStore(ConstantFP::getInfinity(f32, true), mx);
             loop(c64(0), n, [&](Value *j) {
-              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), ld(S, j)),
-                            mx);
+              Value *s = ld(S, j);
+              if (lowp) { // the scores are stored
+                s = rnd(s);
+                st(s, S, j);
+              }
+              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
             });
             // Max-subtracted: every exponent is <= 0, nothing overflows.
             Value *m = B.CreateLoad(f32, mx);
             Value *sum = slot("sum");
             B.CreateStore(cf(0), sum);
             loop(c64(0), n, [&](Value *j) {
-              Value *e = expNonPositive(B.CreateFSub(ld(S, j), m));
+              Value *e = rnd(expNonPositive(B.CreateFSub(ld(S, j), m)));
               st(e, S, j);
               B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, sum), e), sum);
             });
@@ -326,29 +406,37 @@ private:
                    c);
               });
             });
-            Value *inv = B.CreateFDiv(cf(1), B.CreateLoad(f32, sum));
-            loop(c64(0), c64(h.dv),
-                 [&](Value *c) { st(B.CreateFMul(ld(O, c), inv), O, c); });
+            normalize(h.dv, B.CreateLoad(f32, sum));
           }
           // U[r] += output * o (output is (D, dv), compacted over dv).
-          matvec(h.output, O, at(U, mul(r, c64(D))), true);
+          matvec(h.output, O, at(U, mul(r, c64(D))), true, true);
         });
       }
       loop(first, rows, [&](Value *r) {
         Value *x = at(X, mul(r, c64(D))), *u = at(U, mul(r, c64(D)));
-        loop(c64(0), c64(D),
-             [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(u, c)), x, c); });
+        loop(c64(0), c64(D), [&](Value *c) {
+          st(rnd(B.CreateFAdd(ld(x, c), ld(u, c))), x, c);
+        });
         if (layer.hasMlp) {
           matvec(layer.mlpIn, x, Hd, false);
           Value *b1 = addr(layer.mlpInBias.data());
           loop(c64(0), c64(layer.mlpIn.rows), [&](Value *k) {
-            st(B.CreateMaxNum(B.CreateFAdd(ld(Hd, k), ld(b1, k)), cf(0)), Hd,
-               k);
+            st(B.CreateMaxNum(rnd(B.CreateFAdd(ld(Hd, k), ld(b1, k))), cf(0)),
+               Hd, k);
           });
-          matvec(layer.mlpOut, Hd, x, true);
           Value *b2 = addr(layer.mlpOutBias.data());
-          loop(c64(0), c64(D),
-               [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(b2, c)), x, c); });
+          if (!lowp) { // x += W h + b, fused
+            matvec(layer.mlpOut, Hd, x, true);
+            loop(c64(0), c64(D), [&](Value *c) {
+              st(B.CreateFAdd(ld(x, c), ld(b2, c)), x, c);
+            });
+          } else { // the MLP's output is stored before it is added (in u)
+            matvec(layer.mlpOut, Hd, u, false);
+            loop(c64(0), c64(D), [&](Value *c) {
+              Value *out = rnd(B.CreateFAdd(ld(u, c), ld(b2, c)));
+              st(rnd(B.CreateFAdd(ld(x, c), out)), x, c);
+            });
+          }
         }
       });
     }
@@ -368,12 +456,12 @@ private:
     return v ? v : cf(0);
   }
 
-  // S[j] = q . k_j for j < n. Layer 0 splits k_j = keyTok[w_j] + keyPos[j]
-  // and takes the position part as dk axpys over the transposed table, which
-  // vectorize across positions (a dot per position would reduce 16 lanes
-  // into one for every key).
-  void scores(const HeadPlan &h, int64_t layer, Value *n, Value *K) {
-    if (layer > 0) {
+  // S[j] = q . k_j for j < n, with k_j in K (`keysInK`), or (layer 0) split
+  // as k_j = keyTok[w_j] + keyPos[j], the position part taken as dk axpys
+  // over the transposed table, which vectorize across positions (a dot per
+  // position would reduce 16 lanes into one for every key).
+  void scores(const HeadPlan &h, bool keysInK, Value *n, Value *K) {
+    if (keysInK) {
       loop(c64(0), n, [&](Value *j) {
         st(dot(Q_, at(K, mul(j, c64(h.dk))), h.dk), S_, j);
       });
@@ -429,7 +517,7 @@ private:
     matvec(plan_.readout, x, logits_, false);
     Value *b = addr(plan_.readoutBias.data());
     loop(c64(0), c64(plan_.classes), [&](Value *c) {
-      st(B.CreateFAdd(ld(logits_, c), ld(b, c)), logits_, c);
+      st(rnd(B.CreateFAdd(ld(logits_, c), ld(b, c))), logits_, c);
     });
   }
 
@@ -451,12 +539,14 @@ private:
         Value *r = idx(inRows, k);
         st(B.CreateFAdd(ld(next, r), ld(inVals, k)), next, r);
       });
-      loop(c64(0), c64(H),
-           [&](Value *r) { st(B.CreateMaxNum(ld(next, r), cf(0)), h, r); });
+      loop(c64(0), c64(H), [&](Value *r) {
+        st(B.CreateMaxNum(rnd(ld(next, r)), cf(0)), h, r);
+      });
     });
     // Read-out head: z = ReLU(W z + bias), alternating between two buffers
-    // after the state (scratch layout: h, next, A, B). The sum comes first,
-    // then the bias, as in the reference evaluator.
+    // after the state (scratch layout: h, next, A, B). Sums run in the HYB
+    // order, not the reference's column order: the constructions' integer
+    // sums are exact in any order, and the random tests allow for it.
     Value *z = h;
     Value *buffers[2] = {at(scratch_, c64(2 * H)),
                          at(scratch_, c64(2 * H + p.headWidthMax()))};
@@ -464,8 +554,9 @@ private:
       const HeadLayerPlan &layer = p.head[k];
       Value *out = buffers[k % 2];
       spmv(layer.weight, z, out, addr(layer.bias.data()));
-      loop(c64(0), c64(layer.weight.rows),
-           [&](Value *o) { st(B.CreateMaxNum(ld(out, o), cf(0)), out, o); });
+      loop(c64(0), c64(layer.weight.rows), [&](Value *o) {
+        st(B.CreateMaxNum(rnd(ld(out, o)), cf(0)), out, o);
+      });
       z = out;
     }
     readout(z);
@@ -481,7 +572,9 @@ private:
   BasicBlock *entry_ = nullptr;
   Value *tokens_ = nullptr, *length_ = nullptr, *scratch_ = nullptr,
         *logits_ = nullptr;
-  Value *Q_ = nullptr, *S_ = nullptr; // query and scores of the current head
+  Value *Q_ = nullptr, *S_ = nullptr,
+        *O_ = nullptr; // query, scores and output of the current head
+  bool nativeBf16_ = false;
 };
 
 std::unique_ptr<TargetMachine> hostMachine() {
@@ -516,7 +609,9 @@ std::unique_ptr<Module> build(const ForwardPlan &plan, const std::string &name,
   auto m = std::make_unique<Module>("handwire." + name, ctx);
   m->setDataLayout(tm.createDataLayout());
   m->setTargetTriple(tm.getTargetTriple().str());
-  Emitter(plan, *m).emit("hw_forward");
+  // Host features as "+avx512bf16,..." (JITTargetMachineBuilder::detectHost).
+  const bool nativeBf16 = tm.getTargetFeatureString().contains("+avx512bf16");
+  Emitter(plan, *m, nativeBf16).emit("hw_forward");
   std::string err;
   raw_string_ostream es(err);
   if (verifyModule(*m, &es))

@@ -123,10 +123,38 @@ CsrMatrix csr(const SparseMatrix &m) {
   return p;
 }
 
+// Whether tok + pos is exact for every token and position: no column holds
+// both a token and a position entry (x + 0 == x in any format).
+bool embeddingSumIsExact(const Matrix &token, const Matrix &position) {
+  std::vector<char> used(static_cast<size_t>(token.cols()), 0);
+  for (int64_t r = 0; r < token.rows(); ++r) // row by row: row-major tables
+    for (int64_t c = 0; c < token.cols(); ++c)
+      used[c] |= token(r, c) != 0.0f;
+  for (int64_t r = 0; r < position.rows(); ++r)
+    for (int64_t c = 0; c < position.cols(); ++c)
+      if (used[c] && position(r, c) != 0.0f)
+        return false;
+  return true;
+}
+
+// A folded table that is read alone: stored in the format, as the reference
+// stores K x (views are slices of the rounded embedding: already exact).
+void roundTable(FoldedTable &t, StorageFormat f) {
+  for (float &x : t.data)
+    x = roundToFormat(x, f);
+}
+
 } // namespace
 
-ForwardPlan planForward(const Network &net) {
+ForwardPlan planForward(const Network &input,
+                        std::optional<StorageFormat> storage) {
   ForwardPlan p;
+  p.storage = storage;
+  if (storage) {
+    p.rounded = std::make_unique<Network>(input);
+    roundWeights(*p.rounded, *storage);
+  }
+  const Network &net = storage ? *p.rounded : input;
   p.width = net.width;
   p.classes = net.classCount;
   p.tokenCount = net.tokenCount;
@@ -150,11 +178,14 @@ ForwardPlan planForward(const Network &net) {
           {csr(layer.weight),
            std::vector<float>(layer.bias.data(),
                               layer.bias.data() + layer.bias.size())});
+    p.rounded.reset(); // everything was copied: nothing is borrowed
     return p;
   }
   const TransformerBody &t = net.transformer();
   p.tokenTable = t.embed.token.data();
   p.positionTable = t.embed.position.data();
+  if (storage)
+    p.foldLayer0 = embeddingSumIsExact(t.embed.token, t.embed.position);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     LayerPlan lp;
     for (const AttentionHead &h : t.layers[l].heads) {
@@ -166,15 +197,26 @@ ForwardPlan planForward(const Network &net) {
       hp.value = compact(h.value);
       hp.output = compact(h.output);
       hp.uniform = hp.query.empty();
-      if (l == 0) {
+      if (l == 0 && p.foldLayer0) {
         if (!hp.uniform) {
           hp.keyTok = fold(t.embed.token, h.key, hp.key);
           hp.keyPos = fold(t.embed.position, h.key, hp.key);
-          if (hp.keyPos.present) // allocated only: no page is touched
+          // 16-bit keys from both tables are summed and rounded per input
+          // (ForwardPlan.h), so they need no transposed table.
+          const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
+          if (hp.keyPos.present && !summed) // allocated only: no page touched
             hp.keyPosByDim.reset(new float[hp.dk * hp.keyPos.rows]);
+          if (storage && !summed) {
+            roundTable(hp.keyTok, *storage);
+            roundTable(hp.keyPos, *storage);
+          }
         }
         hp.valueTok = fold(t.embed.token, h.value, hp.value);
         hp.valuePos = fold(t.embed.position, h.value, hp.value);
+        if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
+          roundTable(hp.valueTok, *storage);
+          roundTable(hp.valuePos, *storage);
+        }
       }
       lp.heads.push_back(std::move(hp));
     }
@@ -221,7 +263,7 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
     return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
   // The emitter's layout: X and U (rows x D; rows = M if there is more than
   // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M),
-  // O (dvMax), MLP hidden (hMax).
+  // O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded row (D).
   int64_t dkMax = 1, dvMax = 1, hMax = 1;
   for (const auto &l : layers) {
     for (const auto &h : l.heads) {
@@ -231,7 +273,8 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
     hMax = std::max(hMax, l.mlpIn.rows);
   }
   const int64_t rows = layers.size() > 1 ? M : 1;
-  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + dvMax + hMax;
+  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + dvMax + hMax +
+         (storage ? width : 0);
 }
 
 double ForwardPlan::flops(int64_t M) const {

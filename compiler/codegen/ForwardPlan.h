@@ -17,12 +17,27 @@
 //  - A head whose query is identically zero attends uniformly: no scores.
 //  - Elman RNNs keep their sparse (CSR) recurrence and read-out head layers:
 //    work and memory are O(non-zeros), however wide a head is.
+//
+// A 16-bit plan (planForward(net, format)) is built from a copy of the network
+// with its weights rounded as the emulated reference rounds them
+// (ir/StorageFormat.h), and the emitter rounds every stored activation where
+// reference/Evaluator.cpp does. Folding must not move a rounding point:
+//  - The reference rounds x_j = tok + pos, then K x_j. Folding K tok and
+//    K pos is only valid if that first rounding is exact, i.e. if no column
+//    of the residual stream holds both a token and a position entry (then
+//    tok + pos adds zeros). Otherwise layer 0 is not folded: keys and values
+//    are projected from the rounded embedding, as in later layers.
+//  - A key or value that comes from one folded table is that table rounded
+//    once, at plan time; one that sums a token and a position table is summed
+//    in fp32 and rounded per input (materialized, like later layers' keys).
 #pragma once
 
 #include "ir/Network.h"
+#include "ir/StorageFormat.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace handwire {
@@ -94,6 +109,14 @@ struct HeadLayerPlan {
 struct ForwardPlan {
   bool transformer = true;
   int64_t width = 0, classes = 0, tokenCount = 0, maxLength = 0;
+  // Where weights and stored activations live: fp32 (none) or a 16-bit
+  // format (rounded to nearest even; sums still accumulate in fp32).
+  std::optional<StorageFormat> storage;
+  // 16-bit transformers: the network with rounded weights, whose embedding
+  // tables the plan borrows.
+  std::unique_ptr<Network> rounded;
+  // Layer 0 reads folded key/value tables (always in fp32; see above).
+  bool foldLayer0 = true;
   // Transformer
   const float *tokenTable = nullptr,
               *positionTable = nullptr; // borrowed from the Network
@@ -118,6 +141,8 @@ struct ForwardPlan {
   double flops(int64_t length) const;
 };
 
-ForwardPlan planForward(const Network &net);
+// `storage`: plan the 16-bit forward pass of LowPrecisionBackend instead.
+ForwardPlan planForward(const Network &net,
+                        std::optional<StorageFormat> storage = std::nullopt);
 
 } // namespace handwire

@@ -22,6 +22,14 @@ AdversarialHints adversarialHints(const Network &net) {
   return h;
 }
 
+double lowPrecisionLogitTolerance(const Network &net, StorageFormat format,
+                                  double logitScale) {
+  const double ulpOfOne =
+      std::ldexp(1.0, format == StorageFormat::BF16 ? -7 : -10);
+  return net.certificate.logitTolerance +
+         4 * ulpOfOne * std::max(1.0, logitScale);
+}
+
 int64_t decision(const double *logits, int64_t n) {
   int64_t best = 0;
   bool tie = false;
@@ -38,6 +46,16 @@ int64_t decision(const double *logits, int64_t n) {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// |a - b|, where equal infinities and two NaNs (an overflowing 16-bit pass)
+// agree and a NaN against a number differs infinitely (fabs would be NaN,
+// which every comparison ignores).
+double logitDifference(double a, double b) {
+  if (a == b || (std::isnan(a) && std::isnan(b)))
+    return 0;
+  const double d = std::fabs(a - b);
+  return std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
+}
 
 double marginOf(const double *logits, int64_t n, int64_t truth) {
   double other = -std::numeric_limits<double>::infinity();
@@ -103,14 +121,17 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
             std::min(local.backends[b].minMargin, marginOf(l, C, truth));
         if (b == 0) {
           firstDecision = d;
+          for (int64_t c = 0; c < C; ++c)
+            if (std::isfinite(l[c]))
+              local.maxAbsLogit = std::max(local.maxAbsLogit, std::fabs(l[c]));
           if (opt.recordDecisions)
             local.records.push_back({i, ex.tokens, truth, d});
         } else {
           if (d != firstDecision)
             ++local.disagreements;
           for (int64_t c = 0; c < C; ++c)
-            local.maxLogitDifference =
-                std::max(local.maxLogitDifference, std::fabs(l[c] - logits[c]));
+            local.maxLogitDifference = std::max(
+                local.maxLogitDifference, logitDifference(l[c], logits[c]));
         }
         if (d != truth) {
           ++local.backends[b].mismatches;
@@ -133,6 +154,7 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
     result.disagreements += local.disagreements;
     result.maxLogitDifference =
         std::max(result.maxLogitDifference, local.maxLogitDifference);
+    result.maxAbsLogit = std::max(result.maxAbsLogit, local.maxAbsLogit);
     for (size_t b = 0; b < B; ++b) {
       result.backends[b].mismatches += local.backends[b].mismatches;
       result.backends[b].seconds += local.backends[b].seconds;

@@ -16,9 +16,10 @@ double msSince(std::chrono::steady_clock::time_point t0) {
 }
 } // namespace
 
-JitBackend::JitBackend(const Network &net) : net_(net) {
+JitBackend::JitBackend(const Network &net, std::optional<StorageFormat> storage)
+    : net_(net) {
   auto t0 = std::chrono::steady_clock::now();
-  plan_ = planForward(net);
+  plan_ = planForward(net, storage);
   planMs_ = msSince(t0);
   // The plan's tables are filled on another core while LLVM compiles; only
   // their addresses are compiled in.
@@ -35,6 +36,11 @@ JitBackend::JitBackend(const Network &net) : net_(net) {
 }
 
 JitBackend::~JitBackend() = default;
+
+std::string JitBackend::name() const {
+  return plan_.storage ? std::string("jit-") + storageFormatName(*plan_.storage)
+                       : "jit";
+}
 
 void JitBackend::logits(const int32_t *tokens, int64_t length,
                         double *out) const {

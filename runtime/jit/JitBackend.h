@@ -8,15 +8,20 @@
 #include "ir/Network.h"
 
 #include <memory>
+#include <optional>
 
 namespace handwire {
 
 class JitBackend : public Backend {
 public:
-  // Plans and compiles `net`, which must outlive the backend.
-  explicit JitBackend(const Network &net);
+  // Plans and compiles `net`, which must outlive the backend. `storage`: run
+  // the 16-bit forward pass that LowPrecisionBackend emulates, natively
+  // (weights and stored activations rounded, fp32 sums; ForwardPlan.h).
+  explicit JitBackend(const Network &net,
+                      std::optional<StorageFormat> storage = std::nullopt);
   ~JitBackend() override;
-  std::string name() const override { return "jit"; }
+  // "jit", or "jit-f16" / "jit-bf16"
+  std::string name() const override;
   void logits(const int32_t *tokens, int64_t length,
               double *out) const override;
 

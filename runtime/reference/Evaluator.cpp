@@ -3,7 +3,6 @@
 #include "support/Diagnostics.h"
 
 #include <cmath>
-#include <cstring>
 
 namespace handwire {
 namespace {
@@ -151,43 +150,8 @@ Vec<Scalar> logitsOf(const Network &net, const int32_t *tokens, int64_t length,
              : elmanLogits<Scalar>(net, tokens, length, round);
 }
 
-float roundToBf16(float x) {
-  if (std::isnan(x))
-    return x;
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  bits += 0x7FFF + ((bits >> 16) & 1); // round to nearest even; may carry to
-  bits &= 0xFFFF0000u;                 // the exponent, and to infinity
-  std::memcpy(&x, &bits, 4);
-  return x;
-}
-
-float roundToF16(float x) {
-  if (std::isnan(x) || std::isinf(x))
-    return x;
-  const float a = std::fabs(x);
-  if (a >= 65520.0f) // rounds past the largest half, 65504
-    return std::copysign(INFINITY, x);
-  if (a < 6.103515625e-05f) // subnormal halves: multiples of 2^-24
-    return std::ldexp(std::nearbyint(std::ldexp(x, 24)), -24);
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  bits += 0xFFF + ((bits >> 13) & 1); // 10 stored mantissa bits, to nearest
-  bits &= ~0x1FFFu;
-  std::memcpy(&x, &bits, 4);
-  return x;
-}
-
 Rounding roundingOf(StorageFormat f) {
   return f == StorageFormat::BF16 ? roundToBf16 : roundToF16;
-}
-
-// Every weight of the network as the 16-bit format stores it.
-void roundWeights(Network &net, Rounding round) {
-  forEachWeightArray(net, [round](const std::string &, float *w, int64_t n) {
-    for (int64_t i = 0; i < n; ++i)
-      w[i] = round(w[i]);
-  });
 }
 
 } // namespace
@@ -218,16 +182,10 @@ void ReferenceBackend<Scalar>::logits(const int32_t *tokens, int64_t length,
 template class ReferenceBackend<float>;
 template class ReferenceBackend<double>;
 
-const char *storageFormatName(StorageFormat f) {
-  return f == StorageFormat::BF16 ? "bf16" : "f16";
-}
-
-float roundToFormat(float x, StorageFormat f) { return roundingOf(f)(x); }
-
 LowPrecisionBackend::LowPrecisionBackend(const Network &net,
                                          StorageFormat format)
     : net_(net), format_(format) {
-  roundWeights(net_, roundingOf(format));
+  roundWeights(net_, format);
 }
 
 std::string LowPrecisionBackend::name() const {

@@ -7,6 +7,7 @@
 
 #include "eval/Backend.h"
 #include "ir/Network.h"
+#include "ir/StorageFormat.h"
 
 #include <Eigen/Dense>
 
@@ -36,9 +37,8 @@ extern template class ReferenceBackend<double>;
 // outputs, residual stream, MLP units, RNN and RNN read-out-head
 // pre-activations, logits) are rounded to the format, to nearest even; sums
 // accumulate in fp32, as in tensor-core and AVX-512 BF16 dot products.
-enum class StorageFormat { F16, BF16 };
-const char *storageFormatName(StorageFormat f); // "f16", "bf16"
-float roundToFormat(float x, StorageFormat f);
+// (StorageFormat and its rounding: ir/StorageFormat.h, shared with the JIT's
+// 16-bit plans.)
 
 class LowPrecisionBackend : public Backend {
 public:

@@ -120,7 +120,10 @@ PY
   expect 0 "backends     0 disagreements, max logit difference 0 \(tolerance" -- \
     "$HW" eval "$M" -n 500 --backend both
   expect 0 "eval jit .* 0 mismatches, accuracy 100%, min margin 1," -- "$HW" eval "$M" -n 500
-  expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- "$HW" eval "$M" -n 300 --precision bf16
+  # bf16: the JIT's native pass (head pre-activations rounded too) and the emulated one agree.
+  expect 0 "eval jit-bf16 +300 inputs .*0 mismatches" -- "$HW" eval "$M" -n 300 --precision bf16
+  expect 0 "backends     0 disagreements, max logit difference .*: agree" -- \
+    "$HW" eval "$M" -n 300 --precision bf16 --backend both
   expect 0 "wrote" -- "$HW" compile "$M" --emit onnx -o "$TMP/onnx"
   ;;
 inspect_reports_bounds)
@@ -139,7 +142,7 @@ codes_and_precision)
   # At coherence 1/8, 2048 positions: the whole Kerdock code K(6), half of Gold's width.
   expect 0 "code         kerdock \(m = 6: 32 of 32 cosets of RM\(1, 6\)\), 2048 vectors in 64 dims, chosen by code = auto" -- \
     "$HW" inspect specs/certified_codes.task -N 2047 -D model.transformer.coherence=0.125 --no-tensors
-  expect 0 "eval jit +300 inputs .*0 mismatches" -- \
+  expect 0 "eval jit-bf16 +300 inputs .*0 mismatches" -- \
     "$HW" eval specs/certified_codes.task -N 2047 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -n 300 --backend jit
   # The model file keeps the Kerdock certificate, and runs from it.
   expect 0 "wrote $TMP/index_lookup.transformer.json" -- \
@@ -147,13 +150,22 @@ codes_and_precision)
   grep -q '"family": "kerdock"' "$TMP/index_lookup.transformer.json" || fail "model file lacks the kerdock family"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.transformer.json" -n 300
   expect 0 "precision    f32 exact; f16 exact; bf16 exact" -- "$HW" inspect specs/certified_codes.task --no-tensors
-  # The spec's bf16 model runs in emulated bf16, exactly.
-  expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- "$HW" eval specs/certified_codes.task -n 300
-  expect 0 "eval reference-f16 +200 inputs .*0 mismatches" -- "$HW" eval specs/string_equality.task -N 64 -n 200 --precision f16
+  # The spec's bf16 model runs in bf16: natively in the JIT (the default), emulated exactly by
+  # the reference evaluator, and the two agree.
+  expect 0 "eval jit-bf16 +300 inputs .*0 mismatches" -- "$HW" eval specs/certified_codes.task -n 300
+  expect 0 "eval reference-bf16 +300 inputs .*0 mismatches" -- \
+    "$HW" eval specs/certified_codes.task -n 300 --backend reference
+  expect 0 "eval jit-f16 +200 inputs .*0 mismatches" -- "$HW" eval specs/string_equality.task -N 64 -n 200 --precision f16
+  expect 0 "backends     0 disagreements, max logit difference .*: agree" -- \
+    "$HW" eval specs/index_lookup.task -N 256 -n 300 --precision bf16 --backend both
+  grep -c ": agree" "$TMP/out" | grep -qx 2 || { cat "$TMP/out"; fail "both models must agree in bf16"; }
   # A scale beyond f16's range: refused for f16 with the reason, and really wrong there.
   expect 1 "error: model 'transformer' cannot be certified: not exact in f16: weight 70000 in layers.0.heads.0.query overflows f16" -- \
     "$HW" inspect specs/certified_codes.task -D model.transformer.scale=70000 -D model.transformer.precision=f16
   expect 3 "MISMATCHES FOUND" -- "$HW" eval specs/certified_codes.task -D model.transformer.scale=70000 -n 100 --precision f16
+  expect 3 "eval reference-f16 .* [1-9][0-9]* mismatches" -- \
+    "$HW" eval specs/certified_codes.task -D model.transformer.scale=70000 -n 100 --precision f16 --backend both
+  grep -qE "eval jit-f16 .* [1-9][0-9]* mismatches" "$TMP/out" || { cat "$TMP/out"; fail "jit-f16 must mismatch too"; }
   expect 1 "code = binary cannot be used here: .*raise coherence to at least 0.8" -- \
     "$HW" inspect specs/certified_codes.task -D model.transformer.code=binary
   ;;
@@ -182,6 +194,11 @@ emit_code)
     "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=llvm
   expect 0 "vfmadd|vmulps|vaddps" -- \
     "$HW" compile specs/index_lookup.task -N 64 --model transformer --emit=asm
+  # A 16-bit model rounds with the host's conversions (F16C; AVX512-BF16 where present).
+  expect 0 "vcvtps2ph" -- "$HW" compile specs/certified_codes.task -N 64 -D model.transformer.precision=f16 --emit=asm
+  if grep -q avx512_bf16 /proc/cpuinfo; then
+    expect 0 "vcvtneps2bf16" -- "$HW" compile specs/certified_codes.task -N 64 --emit=asm
+  fi
   ;;
 emit_onnx_and_write_decisions)
   expect 0 "wrote $TMP/bounded_dyck.rnn.onnx \(ONNX opset 13, checked\)" -- \

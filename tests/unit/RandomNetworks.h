@@ -18,6 +18,48 @@ inline Matrix randomMatrix(SplitMix64 &rng, int64_t r, int64_t c, float a) {
   return m;
 }
 
+// A random Transformer (7 tokens, 3 classes, width 12, inputs up to 40).
+inline Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
+                                 bool zeroQuery) {
+  SplitMix64 rng(seed);
+  Network net;
+  net.tokenCount = 7;
+  net.classCount = 3;
+  net.maxSequenceLength = 40;
+  net.width = 12;
+  net.blocks = {{"x", 0, 12, ""}};
+  TransformerBody t;
+  t.embed.token = randomMatrix(rng, 7, 12, 1);
+  t.embed.position = randomMatrix(rng, 40, 12, 1);
+  for (int l = 0; l < layers; ++l) {
+    TransformerLayer layer;
+    for (int h = 0; h < heads; ++h) {
+      AttentionHead hd;
+      hd.query = zeroQuery && h == 0 ? Matrix::Zero(3, 12)
+                                     : randomMatrix(rng, 3, 12, 1);
+      hd.key = randomMatrix(rng, 3, 12, 1);
+      hd.value = randomMatrix(rng, 4, 12, 1);
+      hd.output = randomMatrix(rng, 12, 4, 0.5f);
+      // A block-sparse projection, as the constructions use.
+      hd.key.leftCols(5).setZero();
+      layer.heads.push_back(hd);
+    }
+    if (mlp) {
+      MLP m;
+      m.in = randomMatrix(rng, 9, 12, 0.5f);
+      m.inBias = randomMatrix(rng, 9, 1, 0.5f);
+      m.out = randomMatrix(rng, 12, 9, 0.5f);
+      m.outBias = randomMatrix(rng, 12, 1, 0.5f);
+      layer.mlp = m;
+    }
+    t.layers.push_back(layer);
+  }
+  net.body = t;
+  net.readout.weight = randomMatrix(rng, 3, 12, 1);
+  net.readout.bias = randomMatrix(rng, 3, 1, 1);
+  return net;
+}
+
 // The body of a random sparse Elman RNN: H = 30 units, 5 tokens, 3 classes,
 // ~120 recurrent weights of +-0.3, ~40 input weights of 1, a small bias and
 // a non-negative initial state. The read-out is left empty: callers draw it

@@ -66,8 +66,11 @@ int runCompile(const CompileCliOptions &o) {
                                                  : EmitKind::Assembly;
     for (const LoadedModel &m : loaded.models) {
       std::cout << "; model " << m.net.name << " ("
-                << m.net.provenance.construction << ")\n";
-      std::cout << emitText(planForward(m.net), m.net.name, kind);
+                << m.net.provenance.construction << ", "
+                << precisionName(m.net.precision) << ")\n";
+      std::cout << emitText(
+          planForward(m.net, storageFormatOf(m.net.precision)), m.net.name,
+          kind); // a 16-bit model rounds its stored values (vcvt*)
     }
     return 0;
   }
@@ -113,7 +116,8 @@ void setupCompile(CLI::App &app) {
          "--emit", opts->emit,
          "what to produce: weights (safetensors + JSON), onnx (one .onnx per "
          "model, opset 13), llvm (IR as emitted), llvm-opt (after O3), asm "
-         "(host assembly)")
+         "(host assembly); code in the model's precision (f16 / bf16: "
+         "rounded with the host's conversions)")
       ->check(CLI::IsMember({"weights", "onnx", "llvm", "llvm-opt", "asm"}))
       ->capture_default_str();
   cmd->callback([opts] {

@@ -98,23 +98,24 @@ int runEval(const EvalCliOptions &o) {
   int64_t totalMismatches = 0;
   bool cancelled = false;
   for (const LoadedModel &m : loaded.models) {
-    // auto: the JIT (fp32) for fp32 models, the reference evaluator otherwise;
-    // a 16-bit precision (the model's or --precision) is emulated by the
-    // reference evaluator.
-    const bool f64 = m.net.precision == Precision::F64;
-    std::optional<StorageFormat> format;
+    // The precision (the model's or --precision): f32, f64, or a 16-bit
+    // format, which the JIT runs natively (jit-f16, jit-bf16) and the
+    // reference evaluator emulates exactly (reference-f16, reference-bf16).
+    // auto: the JIT, except for f64, which only the reference evaluator has.
     const std::string precision =
         o.precision.empty() ? precisionName(m.net.precision) : o.precision;
+    const bool f64 = precision == "f64";
+    std::optional<StorageFormat> format;
     if (precision == "f16")
       format = StorageFormat::F16;
     else if (precision == "bf16")
       format = StorageFormat::BF16;
     const std::string which =
-        o.backend == "auto" ? (f64 || format ? "reference" : "jit") : o.backend;
+        o.backend == "auto" ? (f64 ? "reference" : "jit") : o.backend;
     std::vector<std::unique_ptr<Backend>> owned;
     const JitBackend *jit = nullptr;
     if (which == "jit" || which == "both") {
-      auto j = std::make_unique<JitBackend>(m.net);
+      auto j = std::make_unique<JitBackend>(m.net, format);
       jit = j.get();
       owned.push_back(std::move(j));
     }
@@ -168,10 +169,16 @@ int runEval(const EvalCliOptions &o) {
                               {"codegen", t.codegenMs},
                               {"tables_wait", jit->tablesWaitMs()}};
     }
+    // JIT and reference agree if their decisions do and their logits are
+    // within the construction's fp32 tolerance, or in 16 bits a few ulps of
+    // the format more (lowPrecisionLogitTolerance says why).
+    const double tolerance =
+        format ? lowPrecisionLogitTolerance(m.net, *format, r.maxAbsLogit)
+               : m.net.certificate.logitTolerance;
     if (r.backends.size() > 1) {
       jm["disagreements"] = r.disagreements;
       jm["max_logit_difference"] = r.maxLogitDifference;
-      jm["logit_tolerance"] = m.net.certificate.logitTolerance;
+      jm["logit_tolerance"] = tolerance;
     }
     if (!o.common.json) {
       std::cout << "\n";
@@ -214,14 +221,13 @@ int runEval(const EvalCliOptions &o) {
     }
     if (r.backends.size() > 1) {
       const bool agree =
-          r.disagreements == 0 &&
-          r.maxLogitDifference <= m.net.certificate.logitTolerance;
+          r.disagreements == 0 && r.maxLogitDifference <= tolerance;
       totalMismatches += agree ? 0 : 1;
       if (!o.common.json)
         std::cout << "  backends     " << r.disagreements
                   << " disagreements, max logit difference "
                   << std::setprecision(3) << r.maxLogitDifference
-                  << " (tolerance " << m.net.certificate.logitTolerance
+                  << " (tolerance " << tolerance
                   << "): " << (agree ? "agree" : "DISAGREE") << "\n";
     }
     for (const Mismatch &x : r.examples) {
@@ -278,15 +284,16 @@ void setupEval(CLI::App &app) {
       ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));
   cmd->add_option(
          "--backend", opts->backend,
-         "forward pass: jit (LLVM, fp32), reference (Eigen, the model's "
-         "precision), "
-         "both (compare them), auto (jit for f32 models, else reference)")
+         "forward pass: jit (LLVM; f32, or f16 / bf16 natively), reference "
+         "(Eigen; f32, f64, or f16 / bf16 emulated exactly), both (compare "
+         "them), auto (jit, except reference for f64 models)")
       ->check(CLI::IsMember({"auto", "jit", "reference", "both"}))
       ->capture_default_str();
   cmd->add_option("--precision", opts->precision,
-                  "run the reference forward pass in this precision instead "
-                  "of the model's: f32, or f16 / bf16 (16-bit storage, fp32 "
-                  "accumulation) to check the precision certificate")
+                  "run the forward pass in this precision instead of the "
+                  "model's: f32, or f16 / bf16 (16-bit storage, fp32 "
+                  "accumulation; the JIT converts with F16C / AVX512-BF16) "
+                  "to check the precision certificate")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   cmd->add_option("--write-decisions", opts->writeDecisions,
                   "write every input and its decision (first backend) to "

@@ -1,0 +1,387 @@
+// The JIT's native 16-bit forward pass (JitBackend with a StorageFormat)
+// against the exactly emulated one (LowPrecisionBackend): the conversions bit
+// for bit, random networks of every shape (through each layer-0 plan: folded
+// tables read alone, summed per input, or not folded), every construction of
+// the registry at N = 64 and 1024, and the precision certificate's verdicts.
+#include "RandomNetworks.h"
+#include "TestScale.h"
+#include "TestSpecs.h"
+
+#include "codegen/EmitLLVM.h"
+#include "constructions/Construction.h"
+#include "driver/Pipeline.h"
+#include "eval/Evaluate.h"
+#include "jit/JitBackend.h"
+#include "reference/Evaluator.h"
+#include "support/Random.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+namespace handwire {
+namespace {
+
+using handwire::testing::indexLookupSpec;
+using handwire::testing::taskSpec;
+
+const StorageFormat kFormats[] = {StorageFormat::F16, StorageFormat::BF16};
+
+uint32_t bitsOf(double x) {
+  const float f = static_cast<float>(x);
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// An RNN whose logits are w_c + b_c (h = 1 after one token): the JIT's stored
+// logits must be roundToFormat(w_c + b_c), bit for bit, for sums that are
+// ties, carries, overflows and (f16) subnormals.
+TEST(JitLowPrecision, ConversionsRoundLikeTheReference) {
+  SplitMix64 rng(5);
+  std::vector<std::pair<float, float>> sums = {
+      {1.0f, std::ldexp(1.0f, -8)},      // bf16 tie: even (1)
+      {1.0f, 3 * std::ldexp(1.0f, -8)},  // bf16 tie: even (1 + 2^-6)
+      {1.0f, std::ldexp(1.0f, -11)},     // f16 tie: even (1)
+      {1.0f, 3 * std::ldexp(1.0f, -11)}, // f16 tie: even (1 + 2^-9)
+      {65504.0f, 16.0f},                 // f16: 65520 is infinite
+      {65504.0f, 8.0f},                  // f16: 65512 rounds down
+      {-65504.0f, -32.0f},               // f16: -infinity
+      {std::ldexp(1.0f, -20), std::ldexp(1.0f, -25)}, // f16 subnormal
+      {std::ldexp(1.0f, -24), -std::ldexp(1.0f, -26)}};
+  while (sums.size() < 512) {
+    // w and b representable in bf16 (hence in f16's range, when small):
+    // random signs, exponents and 8-bit significands.
+    auto draw = [&] {
+      const float m = 1.0f + static_cast<float>(rng.below(128)) / 128.0f;
+      const int e = static_cast<int>(rng.below(30)) - 20;
+      return (rng.below(2) ? -1.0f : 1.0f) * std::ldexp(m, e);
+    };
+    sums.emplace_back(draw(), draw());
+  }
+  Network net;
+  net.arch = Architecture::RNN;
+  net.tokenCount = 1;
+  net.classCount = static_cast<int64_t>(sums.size());
+  net.maxSequenceLength = 1;
+  net.width = 1;
+  net.blocks = {{"h", 0, 1, ""}};
+  ElmanBody e;
+  e.recurrent.resize(1, 1);
+  e.input.resize(1, 1);
+  e.input.insert(0, 0) = 1.0f;
+  e.bias = Vector::Zero(1);
+  e.initial = Vector::Zero(1);
+  net.body = e;
+  net.readout.weight = Matrix(net.classCount, 1);
+  net.readout.bias = Vector(net.classCount);
+  for (size_t c = 0; c < sums.size(); ++c) {
+    net.readout.weight(c, 0) = sums[c].first;
+    net.readout.bias(c) = sums[c].second;
+  }
+  const int32_t token = 0;
+  std::vector<double> jit(sums.size()), ref(sums.size());
+  for (StorageFormat f : kFormats) {
+    SCOPED_TRACE(storageFormatName(f));
+    JitBackend(net, f).logits(&token, 1, jit.data());
+    LowPrecisionBackend(net, f).logits(&token, 1, ref.data());
+    for (size_t c = 0; c < sums.size(); ++c) {
+      const float w = roundToFormat(sums[c].first, f),
+                  b = roundToFormat(sums[c].second, f);
+      const float want = roundToFormat(w + b, f);
+      EXPECT_EQ(bitsOf(jit[c]), bitsOf(want))
+          << w << " + " << b << ": got " << jit[c] << ", want " << want;
+      EXPECT_EQ(bitsOf(jit[c]), bitsOf(ref[c]));
+    }
+  }
+}
+
+// Logits of the JIT's 16-bit pass and the emulated one on random inputs:
+// decisions equal, logits within lowPrecisionLogitTolerance.
+void expectSameAsEmulated(const Network &net, StorageFormat f, uint64_t seed) {
+  JitBackend jit(net, f);
+  LowPrecisionBackend ref(net, f);
+  EXPECT_EQ(jit.name(), std::string("jit-") + storageFormatName(f));
+  SplitMix64 rng(seed);
+  std::vector<int32_t> tokens;
+  std::vector<double> got(static_cast<size_t>(net.classCount)),
+      want(static_cast<size_t>(net.classCount));
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t n =
+        1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
+    tokens.resize(static_cast<size_t>(n));
+    for (auto &t : tokens)
+      t = static_cast<int32_t>(rng.below(net.tokenCount));
+    jit.logits(tokens.data(), n, got.data());
+    ref.logits(tokens.data(), n, want.data());
+    double scale = 0;
+    for (double w : want)
+      scale = std::max(scale, std::fabs(w));
+    const double tol = lowPrecisionLogitTolerance(net, f, scale);
+    ASSERT_EQ(decision(got.data(), net.classCount),
+              decision(want.data(), net.classCount))
+        << "length " << n;
+    for (int64_t c = 0; c < net.classCount; ++c)
+      ASSERT_NEAR(got[c], want[c], tol) << "length " << n << ", class " << c;
+  }
+}
+
+// Layer 0's three 16-bit plans (ForwardPlan.h), chosen by the embedding.
+enum class Layer0 {
+  Unfolded,   // token and position share columns: keys projected per input
+  SummedKeys, // disjoint, keys read both tables: summed and rounded per input
+  TableKeys   // disjoint, keys read the position table alone (pre-rounded)
+};
+
+Network withEmbedding(Network net, Layer0 kind) {
+  if (kind == Layer0::Unfolded)
+    return net; // randomTransformer's tables overlap in every column
+  auto &t = std::get<TransformerBody>(net.body);
+  t.embed.token.rightCols(6).setZero();   // tokens in columns [0, 6)
+  t.embed.position.leftCols(6).setZero(); // positions in [6, 12)
+  if (kind == Layer0::TableKeys)
+    for (AttentionHead &h : t.layers[0].heads)
+      h.key.leftCols(6).setZero();
+  return net;
+}
+
+TEST(JitLowPrecision, RandomTransformersMatchTheEmulatedPass) {
+  uint64_t seed = 1;
+  for (Layer0 kind : {Layer0::Unfolded, Layer0::SummedKeys, Layer0::TableKeys})
+    for (int layers : {1, 2, 3})
+      for (bool mlp : {false, true})
+        for (bool zeroQuery : {false, true}) {
+          const int heads = zeroQuery ? 2 : 1;
+          SCOPED_TRACE(::testing::Message()
+                       << "layer 0 plan " << static_cast<int>(kind) << ", "
+                       << layers << " layers, mlp " << mlp << ", uniform head "
+                       << zeroQuery);
+          const Network net =
+              withEmbedding(handwire::testing::randomTransformer(
+                                seed, layers, heads, mlp, zeroQuery),
+                            kind);
+          // The plan really is the one this case is about.
+          const ForwardPlan plan = planForward(net, StorageFormat::BF16);
+          EXPECT_EQ(plan.foldLayer0, kind != Layer0::Unfolded);
+          const HeadPlan &h = plan.layers[0].heads.back(); // never uniform
+          if (kind == Layer0::SummedKeys) {
+            EXPECT_TRUE(h.keyTok.present && h.keyPos.present);
+            EXPECT_FALSE(h.keyPosByDim); // no position-parallel scores
+          }
+          if (kind == Layer0::TableKeys) {
+            EXPECT_FALSE(h.keyTok.present);
+            EXPECT_TRUE(h.keyPosByDim);
+          }
+          for (StorageFormat f : kFormats)
+            expectSameAsEmulated(net, f, seed);
+          ++seed;
+        }
+}
+
+TEST(JitLowPrecision, RandomElmanRnnsMatchTheEmulatedPass) {
+  for (uint64_t seed = 1; seed <= 5; ++seed)
+    for (StorageFormat f : kFormats)
+      expectSameAsEmulated(handwire::testing::randomRnn(seed), f, seed);
+}
+
+// Every construction of the registry (checked below).
+struct Case {
+  const char *name;
+  Spec spec;
+  int model;
+};
+
+Spec hewitt(int64_t N) {
+  Spec s = taskSpec(TaskKind::BoundedDyck, N);
+  s.models[0].construction = "hewitt";
+  return s;
+}
+
+Spec nearestNeighbour(int64_t N) {
+  Spec s;
+  s.task.kind = TaskKind::NearestNeighbour;
+  s.task.maxLength = N;
+  s.task.dimension = 8;
+  s.task.labels = 4;
+  s.task.margin = 0.25;
+  ModelSpec tf;
+  tf.name = "transformer";
+  tf.layers = 2;
+  tf.code = CodeFamily::Rademacher;
+  tf.seed = 7;
+  s.models = {tf};
+  return s;
+}
+
+Spec nearestNeighbourRnn(int64_t N) {
+  Spec s = nearestNeighbour(N);
+  s.models[0] = ModelSpec{};
+  s.models[0].name = "rnn";
+  s.models[0].arch = Architecture::RNN;
+  return s;
+}
+
+std::vector<Case> registryCases(int64_t N) {
+  using A = Architecture;
+  return {{"IndexLookupTransformer", indexLookupSpec(N), 0},
+          {"IndexLookupRnn", indexLookupSpec(N), 1},
+          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
+          {"BoundedDyckHewittRnn", hewitt(N), 0},
+          {"BoundedDyckTransformer4L",
+           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
+          {"EqualityTransformer2L",
+           taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
+          {"EqualityTransformer1L",
+           taskSpec(TaskKind::StringEquality, N, 1, A::Transformer), 0},
+          {"EqualityRnn", taskSpec(TaskKind::StringEquality, N), 0},
+          {"DisjointnessTransformer2L",
+           taskSpec(TaskKind::Disjointness, N, 2, A::Transformer), 0},
+          {"DisjointnessTransformer1L",
+           taskSpec(TaskKind::Disjointness, N, 1, A::Transformer), 0},
+          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, N), 0},
+          {"NearestNeighbourTransformer", nearestNeighbour(N), 0},
+          {"NearestNeighbourRnn", nearestNeighbourRnn(N), 0}};
+}
+
+TEST(JitLowPrecision, CasesCoverTheRegistry) {
+  std::set<std::string> built, registered;
+  for (const Case &c : registryCases(64)) {
+    DiagnosticEngine diags;
+    auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags);
+    ASSERT_TRUE(net) << c.name;
+    built.insert(net->provenance.construction);
+  }
+  for (const Construction *c : allConstructions())
+    registered.insert(c->id());
+  EXPECT_EQ(built, registered);
+}
+
+// Certified exact in a 16-bit format, yet the emulated pass (and the JIT's)
+// mismatches: the 2-layer pair-predicate Transformer's threshold MLP computes
+// u = ReLU(2MA - 1/2) - ReLU(2MA - 3/2) with 2MA = 2c for c flagged
+// positions; once 2c exceeds the format's unit resolution (bf16: 2c >= 256,
+// f16: 2c >= 2048) both pre-activations round to the same value, u = 0, and
+// "different" reads as "equal". The certificate does not bound that
+// pre-activation. A gap in the certificate, not in the JIT: listed so the
+// test notices when it is closed.
+bool knownCertificateGap(const std::string &name, int64_t N, StorageFormat f) {
+  if (N < 1024)
+    return false;
+  return name == "EqualityTransformer2L" ||
+         (name == "DisjointnessTransformer2L" && f == StorageFormat::BF16);
+}
+
+class JitLowPrecisionConstructions
+    : public ::testing::TestWithParam<std::tuple<int, int64_t>> {};
+
+TEST_P(JitLowPrecisionConstructions, AgreeWithTheEmulatedPass) {
+  const auto [index, N] = GetParam();
+  const Case c = registryCases(N)[index];
+  DiagnosticEngine diags;
+  auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags);
+  ASSERT_TRUE(net);
+  ASSERT_EQ(net->certificate.precisions.size(), 3u);
+  // At N = 1024 most forward passes are slow (O(M^2) scores in two layers,
+  // n-wide values in one, O(N) units over N steps in the RNNs; the emulated
+  // reference is slower still): fewer inputs there.
+  const std::string name = c.name;
+  const bool cheap = N <= 64 || name == "IndexLookupTransformer" ||
+                     name.rfind("BoundedDyck", 0) == 0;
+  for (StorageFormat f : kFormats) {
+    SCOPED_TRACE(storageFormatName(f));
+    JitBackend jit(*net, f);
+    LowPrecisionBackend ref(*net, f);
+    EvalOptions both; // mixed: uniform and adversarial inputs
+    both.samples = handwire::testing::samples(cheap ? 300 : 40);
+    const EvalResult r = evaluate(c.spec.task, *net, {&jit, &ref}, both);
+    EXPECT_GT(r.adversarial, 0);
+    EXPECT_EQ(r.disagreements, 0);
+    EXPECT_LE(r.maxLogitDifference,
+              lowPrecisionLogitTolerance(*net, f, r.maxAbsLogit));
+    EXPECT_EQ(r.backends[0].mismatches, r.backends[1].mismatches);
+    const bool exact =
+        net->certificate.precisions[f == StorageFormat::F16 ? 1 : 2].exact;
+    if (!exact)
+      continue;
+    if (knownCertificateGap(name, N, f)) {
+      // 20 uniform inputs show it; the sanitized build's 2 may not.
+      if (!handwire::testing::kSanitized)
+        EXPECT_GT(r.backends[1].mismatches, 0)
+            << "the emulated pass is exact now: drop the known gap";
+      continue;
+    }
+    EXPECT_EQ(r.backends[0].mismatches, 0);
+    // Certified: the JIT alone on more inputs, none mismatching.
+    EvalOptions many;
+    many.samples = handwire::testing::samples(cheap ? 2000 : 200);
+    many.seed = 77;
+    const EvalResult m = evaluate(c.spec.task, *net, {&jit}, many);
+    EXPECT_EQ(m.backends[0].mismatches, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, JitLowPrecisionConstructions,
+    ::testing::Combine(::testing::Range(0, 13),
+                       ::testing::Values(int64_t(64), int64_t(1024))),
+    [](const auto &info) {
+      return std::string(registryCases(2)[std::get<0>(info.param)].name) +
+             "_N" + std::to_string(std::get<1>(info.param));
+    });
+
+// PrecisionTest's failing case: a softmax scale beyond f16's range (70000 >
+// 65504) is refused for f16 and mismatches in the emulated f16 pass; the
+// JIT's f16 pass mismatches too, and its bf16 pass stays exact.
+TEST(JitLowPrecision, ScaleBeyondHalfRangeFailsInTheJitToo) {
+  Spec spec = indexLookupSpec(64);
+  spec.models = {spec.models[0]};
+  spec.models[0].scale = 70000.0;
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  ASSERT_FALSE(net->certificate.precisions[1].exact);
+  ASSERT_TRUE(net->certificate.precisions[2].exact);
+  EvalOptions o;
+  o.samples = 200;
+  JitBackend half(*net, StorageFormat::F16), brain(*net, StorageFormat::BF16);
+  LowPrecisionBackend refHalf(*net, StorageFormat::F16);
+  const EvalResult h = evaluate(spec.task, *net, {&half, &refHalf}, o);
+  EXPECT_GT(h.backends[0].mismatches, 0);
+  EXPECT_GT(h.backends[1].mismatches, 0);
+  const EvalResult b = evaluate(spec.task, *net, {&brain}, o);
+  EXPECT_EQ(b.backends[0].mismatches, 0);
+}
+
+// The 16-bit plans round with the host's conversion instructions, and fp32
+// plans contain no 16-bit type at all.
+TEST(JitLowPrecision, GeneratedCodeConvertsWithTheHostsInstructions) {
+  Spec spec = indexLookupSpec(256);
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net);
+  const std::string f32 =
+      emitText(planForward(*net), "t", EmitKind::OptimizedLLVM);
+  EXPECT_EQ(f32.find("half"), std::string::npos);
+  EXPECT_EQ(f32.find("bfloat"), std::string::npos);
+  const std::string ir =
+      emitText(planForward(*net, StorageFormat::F16), "t", EmitKind::LLVM);
+  EXPECT_NE(ir.find("fptrunc float"), std::string::npos);
+  EXPECT_NE(ir.find("to half"), std::string::npos);
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("f16c")) {
+    const std::string a = emitText(planForward(*net, StorageFormat::F16), "t",
+                                   EmitKind::Assembly);
+    EXPECT_NE(a.find("vcvtps2ph"), std::string::npos);
+    EXPECT_NE(a.find("vcvtph2ps"), std::string::npos);
+  }
+  if (__builtin_cpu_supports("avx512bf16")) {
+    const std::string a = emitText(planForward(*net, StorageFormat::BF16), "t",
+                                   EmitKind::Assembly);
+    EXPECT_NE(a.find("vcvtneps2bf16"), std::string::npos);
+  }
+}
+
+} // namespace
+} // namespace handwire
