@@ -94,15 +94,21 @@ double elmanPreactivationBound(const ElmanBody &e) {
   return worst;
 }
 
+constexpr int kFp32Significand = 24; // with the implicit bit
+
 // The read-out head on a 0/1 final state, by interval arithmetic: with
 // every weight on a grid of 2^-e, layer k's pre-activations are multiples of
-// 2^-(k+1)e (products of two grid values add exponents), and unit i's is at
-// most B_i = sum_j |W_ij| zmax_j + |b_i| in size, where zmax_j bounds the
-// previous layer's unit j (1 for the state; B_j after a ReLU). Every partial
-// sum of an fp32 accumulation is on the same grid and no larger than B_i.
+// 2^-(k+1)e (products of two grid values add exponents). Unit i's inputs lie
+// in [0, zmax_j] (1 for the state, then ReLU outputs), so every partial sum of
+// its fp32 accumulation is at most S_i = sum_j |W_ij| zmax_j + |b_i| in size,
+// and the pre-activation itself at most U_i = b_i + sum_{W_ij > 0} W_ij zmax_j.
+// Only U matters for the stored value: rounding never makes a negative
+// number positive, so ReLU(rounded) is exactly 0 below zero, however far
+// below (a count compared with 1 can reach -N and still be exact).
 struct HeadLayerGrid {
   int gridExponent = 0; // pre-activations are multiples of 2^-gridExponent
-  double bound = 0;     // largest |pre-activation|
+  double upper = 0;     // largest pre-activation (>= 0)
+  double sum = 0;       // largest |partial sum| of the fp32 accumulation
   double maxWeight = 0; // largest |weight| or |bias| of the layer
 };
 
@@ -114,17 +120,21 @@ std::vector<HeadLayerGrid> headGrids(const ElmanBody &e, int fractionBits) {
     const SparseMatrix &W = layer.weight;
     HeadLayerGrid g;
     g.gridExponent = int(k + 1) * fractionBits;
-    Eigen::VectorXd B = layer.bias.cast<double>().cwiseAbs();
-    g.maxWeight = B.size() ? B.maxCoeff() : 0;
+    Eigen::VectorXd S = layer.bias.cast<double>().cwiseAbs();
+    Eigen::VectorXd U = layer.bias.cast<double>();
+    g.maxWeight = S.size() ? S.maxCoeff() : 0;
     for (int64_t r = 0; r < W.outerSize(); ++r)
       for (SparseMatrix::InnerIterator it(W, r); it; ++it) {
-        const double w = std::fabs(double(it.value()));
-        B[r] += w * zmax[it.index()];
-        g.maxWeight = std::max(g.maxWeight, w);
+        const double w = double(it.value());
+        S[r] += std::fabs(w) * zmax[it.index()];
+        if (w > 0)
+          U[r] += w * zmax[it.index()];
+        g.maxWeight = std::max(g.maxWeight, std::fabs(w));
       }
-    g.bound = B.size() ? B.maxCoeff() : 0;
+    zmax = U.cwiseMax(0.0);
+    g.upper = zmax.size() ? zmax.maxCoeff() : 0;
+    g.sum = S.size() ? S.maxCoeff() : 0;
     grids.push_back(g);
-    zmax = B;
   }
   return grids;
 }
@@ -170,27 +180,38 @@ PrecisionVerdict certifyWith(const Network &net, Precision p,
                             " of size <= " + num(B) + ": exact with " +
                             std::to_string(v.requiredBits) + " bits");
       // 2a'. The read-out head, layer by layer on its own (finer) grid: each
-      // stored pre-activation, each partial sum and each weight must fit the
-      // significand. This assumes the same 0/1 final state.
+      // stored pre-activation's positive range and each weight must fit the
+      // significand, and each fp32 partial sum fp32's. This assumes the same
+      // 0/1 final state.
       const std::vector<HeadLayerGrid> grids =
           headGrids(net.elman(), w.fractionBits);
+      auto bitsFor = [](double gridValue) {
+        return std::max(1, int(std::ceil(std::log2(gridValue + 1))));
+      };
       for (size_t k = 0; k < grids.size(); ++k) {
         const HeadLayerGrid &g = grids[k];
-        const double top = std::max(std::ldexp(g.bound, g.gridExponent),
-                                    std::ldexp(g.maxWeight, w.fractionBits));
-        const int bits = std::max(1, int(std::ceil(std::log2(top + 1))));
+        const int bits =
+            bitsFor(std::max(std::ldexp(g.upper, g.gridExponent),
+                             std::ldexp(g.maxWeight, w.fractionBits)));
+        const int sumBits = bitsFor(std::ldexp(g.sum, g.gridExponent));
         v.requiredBits = std::max(v.requiredBits, bits);
         const std::string layer = "rnn.head." + std::to_string(k);
+        if (sumBits > kFp32Significand)
+          fail(layer + ": partial sums reach " + num(g.sum) +
+               " on a grid of 2^-" + std::to_string(g.gridExponent) +
+               ": fp32 accumulation needs " + std::to_string(sumBits) +
+               " significand bits, it has 24");
         if (bits > f.significand)
-          fail(layer + ": pre-activations reach " + num(g.bound) +
+          fail(layer + ": pre-activations reach " + num(g.upper) +
                " on a grid of 2^-" + std::to_string(g.gridExponent) +
                ": needs " + std::to_string(bits) + " significand bits, " +
                name + " has " + std::to_string(f.significand));
         else
-          v.reasons.push_back(layer + ": pre-activations are multiples of 2^-" +
-                              std::to_string(g.gridExponent) +
-                              " of size <= " + num(g.bound) + ": exact with " +
-                              std::to_string(bits) + " bits");
+          v.reasons.push_back(
+              layer + ": pre-activations are multiples of 2^-" +
+              std::to_string(g.gridExponent) + " of at most " + num(g.upper) +
+              " (below 0 they round to at most 0): exact with " +
+              std::to_string(bits) + " bits");
       }
     }
   } else {

@@ -28,9 +28,9 @@
 // Head on the final state (z = ReLU(W z + b) per layer), k = 0..d:
 //   1: dis+_{i,j} = sx_{i,j} - cur_j,   dis-_{i,j} = cur_j - sx_{i,j},
 //      lbl_{i,c} = sy_{i,c} + wy_{i,c}
-//   2: u+_{i,c,k} = (k - d) - h_i + (d+1) lbl_{i,c},  u-_{i,c,k} = u+ - 1,
+//   2: u_{i,c,k} = (k - d) - h_i + (d+1) lbl_{i,c},
 //      with h_i = sum_j (dis+_{i,j} + dis-_{i,j})
-//   3: r_{c,k} = 1 - sum_i (u+_{i,c,k} - u-_{i,c,k})
+//   3: r_{c,k} = 1 - sum_i u_{i,c,k}
 // Read-out: logit_c = (d + 1) - sum_k r_{c,k}.
 //
 // Claim. On every input with a unique nearest example, logit_{y*} >= logit_c
@@ -44,17 +44,23 @@
 // x_q (p = 2n + 1): cur = bits of x_q; sx_i = bits of x_i for i <= n and 0
 // beyond; lbl_{i,c} = [i <= n, y_i = c] (y_n is still in its buffer).
 // Layer 1 gives |sx - cur| = dis+ + dis-, so h_i is the Hamming distance from
-// x_q to x_i. Layer 2: with lbl = 1, u+ - u- = ReLU(k + 1 - h_i) - ReLU(k -
-// h_i) = [h_i <= k] on integers; with lbl = 0 both are <= 0. So sum_i (u+ - u-)
-// =
-// #{i <= n : y_i = c, h_i <= k}, layer 3 gives r_{c,k} = [no example of class
-// c within distance k], and logit_c = d + 1 - min{h_i : y_i = c} (0 if class
+// x_q to x_i. Layer 2: with lbl = 1, u = ReLU(k + 1 - h_i), an integer that
+// is >= 1 iff h_i <= k and 0 otherwise; with lbl = 0 it is 0 (the
+// pre-activation is k - d - h_i <= 0). So sum_i u_{i,c,k} is an integer, 0
+// iff no example of class c lies within distance k, layer 3 gives r_{c,k} =
+// ReLU(1 - sum) = [no example of class c within distance k], and
+// logit_c = d + 1 - min{h_i : y_i = c} (0 if class
 // c has no example). The nearest example's class scores d + 1 - h* >= 1; any
 // other class's examples are at distance >= h* + 1, so it scores at most
 // d - h*, and an absent class 0. QED.
 //
-// Size. The head has 2Nd + NL + 2NL(d+1) + L(d+1) units with a few non-zeros
+// Size. The head has 2Nd + NL + NL(d+1) + L(d+1) units with a few non-zeros
 // each (it reads h_i from 2d units): sparse, O(N L d) weights.
+//
+// Precision. Every stored value is a small integer. Layer 3's pre-activation
+// 1 - sum_i u reaches -N(d+1) but never exceeds 1, and rounding never turns
+// a negative number positive, so ReLU(rounded) is exact in any format
+// (layer 3 has only negative weights: the certificate's signed bound is 1).
 #include "constructions/Construction.h"
 
 #include "spec/Vocabulary.h"
@@ -94,11 +100,11 @@ struct NearestNeighbourLayout {
     return 2 * N * d + (i - 1) * L + c;
   }
   int64_t layer1Width() const { return N * (2 * d + L); }
-  // head layer 2: the pair (u+, u-) of example i, class c, threshold k
-  int64_t uPlus(int64_t i, int64_t c, int64_t k) const {
-    return 2 * (((i - 1) * L + c) * (d + 1) + k);
+  // head layer 2: example i, class c, threshold k
+  int64_t u(int64_t i, int64_t c, int64_t k) const {
+    return ((i - 1) * L + c) * (d + 1) + k;
   }
-  int64_t layer2Width() const { return 2 * N * L * (d + 1); }
+  int64_t layer2Width() const { return N * L * (d + 1); }
   // head layer 3
   int64_t r(int64_t c, int64_t k) const { return c * (d + 1) + k; }
   int64_t layer3Width() const { return L * (d + 1); }
@@ -126,11 +132,11 @@ public:
                  d = static_cast<double>(spec.task.dimension),
                  L = static_cast<double>(spec.task.labels);
     const double H = N * (2 * d + 2 * L + 2) + d + L + 1;
-    const double heads = N * (2 * d + L) + 2 * N * L * (d + 1) + L * (d + 1);
+    const double heads = N * (2 * d + L) + N * L * (d + 1) + L * (d + 1);
     // non-zeros: recurrence, input (d 2^(d-1) point bits), head layers
     const double nnz = 2 * N + N * (3 * d + 3 * L) +
                        d * std::ldexp(1.0, int(d) - 1) + N * (4 * d + 2 * L) +
-                       2 * N * L * (d + 1) * (2 * d + 1) + 2 * N * L * (d + 1);
+                       N * L * (d + 1) * (2 * d + 1) + N * L * (d + 1);
     // value + column index per non-zero, row offsets, biases, the read-out
     return 8 * nnz + 8 * (H + heads) + 4 * (H + heads) + 4 * L * L * (d + 1);
   }
@@ -200,22 +206,20 @@ public:
     body.head.push_back(
         headLayer(u.layer1Width(), H, H1, Vector::Zero(u.layer1Width())));
 
-    // Head layer 2: [label_i = c and h_i <= k] as u+ - u-.
+    // Head layer 2: u = ReLU(k + 1 - h_i - (d+1)(1 - lbl)), positive iff
+    // label_i = c and h_i <= k.
     WeightTriplets H2;
     Vector b2(u.layer2Width());
     for (int64_t i = 1; i <= N; ++i)
       for (int64_t c = 0; c < L; ++c)
         for (int64_t k = 0; k <= d; ++k) {
-          const int64_t plus = u.uPlus(i, c, k);
-          for (int64_t row : {plus, plus + 1}) {
-            for (int64_t j = 0; j < d; ++j) {
-              H2.emplace_back(row, u.disPlus(i, j), -1.0f);
-              H2.emplace_back(row, u.disMinus(i, j), -1.0f);
-            }
-            H2.emplace_back(row, u.lbl(i, c), static_cast<float>(d + 1));
+          const int64_t row = u.u(i, c, k);
+          for (int64_t j = 0; j < d; ++j) {
+            H2.emplace_back(row, u.disPlus(i, j), -1.0f);
+            H2.emplace_back(row, u.disMinus(i, j), -1.0f);
           }
-          b2(plus) = static_cast<float>(k - d);
-          b2(plus + 1) = static_cast<float>(k - d - 1);
+          H2.emplace_back(row, u.lbl(i, c), static_cast<float>(d + 1));
+          b2(row) = static_cast<float>(k - d);
         }
     body.head.push_back(
         headLayer(u.layer2Width(), u.layer1Width(), H2, std::move(b2)));
@@ -224,10 +228,8 @@ public:
     WeightTriplets H3;
     for (int64_t c = 0; c < L; ++c)
       for (int64_t k = 0; k <= d; ++k)
-        for (int64_t i = 1; i <= N; ++i) {
-          H3.emplace_back(u.r(c, k), u.uPlus(i, c, k), -1.0f);
-          H3.emplace_back(u.r(c, k), u.uPlus(i, c, k) + 1, 1.0f);
-        }
+        for (int64_t i = 1; i <= N; ++i)
+          H3.emplace_back(u.r(c, k), u.u(i, c, k), -1.0f);
     body.head.push_back(headLayer(u.layer3Width(), u.layer2Width(), H3,
                                   Vector::Ones(u.layer3Width())));
     net.body = std::move(body);

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace handwire {
 namespace {
 
@@ -113,15 +115,15 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
   EXPECT_EQ(r.backends[0].mismatches, 0);
   EXPECT_EQ(r.backends[1].mismatches, 0);
-  // ...then the JIT alone on more: 10,000 where a forward pass is cheap; the
-  // two-layer models attend from every row (O(M^2 k) per input) and the
-  // linear-width ones carry n-wide values, so they get 1,000 here (the
-  // reference-only tests in PairTasksTest add more).
+  // ...then the JIT alone on 10,000. The two-layer models attend from every
+  // row (O(M^2 k) per input, ~35 ms at N = 1024) and the linear-width ones
+  // carry n-wide values, so CI gives them 1,000 and HANDWIRE_LONG_TESTS=1
+  // the full 10,000.
   EvalOptions many;
   const std::string name = c.name;
-  const bool heavy = name.find("2L") != std::string::npos ||
-                     name.find("1L") != std::string::npos ||
-                     name == "IndexLookupRnn";
+  const bool heavy = (name.find("2L") != std::string::npos ||
+                      name.find("1L") != std::string::npos) &&
+                     !std::getenv("HANDWIRE_LONG_TESTS");
   many.samples = handwire::testing::samples(heavy ? 1000 : 10000);
   many.seed = 77;
   EvalResult m = evaluate(c.spec.task, *net, {&jit}, many);

@@ -424,7 +424,7 @@ TEST(NearestNeighbourRnn, StateIsLinearInNAndRespectsTheBound) {
     const ElmanBody &e = net.elman();
     ASSERT_EQ(e.head.size(), 3u);
     EXPECT_EQ(e.head[0].weight.rows(), N * (2 * d + L));
-    EXPECT_EQ(e.head[1].weight.rows(), 2 * N * L * (d + 1));
+    EXPECT_EQ(e.head[1].weight.rows(), N * L * (d + 1));
     EXPECT_EQ(e.head[2].weight.rows(), L * (d + 1));
     EXPECT_EQ(net.readoutWidth(), L * (d + 1));
     // The input matrix holds the token's bits and label once, not per slot.
