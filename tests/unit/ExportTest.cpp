@@ -67,42 +67,8 @@ Network build(const Spec &spec, int model) {
   return std::move(*net);
 }
 
-// One small model of every construction in the registry (checked below).
-struct Case {
-  std::string name;
-  Spec spec;
-  int model;
-};
-std::vector<Case> everyConstruction() {
-  using A = Architecture;
-  using testing::taskSpec;
-  Spec hewitt = taskSpec(TaskKind::BoundedDyck, 16);
-  hewitt.models[0].construction = "hewitt";
-  Spec nn = taskSpec(TaskKind::NearestNeighbour, 16, 2, A::Transformer);
-  nn.task.dimension = 4;
-  nn.task.labels = 3;
-  nn.task.margin = 0.5;
-  Spec nnRnn = nn;
-  nnRnn.models[0].arch = A::RNN;
-  return {{"IndexLookupTransformer", indexLookupSpec(64), 0},
-          {"IndexLookupRnn", indexLookupSpec(64), 1},
-          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, 16), 0},
-          {"BoundedDyckHewittRnn", hewitt, 0},
-          {"BoundedDyckTransformer4L",
-           taskSpec(TaskKind::BoundedDyck, 16, 4, A::Transformer), 0},
-          {"EqualityTransformer2L",
-           taskSpec(TaskKind::StringEquality, 16, 2, A::Transformer), 0},
-          {"EqualityTransformer1L",
-           taskSpec(TaskKind::StringEquality, 16, 1, A::Transformer), 0},
-          {"EqualityRnn", taskSpec(TaskKind::StringEquality, 16), 0},
-          {"DisjointnessTransformer2L",
-           taskSpec(TaskKind::Disjointness, 16, 2, A::Transformer), 0},
-          {"DisjointnessTransformer1L",
-           taskSpec(TaskKind::Disjointness, 16, 1, A::Transformer), 0},
-          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, 16), 0},
-          {"NearestNeighbourTransformer", nn, 0},
-          {"NearestNeighbourRnn", nnRnn, 0}};
-}
+using Case = testing::ConstructionCase;
+std::vector<Case> everyConstruction() { return testing::everyConstruction(16); }
 
 TEST(Export, RoundTripCasesCoverEveryConstruction) {
   std::set<std::string> covered, registered;

@@ -187,62 +187,9 @@ TEST(JitLowPrecision, RandomElmanRnnsMatchTheEmulatedPass) {
 }
 
 // Every construction of the registry (checked below).
-struct Case {
-  const char *name;
-  Spec spec;
-  int model;
-};
-
-Spec hewitt(int64_t N) {
-  Spec s = taskSpec(TaskKind::BoundedDyck, N);
-  s.models[0].construction = "hewitt";
-  return s;
-}
-
-Spec nearestNeighbour(int64_t N) {
-  Spec s;
-  s.task.kind = TaskKind::NearestNeighbour;
-  s.task.maxLength = N;
-  s.task.dimension = 8;
-  s.task.labels = 4;
-  s.task.margin = 0.25;
-  ModelSpec tf;
-  tf.name = "transformer";
-  tf.layers = 2;
-  tf.code = CodeFamily::Rademacher;
-  tf.seed = 7;
-  s.models = {tf};
-  return s;
-}
-
-Spec nearestNeighbourRnn(int64_t N) {
-  Spec s = nearestNeighbour(N);
-  s.models[0] = ModelSpec{};
-  s.models[0].name = "rnn";
-  s.models[0].arch = Architecture::RNN;
-  return s;
-}
-
+using Case = handwire::testing::ConstructionCase;
 std::vector<Case> registryCases(int64_t N) {
-  using A = Architecture;
-  return {{"IndexLookupTransformer", indexLookupSpec(N), 0},
-          {"IndexLookupRnn", indexLookupSpec(N), 1},
-          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
-          {"BoundedDyckHewittRnn", hewitt(N), 0},
-          {"BoundedDyckTransformer4L",
-           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
-          {"EqualityTransformer2L",
-           taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
-          {"EqualityTransformer1L",
-           taskSpec(TaskKind::StringEquality, N, 1, A::Transformer), 0},
-          {"EqualityRnn", taskSpec(TaskKind::StringEquality, N), 0},
-          {"DisjointnessTransformer2L",
-           taskSpec(TaskKind::Disjointness, N, 2, A::Transformer), 0},
-          {"DisjointnessTransformer1L",
-           taskSpec(TaskKind::Disjointness, N, 1, A::Transformer), 0},
-          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, N), 0},
-          {"NearestNeighbourTransformer", nearestNeighbour(N), 0},
-          {"NearestNeighbourRnn", nearestNeighbourRnn(N), 0}};
+  return handwire::testing::everyConstruction(N);
 }
 
 TEST(JitLowPrecision, CasesCoverTheRegistry) {
@@ -302,8 +249,9 @@ TEST_P(JitLowPrecisionConstructions, AgreeWithTheEmulatedPass) {
 
 INSTANTIATE_TEST_SUITE_P(
     All, JitLowPrecisionConstructions,
-    ::testing::Combine(::testing::Range(0, 13),
-                       ::testing::Values(int64_t(64), int64_t(1024))),
+    ::testing::Combine(
+        ::testing::Range(0, static_cast<int>(registryCases(2).size())),
+        ::testing::Values(int64_t(64), int64_t(1024))),
     [](const auto &info) {
       return std::string(registryCases(2)[std::get<0>(info.param)].name) +
              "_N" + std::to_string(std::get<1>(info.param));

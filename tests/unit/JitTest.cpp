@@ -62,67 +62,37 @@ TEST(Jit, RandomElmanRnns) {
     expectSameLogits(randomRnn(seed), seed, 1e-4);
 }
 
-// name, spec, model index, N
-struct Case {
-  const char *name;
-  Spec spec;
-  int model;
-};
-
+using Case = handwire::testing::ConstructionCase;
+using handwire::testing::everyConstruction;
 using handwire::testing::taskSpec;
-
-// Dyck-(2,2) with Hewitt's stack RNN.
-Spec hewitt(int64_t N) {
-  Spec s = taskSpec(TaskKind::BoundedDyck, N);
-  s.models[0].construction = "hewitt";
-  return s;
-}
-
-std::vector<Case> allConstructions(int64_t N) {
-  using A = Architecture;
-  return {{"IndexLookupTransformer", handwire::testing::indexLookupSpec(N), 0},
-          {"IndexLookupRnn", handwire::testing::indexLookupSpec(N), 1},
-          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
-          {"BoundedDyckHewittRnn", hewitt(N), 0},
-          {"BoundedDyckTransformer4L",
-           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
-          {"EqualityTransformer2L",
-           taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
-          {"EqualityTransformer1L",
-           taskSpec(TaskKind::StringEquality, N, 1, A::Transformer), 0},
-          {"EqualityRnn", taskSpec(TaskKind::StringEquality, N), 0},
-          {"DisjointnessTransformer2L",
-           taskSpec(TaskKind::Disjointness, N, 2, A::Transformer), 0},
-          {"DisjointnessTransformer1L",
-           taskSpec(TaskKind::Disjointness, N, 1, A::Transformer), 0},
-          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, N), 0}};
-}
 
 class JitConstructions : public ::testing::TestWithParam<int> {};
 
 TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
-  Case c = allConstructions(1024)[GetParam()];
+  Case c = everyConstruction(1024)[GetParam()];
   DiagnosticEngine diags;
   auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags);
   ASSERT_TRUE(net);
   JitBackend jit(*net);
   ReferenceBackend<double> ref(*net);
   // Reference and JIT side by side on uniform and adversarial inputs...
+  // (50 for nearest neighbour, whose double reference takes ~0.3 s a pass).
+  const std::string name = c.name;
+  const bool nearest = name.rfind("NearestNeighbour", 0) == 0;
   EvalOptions both;
-  both.samples = handwire::testing::samples(200);
+  both.samples = handwire::testing::samples(nearest ? 50 : 200);
   EvalResult r = evaluate(c.spec.task, *net, {&jit, &ref}, both);
   EXPECT_EQ(r.disagreements, 0);
   EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
   EXPECT_EQ(r.backends[0].mismatches, 0);
   EXPECT_EQ(r.backends[1].mismatches, 0);
   // ...then the JIT alone on 10,000. The two-layer models attend from every
-  // row (O(M^2 k) per input, ~35 ms at N = 1024) and the linear-width ones
-  // carry n-wide values, so CI gives them 1,000 and HANDWIRE_LONG_TESTS=1
-  // the full 10,000.
+  // row (O(M^2 k) per input, ~35 ms at N = 1024), the linear-width ones
+  // carry n-wide values and the nearest-neighbour RNN steps 31k units 2N
+  // times, so CI gives them 1,000 and HANDWIRE_LONG_TESTS=1 the full 10,000.
   EvalOptions many;
-  const std::string name = c.name;
   const bool heavy = (name.find("2L") != std::string::npos ||
-                      name.find("1L") != std::string::npos) &&
+                      name.find("1L") != std::string::npos || nearest) &&
                      !std::getenv("HANDWIRE_LONG_TESTS");
   many.samples = handwire::testing::samples(heavy ? 1000 : 10000);
   many.seed = 77;
@@ -131,11 +101,12 @@ TEST_P(JitConstructions, AgreeWithReferenceAndAreExactAtN1024) {
   EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, JitConstructions, ::testing::Range(0, 11),
-                         [](const auto &info) {
-                           return std::string(
-                               allConstructions(2)[info.param].name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    All, JitConstructions,
+    ::testing::Range(0, static_cast<int>(everyConstruction(2).size())),
+    [](const auto &info) {
+      return std::string(everyConstruction(2)[info.param].name);
+    });
 
 TEST(Jit, IndexLookupTransformerAtN65536) {
   Spec spec = handwire::testing::indexLookupSpec(65536);

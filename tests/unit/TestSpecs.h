@@ -4,6 +4,7 @@
 #include "spec/TaskSpec.h"
 
 #include <string>
+#include <vector>
 
 namespace handwire::testing {
 
@@ -40,6 +41,47 @@ inline Spec taskSpec(TaskKind kind, int64_t N, int layers = 1,
   m.layers = layers;
   s.models = {m};
   return s;
+}
+
+// One model of every construction in the registry at N (nearest neighbour:
+// d = 8, L = 4, margin 1/4). Tests that iterate it also check that it covers
+// the registry, so a new construction cannot be left out.
+struct ConstructionCase {
+  const char *name;
+  Spec spec;
+  int model; // index into spec.models
+};
+
+inline std::vector<ConstructionCase> everyConstruction(int64_t N) {
+  using A = Architecture;
+  Spec hewitt = taskSpec(TaskKind::BoundedDyck, N);
+  hewitt.models[0].construction = "hewitt";
+  Spec nn = taskSpec(TaskKind::NearestNeighbour, N, 2, A::Transformer);
+  nn.task.dimension = 8;
+  nn.task.labels = 4;
+  nn.task.margin = 0.25;
+  nn.models[0].code = CodeFamily::Rademacher;
+  nn.models[0].seed = 7;
+  Spec nnRnn = taskSpec(TaskKind::NearestNeighbour, N);
+  nnRnn.task = nn.task;
+  return {{"IndexLookupTransformer", indexLookupSpec(N), 0},
+          {"IndexLookupRnn", indexLookupSpec(N), 1},
+          {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
+          {"BoundedDyckHewittRnn", hewitt, 0},
+          {"BoundedDyckTransformer4L",
+           taskSpec(TaskKind::BoundedDyck, N, 4, A::Transformer), 0},
+          {"EqualityTransformer2L",
+           taskSpec(TaskKind::StringEquality, N, 2, A::Transformer), 0},
+          {"EqualityTransformer1L",
+           taskSpec(TaskKind::StringEquality, N, 1, A::Transformer), 0},
+          {"EqualityRnn", taskSpec(TaskKind::StringEquality, N), 0},
+          {"DisjointnessTransformer2L",
+           taskSpec(TaskKind::Disjointness, N, 2, A::Transformer), 0},
+          {"DisjointnessTransformer1L",
+           taskSpec(TaskKind::Disjointness, N, 1, A::Transformer), 0},
+          {"DisjointnessRnn", taskSpec(TaskKind::Disjointness, N), 0},
+          {"NearestNeighbourTransformer", nn, 0},
+          {"NearestNeighbourRnn", nnRnn, 0}};
 }
 
 } // namespace handwire::testing
