@@ -159,7 +159,12 @@ Plan planBinary(const CodeRequest &r) {
 // coherence, certified by its own Walsh spectra. A member of width
 // >= widthToBeat cannot win `auto`: its width is reported uncertified (it is
 // 2^m by definition), which saves up to 2^17 transforms.
-Plan planKerdock(const CodeRequest &r, int64_t widthToBeat = INT64_MAX) {
+// Planning only (certify = false, for plannedCodeWidth's memory estimate):
+// K(m)'s width 2^m and coherence 2^(-m/2) are a theorem, and certifying
+// K(10) costs seconds (tens under the sanitizers) that an estimate must not;
+// makeCode certifies the code it builds.
+Plan planKerdock(const CodeRequest &r, int64_t widthToBeat = INT64_MAX,
+                 bool certify = true) {
   Plan p{CodeFamily::Kerdock};
   for (int m = kMinKerdockM; m <= kMaxKerdockM; m += 2) {
     const int64_t dim = int64_t(1) << m;
@@ -167,7 +172,7 @@ Plan planKerdock(const CodeRequest &r, int64_t widthToBeat = INT64_MAX) {
     if (r.count > kerdockCapacity(m) ||
         (!orthogonal && std::ldexp(1.0, -m / 2) > r.coherence + 1e-12))
       continue;
-    if (dim >= widthToBeat) {
+    if (dim >= widthToBeat || !certify) {
       p.dim = dim;
       return p;
     }
@@ -227,7 +232,7 @@ void checkPairWork(const CodeRequest &r, int64_t dim) {
                     r.loc);
 }
 
-Plan planFamily(CodeFamily f, const CodeRequest &r) {
+Plan planFamily(CodeFamily f, const CodeRequest &r, bool certify) {
   switch (f) {
   case CodeFamily::DualBch:
     return planDualBch(r, false);
@@ -238,7 +243,7 @@ Plan planFamily(CodeFamily f, const CodeRequest &r) {
   case CodeFamily::Binary:
     return planBinary(r);
   case CodeFamily::Kerdock:
-    return planKerdock(r);
+    return planKerdock(r, INT64_MAX, certify);
   case CodeFamily::RandomLinear:
   case CodeFamily::Rademacher:
     return planRandom(r, f);
@@ -266,11 +271,11 @@ struct Choice {
   std::vector<std::pair<std::string, int64_t>> alternatives;
 };
 
-Choice choose(const CodeRequest &r) {
+Choice choose(const CodeRequest &r, bool certify) {
   checkRequest(r);
   Choice c;
   if (r.family != CodeFamily::Auto) {
-    c.plan = planFamily(r.family, r);
+    c.plan = planFamily(r.family, r, certify);
     if (c.plan.dim < 0)
       throw UserError("code = " + std::string(codeFamilyName(r.family)) +
                           " cannot be used here: " + c.plan.whyNot,
@@ -287,8 +292,8 @@ Choice choose(const CodeRequest &r) {
   std::string why;
   for (CodeFamily f : order) {
     Plan p = f == CodeFamily::Kerdock && c.plan.dim >= 0
-                 ? planKerdock(r, c.plan.dim)
-                 : planFamily(f, r);
+                 ? planKerdock(r, c.plan.dim, certify)
+                 : planFamily(f, r, certify);
     c.alternatives.emplace_back(codeFamilyName(f), p.dim);
     if (p.dim < 0) {
       why += "\n  " + p.whyNot;
@@ -307,12 +312,12 @@ Choice choose(const CodeRequest &r) {
 int64_t minimumCodeWidth(int64_t count) { return spanBits(count); }
 
 int64_t plannedCodeWidth(const CodeRequest &request) {
-  return choose(request).plan.dim;
+  return choose(request, /*certify=*/false).plan.dim;
 }
 
 Code makeCode(const CodeRequest &req,
               const std::function<void(const std::string &)> &progress) {
-  Choice choice = choose(req);
+  Choice choice = choose(req, /*certify=*/true);
   Plan &plan = choice.plan;
   Code c;
   CodeCertificate &cert = c.certificate;

@@ -1,6 +1,7 @@
 // Inputs found by the front-end fuzzer (tests/fuzz, scripts/fuzz.sh), each of
 // which once crashed or tripped a sanitizer. Each must now get a located,
 // specific error through the same entry points the fuzzer uses.
+#include "codes/NearOrthogonalCode.h"
 #include "driver/Pipeline.h"
 
 #include <gtest/gtest.h>
@@ -47,6 +48,24 @@ TEST(FuzzRegression, InvalidUtf8IsReportedNotThrown) {
                        "task index_lookup { alphabet = [a, b]; max_length = "
                        "8; }\nmodel rnn {}\n"),
             "");
+}
+
+// The fuzzer's 10 s limit caught the memory estimate certifying K(10) (for
+// 200,001 codewords) under the sanitizers. Planning now takes Kerdock's width
+// from the theorem (2^m dimensions at coherence 2^(-m/2)); only the build
+// certifies. The estimate still sees K(10): 1024 dimensions, about 3.3 GB of
+// weights, within the default limit.
+TEST(FuzzRegression, KerdockEstimateDoesNotCertify) {
+  const std::string text = "task index_lookup {\n  alphabet = [a, b];\n"
+                           "  max_length = 200000;\n}\nmodel transformer {\n"
+                           "  code = kerdock;\n  coherence = 0.5;\n}\n";
+  EXPECT_EQ(firstError(text), "");
+  CodeRequest r;
+  r.family = CodeFamily::Kerdock;
+  r.count = 200001;
+  r.coherence = 0.5;
+  r.sided = Sidedness::OneSided;
+  EXPECT_EQ(plannedCodeWidth(r), 1024);
 }
 
 } // namespace
