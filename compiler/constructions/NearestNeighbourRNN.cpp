@@ -48,11 +48,11 @@
 // is >= 1 iff h_i <= k and 0 otherwise; with lbl = 0 it is 0 (the
 // pre-activation is k - d - h_i <= 0). So sum_i u_{i,c,k} is an integer, 0
 // iff no example of class c lies within distance k, layer 3 gives r_{c,k} =
-// ReLU(1 - sum) = [no example of class c within distance k], and
-// logit_c = d + 1 - min{h_i : y_i = c} (0 if class
-// c has no example). The nearest example's class scores d + 1 - h* >= 1; any
-// other class's examples are at distance >= h* + 1, so it scores at most
-// d - h*, and an absent class 0. QED.
+// ReLU(1 - sum) = [no example of class c within distance k], and logit_c =
+// d + 1 - min{h_i : y_i = c} (0 if class c has no example). The nearest
+// example's class scores d + 1 - h* >= 1; any other class's examples are at
+// distance >= h* + 1, so it scores at most d - h*, and an absent class 0.
+// QED.
 //
 // Size. The head has 2Nd + NL + NL(d+1) + L(d+1) units with a few non-zeros
 // each (it reads h_i from 2d units): sparse, O(N L d) weights.
