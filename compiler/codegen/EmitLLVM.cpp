@@ -129,8 +129,13 @@ private:
     return e.CreateAlloca(f32, nullptr, name);
   }
 
-  // for (i = lo; i < hi; ++i) body(i)
-  template <typename F> void loop(Value *lo, Value *hi, F body) {
+  // for (i = lo; i < hi; ++i) body(i). A parallel loop declares its
+  // iterations independent (llvm.loop.parallel_accesses): LLVM cannot prove
+  // that a gather x[cols[i]] does not alias the store to out[i], and would
+  // keep the loop scalar. Its body must be straight-line code that only
+  // writes out[i].
+  template <typename F>
+  void loop(Value *lo, Value *hi, F body, bool parallel = false) {
     BasicBlock *pre = B.GetInsertBlock();
     BasicBlock *head = BasicBlock::Create(ctx_, "loop", fn_);
     BasicBlock *bodyBB = BasicBlock::Create(ctx_, "body", fn_);
@@ -144,8 +149,24 @@ private:
     body(i);
     Value *next = add(i, c64(1));
     i->addIncoming(next, B.GetInsertBlock());
-    B.CreateBr(head);
+    Instruction *latch = B.CreateBr(head);
+    if (parallel) {
+      HW_ASSERT(latch->getParent() == bodyBB,
+                "a parallel loop's body must not branch");
+      MDNode *group = MDNode::getDistinct(ctx_, {});
+      for (Instruction &inst : *bodyBB)
+        if (inst.mayReadOrWriteMemory())
+          inst.setMetadata(LLVMContext::MD_access_group, group);
+      MDNode *access = MDNode::get(
+          ctx_, {MDString::get(ctx_, "llvm.loop.parallel_accesses"), group});
+      MDNode *id = MDNode::getDistinct(ctx_, {nullptr, access});
+      id->replaceOperandWith(0, id);
+      latch->setMetadata(LLVMContext::MD_loop, id);
+    }
     B.SetInsertPoint(exit);
+  }
+  template <typename F> void parallelLoop(Value *lo, Value *hi, F body) {
+    loop(lo, hi, body, /*parallel=*/true);
   }
 
   // sum_{c < n} a[c] * b[c]
@@ -181,39 +202,6 @@ private:
   // int32 base[i], widened to an index.
   Value *idx(Value *base, Value *i) {
     return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
-  }
-
-  // for (i = lo; i < hi; ++i) body(i), with the iterations declared
-  // independent (llvm.loop.parallel_accesses): LLVM cannot prove that a
-  // gather x[cols[i]] does not alias the store to out[i], and would keep the
-  // loop scalar. body must be straight-line code that only writes out[i].
-  template <typename F> void parallelLoop(Value *lo, Value *hi, F body) {
-    BasicBlock *pre = B.GetInsertBlock();
-    BasicBlock *head = BasicBlock::Create(ctx_, "ploop", fn_);
-    BasicBlock *bodyBB = BasicBlock::Create(ctx_, "pbody", fn_);
-    BasicBlock *exit = BasicBlock::Create(ctx_, "pexit", fn_);
-    B.CreateBr(head);
-    B.SetInsertPoint(head);
-    PHINode *i = B.CreatePHI(i64, 2);
-    i->addIncoming(lo, pre);
-    B.CreateCondBr(B.CreateICmpSLT(i, hi), bodyBB, exit);
-    B.SetInsertPoint(bodyBB);
-    body(i);
-    HW_ASSERT(B.GetInsertBlock() == bodyBB,
-              "parallelLoop body must not branch");
-    MDNode *group = MDNode::getDistinct(ctx_, {});
-    for (Instruction &inst : *bodyBB)
-      if (inst.mayReadOrWriteMemory())
-        inst.setMetadata(LLVMContext::MD_access_group, group);
-    Value *next = add(i, c64(1));
-    i->addIncoming(next, bodyBB);
-    Instruction *latch = B.CreateBr(head);
-    MDNode *parallel = MDNode::get(
-        ctx_, {MDString::get(ctx_, "llvm.loop.parallel_accesses"), group});
-    MDNode *id = MDNode::getDistinct(ctx_, {nullptr, parallel});
-    id->replaceOperandWith(0, id);
-    latch->setMetadata(LLVMContext::MD_loop, id);
-    B.SetInsertPoint(exit);
   }
 
   // out[r] = W[r] . x (+ bias[r] if bias) for every row of W, in the HYB

@@ -1,5 +1,6 @@
 // safetensors + JSON: round trips, determinism, and corrupt files refused
 // with a message that names the file and the fault.
+#include "TestFiles.h"
 #include "TestSpecs.h"
 
 #include "constructions/Construction.h"
@@ -27,30 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::indexLookupSpec;
 
-// A fresh directory per test, removed when the test binary exits.
-std::string tempDir(const std::string &name) {
-  static struct Cleanup {
-    std::vector<fs::path> dirs;
-    ~Cleanup() {
-      std::error_code ec;
-      for (const auto &d : dirs)
-        fs::remove_all(d, ec);
-    }
-  } cleanup;
-  fs::path p = fs::temp_directory_path() /
-               ("handwire-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  cleanup.dirs.push_back(p);
-  return p.string();
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
+using testing::tempDir;
 
 // FNV-1a of a file, so that failures print a number, not megabytes.
 uint64_t fileHash(const std::string &path) {

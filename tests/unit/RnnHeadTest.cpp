@@ -6,6 +6,7 @@
 // certificate, model files, the verifier, and the ONNX export replayed in ONNX
 // Runtime and PyTorch.
 #include "RandomNetworks.h"
+#include "TestFiles.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
 
@@ -311,33 +312,12 @@ TEST(RnnHead, PrecisionVerdictMatchesTheEmulatedPass) {
   EXPECT_TRUE(named);
 }
 
-std::string tempDir(const std::string &name) {
-  static struct Cleanup {
-    std::vector<fs::path> dirs;
-    ~Cleanup() {
-      std::error_code ec;
-      for (const auto &d : dirs)
-        fs::remove_all(d, ec);
-    }
-  } cleanup;
-  fs::path p = fs::temp_directory_path() /
-               ("handwire-head-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  cleanup.dirs.push_back(p);
-  return p.string();
-}
-
-std::string slurp(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using handwire::testing::slurp;
+using handwire::testing::tempDir;
 
 TEST(RnnHead, ModelFilesRoundTrip) {
   const Spec spec = randomNetworkTask();
-  const std::string dir = tempDir("rt");
+  const std::string dir = tempDir("head-rt");
   for (const Network &net : randomHeadNetworks(3)) {
     SCOPED_TRACE(headShape(net));
     const ModelPaths paths = writeModel(spec.task, net, dir, net.name);
@@ -378,7 +358,7 @@ TEST(RnnHead, ModelFilesRoundTrip) {
 // chain, is refused by name.
 TEST(RnnHead, InconsistentModelFilesAreRefusedByName) {
   const Spec spec = randomNetworkTask();
-  const std::string dir = tempDir("bad");
+  const std::string dir = tempDir("head-bad");
   const Network net = randomRnnWithHead(4, {17, 9});
   const ModelPaths paths = writeModel(spec.task, net, dir, "m");
   auto refusal = [&](const nlohmann::json &cfg) {
@@ -580,7 +560,7 @@ TEST(RnnHead, AWideSparseHeadStaysSparseInEveryConsumer) {
 
   // Model files: CSR in, CSR out, the same logits, O(non-zeros) bytes.
   const Spec spec = randomNetworkTask();
-  const std::string dir = tempDir("wide");
+  const std::string dir = tempDir("head-wide");
   const ModelPaths paths = writeModel(spec.task, net, dir, net.name);
   EXPECT_LT(fs::file_size(paths.weights), uintmax_t(4) << 20);
   const LoadedModel back = readModel(paths.config, int64_t(1) << 30);
