@@ -76,21 +76,43 @@
 //   accept needs d_n = 0 (IND_0 at <eos>) and no flag (lemma). QED.
 //
 // Precision (fp32, u = 2^-24; the certificate refuses N beyond it, at
-// max_length). C1: the uniform sum of integers sigma_j is exact, so A is
-// within 2u of d_i/(i+1), P within u P, and the two-term dot product and bias
-// of y_v add at most 3 roundings of terms <= 2M(m + 5/2): |error| <= 2Mu(4m +
-// 12) <= 1/2. C2: IND, ISOPEN, ONE are exact or within 8u, POS within u, so
-// every per-unit score is within Delta = (m + 32) u; the head's scale is
-// derived for the gap g - 2 Delta and the certificate requires g >= 4 Delta,
-// i.e. M <= 1 / (20 (m + 32) u) (24,672 at m = 2). The flags, the average and
-// the read-out then have margins of order 1/4, 1/M and 1/2 against errors of
-// order u and M u.
+// max_length). Zeros are exact: a product with an exact 0 is 0 and adding it
+// rounds nothing, so only a sum's non-zero terms count. The two units of a
+// clip share their weights and inputs, so the forward pass computes the same
+// dot product S for both and they differ only in the bias, added last (as
+// the JIT and the reference do).
+// C1 (thresholds): the uniform sum of the integers sigma_j is exact, so A is
+//   within 2u of d_i/(i+1), P within u P, and the two-term dot product and
+//   bias of y_v add at most 3 roundings of terms <= 2M(m + 5/2): |error| <=
+//   2Mu(4m + 12) <= 1/2.
+// C3 (clean-up): when y_v >= 1, S <= 2M (i + 3/2)/(i + 1) <= 3M, so GR_v =
+//   fl(fl(S + 1/2) - fl(S - 1/2)) is within gamma = 7Mu of 1 (else exactly 0).
+//   MLP 2 needs gamma <= 1/8: then IND_v's pre-activation is <= 4 gamma - 1/2
+//   <= 0 unless d_i = v, when GR_{v+1} is exactly 0 and the clip's two
+//   pre-activations 2 GR_v - 1/2 in [5/4, 7/4] and 2 GR_v - 3/2 are rounded
+//   once each: IND_v is exactly 0 or within 4u of 1 (likewise OVER; NEG is
+//   exactly 0 or 1).
+// C2 (lookup): per unit of normalized score (scores / (eta / Z), in [0, 1]),
+//   a query row has one non-zero level entry, common to all keys, so a key's
+//   score has three non-zero terms: its level indicator (within 4u), ISOPEN
+//   (exact) and lambda POS (within lambda u); two products round (1 + lambda)
+//   u, and two additions of partial sums <= 2 + lambda round 2 (2 + lambda)
+//   u. So every score is within Delta = (11/2 + 2 (2 + lambda)) u / Z = 4.4u;
+//   the max subtraction is exact near the maximum (Sterbenz). The head's scale
+//   is derived for the gap g - 2 Delta and the certificate requires g >= 4
+//   Delta, i.e. M <= lambda / (4 Z Delta) = 1 / (88 u) (190,650).
+// C1 allows M <= 1 / (16 (m + 3) u) (209,715 at m = 2, 95,325 at m = 8), C3
+// M <= 1 / (56 u). The flags, the average and the read-out then have margins
+// of order 1/4, 1/M and 1/2 against errors of order u and M u: layer 3's
+// weighted sums of M terms are within 2Mu < 1/40 relative, inside the 1/4 -
+// delta = 1/20 that MLP 3's clips leave.
 #include "constructions/Construction.h"
 
 #include "constructions/SoftmaxScale.h"
 #include "spec/Vocabulary.h"
 #include "support/Diagnostics.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace handwire {
@@ -109,16 +131,19 @@ int64_t typeBits(int64_t k) {
 }
 
 // Per-unit score error bound Delta (C2) and the lookup's gap g = 1/(5M).
-double scoreError(int64_t m) { return static_cast<double>(m + 32) * kUnit; }
+double scoreError() {
+  return (4 + kLambda + (1 + kLambda) + 2 * (2 + kLambda)) * kUnit / kZ;
+}
 double lookupGap(int64_t M) {
   return std::min(kLambda / static_cast<double>(M), 1 - kLambda) / kZ;
 }
 
-// The longest input (M = N + 1 tokens) for which C1 and C2 hold in fp32.
+// The longest input (M = N + 1 tokens) for which C1, C2 and C3 hold in fp32.
 int64_t certifiedMaxTokens(int64_t m) {
   const double c1 = 0.5 / (2 * kUnit * static_cast<double>(4 * m + 12));
-  const double c2 = kLambda / (kZ * 4 * scoreError(m)); // g >= 4 Delta
-  return static_cast<int64_t>(std::floor(std::min(c1, c2)));
+  const double c2 = kLambda / (kZ * 4 * scoreError()); // g >= 4 Delta
+  const double c3 = 1 / (8 * 7 * kUnit);               // gamma <= 1/8
+  return static_cast<int64_t>(std::floor(std::min({c1, c2, c3})));
 }
 
 struct Layout {
@@ -173,15 +198,16 @@ public:
     const int64_t M = spec.task.maxLength + 1,
                   limit = certifiedMaxTokens(spec.task.depth);
     if (M > limit)
-      throw UserError("the 4-layer Dyck transformer is certified in fp32 up to "
-                      "max_length = " +
-                          std::to_string(limit - 1) + " at depth " +
-                          std::to_string(spec.task.depth) +
-                          " (its lookup gap 1/(5(N+1)) "
-                          "must stay above the rounding of its scores); got " +
-                          std::to_string(spec.task.maxLength) +
-                          "; use an rnn model for longer inputs",
-                      spec.task.fieldLoc("max_length"));
+      throw UserError(
+          "the 4-layer Dyck transformer is certified in fp32 up to "
+          "max_length = " +
+              std::to_string(limit - 1) + " at depth " +
+              std::to_string(spec.task.depth) +
+              " (its depth thresholds and its lookup gap 1/(5(N+1)) "
+              "must stay above fp32 rounding); got " +
+              std::to_string(spec.task.maxLength) +
+              "; use an rnn model for longer inputs",
+          spec.task.fieldLoc("max_length"));
   }
 
   double estimateBytes(const Spec &spec, const ModelSpec &) const override {
@@ -275,7 +301,7 @@ public:
     body.layers.push_back({{}, std::move(clean)});
 
     // Layer 3: the most recent open at level d_i + 1 (Yao et al.).
-    const double gap = lookupGap(M), delta = scoreError(m);
+    const double gap = lookupGap(M), delta = scoreError();
     const int64_t competitors = M - 1;
     const double eta =
         model.scale

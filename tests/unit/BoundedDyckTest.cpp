@@ -10,6 +10,7 @@
 #include "tasks/Generators.h"
 #include "tasks/TaskSemantics.h"
 
+#include <cstdlib>
 #include <functional>
 #include <set>
 
@@ -410,6 +411,58 @@ TEST(BoundedDyckTransformer, ExactOnEveryShortStringAndNearMiss) {
   }
 }
 
+// Repeats `unit` until `length` brackets are filled, between `head` and
+// `tail` (given as text, see parse).
+std::string repeated(const std::string &head, const std::string &unit,
+                     const std::string &tail, int64_t length) {
+  std::string s = head;
+  while (static_cast<int64_t>(s.size() + unit.size() + tail.size()) <= length)
+    s += unit;
+  return s + tail;
+}
+
+TEST(BoundedDyckTransformer, ExactOnWorstCaseStringsAtLength) {
+  // The lookup's hardest cases at full length N, where the recency gap is
+  // 1/(5(N+1)) and the scores are largest: the last close's open is two
+  // positions after an older open at the same level, with N/2 such
+  // competitors; a close that must skip N/2 deeper opens; the deepest level
+  // throughout; and each with the last bracket's type flipped. N = 8192 here
+  // (a 4-layer pass is O(N^2)); HANDWIRE_LONG_TESTS=1 runs N = 65536, where
+  // the fp32 certificate's lookup gap is 2.9x its limit (JIT only, ~15 s
+  // per string).
+  const int64_t N = std::getenv("HANDWIRE_LONG_TESTS") ? 65536 : 8192;
+  Spec spec = transformerSpec(N, 2, 2);
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  ASSERT_TRUE(net) << rendered(diags);
+  JitBackend jit(*net);
+  const Vocabulary voc = vocabularyOf(spec.task);
+  std::vector<std::string> texts = {
+      repeated("", "()", "", N),         // recency, level 1, valid
+      repeated("", "[]", "(]", N),       // ... last close mistyped
+      repeated("(", "[]", ")", N),       // skip N/2 deeper opens
+      repeated("(", "[]", "]", N),       // ... mistyped
+      repeated("(", "[]()", "[])", N),   // level 2 throughout, valid
+      repeated("(", "[]()", "[)])", N),  // ... the last pair crossed
+      repeated("(", "[]()", "[()])", N), // too deep at the end
+  };
+  std::vector<double> l(2);
+  int64_t accepted = 0;
+  for (const std::string &text : texts) {
+    std::vector<int32_t> tokens = parse(text);
+    ASSERT_LE(static_cast<int64_t>(tokens.size()), N) << text.size();
+    ASSERT_GE(static_cast<int64_t>(tokens.size()), N - 4) << text.size();
+    tokens.push_back(static_cast<int32_t>(voc.endToken));
+    const int64_t truth = groundTruth(spec.task, tokens);
+    jit.logits(tokens.data(), static_cast<int64_t>(tokens.size()), l.data());
+    EXPECT_EQ(decision(l.data(), 2), truth) << text.substr(text.size() - 8);
+    EXPECT_GE(truth ? l[1] - l[0] : l[0] - l[1], net->certificate.readoutMargin)
+        << text.substr(text.size() - 8);
+    accepted += truth;
+  }
+  EXPECT_EQ(accepted, 3); // the three valid strings, and only them
+}
+
 TEST(BoundedDyckTransformer, RefusesOneToThreeLayersAndUncertifiedLengths) {
   // One layer: the lower bound, and the cheapest legal alternative.
   for (int layers : {1, 2, 3}) {
@@ -431,20 +484,26 @@ TEST(BoundedDyckTransformer, RefusesOneToThreeLayersAndUncertifiedLengths) {
     EXPECT_EQ(text.find("B24, via EQUALITY") != std::string::npos, layers == 1)
         << text;
   }
-  // Beyond the fp32 certificate (M <= 1/(20 (m + 32) u): N = 24671 at m = 2).
-  Spec ok = transformerSpec(24671, 2, 2);
-  DiagnosticEngine okDiags;
-  EXPECT_TRUE(planConstruction(ok, ok.models[0], {}, okDiags))
-      << rendered(okDiags);
-  Spec spec = transformerSpec(24672, 2, 2);
-  spec.task.locs["max_length"] = SourceLoc{"t.task", 4, 16};
-  DiagnosticEngine diags;
-  EXPECT_FALSE(planConstruction(spec, spec.models[0], {}, diags));
-  const std::string text = rendered(diags);
-  EXPECT_NE(text.find("t.task:4:16: error: the 4-layer Dyck transformer is "
-                      "certified in fp32 up to max_length = 24671"),
-            std::string::npos)
-      << text;
+  // The fp32 certificate: M <= min(1 / (88 u), 1 / (16 (m + 3) u)), the
+  // lookup gap at m = 2 (N = 190,649), the depth thresholds at m = 8 (N =
+  // 95,324). Both sides of each limit.
+  for (auto [depth, limit] : {std::pair<int64_t, int64_t>{2, 190649},
+                              std::pair<int64_t, int64_t>{8, 95324}}) {
+    Spec ok = transformerSpec(limit, 2, depth);
+    DiagnosticEngine okDiags;
+    EXPECT_TRUE(planConstruction(ok, ok.models[0], {}, okDiags))
+        << rendered(okDiags);
+    Spec spec = transformerSpec(limit + 1, 2, depth);
+    spec.task.locs["max_length"] = SourceLoc{"t.task", 4, 16};
+    DiagnosticEngine diags;
+    EXPECT_FALSE(planConstruction(spec, spec.models[0], {}, diags));
+    const std::string text = rendered(diags);
+    EXPECT_NE(text.find("t.task:4:16: error: the 4-layer Dyck transformer is "
+                        "certified in fp32 up to max_length = " +
+                        std::to_string(limit)),
+              std::string::npos)
+        << text;
+  }
 }
 
 } // namespace
