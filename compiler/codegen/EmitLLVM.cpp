@@ -274,17 +274,21 @@ private:
     Value *rowBase =
         L > 1 ? c64(0) : B.CreateSub(M, c64(1)); // position of X row 0
     // Scratch layout (floats): X, U (rows x D), K (M x dkMax), V (M x dvMax),
-    // Q (dkMax), S (M), O (dvMax), hidden (hMax), and in 16-bit plans E (D),
-    // one embedded row.
+    // Q (dkMax), S (M + kKeyTile), O (dvMax), hidden (hMax), in 16-bit plans E
+    // (D), one embedded row, and for blocked heads kQueryBlock rows of scores
+    // SB (stride keyPosStride), queries QB (dkMax) and token scores TS.
     Value *X = scratch_;
     Value *U = at(X, mul(rows, c64(D)));
     Value *K = at(U, mul(rows, c64(D)));
     Value *V = at(K, mul(M, c64(dkMax)));
     Value *Q = at(V, mul(M, c64(dvMax)));
     Value *S = at(Q, c64(dkMax));
-    Value *O = at(S, M);
+    Value *O = at(S, add(M, c64(kKeyTile))); // S: whole key tiles
     Value *Hd = at(O, c64(dvMax));
     Value *E = at(Hd, c64(hMax));
+    Value *SB = at(E, c64(lowp ? D : 0));
+    QB_ = at(SB, c64(kQueryBlock * p.blockedStrideMax()));
+    TS_ = at(QB_, c64(kQueryBlock * dkMax));
     Q_ = Q;
     S_ = S;
     O_ = O;
@@ -353,8 +357,9 @@ private:
             return ld(at(V, mul(j, c64(h.dv))), c);
           return tableSum(h.valueTok, h.valuePos, j, c);
         };
-        // Attention for each updated row.
-        loop(first, rows, [&](Value *r) {
+        // Softmax of row r's scores (S[0 .. i], at position i), the values
+        // mixed into O, and U[r] += output * O.
+        auto attendRow = [&](Value *r, Value *S) {
           Value *i = add(rowBase, r);
           Value *n = add(i, c64(1)); // causal: keys 0 .. i
           loop(c64(0), c64(h.dv), [&](Value *c) { st(cf(0), O, c); });
@@ -366,8 +371,6 @@ private:
             });
             normalize(h.dv, B.CreateSIToFP(n, f32));
           } else {
-            matvec(h.query, at(X, mul(r, c64(D))), Q, false, true);
-            scores(h, keysInK, n, K);
             Value *mx = slot("max");
             B.CreateStore(ConstantFP::getInfinity(f32, true), mx);
             loop(c64(0), n, [&](Value *j) {
@@ -376,6 +379,13 @@ private:
                 s = rnd(s);
                 st(s, S, j);
               }
+              // Scores are finite (nnan): the max reduction then vectorizes
+              // (maxnum's NaN rule would keep it a serial chain).
+              IRBuilder<>::FastMathFlagGuard guard(B);
+              FastMathFlags fmf = B.getFastMathFlags();
+              fmf.setNoNaNs();
+              fmf.setNoSignedZeros();
+              B.setFastMathFlags(fmf);
               B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
             });
             // Max-subtracted: every exponent is <= 0, nothing overflows.
@@ -387,18 +397,49 @@ private:
               st(e, S, j);
               B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, sum), e), sum);
             });
-            loop(c64(0), n, [&](Value *j) {
-              Value *e = ld(S, j);
-              loop(c64(0), c64(h.dv), [&](Value *c) {
-                st(B.CreateFAdd(ld(O, c), B.CreateFMul(e, valueRow(j, c))), O,
-                   c);
+            // O[c] = sum_j e_j value(j)[c]: one reduction over the keys per
+            // value component, in a register (it vectorizes).
+            loop(c64(0), c64(h.dv), [&](Value *c) {
+              Value *acc = slot("mix");
+              B.CreateStore(cf(0), acc);
+              loop(c64(0), n, [&](Value *j) {
+                B.CreateStore(
+                    B.CreateFAdd(B.CreateLoad(f32, acc),
+                                 B.CreateFMul(ld(S, j), valueRow(j, c))),
+                    acc);
               });
+              st(B.CreateLoad(f32, acc), O, c);
             });
             normalize(h.dv, B.CreateLoad(f32, sum));
           }
           // U[r] += output * o (output is (D, dv), compacted over dv).
           matvec(h.output, O, at(U, mul(r, c64(D))), true, true);
-        });
+        };
+        if (h.blockedScores) {
+          // kQueryBlock rows at a time (layer 0 keeps every row: rowBase =
+          // 0, first = 0): their scores in SB, then each row's softmax.
+          loop(c64(0),
+               B.CreateUDiv(add(rows, c64(kQueryBlock - 1)), c64(kQueryBlock)),
+               [&](Value *blk) {
+                 Value *r0 = mul(blk, c64(kQueryBlock));
+                 blockScores(h, r0, rows, X, SB);
+                 Value *nb = B.CreateSub(
+                     B.CreateBinaryIntrinsic(Intrinsic::smin,
+                                             add(r0, c64(kQueryBlock)), rows),
+                     r0);
+                 loop(c64(0), nb, [&](Value *b) {
+                   attendRow(add(r0, b), at(SB, mul(b, c64(h.keyPosStride))));
+                 });
+               });
+        } else {
+          loop(first, rows, [&](Value *r) {
+            if (!h.uniform) {
+              matvec(h.query, at(X, mul(r, c64(D))), Q, false, true);
+              scores(h, keysInK, add(add(rowBase, r), c64(1)), K);
+            }
+            attendRow(r, S);
+          });
+        }
       }
       loop(first, rows, [&](Value *r) {
         Value *x = at(X, mul(r, c64(D))), *u = at(U, mul(r, c64(D)));
@@ -465,15 +506,87 @@ private:
     });
     if (!h.keyPos.present)
       return;
+    scoreTiles(h, 1, Q_, S_, 0, n, true);
+  }
+
+  // S[b][j] (+)= q_b . keyPos[j] for R query rows q_b (rows of QB, stride
+  // dk) and keys j < n, in whole key tiles (S rows have stride `stride` and
+  // room for them; `accumulate`: add to what S holds). A tile of the
+  // tile-major table (dk x kKeyTile floats, contiguous) is loaded once for
+  // all R rows and stays in L1 while register blocks of up to
+  // kRegisterRows rows take one fused multiply-add per key dimension each.
+  void scoreTiles(const HeadPlan &h, int64_t R, Value *QB, Value *S,
+                  int64_t stride, Value *n, bool accumulate) {
+    const int64_t dk = h.dk, regs = std::min(R, kRegisterRows);
+    HW_ASSERT(R % regs == 0, "query rows must fill register blocks");
+    auto *vt = FixedVectorType::get(f32, kKeyTile);
+    std::vector<Value *> acc(regs);
+    for (int64_t b = 0; b < regs; ++b) {
+      IRBuilder<> e(entry_, entry_->begin());
+      acc[b] = e.CreateAlloca(vt, nullptr, "acc");
+    }
     Value *byDim = addr(h.keyPosByDim.get());
-    const int64_t M = h.keyPos.rows;
-    loop(c64(0), c64(h.dk), [&](Value *c) {
-      Value *qc = ld(Q_, c);
-      Value *row = at(byDim, mul(c, c64(M)));
-      loop(c64(0), n, [&](Value *j) {
-        st(B.CreateFAdd(ld(S_, j), B.CreateFMul(qc, ld(row, j))), S_, j);
+    Value *tiles = B.CreateUDiv(add(n, c64(kKeyTile - 1)), c64(kKeyTile));
+    loop(c64(0), tiles, [&](Value *tile) {
+      Value *j0 = mul(tile, c64(kKeyTile));
+      Value *keys = at(byDim, mul(tile, c64(dk * kKeyTile)));
+      loop(c64(0), c64(R / regs), [&](Value *block) {
+        Value *row0 = mul(block, c64(regs));
+        auto sRow = [&](int64_t b) {
+          return at(S, add(mul(add(row0, c64(b)), c64(stride)), j0));
+        };
+        for (int64_t b = 0; b < regs; ++b)
+          B.CreateStore(accumulate ? static_cast<Value *>(B.CreateAlignedLoad(
+                                         vt, sRow(b), Align(4)))
+                                   : ConstantAggregateZero::get(vt),
+                        acc[b]);
+        Value *q = at(QB, mul(row0, c64(dk)));
+        loop(c64(0), c64(dk), [&](Value *c) {
+          Value *k = B.CreateAlignedLoad(vt, at(keys, mul(c, c64(kKeyTile))),
+                                         Align(4));
+          for (int64_t b = 0; b < regs; ++b) {
+            Value *qb =
+                B.CreateVectorSplat(kKeyTile, ld(q, add(c64(b * dk), c)));
+            B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {vt},
+                                            {qb, k, B.CreateLoad(vt, acc[b])}),
+                          acc[b]);
+          }
+        });
+        for (int64_t b = 0; b < regs; ++b)
+          B.CreateAlignedStore(B.CreateLoad(vt, acc[b]), sRow(b), Align(4));
       });
     });
+  }
+
+  // Scores of the query rows r0 .. r0 + kQueryBlock - 1 of a blocked head
+  // (HeadPlan::blockedScores) against keys 0 .. min(r0 + kQueryBlock, rows)
+  // - 1, into SB (row stride keyPosStride), in whole key tiles: for each
+  // tile, kQueryBlock vector accumulators take one fused multiply-add per
+  // key dimension from a single load of the transposed table. Rows past the
+  // last repeat it, and lanes past a row's keys are computed but never read.
+  void blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
+                   Value *SB) {
+    const int64_t R = kQueryBlock, dk = h.dk, stride = h.keyPosStride,
+                  T = plan_.tokenCount;
+    Value *last = B.CreateSub(rows, c64(1));
+    loop(c64(0), c64(R), [&](Value *b) {
+      Value *r = B.CreateBinaryIntrinsic(Intrinsic::smin, add(r0, b), last);
+      matvec(h.query, at(X, mul(r, c64(plan_.width))), at(QB_, mul(b, c64(dk))),
+             false, true);
+    });
+    Value *n = B.CreateBinaryIntrinsic(Intrinsic::smin, add(r0, c64(R)), rows);
+    const FoldedTable &kt = h.keyTok;
+    if (kt.present) // q . keyTok[t] once per token, gathered per key
+      loop(c64(0), c64(R), [&](Value *b) {
+        Value *q = at(QB_, mul(b, c64(dk))), *ts = at(TS_, mul(b, c64(T)));
+        loop(c64(0), c64(T), [&](Value *t) {
+          st(dot(q, at(addr(kt.base()), mul(t, c64(kt.rowStride()))), dk), ts,
+             t);
+        });
+        Value *sb = at(SB, mul(b, c64(stride)));
+        parallelLoop(c64(0), n, [&](Value *j) { st(ld(ts, token(j)), sb, j); });
+      });
+    scoreTiles(h, R, QB_, SB, stride, n, kt.present);
   }
 
   // exp(x) for x <= 0 (the max-subtracted logits), as straight-line IR that
@@ -562,6 +675,7 @@ private:
         *logits_ = nullptr;
   Value *Q_ = nullptr, *S_ = nullptr,
         *O_ = nullptr; // query, scores and output of the current head
+  Value *QB_ = nullptr, *TS_ = nullptr; // blocked heads' queries, token scores
   bool nativeBf16_ = false;
 };
 

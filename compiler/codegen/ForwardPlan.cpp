@@ -204,8 +204,12 @@ ForwardPlan planForward(const Network &input,
           // 16-bit keys from both tables are summed and rounded per input
           // (ForwardPlan.h), so they need no transposed table.
           const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
-          if (hp.keyPos.present && !summed) // allocated only: no page touched
-            hp.keyPosByDim.reset(new float[hp.dk * hp.keyPos.rows]);
+          if (hp.keyPos.present && !summed) { // allocated, no page touched
+            hp.keyPosStride =
+                (hp.keyPos.rows + kKeyTile - 1) / kKeyTile * kKeyTile;
+            hp.keyPosByDim.reset(new float[hp.dk * hp.keyPosStride]);
+            hp.blockedScores = !storage && t.layers.size() > 1;
+          }
           if (storage && !summed) {
             roundTable(hp.keyTok, *storage);
             roundTable(hp.keyPos, *storage);
@@ -239,15 +243,24 @@ void ForwardPlan::fillTables() {
     for (HeadPlan &h : layer.heads) {
       if (!h.keyPosByDim)
         continue;
-      // In tiles of 16 positions: every written cache line is full.
+      // Tile-major (ForwardPlan.h), the padding zero.
       const int64_t M = h.keyPos.rows, stride = h.keyPos.rowStride();
       const float *src = h.keyPos.base();
       float *dst = h.keyPosByDim.get();
-      for (int64_t j0 = 0; j0 < M; j0 += 16)
+      for (int64_t j0 = 0; j0 < h.keyPosStride; j0 += kKeyTile)
         for (int64_t c = 0; c < h.dk; ++c)
-          for (int64_t j = j0; j < std::min(M, j0 + 16); ++j)
-            dst[c * M + j] = src[j * stride + c];
+          for (int64_t j = j0; j < j0 + kKeyTile; ++j)
+            *dst++ = j < M ? src[j * stride + c] : 0.0f;
     }
+}
+
+int64_t ForwardPlan::blockedStrideMax() const {
+  int64_t w = 0;
+  for (const LayerPlan &l : layers)
+    for (const HeadPlan &h : l.heads)
+      if (h.blockedScores)
+        w = std::max(w, h.keyPosStride);
+  return w;
 }
 
 int64_t ForwardPlan::headWidthMax() const {
@@ -262,8 +275,9 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
   if (!transformer)
     return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
   // The emitter's layout: X and U (rows x D; rows = M if there is more than
-  // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M),
-  // O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded row (D).
+  // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M +
+  // kKeyTile), O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded row
+  // (D).
   int64_t dkMax = 1, dvMax = 1, hMax = 1;
   for (const auto &l : layers) {
     for (const auto &h : l.heads) {
@@ -273,8 +287,13 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
     hMax = std::max(hMax, l.mlpIn.rows);
   }
   const int64_t rows = layers.size() > 1 ? M : 1;
-  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + dvMax + hMax +
-         (storage ? width : 0);
+  // Blocked heads add kQueryBlock rows of scores (padded keys), of queries
+  // and of per-token scores.
+  const int64_t stride = blockedStrideMax();
+  const int64_t blocked =
+      stride ? kQueryBlock * (stride + dkMax + tokenCount) : 0;
+  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + kKeyTile + dvMax +
+         hMax + (storage ? width : 0) + blocked;
 }
 
 double ForwardPlan::flops(int64_t M) const {

@@ -69,12 +69,24 @@ struct HeadPlan {
   CompactMatrix query, key, value, output;
   // Layer 0 only: keys/values of position j = tok[w_j] + pos[j].
   FoldedTable keyTok, keyPos, valueTok, valuePos;
-  // keyPos transposed, (dk, maxLength): a query's position scores are then dk
-  // axpys over contiguous rows, which vectorize across positions. Allocated
+  // keyPos transposed in tiles of kKeyTile positions, tile-major: position
+  // j's key component c at (j / kKeyTile) dk kKeyTile + c kKeyTile + j %
+  // kKeyTile, zero-padded to keyPosStride positions (whole tiles). A tile of
+  // scores is then dk vector multiply-adds over one contiguous block. Allocated
   // by planForward, filled by ForwardPlan::fillTables (which can overlap code
   // generation: only its address is compiled in).
   std::unique_ptr<float[]> keyPosByDim;
+  int64_t keyPosStride = 0;
+  // fp32 layer 0 of a model of two or more layers, scored from keyPosByDim:
+  // scores are computed for kQueryBlock query rows at once, a register block
+  // of kQueryBlock x kKeyTile (each key tile loaded once per block instead
+  // of once per row: the O(M^2 dk) score work is then compute-bound).
+  bool blockedScores = false;
 };
+
+// The score kernel's shape: kKeyTile keys per vector, kRegisterRows query
+// rows per register block, kQueryBlock rows per block of a blocked head.
+constexpr int64_t kKeyTile = 16, kRegisterRows = 8, kQueryBlock = 32;
 
 struct LayerPlan {
   std::vector<HeadPlan> heads;
@@ -125,8 +137,9 @@ struct ForwardPlan {
   CsrMatrix recurrent;
   std::vector<int32_t> inColStart, inRows;
   std::vector<float> inVals, bias, initial;
-  std::vector<HeadLayerPlan> head; // applied to h_M, in order
-  int64_t headWidthMax() const;    // widest head layer (0: no head)
+  std::vector<HeadLayerPlan> head;  // applied to h_M, in order
+  int64_t headWidthMax() const;     // widest head layer (0: no head)
+  int64_t blockedStrideMax() const; // widest blocked score row (0: none)
   // Read-out
   CompactMatrix readout;
   std::vector<float> readoutBias;

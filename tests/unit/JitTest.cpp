@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 
 namespace handwire {
 namespace {
@@ -139,6 +140,37 @@ TEST(Jit, BoundedDyckRnnAtN65536) {
   EXPECT_EQ(r.disagreements, 0);
   EXPECT_EQ(r.maxLogitDifference, 0); // integer arithmetic on both sides
   EXPECT_EQ(r.backends[0].mismatches, 0);
+}
+
+TEST(Jit, LayerZeroOfDeeperFp32ModelsScoresQueryBlocks) {
+  // Two-layer equality keeps every row at layer 0: blocked scores over a
+  // tile-padded table; a one-layer model (one query row) and a 16-bit plan
+  // (which follows the reference's rounding points row by row) do not block.
+  auto plans = [](const Spec &spec, std::optional<StorageFormat> format) {
+    DiagnosticEngine diags;
+    auto net = buildNetwork(spec, spec.models[0], {}, diags);
+    EXPECT_TRUE(net);
+    return std::make_pair(planForward(*net, format), net->maxSequenceLength);
+  };
+  const auto [eq, M] =
+      plans(handwire::testing::taskSpec(TaskKind::StringEquality, 100, 2,
+                                        Architecture::Transformer),
+            std::nullopt);
+  const HeadPlan &h = eq.layers[0].heads[0];
+  EXPECT_TRUE(h.blockedScores);
+  EXPECT_EQ(h.keyPosStride % kKeyTile, 0);
+  EXPECT_GE(h.keyPosStride, M);
+  EXPECT_LT(h.keyPosStride, M + kKeyTile);
+  EXPECT_FALSE(plans(handwire::testing::taskSpec(TaskKind::StringEquality, 100,
+                                                 2, Architecture::Transformer),
+                     StorageFormat::BF16)
+                   .first.layers[0]
+                   .heads[0]
+                   .blockedScores);
+  EXPECT_FALSE(plans(handwire::testing::indexLookupSpec(256), std::nullopt)
+                   .first.layers[0]
+                   .heads[0]
+                   .blockedScores);
 }
 
 TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
