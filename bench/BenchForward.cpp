@@ -30,9 +30,23 @@ const Network &indexLookup(int model, int64_t N) {
   return *slot;
 }
 
+// String equality's two-layer Transformer: layer 0 keeps all M = 2N + 1
+// rows, so a pass is O(M^2 k) (the blocked score kernel's case).
+const Network &equalityTwoLayer(int64_t N) {
+  static std::map<int64_t, std::unique_ptr<Network>> cache;
+  auto &slot = cache[N];
+  if (!slot) {
+    Spec spec = testing::taskSpec(TaskKind::StringEquality, N, 2,
+                                  Architecture::Transformer);
+    DiagnosticEngine diags;
+    slot = std::make_unique<Network>(
+        *buildNetwork(spec, spec.models[0], {}, diags));
+  }
+  return *slot;
+}
+
 // Adversarial inputs: full length N, the worst case for time too.
-std::vector<Example> inputs(int64_t N, int count) {
-  Spec spec = testing::indexLookupSpec(N);
+std::vector<Example> inputs(const Spec &spec, int count) {
   ExampleGenerator gen(spec.task, InputDistribution::Adversarial, 1);
   std::vector<Example> out(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i)
@@ -41,8 +55,12 @@ std::vector<Example> inputs(int64_t N, int count) {
 }
 
 void run(benchmark::State &state, const Backend &b, const Network &net,
-         int64_t N, double flopsPerInput) {
-  const auto xs = inputs(N, 8);
+         int64_t N, double flopsPerInput,
+         TaskKind task = TaskKind::IndexLookup) {
+  const auto xs =
+      inputs(task == TaskKind::IndexLookup ? testing::indexLookupSpec(N)
+                                           : testing::taskSpec(task, N),
+             8);
   std::vector<double> logits(static_cast<size_t>(net.classCount));
   size_t i = 0;
   for (auto _ : state) {
@@ -106,6 +124,20 @@ void BM_IndexLookupRnn_Reference(benchmark::State &state) {
   run(state, ref, net, state.range(0),
       JitBackend(net).plan().flops(state.range(0) + 1));
 }
+// Both backends do the same O(M^2 k) score work here: the plan's count.
+void BM_EqualityTwoLayer_Jit(benchmark::State &state) {
+  const Network &net = equalityTwoLayer(state.range(0));
+  JitBackend jit(net);
+  run(state, jit, net, state.range(0), jit.plan().flops(2 * state.range(0) + 1),
+      TaskKind::StringEquality);
+}
+void BM_EqualityTwoLayer_Reference(benchmark::State &state) {
+  const Network &net = equalityTwoLayer(state.range(0));
+  ReferenceBackend<float> ref(net);
+  run(state, ref, net, state.range(0),
+      JitBackend(net).plan().flops(2 * state.range(0) + 1),
+      TaskKind::StringEquality);
+}
 void BM_JitCompile_IndexLookupTransformer(benchmark::State &state) {
   const Network &net = indexLookup(0, state.range(0));
   for (auto _ : state) {
@@ -140,6 +172,14 @@ BENCHMARK(BM_IndexLookupRnn_Jit)->Arg(1024)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexLookupRnn_Reference)
     ->Arg(1024)
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EqualityTwoLayer_Jit)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EqualityTwoLayer_Reference)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_JitCompile_IndexLookupTransformer)
     ->Arg(1024)
     ->Arg(65536)

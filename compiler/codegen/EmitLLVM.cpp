@@ -418,6 +418,8 @@ private:
         if (h.blockedScores) {
           // kQueryBlock rows at a time (layer 0 keeps every row: rowBase =
           // 0, first = 0): their scores in SB, then each row's softmax.
+          HW_ASSERT(l == 0 && L > 1 && tables && !keysInK && !lowp,
+                    "blocked scores are planned for fp32 layer 0 only");
           loop(c64(0),
                B.CreateUDiv(add(rows, c64(kQueryBlock - 1)), c64(kQueryBlock)),
                [&](Value *blk) {

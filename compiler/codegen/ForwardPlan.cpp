@@ -308,13 +308,17 @@ double ForwardPlan::flops(int64_t M) const {
   for (size_t l = 0; l < layers.size(); ++l) {
     const bool last = l + 1 == layers.size();
     const double rows = last ? 1 : static_cast<double>(M);
+    // Keys per query row: all M at the last row, (M + 1) / 2 on average
+    // over every row (causal).
+    const double attended =
+        last ? static_cast<double>(M) : (static_cast<double>(M) + 1) / 2;
     for (const auto &h : layers[l].heads) {
       const double keys =
           l == 0 ? 0
                  : static_cast<double>(M) * (h.key.rows * h.key.width() +
                                              h.value.rows * h.value.width());
       f += keys + rows * static_cast<double>(h.query.rows * h.query.width()) +
-           rows * static_cast<double>(M) * (h.uniform ? h.dv : h.dk + h.dv) +
+           rows * attended * (h.uniform ? h.dv : h.dk + h.dv) +
            rows * static_cast<double>(h.output.rows * h.output.width());
     }
     if (layers[l].hasMlp)

@@ -31,6 +31,11 @@ double lowPrecisionLogitTolerance(const Network &net, StorageFormat format,
 }
 
 int64_t decision(const double *logits, int64_t n) {
+  // A NaN compares false with everything, so it would "lose" every
+  // comparison and leave class 0 standing: no decision instead.
+  for (int64_t c = 0; c < n; ++c)
+    if (std::isnan(logits[c]))
+      return -1;
   int64_t best = 0;
   bool tie = false;
   for (int64_t c = 1; c < n; ++c) {
@@ -57,11 +62,16 @@ double logitDifference(double a, double b) {
   return std::isnan(d) ? std::numeric_limits<double>::infinity() : d;
 }
 
+// logit(truth) - the best other logit; -inf if any logit is NaN (a NaN
+// would otherwise vanish in std::min and report the margin as inf).
 double marginOf(const double *logits, int64_t n, int64_t truth) {
   double other = -std::numeric_limits<double>::infinity();
-  for (int64_t c = 0; c < n; ++c)
+  for (int64_t c = 0; c < n; ++c) {
+    if (std::isnan(logits[c]))
+      return -std::numeric_limits<double>::infinity();
     if (c != truth)
       other = std::max(other, logits[c]);
+  }
   return logits[truth] - other;
 }
 } // namespace

@@ -91,7 +91,8 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
 double lowPrecisionLogitTolerance(const Network &net, StorageFormat format,
                                   double logitScale);
 
-// argmax of logits[0 .. n), or -1 if the maximum is not unique.
+// argmax of logits[0 .. n), or -1 if the maximum is not unique or a logit
+// is NaN.
 int64_t decision(const double *logits, int64_t n);
 
 } // namespace handwire

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 namespace handwire {
 namespace {
@@ -92,6 +93,14 @@ TEST(Decision, TiesAreNotDecisions) {
   EXPECT_EQ(decision(a, 3), 1);
   EXPECT_EQ(decision(b, 3), -1);
   EXPECT_EQ(decision(c, 1), 0);
+}
+
+TEST(Decision, NaNLogitsAreNotDecisions) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double a[] = {nan, nan}, b[] = {1, nan}, c[] = {nan, 1, 0};
+  EXPECT_EQ(decision(a, 2), -1); // would be 0: NaN > NaN is false
+  EXPECT_EQ(decision(b, 2), -1);
+  EXPECT_EQ(decision(c, 3), -1);
 }
 
 } // namespace
