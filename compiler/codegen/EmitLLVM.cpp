@@ -242,6 +242,20 @@ private:
     });
   }
 
+  // O[c] = sum_{j < n} term(j, c) for c < dv: one reduction over the keys
+  // per component, in a register, so that it vectorizes (accumulating into
+  // O[c] in memory would keep it a serial chain of stores).
+  template <typename F> void mix(int64_t dv, Value *n, F term) {
+    loop(c64(0), c64(dv), [&](Value *c) {
+      Value *acc = slot("mix");
+      B.CreateStore(cf(0), acc);
+      loop(c64(0), n, [&](Value *j) {
+        B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), term(j, c)), acc);
+      });
+      st(B.CreateLoad(f32, acc), O_, c);
+    });
+  }
+
   // O[c] /= total for c < dv. fp32 plans multiply by the reciprocal; 16-bit
   // plans divide and round, exactly the reference's operations.
   void normalize(int64_t dv, Value *total) {
@@ -273,14 +287,15 @@ private:
     Value *rows = L > 1 ? M : c64(1);
     Value *rowBase =
         L > 1 ? c64(0) : B.CreateSub(M, c64(1)); // position of X row 0
-    // Scratch layout (floats): X, U (rows x D), K (M x dkMax), V (M x dvMax),
-    // Q (dkMax), S (M + kKeyTile), O (dvMax), hidden (hMax), in 16-bit plans E
-    // (D), one embedded row, and for blocked heads kQueryBlock rows of scores
-    // SB (stride keyPosStride), queries QB (dkMax) and token scores TS.
+    // Scratch layout (floats): X, U (rows x D), K ((M + kKeyTile) x dkMax), V
+    // (M x dvMax), Q (dkMax), S (M + kKeyTile), O (dvMax), hidden (hMax), in
+    // 16-bit plans E (D), one embedded row, and for blocked heads kQueryBlock
+    // rows of scores SB (stride paddedKeys), queries QB (dkMax) and token
+    // scores TS.
     Value *X = scratch_;
     Value *U = at(X, mul(rows, c64(D)));
     Value *K = at(U, mul(rows, c64(D)));
-    Value *V = at(K, mul(M, c64(dkMax)));
+    Value *V = at(K, mul(add(M, c64(kKeyTile)), c64(dkMax)));
     Value *Q = at(V, mul(M, c64(dvMax)));
     Value *S = at(Q, c64(dkMax));
     Value *O = at(S, add(M, c64(kKeyTile))); // S: whole key tiles
@@ -346,8 +361,17 @@ private:
               xj = at(X, mul(j, c64(D)));
             else
               embed(j, E);
-            if (keysInK)
+            if (keysInK && h.blockedScores) { // tile-major (ForwardPlan.h)
+              matvec(h.key, xj, Q, false, true);
+              Value *lane = B.CreateAnd(j, c64(kKeyTile - 1));
+              Value *base =
+                  add(mul(B.CreateSub(j, lane), c64(h.dk)), lane); // c = 0
+              loop(c64(0), c64(h.dk), [&](Value *c) {
+                st(ld(Q, c), K, add(base, mul(c, c64(kKeyTile))));
+              });
+            } else if (keysInK) {
               matvec(h.key, xj, kj, false, true);
+            }
             if (valuesInV)
               matvec(h.value, xj, vj, false, true);
           });
@@ -362,13 +386,8 @@ private:
         auto attendRow = [&](Value *r, Value *S) {
           Value *i = add(rowBase, r);
           Value *n = add(i, c64(1)); // causal: keys 0 .. i
-          loop(c64(0), c64(h.dv), [&](Value *c) { st(cf(0), O, c); });
           if (h.uniform) {
-            loop(c64(0), n, [&](Value *j) {
-              loop(c64(0), c64(h.dv), [&](Value *c) {
-                st(B.CreateFAdd(ld(O, c), valueRow(j, c)), O, c);
-              });
-            });
+            mix(h.dv, n, [&](Value *j, Value *c) { return valueRow(j, c); });
             normalize(h.dv, B.CreateSIToFP(n, f32));
           } else {
             Value *mx = slot("max");
@@ -397,18 +416,8 @@ private:
               st(e, S, j);
               B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, sum), e), sum);
             });
-            // O[c] = sum_j e_j value(j)[c]: one reduction over the keys per
-            // value component, in a register (it vectorizes).
-            loop(c64(0), c64(h.dv), [&](Value *c) {
-              Value *acc = slot("mix");
-              B.CreateStore(cf(0), acc);
-              loop(c64(0), n, [&](Value *j) {
-                B.CreateStore(
-                    B.CreateFAdd(B.CreateLoad(f32, acc),
-                                 B.CreateFMul(ld(S, j), valueRow(j, c))),
-                    acc);
-              });
-              st(B.CreateLoad(f32, acc), O, c);
+            mix(h.dv, n, [&](Value *j, Value *c) {
+              return B.CreateFMul(ld(S, j), valueRow(j, c));
             });
             normalize(h.dv, B.CreateLoad(f32, sum));
           }
@@ -418,19 +427,21 @@ private:
         if (h.blockedScores) {
           // kQueryBlock rows at a time (layer 0 keeps every row: rowBase =
           // 0, first = 0): their scores in SB, then each row's softmax.
-          HW_ASSERT(l == 0 && L > 1 && tables && !keysInK && !lowp,
-                    "blocked scores are planned for fp32 layer 0 only");
+          HW_ASSERT(!last && !lowp && (l == 0 ? tables && !keysInK : keysInK),
+                    "blocked scores are planned for fp32 layers that keep "
+                    "every row");
           loop(c64(0),
                B.CreateUDiv(add(rows, c64(kQueryBlock - 1)), c64(kQueryBlock)),
                [&](Value *blk) {
                  Value *r0 = mul(blk, c64(kQueryBlock));
-                 blockScores(h, r0, rows, X, SB);
+                 blockScores(h, r0, rows, X, SB,
+                             l == 0 ? addr(h.keyPosByDim.get()) : K);
                  Value *nb = B.CreateSub(
                      B.CreateBinaryIntrinsic(Intrinsic::smin,
                                              add(r0, c64(kQueryBlock)), rows),
                      r0);
                  loop(c64(0), nb, [&](Value *b) {
-                   attendRow(add(r0, b), at(SB, mul(b, c64(h.keyPosStride))));
+                   attendRow(add(r0, b), at(SB, mul(b, c64(h.paddedKeys))));
                  });
                });
         } else {
@@ -508,7 +519,7 @@ private:
     });
     if (!h.keyPos.present)
       return;
-    scoreTiles(h, 1, Q_, S_, 0, n, true);
+    scoreTiles(h, addr(h.keyPosByDim.get()), 1, Q_, S_, 0, n, true);
   }
 
   // S[b][j] (+)= q_b . keyPos[j] for R query rows q_b (rows of QB, stride
@@ -517,8 +528,8 @@ private:
   // tile-major table (dk x kKeyTile floats, contiguous) is loaded once for
   // all R rows and stays in L1 while register blocks of up to
   // kRegisterRows rows take one fused multiply-add per key dimension each.
-  void scoreTiles(const HeadPlan &h, int64_t R, Value *QB, Value *S,
-                  int64_t stride, Value *n, bool accumulate) {
+  void scoreTiles(const HeadPlan &h, Value *keyTiles, int64_t R, Value *QB,
+                  Value *S, int64_t stride, Value *n, bool accumulate) {
     const int64_t dk = h.dk, regs = std::min(R, kRegisterRows);
     HW_ASSERT(R % regs == 0, "query rows must fill register blocks");
     auto *vt = FixedVectorType::get(f32, kKeyTile);
@@ -527,11 +538,10 @@ private:
       IRBuilder<> e(entry_, entry_->begin());
       acc[b] = e.CreateAlloca(vt, nullptr, "acc");
     }
-    Value *byDim = addr(h.keyPosByDim.get());
     Value *tiles = B.CreateUDiv(add(n, c64(kKeyTile - 1)), c64(kKeyTile));
     loop(c64(0), tiles, [&](Value *tile) {
       Value *j0 = mul(tile, c64(kKeyTile));
-      Value *keys = at(byDim, mul(tile, c64(dk * kKeyTile)));
+      Value *keys = at(keyTiles, mul(tile, c64(dk * kKeyTile)));
       loop(c64(0), c64(R / regs), [&](Value *block) {
         Value *row0 = mul(block, c64(regs));
         auto sRow = [&](int64_t b) {
@@ -562,13 +572,13 @@ private:
 
   // Scores of the query rows r0 .. r0 + kQueryBlock - 1 of a blocked head
   // (HeadPlan::blockedScores) against keys 0 .. min(r0 + kQueryBlock, rows)
-  // - 1, into SB (row stride keyPosStride), in whole key tiles: for each
+  // - 1, into SB (row stride paddedKeys), in whole key tiles: for each
   // tile, kQueryBlock vector accumulators take one fused multiply-add per
   // key dimension from a single load of the transposed table. Rows past the
   // last repeat it, and lanes past a row's keys are computed but never read.
   void blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
-                   Value *SB) {
-    const int64_t R = kQueryBlock, dk = h.dk, stride = h.keyPosStride,
+                   Value *SB, Value *keys) {
+    const int64_t R = kQueryBlock, dk = h.dk, stride = h.paddedKeys,
                   T = plan_.tokenCount;
     Value *last = B.CreateSub(rows, c64(1));
     loop(c64(0), c64(R), [&](Value *b) {
@@ -588,7 +598,7 @@ private:
         Value *sb = at(SB, mul(b, c64(stride)));
         parallelLoop(c64(0), n, [&](Value *j) { st(ld(ts, token(j)), sb, j); });
       });
-    scoreTiles(h, R, QB_, SB, stride, n, kt.present);
+    scoreTiles(h, keys, R, QB_, SB, stride, n, kt.present);
   }
 
   // exp(x) for x <= 0 (the max-subtracted logits), as straight-line IR that

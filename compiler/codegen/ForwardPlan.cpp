@@ -205,9 +205,8 @@ ForwardPlan planForward(const Network &input,
           // (ForwardPlan.h), so they need no transposed table.
           const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
           if (hp.keyPos.present && !summed) { // allocated, no page touched
-            hp.keyPosStride =
-                (hp.keyPos.rows + kKeyTile - 1) / kKeyTile * kKeyTile;
-            hp.keyPosByDim.reset(new float[hp.dk * hp.keyPosStride]);
+            hp.paddedKeys = paddedToTiles(hp.keyPos.rows);
+            hp.keyPosByDim.reset(new float[hp.dk * hp.paddedKeys]);
             hp.blockedScores = !storage && t.layers.size() > 1;
           }
           if (storage && !summed) {
@@ -221,6 +220,12 @@ ForwardPlan planForward(const Network &input,
           roundTable(hp.valueTok, *storage);
           roundTable(hp.valuePos, *storage);
         }
+      }
+      // Later layers of fp32 plans that keep every row score in blocks too,
+      // from keys written per input in the same tile-major layout (into K).
+      if (l > 0 && l + 1 < t.layers.size() && !storage && !hp.uniform) {
+        hp.paddedKeys = paddedToTiles(net.maxSequenceLength);
+        hp.blockedScores = true;
       }
       lp.heads.push_back(std::move(hp));
     }
@@ -247,7 +252,7 @@ void ForwardPlan::fillTables() {
       const int64_t M = h.keyPos.rows, stride = h.keyPos.rowStride();
       const float *src = h.keyPos.base();
       float *dst = h.keyPosByDim.get();
-      for (int64_t j0 = 0; j0 < h.keyPosStride; j0 += kKeyTile)
+      for (int64_t j0 = 0; j0 < h.paddedKeys; j0 += kKeyTile)
         for (int64_t c = 0; c < h.dk; ++c)
           for (int64_t j = j0; j < j0 + kKeyTile; ++j)
             *dst++ = j < M ? src[j * stride + c] : 0.0f;
@@ -259,7 +264,7 @@ int64_t ForwardPlan::blockedStrideMax() const {
   for (const LayerPlan &l : layers)
     for (const HeadPlan &h : l.heads)
       if (h.blockedScores)
-        w = std::max(w, h.keyPosStride);
+        w = std::max(w, h.paddedKeys);
   return w;
 }
 
@@ -275,9 +280,9 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
   if (!transformer)
     return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
   // The emitter's layout: X and U (rows x D; rows = M if there is more than
-  // one layer, else 1), K (M x dkMax), V (M x dvMax), Q (dkMax), S (M +
-  // kKeyTile), O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded row
-  // (D).
+  // one layer, else 1), K ((M + kKeyTile) x dkMax), V (M x dvMax), Q (dkMax), S
+  // (M + kKeyTile), O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded
+  // row (D).
   int64_t dkMax = 1, dvMax = 1, hMax = 1;
   for (const auto &l : layers) {
     for (const auto &h : l.heads) {
@@ -292,8 +297,8 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
   const int64_t stride = blockedStrideMax();
   const int64_t blocked =
       stride ? kQueryBlock * (stride + dkMax + tokenCount) : 0;
-  return 2 * rows * width + M * (dkMax + dvMax) + dkMax + M + kKeyTile + dvMax +
-         hMax + (storage ? width : 0) + blocked;
+  return 2 * rows * width + (M + kKeyTile) * dkMax + M * dvMax + dkMax + M +
+         kKeyTile + dvMax + hMax + (storage ? width : 0) + blocked;
 }
 
 double ForwardPlan::flops(int64_t M) const {

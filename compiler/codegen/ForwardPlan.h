@@ -71,22 +71,27 @@ struct HeadPlan {
   FoldedTable keyTok, keyPos, valueTok, valuePos;
   // keyPos transposed in tiles of kKeyTile positions, tile-major: position
   // j's key component c at (j / kKeyTile) dk kKeyTile + c kKeyTile + j %
-  // kKeyTile, zero-padded to keyPosStride positions (whole tiles). A tile of
+  // kKeyTile, zero-padded to paddedKeys positions (whole tiles). A tile of
   // scores is then dk vector multiply-adds over one contiguous block. Allocated
   // by planForward, filled by ForwardPlan::fillTables (which can overlap code
   // generation: only its address is compiled in).
   std::unique_ptr<float[]> keyPosByDim;
-  int64_t keyPosStride = 0;
-  // fp32 layer 0 of a model of two or more layers, scored from keyPosByDim:
-  // scores are computed for kQueryBlock query rows at once, a register block
-  // of kQueryBlock x kKeyTile (each key tile loaded once per block instead
-  // of once per row: the O(M^2 dk) score work is then compute-bound).
+  int64_t paddedKeys = 0;
+  // A head of an fp32 plan whose layer keeps every row (all but the last
+  // of a model of two or more layers): scores are computed for kQueryBlock
+  // query rows at once, from keyPosByDim (layer 0) or from keys written per
+  // input in the same tile-major layout (later layers). Each key tile is
+  // loaded once per block instead of once per row: the O(M^2 dk) score work
+  // is then compute-bound. Score rows have stride paddedKeys.
   bool blockedScores = false;
 };
 
 // The score kernel's shape: kKeyTile keys per vector, kRegisterRows query
 // rows per register block, kQueryBlock rows per block of a blocked head.
 constexpr int64_t kKeyTile = 16, kRegisterRows = 8, kQueryBlock = 32;
+constexpr int64_t paddedToTiles(int64_t keys) {
+  return (keys + kKeyTile - 1) / kKeyTile * kKeyTile;
+}
 
 struct LayerPlan {
   std::vector<HeadPlan> heads;

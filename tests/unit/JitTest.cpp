@@ -142,9 +142,11 @@ TEST(Jit, BoundedDyckRnnAtN65536) {
   EXPECT_EQ(r.backends[0].mismatches, 0);
 }
 
-TEST(Jit, LayerZeroOfDeeperFp32ModelsScoresQueryBlocks) {
+TEST(Jit, LayersThatKeepEveryRowScoreQueryBlocks) {
   // Two-layer equality keeps every row at layer 0: blocked scores over a
-  // tile-padded table; a one-layer model (one query row) and a 16-bit plan
+  // tile-padded table; the four-layer Dyck model's lookup (layer 3) too,
+  // from per-input keys, but not its uniform heads (no scores) nor its last
+  // layer (one row). A one-layer model (one query row) and a 16-bit plan
   // (which follows the reference's rounding points row by row) do not block.
   auto plans = [](const Spec &spec, std::optional<StorageFormat> format) {
     DiagnosticEngine diags;
@@ -158,9 +160,9 @@ TEST(Jit, LayerZeroOfDeeperFp32ModelsScoresQueryBlocks) {
             std::nullopt);
   const HeadPlan &h = eq.layers[0].heads[0];
   EXPECT_TRUE(h.blockedScores);
-  EXPECT_EQ(h.keyPosStride % kKeyTile, 0);
-  EXPECT_GE(h.keyPosStride, M);
-  EXPECT_LT(h.keyPosStride, M + kKeyTile);
+  EXPECT_EQ(h.paddedKeys % kKeyTile, 0);
+  EXPECT_GE(h.paddedKeys, M);
+  EXPECT_LT(h.paddedKeys, M + kKeyTile);
   EXPECT_FALSE(plans(handwire::testing::taskSpec(TaskKind::StringEquality, 100,
                                                  2, Architecture::Transformer),
                      StorageFormat::BF16)
@@ -171,6 +173,16 @@ TEST(Jit, LayerZeroOfDeeperFp32ModelsScoresQueryBlocks) {
                    .first.layers[0]
                    .heads[0]
                    .blockedScores);
+  Spec dyck = handwire::testing::taskSpec(TaskKind::BoundedDyck, 100, 4,
+                                          Architecture::Transformer);
+  dyck.task.brackets = 2;
+  dyck.task.depth = 2;
+  const ForwardPlan d = plans(dyck, std::nullopt).first;
+  ASSERT_EQ(d.layers.size(), 4u);
+  EXPECT_FALSE(d.layers[0].heads[0].blockedScores); // uniform
+  EXPECT_TRUE(d.layers[2].heads[0].blockedScores);
+  EXPECT_EQ(d.layers[2].heads[0].paddedKeys, 112);  // 101 tokens
+  EXPECT_FALSE(d.layers[3].heads[0].blockedScores); // the last layer
 }
 
 TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
