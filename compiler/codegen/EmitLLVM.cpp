@@ -205,9 +205,9 @@ private:
   }
 
   // out[r] = W[r] . x (+ bias[r] if bias) for every row of W, in the HYB
-  // layout (CsrMatrix): the padded slots row-parallel, unrolled when few,
+  // layout (HybMatrix): the padded slots row-parallel, unrolled when few,
   // then the remainder entries one by one.
-  void spmv(const CsrMatrix &W, Value *x, Value *out, Value *bias) {
+  void spmv(const HybMatrix &W, Value *x, Value *out, Value *bias) {
     const int64_t R = W.rows, w = W.ellWidth;
     Value *cols = addr(W.ellCols.data()), *vals = addr(W.ellVals.data());
     auto term = [&](Value *e) {

@@ -66,14 +66,22 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   return f;
 }
 
-// Chooses the ELL width w minimizing w rows + 4 (entries beyond w): a
-// padded slot costs one gathered lane, a remainder entry a scalar
-// read-modify-write, about four.
-void splitHyb(CsrMatrix &m) {
-  const int64_t R = m.rows;
+// The HYB layout of a compressed row-major sparse matrix (HybMatrix), read
+// in place from Eigen's arrays. Chooses the ELL width w minimizing w rows +
+// 4 (entries beyond w): a padded slot costs one gathered lane, a remainder
+// entry a scalar read-modify-write, about four.
+HybMatrix hybOf(const SparseMatrix &m) {
+  if (!m.isCompressed()) { // the verifier refuses these; copy, to be safe
+    SparseMatrix c = m;
+    c.makeCompressed();
+    return hybOf(c);
+  }
+  const int64_t R = m.rows();
+  const int32_t *start = m.outerIndexPtr(), *cols = m.innerIndexPtr();
+  const float *vals = m.valuePtr();
   std::vector<int64_t> rowsLonger; // rowsLonger[w]: rows with > w entries
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t n = m.rowStart[r + 1] - m.rowStart[r];
+    const int64_t n = start[r + 1] - start[r];
     if (static_cast<int64_t>(rowsLonger.size()) < n + 1)
       rowsLonger.resize(static_cast<size_t>(n + 1), 0);
     for (int64_t w = 0; w < n; ++w)
@@ -92,34 +100,23 @@ void splitHyb(CsrMatrix &m) {
       bestCost = cost;
     }
   }
-  m.ellWidth = best;
-  m.ellCols.assign(static_cast<size_t>(best * R), 0);
-  m.ellVals.assign(static_cast<size_t>(best * R), 0.0f);
+  HybMatrix p;
+  p.rows = R;
+  p.nonZeros = m.nonZeros();
+  p.ellWidth = best;
+  p.ellCols.assign(static_cast<size_t>(best * R), 0);
+  p.ellVals.assign(static_cast<size_t>(best * R), 0.0f);
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t k = m.rowStart[r], s = 0; k < m.rowStart[r + 1]; ++k, ++s) {
+    for (int64_t k = start[r], s = 0; k < start[r + 1]; ++k, ++s) {
       if (s < best) {
-        m.ellCols[static_cast<size_t>(s * R + r)] = m.cols[k];
-        m.ellVals[static_cast<size_t>(s * R + r)] = m.vals[k];
+        p.ellCols[static_cast<size_t>(s * R + r)] = cols[k];
+        p.ellVals[static_cast<size_t>(s * R + r)] = vals[k];
       } else {
-        m.extraRows.push_back(static_cast<int32_t>(r));
-        m.extraCols.push_back(m.cols[k]);
-        m.extraVals.push_back(m.vals[k]);
+        p.extraRows.push_back(static_cast<int32_t>(r));
+        p.extraCols.push_back(cols[k]);
+        p.extraVals.push_back(vals[k]);
       }
     }
-}
-
-CsrMatrix csr(const SparseMatrix &m) {
-  if (!m.isCompressed()) { // the verifier refuses these; copy, to be safe
-    SparseMatrix c = m;
-    c.makeCompressed();
-    return csr(c);
-  }
-  CsrMatrix p;
-  p.rows = m.rows();
-  p.rowStart.assign(m.outerIndexPtr(), m.outerIndexPtr() + m.rows() + 1);
-  p.cols.assign(m.innerIndexPtr(), m.innerIndexPtr() + m.nonZeros());
-  p.vals.assign(m.valuePtr(), m.valuePtr() + m.nonZeros());
-  splitHyb(p);
   return p;
 }
 
@@ -165,7 +162,7 @@ ForwardPlan planForward(const Network &input,
   if (!net.isTransformer()) {
     p.transformer = false;
     const ElmanBody &e = net.elman();
-    p.recurrent = csr(e.recurrent);
+    p.recurrent = hybOf(e.recurrent);
     Eigen::SparseMatrix<float, Eigen::ColMajor, int32_t> in = e.input;
     in.makeCompressed();
     p.inColStart.assign(in.outerIndexPtr(), in.outerIndexPtr() + in.cols() + 1);
@@ -175,7 +172,7 @@ ForwardPlan planForward(const Network &input,
     p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
     for (const HeadLayer &layer : e.head)
       p.head.push_back(
-          {csr(layer.weight),
+          {hybOf(layer.weight),
            std::vector<float>(layer.bias.data(),
                               layer.bias.data() + layer.bias.size())});
     p.rounded.reset(); // everything was copied: nothing is borrowed
@@ -304,9 +301,9 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
 double ForwardPlan::flops(int64_t M) const {
   if (!transformer) {
     double f = static_cast<double>(M) *
-               static_cast<double>(recurrent.vals.size() + width);
+               static_cast<double>(recurrent.nonZeros + width);
     for (const HeadLayerPlan &l : head)
-      f += static_cast<double>(l.weight.vals.size());
+      f += static_cast<double>(l.weight.nonZeros);
     return f;
   }
   double f = 0;

@@ -100,18 +100,15 @@ struct LayerPlan {
   std::vector<float> mlpInBias, mlpOutBias;
 };
 
-// A sparse matrix in CSR: row r's entries are [rowStart[r], rowStart[r + 1])
-// of cols and vals, in column order.
-struct CsrMatrix {
-  int64_t rows = 0;
-  std::vector<int32_t> rowStart, cols; // rows + 1, non-zeros
-  std::vector<float> vals;             // non-zeros
-  // The same entries as the code generator reads them (HYB): the first
-  // ellWidth entries of every row slot-major (entry s of row r at
-  // s * rows + r; short rows padded with column 0, value 0), the rest as
-  // (row, col, val) triples. Rows then need no bounds, so a loop over rows
-  // vectorizes with one gather per slot; ellWidth balances padding against
-  // the scalar remainder.
+// A sparse matrix as the code generator reads it (HYB): the first
+// ellWidth entries of every row slot-major (entry s of row r at
+// s * rows + r; short rows padded with column 0, value 0), the rest as
+// (row, col, val) triples. Rows then need no bounds, so a loop over rows
+// vectorizes with one gather per slot; ellWidth balances padding against
+// the scalar remainder. Built from the network's compressed row-major
+// matrix; nothing else of it is kept.
+struct HybMatrix {
+  int64_t rows = 0, nonZeros = 0;
   int64_t ellWidth = 0;
   std::vector<int32_t> ellCols, extraRows, extraCols;
   std::vector<float> ellVals, extraVals;
@@ -119,7 +116,7 @@ struct CsrMatrix {
 
 // One ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).
 struct HeadLayerPlan {
-  CsrMatrix weight;
+  HybMatrix weight;
   std::vector<float> bias;
 };
 
@@ -138,8 +135,8 @@ struct ForwardPlan {
   const float *tokenTable = nullptr,
               *positionTable = nullptr; // borrowed from the Network
   std::vector<LayerPlan> layers;
-  // RNN (CSR recurrence, CSC input columns)
-  CsrMatrix recurrent;
+  // RNN (HYB recurrence, CSC input columns)
+  HybMatrix recurrent;
   std::vector<int32_t> inColStart, inRows;
   std::vector<float> inVals, bias, initial;
   std::vector<HeadLayerPlan> head;  // applied to h_M, in order
