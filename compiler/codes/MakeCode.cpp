@@ -1,7 +1,9 @@
 // Choosing a code: every family proposes its narrowest member that provably
 // meets the request (codes-and-bounds.md §1.8), and `auto` takes the
 // narrowest proposal. Algebraic members are certified exactly over their span
-// while planning, so the width a plan reports is the width that is built.
+// while planning, so the width a plan reports is the width that is built
+// (memory estimates of more than 2^22 codewords excepted: they may overstate
+// it, see kMaxEstimateSpanBits).
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
 
@@ -82,7 +84,18 @@ bool accept(Plan &p, LinearSignCode code, int K, const CodeRequest &r) {
   return true;
 }
 
-Plan planDualBch(const CodeRequest &r, bool goldOnly) {
+// Estimates under `auto` (certify = false) certify spans of at most 2^22
+// codewords: a span of 2^27 takes seconds (tens under the sanitizers), which
+// a memory estimate must not. Beyond, dual-BCH members are taken by the Weil
+// bound and extended BCH is not proposed, so such an estimate can only
+// overstate the width that makeCode certifies and builds.
+constexpr int kMaxEstimateSpanBits = 22;
+bool estimateByBound(const CodeRequest &r, bool certify) {
+  return !certify && r.family == CodeFamily::Auto &&
+         spanBits(r.count) > kMaxEstimateSpanBits;
+}
+
+Plan planDualBch(const CodeRequest &r, bool goldOnly, bool certify = true) {
   Plan p{goldOnly ? CodeFamily::Gold : CodeFamily::DualBch};
   const int K = spanBits(r.count);
   for (int m = 2; m <= 16; ++m) {
@@ -91,6 +104,15 @@ Plan planDualBch(const CodeRequest &r, bool goldOnly) {
       continue;
     if (2 * t - 1 >= (1 << m))
       continue; // the odd exponents would wrap around the field
+    if (estimateByBound(r, certify)) {
+      // Weil: |sum_x (-1)^Tr(f(x))| <= (deg f - 1) 2^(m/2), deg f = 2t - 1.
+      if ((2 * t - 2) * std::sqrt(std::ldexp(1.0, m)) <=
+          static_cast<double>(allowedBias(r.coherence, int64_t(1) << m))) {
+        p.dim = int64_t(1) << m;
+        return p;
+      }
+      continue;
+    }
     if (accept(p, dualBchCode(m, t), K, r))
       return p;
   }
@@ -101,9 +123,14 @@ Plan planDualBch(const CodeRequest &r, bool goldOnly) {
   return p;
 }
 
-Plan planExtendedBch(const CodeRequest &r) {
+Plan planExtendedBch(const CodeRequest &r, bool certify = true) {
   Plan p{CodeFamily::ExtendedBch};
   const int K = spanBits(r.count);
+  if (estimateByBound(r, certify)) {
+    p.whyNot = "extended BCH is not estimated beyond 2^" +
+               std::to_string(kMaxEstimateSpanBits) + " codewords";
+    return p;
+  }
   for (int m = 3; m <= 10; ++m) {
     // The largest odd designed distance that keeps k >= K: k falls as delta
     // grows, so bisect over odd deltas in [1, 2^m - 1].
@@ -235,11 +262,11 @@ void checkPairWork(const CodeRequest &r, int64_t dim) {
 Plan planFamily(CodeFamily f, const CodeRequest &r, bool certify) {
   switch (f) {
   case CodeFamily::DualBch:
-    return planDualBch(r, false);
+    return planDualBch(r, false, certify);
   case CodeFamily::Gold:
-    return planDualBch(r, true);
+    return planDualBch(r, true, certify);
   case CodeFamily::ExtendedBch:
-    return planExtendedBch(r);
+    return planExtendedBch(r, certify);
   case CodeFamily::Binary:
     return planBinary(r);
   case CodeFamily::Kerdock:
