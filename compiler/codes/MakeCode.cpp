@@ -2,7 +2,7 @@
 // meets the request (codes-and-bounds.md §1.8), and `auto` takes the
 // narrowest proposal. Algebraic members are certified exactly over their span
 // while planning, so the width a plan reports is the width that is built
-// (memory estimates of more than 2^22 codewords excepted: they may overstate
+// (memory estimates of more than 2^24 codewords excepted: they may overstate
 // it, see kMaxEstimateSpanBits).
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
@@ -84,12 +84,12 @@ bool accept(Plan &p, LinearSignCode code, int K, const CodeRequest &r) {
   return true;
 }
 
-// Estimates under `auto` (certify = false) certify spans of at most 2^22
+// Estimates under `auto` (certify = false) certify spans of at most 2^24
 // codewords: a span of 2^27 takes seconds (tens under the sanitizers), which
 // a memory estimate must not. Beyond, dual-BCH members are taken by the Weil
 // bound and extended BCH is not proposed, so such an estimate can only
 // overstate the width that makeCode certifies and builds.
-constexpr int kMaxEstimateSpanBits = 22;
+constexpr int kMaxEstimateSpanBits = 24;
 bool estimateByBound(const CodeRequest &r, bool certify) {
   return !certify && r.family == CodeFamily::Auto &&
          spanBits(r.count) > kMaxEstimateSpanBits;
