@@ -361,8 +361,8 @@ private:
               xj = at(X, mul(j, c64(D)));
             else
               embed(j, E);
-            if (keysInK && h.blockedScores) { // tile-major (ForwardPlan.h)
-              matvec(h.key, xj, Q, false, true);
+            if (keysInK && h.blockedScores) {    // tile-major (ForwardPlan.h)
+              matvec(h.key, xj, Q, false, true); // Q: free until the rows
               Value *lane = B.CreateAnd(j, c64(kKeyTile - 1));
               Value *base =
                   add(mul(B.CreateSub(j, lane), c64(h.dk)), lane); // c = 0
@@ -510,24 +510,31 @@ private:
       return;
     }
     const FoldedTable &kt = h.keyTok;
-    loop(c64(0), n, [&](Value *j) {
-      st(kt.present
-             ? dot(Q_, at(addr(kt.base()), mul(token(j), c64(kt.rowStride()))),
-                   h.dk)
-             : cf(0),
-         S_, j);
-    });
+    if (kt.present)
+      tokenKeyScores(kt, h.dk, Q_, S_, n);
+    else
+      loop(c64(0), n, [&](Value *j) { st(cf(0), S_, j); });
     if (!h.keyPos.present)
       return;
     scoreTiles(h, addr(h.keyPosByDim.get()), 1, Q_, S_, 0, n, true);
   }
 
-  // S[b][j] (+)= q_b . keyPos[j] for R query rows q_b (rows of QB, stride
-  // dk) and keys j < n, in whole key tiles (S rows have stride `stride` and
-  // room for them; `accumulate`: add to what S holds). A tile of the
-  // tile-major table (dk x kKeyTile floats, contiguous) is loaded once for
-  // all R rows and stays in L1 while register blocks of up to
-  // kRegisterRows rows take one fused multiply-add per key dimension each.
+  // s[j] = q . keyTok[w_j] for j < n: one dot product per key.
+  void tokenKeyScores(const FoldedTable &kt, int64_t dk, Value *q, Value *s,
+                      Value *n) {
+    loop(c64(0), n, [&](Value *j) {
+      st(dot(q, at(addr(kt.base()), mul(token(j), c64(kt.rowStride()))), dk), s,
+         j);
+    });
+  }
+
+  // S[b][j] (+)= q_b . k_j for R query rows q_b (rows of QB, stride dk) and
+  // keys j < n, read from `keyTiles` in the tile-major layout (ForwardPlan.h),
+  // in whole key tiles (S rows have stride `stride` and room for them;
+  // `accumulate`: add to what S holds). A tile (dk x kKeyTile floats,
+  // contiguous) is loaded once for all R rows and stays in L1 while register
+  // blocks of up to kRegisterRows rows take one fused multiply-add per key
+  // dimension each.
   void scoreTiles(const HeadPlan &h, Value *keyTiles, int64_t R, Value *QB,
                   Value *S, int64_t stride, Value *n, bool accumulate) {
     const int64_t dk = h.dk, regs = std::min(R, kRegisterRows);
@@ -572,10 +579,9 @@ private:
 
   // Scores of the query rows r0 .. r0 + kQueryBlock - 1 of a blocked head
   // (HeadPlan::blockedScores) against keys 0 .. min(r0 + kQueryBlock, rows)
-  // - 1, into SB (row stride paddedKeys), in whole key tiles: for each
-  // tile, kQueryBlock vector accumulators take one fused multiply-add per
-  // key dimension from a single load of the transposed table. Rows past the
-  // last repeat it, and lanes past a row's keys are computed but never read.
+  // - 1, into SB (row stride paddedKeys): queries, the token part of layer
+  // 0's keys, then scoreTiles over `keys` (tile-major). Rows past the last
+  // repeat it, and lanes past a row's keys are computed but never read.
   void blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
                    Value *SB, Value *keys) {
     const int64_t R = kQueryBlock, dk = h.dk, stride = h.paddedKeys,
@@ -588,14 +594,22 @@ private:
     });
     Value *n = B.CreateBinaryIntrinsic(Intrinsic::smin, add(r0, c64(R)), rows);
     const FoldedTable &kt = h.keyTok;
-    if (kt.present) // q . keyTok[t] once per token, gathered per key
+    // The token part: q . keyTok[t] once per token and gathered per key when
+    // there are fewer tokens than half the keys (every block scores all
+    // tokens, the rows average M/2 keys); else one dot product per key.
+    const bool perToken = 2 * T <= stride;
+    if (kt.present)
       loop(c64(0), c64(R), [&](Value *b) {
-        Value *q = at(QB_, mul(b, c64(dk))), *ts = at(TS_, mul(b, c64(T)));
+        Value *q = at(QB_, mul(b, c64(dk))), *sb = at(SB, mul(b, c64(stride)));
+        if (!perToken) {
+          tokenKeyScores(kt, dk, q, sb, n);
+          return;
+        }
+        Value *ts = at(TS_, mul(b, c64(T)));
         loop(c64(0), c64(T), [&](Value *t) {
           st(dot(q, at(addr(kt.base()), mul(t, c64(kt.rowStride()))), dk), ts,
              t);
         });
-        Value *sb = at(SB, mul(b, c64(stride)));
         parallelLoop(c64(0), n, [&](Value *j) { st(ld(ts, token(j)), sb, j); });
       });
     scoreTiles(h, keys, R, QB_, SB, stride, n, kt.present);

@@ -58,6 +58,20 @@ TEST(Jit, RandomTransformersOfEveryShape) {
         }
 }
 
+TEST(Jit, RandomTransformersWithMoreTokensThanHalfTheKeys) {
+  // 30 tokens, 40 positions: a blocked layer 0 scores the token part of its
+  // keys with one dot product per key instead of a per-token table.
+  for (uint64_t seed = 40; seed < 43; ++seed) {
+    Network net = randomTransformer(seed, 2, 2, true, false);
+    SplitMix64 rng(seed);
+    net.tokenCount = 30;
+    std::get<TransformerBody>(net.body).embed.token =
+        handwire::testing::randomMatrix(rng, 30, net.width, 1);
+    ASSERT_TRUE(planForward(net).layers[0].heads[0].blockedScores);
+    expectSameLogits(net, seed, 1e-4);
+  }
+}
+
 TEST(Jit, RandomElmanRnns) {
   for (uint64_t seed = 1; seed <= 5; ++seed)
     expectSameLogits(randomRnn(seed), seed, 1e-4);
