@@ -1,5 +1,7 @@
 #include "codegen/ForwardPlan.h"
 
+#include "support/Diagnostics.h"
+
 #include <algorithm>
 
 namespace handwire {
@@ -147,11 +149,25 @@ ForwardPlan planForward(const Network &input,
                         std::optional<StorageFormat> storage) {
   ForwardPlan p;
   p.storage = storage;
-  if (storage) {
-    p.rounded = std::make_unique<Network>(input);
-    roundWeights(*p.rounded, *storage);
+  if (input.isTransformer() && input.hasSparseTransformerWeights()) {
+    // The kernels read Transformer matrices dense: expand a copy, if it fits.
+    const double bytes = input.denseTransformerBytes();
+    if (bytes > static_cast<double>(kDensePlanLimitBytes))
+      throw UserError(
+          "the JIT runs Transformer weights dense, and this model's sparse "
+          "ones would take " +
+          humanBytes(bytes) + " dense (limit " +
+          humanBytes(double(kDensePlanLimitBytes)) +
+          "); evaluate it with --backend reference");
+    p.copy = std::make_unique<Network>(input);
+    makeTransformerWeightsDense(*p.copy);
   }
-  const Network &net = storage ? *p.rounded : input;
+  if (storage) {
+    if (!p.copy)
+      p.copy = std::make_unique<Network>(input);
+    roundWeights(*p.copy, *storage);
+  }
+  const Network &net = p.copy ? *p.copy : input;
   p.width = net.width;
   p.classes = net.classCount;
   p.tokenCount = net.tokenCount;
@@ -175,29 +191,30 @@ ForwardPlan planForward(const Network &input,
           {hybOf(layer.weight),
            std::vector<float>(layer.bias.data(),
                               layer.bias.data() + layer.bias.size())});
-    p.rounded.reset(); // everything was copied: nothing is borrowed
+    p.copy.reset(); // everything was copied: nothing is borrowed
     return p;
   }
   const TransformerBody &t = net.transformer();
-  p.tokenTable = t.embed.token.data();
-  p.positionTable = t.embed.position.data();
+  p.tokenTable = t.embed.token.dense().data();
+  p.positionTable = t.embed.position.dense().data();
   if (storage)
-    p.foldLayer0 = embeddingSumIsExact(t.embed.token, t.embed.position);
+    p.foldLayer0 =
+        embeddingSumIsExact(t.embed.token.dense(), t.embed.position.dense());
   for (size_t l = 0; l < t.layers.size(); ++l) {
     LayerPlan lp;
     for (const AttentionHead &h : t.layers[l].heads) {
       HeadPlan hp;
       hp.dk = h.query.rows();
       hp.dv = h.value.rows();
-      hp.query = compact(h.query);
-      hp.key = compact(h.key);
-      hp.value = compact(h.value);
-      hp.output = compact(h.output);
+      hp.query = compact(h.query.dense());
+      hp.key = compact(h.key.dense());
+      hp.value = compact(h.value.dense());
+      hp.output = compact(h.output.dense());
       hp.uniform = hp.query.empty();
       if (l == 0 && p.foldLayer0) {
         if (!hp.uniform) {
-          hp.keyTok = fold(t.embed.token, h.key, hp.key);
-          hp.keyPos = fold(t.embed.position, h.key, hp.key);
+          hp.keyTok = fold(t.embed.token.dense(), h.key.dense(), hp.key);
+          hp.keyPos = fold(t.embed.position.dense(), h.key.dense(), hp.key);
           // 16-bit keys from both tables are summed and rounded per input
           // (ForwardPlan.h), so they need no transposed table.
           const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
@@ -211,8 +228,8 @@ ForwardPlan planForward(const Network &input,
             roundTable(hp.keyPos, *storage);
           }
         }
-        hp.valueTok = fold(t.embed.token, h.value, hp.value);
-        hp.valuePos = fold(t.embed.position, h.value, hp.value);
+        hp.valueTok = fold(t.embed.token.dense(), h.value.dense(), hp.value);
+        hp.valuePos = fold(t.embed.position.dense(), h.value.dense(), hp.value);
         if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
           roundTable(hp.valueTok, *storage);
           roundTable(hp.valuePos, *storage);
@@ -228,8 +245,8 @@ ForwardPlan planForward(const Network &input,
     }
     if (const auto &mlp = t.layers[l].mlp) {
       lp.hasMlp = true;
-      lp.mlpIn = compact(mlp->in);
-      lp.mlpOut = compact(mlp->out);
+      lp.mlpIn = compact(mlp->in.dense());
+      lp.mlpOut = compact(mlp->out.dense());
       lp.mlpInBias.assign(mlp->inBias.data(),
                           mlp->inBias.data() + mlp->inBias.size());
       lp.mlpOutBias.assign(mlp->outBias.data(),

@@ -126,9 +126,10 @@ struct ForwardPlan {
   // Where weights and stored activations live: fp32 (none) or a 16-bit
   // format (rounded to nearest even; sums still accumulate in fp32).
   std::optional<StorageFormat> storage;
-  // 16-bit transformers: the network with rounded weights, whose embedding
-  // tables the plan borrows.
-  std::unique_ptr<Network> rounded;
+  // The network the plan borrows its embedding tables from when that is not
+  // the input: a copy with Transformer matrices expanded dense (the input
+  // stores some sparse) and, for 16-bit plans, weights rounded.
+  std::unique_ptr<Network> copy;
   // Layer 0 reads folded key/value tables (always in fp32; see above).
   bool foldLayer0 = true;
   // Transformer
@@ -155,6 +156,10 @@ struct ForwardPlan {
   // Multiply-adds per input of `length` tokens (for GFLOP/s reports).
   double flops(int64_t length) const;
 };
+
+// Largest dense expansion of a network's sparse Transformer matrices that
+// planForward makes; above it, it refuses (UserError).
+constexpr int64_t kDensePlanLimitBytes = int64_t(8) << 30;
 
 // `storage`: plan the 16-bit forward pass of LowPrecisionBackend instead.
 ForwardPlan planForward(const Network &net,

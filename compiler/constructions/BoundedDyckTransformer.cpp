@@ -255,8 +255,8 @@ public:
     TransformerBody body;
     body.embed.token = Matrix::Zero(voc.tokenCount, D);
     for (int64_t c = 0; c < k; ++c) {
-      auto open = body.embed.token.row(2 * c),
-           close = body.embed.token.row(2 * c + 1);
+      auto open = body.embed.token.dense().row(2 * c),
+           close = body.embed.token.dense().row(2 * c + 1);
       open(g.SIG) = 1;
       open(g.ISOPEN) = 1;
       close(g.SIG) = -1;

@@ -117,15 +117,16 @@ public:
     // The head: query eta * Q block, key K block, value S block, output into S.
     AttentionHead head;
     head.query = Matrix::Zero(k, D);
-    head.query.block(0, Q, k, k)
+    head.query.dense()
+        .block(0, Q, k, k)
         .diagonal()
         .setConstant(static_cast<float>(eta));
     head.key = Matrix::Zero(k, D);
-    head.key.block(0, K, k, k).diagonal().setOnes();
+    head.key.dense().block(0, K, k, k).diagonal().setOnes();
     head.value = Matrix::Zero(V, D);
-    head.value.block(0, S, V, V).diagonal().setOnes();
+    head.value.dense().block(0, S, V, V).diagonal().setOnes();
     head.output = Matrix::Zero(D, V);
-    head.output.block(S, 0, V, V).diagonal().setOnes();
+    head.output.dense().block(S, 0, V, V).diagonal().setOnes();
     body.layers.push_back({{std::move(head)}, std::nullopt});
     net.body = std::move(body);
 

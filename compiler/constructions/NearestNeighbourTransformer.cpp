@@ -183,32 +183,34 @@ public:
     // Layer 1: query eta1 Q, key K, value X, output into Cx.
     AttentionHead copy;
     copy.query = Matrix::Zero(k, D);
-    copy.query.block(0, Q, k, k)
+    copy.query.dense()
+        .block(0, Q, k, k)
         .diagonal()
         .setConstant(static_cast<float>(eta1));
     copy.key = Matrix::Zero(k, D);
-    copy.key.block(0, K, k, k).diagonal().setOnes();
+    copy.key.dense().block(0, K, k, k).diagonal().setOnes();
     copy.value = Matrix::Zero(d, D);
-    copy.value.block(0, X, d, d).diagonal().setOnes();
+    copy.value.dense().block(0, X, d, d).diagonal().setOnes();
     copy.output = Matrix::Zero(D, d);
-    copy.output.block(CX, 0, d, d).diagonal().setOnes();
+    copy.output.dense().block(CX, 0, d, d).diagonal().setOnes();
     body.layers.push_back({{std::move(copy)}, std::nullopt});
 
     // Layer 2: query eta2 [X; one], key [Cx; 2 isLab], value Y, output into
     // Y.
     AttentionHead retrieve;
     retrieve.query = Matrix::Zero(d + 1, D);
-    retrieve.query.block(0, X, d, d)
+    retrieve.query.dense()
+        .block(0, X, d, d)
         .diagonal()
         .setConstant(static_cast<float>(eta2));
     retrieve.query(d, ONE) = static_cast<float>(eta2);
     retrieve.key = Matrix::Zero(d + 1, D);
-    retrieve.key.block(0, CX, d, d).diagonal().setOnes();
+    retrieve.key.dense().block(0, CX, d, d).diagonal().setOnes();
     retrieve.key(d, IS_LAB) = 2;
     retrieve.value = Matrix::Zero(L, D);
-    retrieve.value.block(0, Y, L, L).diagonal().setOnes();
+    retrieve.value.dense().block(0, Y, L, L).diagonal().setOnes();
     retrieve.output = Matrix::Zero(D, L);
-    retrieve.output.block(Y, 0, L, L).diagonal().setOnes();
+    retrieve.output.dense().block(Y, 0, L, L).diagonal().setOnes();
     body.layers.push_back({{std::move(retrieve)}, std::nullopt});
     net.body = std::move(body);
 

@@ -30,6 +30,7 @@
 #include "spec/Vocabulary.h"
 
 #include <cmath>
+#include <vector>
 
 namespace handwire {
 namespace {
@@ -49,11 +50,14 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
+  // Sparse storage: 4-byte values and column indices, one row offset per row.
   double estimateBytes(const Spec &spec, const ModelSpec &) const override {
     const double n = static_cast<double>(spec.task.maxLength), D = 2 * n + 5,
                  M = 2 * n + 1;
     const double hidden = (task_ == TaskKind::StringEquality ? 4 : 2) * n;
-    return 4 * ((M + 3) * D + (n + 3) * D * 2 + 2 * hidden * D);
+    const double entries = (2 * M + 2) + (2 * n + 4) + (hidden * 2.5),
+                 rows = (M + 3) + (n + 3 + D) + (hidden + D);
+    return 8 * entries + 4 * rows + 4 * (2 * D + hidden);
   }
 
   Network
@@ -78,32 +82,44 @@ public:
         {"w", W, 1, "attention output o_w = M / Z"},
         {"count", CNT, 1, "MLP: number of i with f(x_i, y_i) = 1"}};
 
+    // Every matrix is stored sparse: dense, the position table alone would
+    // be M x D ~ 2 n^2 floats (32 GiB at n = 65536); sparse, O(n) entries.
+    using Entries = std::vector<Eigen::Triplet<float, int32_t>>;
+    auto sparse = [](int64_t rows, int64_t cols, const Entries &e) {
+      SparseMatrix m(rows, cols);
+      m.setFromTriplets(e.begin(), e.end());
+      return WeightMatrix(std::move(m));
+    };
+    auto at = [](int64_t r, int64_t c, double v) {
+      return Eigen::Triplet<float, int32_t>(static_cast<int32_t>(r),
+                                            static_cast<int32_t>(c),
+                                            static_cast<float>(v));
+    };
     TransformerBody body;
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
-    body.embed.token(1, BIT) = 1;
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
+    body.embed.token = sparse(voc.tokenCount, D, {at(1, BIT, 1)});
+    Entries position;
     for (int64_t j = 0; j < M; ++j)
-      body.embed.position(j, ONE) = 1;
+      position.push_back(at(j, ONE, 1));
     for (int64_t i = 0; i < n; ++i) {
-      body.embed.position(i, G + i) = 1;
-      body.embed.position(n + i, G + i) = equality ? -1.0f : 1.0f;
+      position.push_back(at(i, G + i, 1));
+      position.push_back(at(n + i, G + i, equality ? -1.0 : 1.0));
     }
-    body.embed.position(2 * n, IS_OUT) = 1;
+    position.push_back(at(2 * n, IS_OUT, 1));
+    body.embed.position = sparse(voc.maxSequenceLength, D, position);
 
     AttentionHead head; // score(j) = beta * b_j at <out>
-    head.query = Matrix::Zero(1, D);
-    head.query(0, IS_OUT) = static_cast<float>(beta);
-    head.key = Matrix::Zero(1, D);
-    head.key(0, BIT) = 1;
-    head.value = Matrix::Zero(n + 1, D);
-    head.output = Matrix::Zero(D, n + 1);
+    head.query = sparse(1, D, {at(0, IS_OUT, beta)});
+    head.key = sparse(1, D, {at(0, BIT, 1)});
+    Entries value, output;
     for (int64_t i = 0; i < n; ++i) {
-      head.value(i, G + i) = 1;
-      head.output(O + i, i) = 1;
+      value.push_back(at(i, G + i, 1));
+      output.push_back(at(O + i, i, 1));
     }
-    head.value(n, ONE) = 1; // w_j = 1 + (e^-beta - 1) b_j
-    head.value(n, BIT) = static_cast<float>(1 / eb - 1);
-    head.output(W, n) = 1;
+    value.push_back(at(n, ONE, 1)); // w_j = 1 + (e^-beta - 1) b_j
+    value.push_back(at(n, BIT, 1 / eb - 1));
+    output.push_back(at(W, n, 1));
+    head.value = sparse(n + 1, D, value);
+    head.output = sparse(D, n + 1, output);
 
     // Clipped detectors, one (disjointness) or two (equality, both signs) per
     // i.
@@ -111,21 +127,22 @@ public:
     const double tau = (1 + 3 * eb) / (2 * static_cast<double>(M));
     const int64_t perI = equality ? 4 : 2;
     MLP mlp;
-    mlp.in = Matrix::Zero(perI * n, D);
+    Entries in, out;
     mlp.inBias = Vector::Zero(perI * n);
-    mlp.out = Matrix::Zero(D, perI * n);
     mlp.outBias = Vector::Zero(D);
     for (int64_t i = 0; i < n; ++i)
       for (int64_t side = 0; side < perI / 2; ++side)
         for (int step = 0; step < 2; ++step) {
           const int64_t u = perI * i + 2 * side + step;
-          const float sign = side == 0 ? 1.0f : -1.0f;
-          mlp.in(u, O + i) = static_cast<float>(sign * kappa);
+          const double sign = side == 0 ? 1.0 : -1.0;
+          in.push_back(at(u, O + i, sign * kappa));
           if (!equality)
-            mlp.in(u, W) = static_cast<float>(-kappa * tau);
+            in.push_back(at(u, W, -kappa * tau));
           mlp.inBias(u) = -static_cast<float>(step);
-          mlp.out(CNT, u) = step == 0 ? 1.0f : -1.0f;
+          out.push_back(at(CNT, u, step == 0 ? 1.0 : -1.0));
         }
+    mlp.in = sparse(perI * n, D, in);
+    mlp.out = sparse(D, perI * n, out);
     body.layers.push_back({{std::move(head)}, std::move(mlp)});
     net.body = std::move(body);
 

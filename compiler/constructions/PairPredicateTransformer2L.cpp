@@ -125,11 +125,12 @@ public:
     // Layer 1: partner lookup, then the gated predicate.
     AttentionHead lookup;
     lookup.query = Matrix::Zero(k, D);
-    lookup.query.block(0, Q, k, k)
+    lookup.query.dense()
+        .block(0, Q, k, k)
         .diagonal()
         .setConstant(static_cast<float>(eta));
     lookup.key = Matrix::Zero(k, D);
-    lookup.key.block(0, K, k, k).diagonal().setOnes();
+    lookup.key.dense().block(0, K, k, k).diagonal().setOnes();
     lookup.value = Matrix::Zero(1, D);
     lookup.value(0, B) = 1;
     lookup.output = Matrix::Zero(D, 1);

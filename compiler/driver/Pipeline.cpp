@@ -42,20 +42,6 @@ std::optional<Spec> loadSpecSource(const std::string &name,
 }
 
 namespace {
-std::string humanBytes(double b) {
-  std::ostringstream os;
-  os.precision(3);
-  if (b >= (1 << 30))
-    os << b / (1 << 30) << " GiB";
-  else if (b >= (1 << 20))
-    os << b / (1 << 20) << " MiB";
-  else
-    os << b / 1024 << " KiB";
-  return os.str();
-}
-} // namespace
-
-namespace {
 const Construction *constructionAccepting(TaskKind task,
                                           const ModelSpec &model) {
   for (const Construction *c : allConstructions())

@@ -76,6 +76,13 @@ struct TensorList {
   void vec(const std::string &name, const Vector &v) {
     refs.push_back({name, DType::F32, {v.size()}, v.data()});
   }
+  // A Transformer matrix as it is stored: dense, or CSR like the RNN's.
+  void weights(const std::string &name, const WeightMatrix &m) {
+    if (m.isSparse())
+      csr(name, m.sparse());
+    else
+      dense(name, m.dense());
+  }
   void csr(const std::string &name, const SparseMatrix &m) {
     HW_ASSERT(m.isCompressed(), "sparse weights must be compressed");
     owned.emplace_back(m.outerIndexPtr(),
@@ -95,22 +102,22 @@ TensorList tensorsOf(const Network &net) {
   TensorList t;
   if (net.isTransformer()) {
     const TransformerBody &b = net.transformer();
-    t.dense("embed.token", b.embed.token);
-    t.dense("embed.position", b.embed.position);
+    t.weights("embed.token", b.embed.token);
+    t.weights("embed.position", b.embed.position);
     for (size_t l = 0; l < b.layers.size(); ++l) {
       const std::string L = "layers." + std::to_string(l);
       for (size_t h = 0; h < b.layers[l].heads.size(); ++h) {
         const std::string H = L + ".heads." + std::to_string(h);
         const AttentionHead &hd = b.layers[l].heads[h];
-        t.dense(H + ".query", hd.query);
-        t.dense(H + ".key", hd.key);
-        t.dense(H + ".value", hd.value);
-        t.dense(H + ".output", hd.output);
+        t.weights(H + ".query", hd.query);
+        t.weights(H + ".key", hd.key);
+        t.weights(H + ".value", hd.value);
+        t.weights(H + ".output", hd.output);
       }
       if (const auto &mlp = b.layers[l].mlp) {
-        t.dense(L + ".mlp.in", mlp->in);
+        t.weights(L + ".mlp.in", mlp->in);
         t.vec(L + ".mlp.in_bias", mlp->inBias);
-        t.dense(L + ".mlp.out", mlp->out);
+        t.weights(L + ".mlp.out", mlp->out);
         t.vec(L + ".mlp.out_bias", mlp->outBias);
       }
     }
@@ -284,6 +291,18 @@ public:
       throw UserError("'" + path_ + "': tensor '" + name +
                       "' should have shape [*, " + std::to_string(cols) + "]");
     return Eigen::Map<const Matrix>(t.f32(), t.shape[0], cols);
+  }
+  // A Transformer matrix: dense if the file has `name`, else CSR.
+  WeightMatrix weights(const std::string &name, int64_t rows,
+                       int64_t cols) const {
+    if (file_.tensors.count(name) || !file_.tensors.count(name + ".values"))
+      return dense(name, rows, cols);
+    return csr(name, rows, cols);
+  }
+  WeightMatrix weightsRows(const std::string &name, int64_t cols) const {
+    if (file_.tensors.count(name) || !file_.tensors.count(name + ".values"))
+      return denseRows(name, cols);
+    return csrRows(name, cols);
   }
   Vector vec(const std::string &name, int64_t n) const {
     const Tensor &t = find(name, DType::F32);
@@ -560,8 +579,8 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   const int64_t D = net.width;
   if (net.arch == Architecture::Transformer) {
     TransformerBody body;
-    body.embed.token = w.dense("embed.token", net.tokenCount, D);
-    body.embed.position = w.dense("embed.position", net.maxSequenceLength, D);
+    body.embed.token = w.weights("embed.token", net.tokenCount, D);
+    body.embed.position = w.weights("embed.position", net.maxSequenceLength, D);
     const json &layers = r.get(j, "layers", "");
     if (!layers.is_array() || layers.empty() || layers.size() > 64)
       r.fail("layers", "must be a list of 1 to 64 layers");
@@ -572,17 +591,17 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
       for (int64_t h = 0; h < heads; ++h) {
         const std::string H = L + ".heads." + std::to_string(h);
         AttentionHead hd;
-        hd.query = w.denseRows(H + ".query", D);
-        hd.key = w.dense(H + ".key", hd.query.rows(), D);
-        hd.value = w.denseRows(H + ".value", D);
-        hd.output = w.dense(H + ".output", D, hd.value.rows());
+        hd.query = w.weightsRows(H + ".query", D);
+        hd.key = w.weights(H + ".key", hd.query.rows(), D);
+        hd.value = w.weightsRows(H + ".value", D);
+        hd.output = w.weights(H + ".output", D, hd.value.rows());
         layer.heads.push_back(std::move(hd));
       }
       if (layers[l].value("mlp", false)) {
         MLP mlp;
-        mlp.in = w.denseRows(L + ".mlp.in", D);
+        mlp.in = w.weightsRows(L + ".mlp.in", D);
         mlp.inBias = w.vec(L + ".mlp.in_bias", mlp.in.rows());
-        mlp.out = w.dense(L + ".mlp.out", D, mlp.in.rows());
+        mlp.out = w.weights(L + ".mlp.out", D, mlp.in.rows());
         mlp.outBias = w.vec(L + ".mlp.out_bias", D);
         layer.mlp = std::move(mlp);
       }

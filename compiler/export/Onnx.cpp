@@ -42,18 +42,6 @@ namespace fs = std::filesystem;
 // leave room for the graph itself.
 constexpr int64_t kProtobufLimit = (int64_t(2) << 30) - (int64_t(64) << 20);
 
-std::string humanBytes(int64_t b) {
-  std::ostringstream s;
-  s.precision(3);
-  if (b >= (int64_t(1) << 30))
-    s << double(b) / double(int64_t(1) << 30) << " GiB";
-  else if (b >= (int64_t(1) << 20))
-    s << double(b) / double(int64_t(1) << 20) << " MiB";
-  else
-    s << b << " bytes";
-  return s.str();
-}
-
 // Padded per-row lists of a sparse matrix: row r's non-zeros, in column order,
 // then padding up to the longest row.
 struct PaddedRows {
@@ -158,6 +146,16 @@ public:
   }
   std::string matrix(const std::string &name, const Matrix &m) {
     return floats(name, {m.rows(), m.cols()}, m.data());
+  }
+  // ONNX initializers are dense: a sparse weight matrix is expanded (the
+  // caller has checked onnxWeightBytes, which counts it dense, against the
+  // limit).
+  std::string transposed(const std::string &name, const WeightMatrix &m) {
+    return m.isSparse() ? transposed(name, m.toDense())
+                        : transposed(name, m.dense());
+  }
+  std::string matrix(const std::string &name, const WeightMatrix &m) {
+    return m.isSparse() ? matrix(name, m.toDense()) : matrix(name, m.dense());
   }
   std::string vector(const std::string &name, const Vector &v) {
     return floats(name, {v.size()}, v.data());
@@ -460,7 +458,8 @@ void check(onnx::ModelProto &model, const std::string &what) {
 
 int64_t onnxWeightBytes(const Network &net) {
   const int64_t f = net.precision == Precision::F64 ? 8 : 4;
-  auto size = [&](const Matrix &m) { return f * m.size(); };
+  // Every matrix is exported dense, sparse ones too.
+  auto size = [&](const auto &m) { return f * m.rows() * m.cols(); };
   int64_t bytes = size(net.readout.weight) + f * net.readout.bias.size();
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
@@ -492,13 +491,13 @@ std::string onnxModelBytes(const TaskSpec &task, const Network &net,
   // The weights are held twice at the peak: in the model, then serialized.
   if (2 * bytes > maxBytes)
     throw UserError("cannot export " + what + " to ONNX: its weights need " +
-                    humanBytes(bytes) + " (" + std::to_string(bytes) +
+                    humanBytes(double(bytes)) + " (" + std::to_string(bytes) +
                     " bytes), held twice while writing (the model and its "
                     "serialized file), above --memory-limit " +
-                    humanBytes(maxBytes) + "; use a smaller N");
+                    humanBytes(double(maxBytes)) + "; use a smaller N");
   if (bytes > kProtobufLimit)
     throw UserError("cannot export " + what + " to ONNX: its weights need " +
-                    humanBytes(bytes) + " (" + std::to_string(bytes) +
+                    humanBytes(double(bytes)) + " (" + std::to_string(bytes) +
                     " bytes), but one .onnx file holds at most 2 GiB "
                     "(protobuf limit); use a smaller N");
 
@@ -550,7 +549,7 @@ std::string onnxModelBytes(const TaskSpec &task, const Network &net,
       buildRnn(b, net);
   } catch (const std::bad_alloc &) {
     throw UserError("out of memory while exporting " + what + " to ONNX (" +
-                    humanBytes(bytes) + " of weights)");
+                    humanBytes(double(bytes)) + " of weights)");
   }
   emitDecision(b, "logits");
   b.output("logits", elem, {std::to_string(net.classCount)});

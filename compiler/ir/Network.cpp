@@ -1,8 +1,92 @@
 #include "ir/Network.h"
 
+#include "support/Diagnostics.h"
+
+#include <algorithm>
 #include <cmath>
 
 namespace handwire {
+
+WeightMatrix::WeightMatrix(SparseMatrix s) : sparse_(std::move(s)) {
+  sparse_->makeCompressed(); // consumers walk the value array
+}
+
+const Matrix &WeightMatrix::dense() const {
+  HW_ASSERT(!sparse_, "dense() of a sparse weight matrix");
+  return dense_;
+}
+Matrix &WeightMatrix::dense() {
+  HW_ASSERT(!sparse_, "dense() of a sparse weight matrix");
+  return dense_;
+}
+const SparseMatrix &WeightMatrix::sparse() const {
+  HW_ASSERT(sparse_.has_value(), "sparse() of a dense weight matrix");
+  return *sparse_;
+}
+SparseMatrix &WeightMatrix::sparse() {
+  HW_ASSERT(sparse_.has_value(), "sparse() of a dense weight matrix");
+  return *sparse_;
+}
+
+float WeightMatrix::coeff(int64_t r, int64_t c) const {
+  return sparse_ ? sparse_->coeff(r, c) : dense_(r, c);
+}
+
+int64_t WeightMatrix::storedCount() const {
+  return sparse_ ? sparse_->nonZeros() : dense_.size();
+}
+const float *WeightMatrix::storedValues() const {
+  return sparse_ ? sparse_->valuePtr() : dense_.data();
+}
+float *WeightMatrix::storedValues() {
+  return sparse_ ? sparse_->valuePtr() : dense_.data();
+}
+
+Matrix WeightMatrix::toDense() const {
+  return sparse_ ? Matrix(*sparse_) : dense_;
+}
+
+bool WeightMatrix::allFinite() const {
+  const float *v = storedValues();
+  return std::all_of(v, v + storedCount(),
+                     [](float x) { return std::isfinite(x); });
+}
+
+namespace {
+// f(WeightMatrix &) for every matrix of a Transformer body, in model order.
+template <typename Body, typename F> void forEachMatrix(Body &t, const F &f) {
+  f(t.embed.token);
+  f(t.embed.position);
+  for (auto &layer : t.layers) {
+    for (auto &h : layer.heads) {
+      f(h.query);
+      f(h.key);
+      f(h.value);
+      f(h.output);
+    }
+    if (layer.mlp) {
+      f(layer.mlp->in);
+      f(layer.mlp->out);
+    }
+  }
+}
+} // namespace
+
+bool Network::hasSparseTransformerWeights() const {
+  bool any = false;
+  if (isTransformer())
+    forEachMatrix(transformer(),
+                  [&](const WeightMatrix &m) { any |= m.isSparse(); });
+  return any;
+}
+
+double Network::denseTransformerBytes() const {
+  double bytes = 0;
+  if (isTransformer())
+    forEachMatrix(transformer(),
+                  [&](const WeightMatrix &m) { bytes += m.denseBytes(); });
+  return bytes;
+}
 
 int HeadCertificate::requiredBits() const {
   return int(std::ceil(std::log2(12.0 * logitBound / gap))) + 1;
@@ -21,18 +105,22 @@ int64_t Network::readoutWidth() const {
   return elman().head.back().weight.rows();
 }
 
+void makeTransformerWeightsDense(Network &net) {
+  if (net.isTransformer())
+    forEachMatrix(std::get<TransformerBody>(net.body), [](WeightMatrix &m) {
+      if (m.isSparse())
+        m = WeightMatrix(m.toDense());
+    });
+}
+
 int64_t parameterCount(const Network &net) {
   int64_t n = net.readout.weight.size() + net.readout.bias.size();
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
-    n += t.embed.token.size() + t.embed.position.size();
-    for (const auto &layer : t.layers) {
-      for (const auto &h : layer.heads)
-        n += h.query.size() + h.key.size() + h.value.size() + h.output.size();
+    forEachMatrix(t, [&](const WeightMatrix &m) { n += m.storedCount(); });
+    for (const auto &layer : t.layers)
       if (layer.mlp)
-        n += layer.mlp->in.size() + layer.mlp->inBias.size() +
-             layer.mlp->out.size() + layer.mlp->outBias.size();
-    }
+        n += layer.mlp->inBias.size() + layer.mlp->outBias.size();
   } else {
     const ElmanBody &e = net.elman();
     n += e.recurrent.nonZeros() + e.input.nonZeros() + e.bias.size() +
@@ -53,24 +141,27 @@ void walkWeights(Net &net, const Visit &visit) {
   auto sparse = [&](const std::string &name, auto &m) {
     visit(name, m.valuePtr(), int64_t(m.nonZeros()));
   };
+  auto weights = [&](const std::string &name, auto &m) {
+    visit(name, m.storedValues(), m.storedCount());
+  };
   if (net.isTransformer()) {
     auto &t = std::get<TransformerBody>(net.body);
-    dense("embed.token", t.embed.token);
-    dense("embed.position", t.embed.position);
+    weights("embed.token", t.embed.token);
+    weights("embed.position", t.embed.position);
     for (size_t l = 0; l < t.layers.size(); ++l) {
       const std::string L = "layers." + std::to_string(l);
       for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {
         auto &hd = t.layers[l].heads[h];
         const std::string H = L + ".heads." + std::to_string(h);
-        dense(H + ".query", hd.query);
-        dense(H + ".key", hd.key);
-        dense(H + ".value", hd.value);
-        dense(H + ".output", hd.output);
+        weights(H + ".query", hd.query);
+        weights(H + ".key", hd.key);
+        weights(H + ".value", hd.value);
+        weights(H + ".output", hd.output);
       }
       if (auto &mlp = t.layers[l].mlp) {
-        dense(L + ".mlp.in", mlp->in);
+        weights(L + ".mlp.in", mlp->in);
         dense(L + ".mlp.in_bias", mlp->inBias);
-        dense(L + ".mlp.out", mlp->out);
+        weights(L + ".mlp.out", mlp->out);
         dense(L + ".mlp.out_bias", mlp->outBias);
       }
     }

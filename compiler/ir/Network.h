@@ -18,6 +18,8 @@
 //   z_0 = h_M, z_{k+1} = ReLU(head[k].weight * z_k + head[k].bias);
 //   logits = readout.weight * z_K + readout.bias (K = head layers; with no
 //   head, z_K = h_M and this is the plain Elman read-out).
+// - A Transformer matrix is dense or compressed row-major (WeightMatrix);
+//   the one-layer linear-width models store theirs sparse.
 // - The RNN's matrices (recurrent, input, head weights) are sparse, row-major
 //   and compressed (CSR). A head can be far wider than the state (~10^5
 //   units reading ~20 of 10^4 each), so nothing downstream densifies it.
@@ -43,6 +45,54 @@ using Matrix =
 using Vector = Eigen::VectorXf;
 using SparseMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, int32_t>;
 
+// A Transformer weight matrix (out, in): dense row-major, or compressed
+// row-major (CSR) where a construction's matrix is almost all zeros. The
+// one-layer equality model has linear width: dense, its weights at N = 65536
+// would take 384 GiB (its position table alone is M x D ~ 2 n^2 floats);
+// sparse, they take a few MB. Constructions assign a dense Matrix and write
+// entries, or assign a compressed SparseMatrix.
+class WeightMatrix {
+public:
+  WeightMatrix() = default;
+  WeightMatrix(Matrix m) : dense_(std::move(m)) {}
+  template <typename Derived>
+  WeightMatrix(const Eigen::MatrixBase<Derived> &m) : dense_(m) {}
+  WeightMatrix(SparseMatrix s);
+
+  int64_t rows() const { return sparse_ ? sparse_->rows() : dense_.rows(); }
+  int64_t cols() const { return sparse_ ? sparse_->cols() : dense_.cols(); }
+  bool isSparse() const { return sparse_.has_value(); }
+  // The storage. dense() of a sparse matrix (and sparse() of a dense one)
+  // is a programming error: consumers ask isSparse() or call visit().
+  const Matrix &dense() const;
+  Matrix &dense();
+  const SparseMatrix &sparse() const;
+  SparseMatrix &sparse();
+  // Entry (r, c) of a dense matrix, for constructions that write entries.
+  float &operator()(int64_t r, int64_t c) { return dense()(r, c); }
+  // Entry (r, c) of either storage.
+  float coeff(int64_t r, int64_t c) const;
+  // Stored floats: every entry (dense) or the non-zeros (sparse), and where
+  // they are (values in row-major order either way).
+  int64_t storedCount() const;
+  const float *storedValues() const;
+  float *storedValues();
+  // Bytes the matrix would take dense (what a dense consumer must allocate).
+  double denseBytes() const {
+    return 4.0 * static_cast<double>(rows()) * static_cast<double>(cols());
+  }
+  Matrix toDense() const;
+  bool allFinite() const;
+  // f(const Matrix &) or f(const SparseMatrix &), whichever is stored.
+  template <typename F> decltype(auto) visit(F &&f) const {
+    return sparse_ ? f(*sparse_) : f(dense_);
+  }
+
+private:
+  Matrix dense_;
+  std::optional<SparseMatrix> sparse_;
+};
+
 // A named range of residual-stream (or hidden-state) dimensions.
 struct ResidualBlock {
   std::string name; // "S", "K", "Q", ...
@@ -52,21 +102,21 @@ struct ResidualBlock {
 };
 
 struct Embedding {
-  Matrix token;    // (tokenCount, D)
-  Matrix position; // (maxSequenceLength, D); row i is 0-based position i
+  WeightMatrix token;    // (tokenCount, D)
+  WeightMatrix position; // (maxSequenceLength, D); row i is 0-based position i
 };
 
 struct AttentionHead {
-  Matrix query;  // (dk, D), softmax scale folded in
-  Matrix key;    // (dk, D)
-  Matrix value;  // (dv, D)
-  Matrix output; // (D, dv)
+  WeightMatrix query;  // (dk, D), softmax scale folded in
+  WeightMatrix key;    // (dk, D)
+  WeightMatrix value;  // (dv, D)
+  WeightMatrix output; // (D, dv)
 };
 
 struct MLP {
-  Matrix in; // (H, D)
+  WeightMatrix in; // (H, D)
   Vector inBias;
-  Matrix out; // (D, H)
+  WeightMatrix out; // (D, H)
   Vector outBias;
 };
 
@@ -199,6 +249,11 @@ struct Network {
   Provenance provenance;
   Certificate certificate;
 
+  // Whether some Transformer matrix is stored sparse, and the bytes all of
+  // them would take dense.
+  bool hasSparseTransformerWeights() const;
+  double denseTransformerBytes() const;
+
   bool isTransformer() const {
     return std::holds_alternative<TransformerBody>(body);
   }
@@ -215,6 +270,10 @@ struct Network {
 // Number of weights that are stored (dense matrices count every entry,
 // sparse ones their non-zeros).
 int64_t parameterCount(const Network &net);
+
+// Stores every Transformer matrix dense (for consumers that need it; check
+// denseTransformerBytes first).
+void makeTransformerWeightsDense(Network &net);
 
 // Every weight array of the network in a fixed order, named as the model file
 // names its tensors ("layers.0.heads.0.query", "rnn.bias"; for sparse

@@ -33,6 +33,14 @@ public:
     if (!m.allFinite())
       problems.push_back(name + " has a non-finite entry");
   }
+  // A Transformer matrix: its shape, finite entries, and (sparse) compressed.
+  void weights(const WeightMatrix &m, int64_t rows, int64_t cols,
+               const std::string &name) {
+    shape(m, rows, cols, name);
+    if (m.isSparse())
+      compressed(m.sparse(), name);
+    finite(m, name);
+  }
   // Every consumer walks valuePtr()[0 .. nonZeros()), which is only the
   // non-zeros once the matrix is compressed (insert() leaves gaps).
   void compressed(const SparseMatrix &m, const std::string &name) {
@@ -74,10 +82,8 @@ std::vector<std::string> verifyNetwork(const Network &net) {
   const int64_t D = net.width;
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
-    c.shape(t.embed.token, net.tokenCount, D, "embed.token");
-    c.shape(t.embed.position, net.maxSequenceLength, D, "embed.position");
-    c.finite(t.embed.token, "embed.token");
-    c.finite(t.embed.position, "embed.position");
+    c.weights(t.embed.token, net.tokenCount, D, "embed.token");
+    c.weights(t.embed.position, net.maxSequenceLength, D, "embed.position");
     c.require(!t.layers.empty(), "a transformer needs at least one layer");
     for (size_t l = 0; l < t.layers.size(); ++l) {
       const std::string L = "layers." + std::to_string(l);
@@ -86,23 +92,17 @@ std::vector<std::string> verifyNetwork(const Network &net) {
         const std::string n = L + ".heads." + std::to_string(h);
         const int64_t dk = hd.query.rows(), dv = hd.value.rows();
         c.require(dk >= 1 && dv >= 1, n + " has an empty query or value");
-        c.shape(hd.query, dk, D, n + ".query");
-        c.shape(hd.key, dk, D, n + ".key");
-        c.shape(hd.value, dv, D, n + ".value");
-        c.shape(hd.output, D, dv, n + ".output");
-        c.finite(hd.query, n + ".query");
-        c.finite(hd.key, n + ".key");
-        c.finite(hd.value, n + ".value");
-        c.finite(hd.output, n + ".output");
+        c.weights(hd.query, dk, D, n + ".query");
+        c.weights(hd.key, dk, D, n + ".key");
+        c.weights(hd.value, dv, D, n + ".value");
+        c.weights(hd.output, D, dv, n + ".output");
       }
       if (const auto &mlp = t.layers[l].mlp) {
         const int64_t H = mlp->in.rows();
-        c.shape(mlp->in, H, D, L + ".mlp.in");
+        c.weights(mlp->in, H, D, L + ".mlp.in");
         c.vec(mlp->inBias, H, L + ".mlp.in_bias");
-        c.shape(mlp->out, D, H, L + ".mlp.out");
+        c.weights(mlp->out, D, H, L + ".mlp.out");
         c.vec(mlp->outBias, D, L + ".mlp.out_bias");
-        c.finite(mlp->in, L + ".mlp.in");
-        c.finite(mlp->out, L + ".mlp.out");
         c.finite(mlp->inBias, L + ".mlp.in_bias");
         c.finite(mlp->outBias, L + ".mlp.out_bias");
       }

@@ -110,4 +110,16 @@ void internalError(const char *file, int line, const std::string &msg) {
   throw InternalError(os.str());
 }
 
+std::string humanBytes(double b) {
+  std::ostringstream os;
+  os.precision(3);
+  if (b >= (1 << 30))
+    os << b / (1 << 30) << " GiB";
+  else if (b >= (1 << 20))
+    os << b / (1 << 20) << " MiB";
+  else
+    os << b / 1024 << " KiB";
+  return os.str();
+}
+
 } // namespace handwire

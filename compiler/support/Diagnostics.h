@@ -71,6 +71,9 @@ public:
 [[noreturn]] void internalError(const char *file, int line,
                                 const std::string &msg);
 
+// A byte count for messages: "1.47 KiB", "384 GiB" (3 significant digits).
+std::string humanBytes(double bytes);
+
 } // namespace handwire
 
 #define HW_ASSERT(cond, msg)                                                   \

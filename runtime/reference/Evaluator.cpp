@@ -2,7 +2,11 @@
 
 #include "support/Diagnostics.h"
 
+#include <Eigen/SparseCore>
+
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 namespace handwire {
 namespace {
@@ -25,21 +29,69 @@ void store(Eigen::MatrixBase<Derived> &m, Rounding round) {
   store(std::move(m), round);
 }
 
-// One attention head + residual update for rows [first, M) of X.
 template <typename Scalar>
-void attend(const AttentionHead &head, const Mat<Scalar> &X, int64_t first,
+using Sparse = Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int32_t>;
+
+template <typename Scalar> void store(Sparse<Scalar> &m, Rounding round) {
+  if (round)
+    for (int64_t k = 0; k < m.nonZeros(); ++k)
+      m.valuePtr()[k] = Scalar(round(float(m.valuePtr()[k])));
+}
+
+// X W^T for a weight matrix of either storage, as a dense matrix.
+template <typename Scalar, typename Rows>
+Mat<Scalar> projectDense(const Rows &X, const WeightMatrix &W) {
+  return W.visit([&](const auto &w) -> Mat<Scalar> {
+    return X * w.template cast<Scalar>().transpose();
+  });
+}
+
+// X W^T for sparse rows X, kept sparse (a value table of a linear-width
+// model is M x n: dense it would not fit).
+template <typename Scalar>
+Sparse<Scalar> projectSparse(const Sparse<Scalar> &X, const WeightMatrix &W) {
+  const Sparse<Scalar> w =
+      W.isSparse()
+          ? Sparse<Scalar>(W.sparse().template cast<Scalar>())
+          : Sparse<Scalar>(W.dense().template cast<Scalar>().sparseView(
+                Scalar(0), Scalar(0)));
+  Sparse<Scalar> p = X * w.transpose();
+  p.makeCompressed();
+  return p;
+}
+
+// W x for one vector x, W of either storage.
+template <typename Scalar>
+Vec<Scalar> apply(const WeightMatrix &W, const Vec<Scalar> &x) {
+  return W.visit([&](const auto &w) -> Vec<Scalar> {
+    return w.template cast<Scalar>() * x;
+  });
+}
+
+// One attention head + residual update for rows [first, M) of X. Rows is a
+// dense matrix, or sparse rows for a one-layer model with a sparse embedding
+// (then first = M - 1, and keys and values stay sparse too).
+template <typename Scalar, typename Rows>
+void attend(const AttentionHead &head, const Rows &X, int64_t first,
             Mat<Scalar> &update, Rounding round) {
+  constexpr bool sparseRows = std::is_same_v<Rows, Sparse<Scalar>>;
   const int64_t M = X.rows();
   // Keys and values of every row, queries of the rows being updated.
-  Mat<Scalar> keys = X * head.key.template cast<Scalar>().transpose();
-  Mat<Scalar> values = X * head.value.template cast<Scalar>().transpose();
+  using Table = std::conditional_t<sparseRows, Sparse<Scalar>, Mat<Scalar>>;
+  Table keys, values;
+  if constexpr (sparseRows) {
+    keys = projectSparse<Scalar>(X, head.key);
+    values = projectSparse<Scalar>(X, head.value);
+  } else {
+    keys = projectDense<Scalar>(X, head.key);
+    values = projectDense<Scalar>(X, head.value);
+  }
   Mat<Scalar> queries =
-      X.bottomRows(M - first) * head.query.template cast<Scalar>().transpose();
+      projectDense<Scalar>(X.bottomRows(M - first), head.query);
   store(keys, round);
   store(values, round);
   store(queries, round);
-  const Mat<Scalar> output = head.output.template cast<Scalar>();
-  Vec<Scalar> scores(M);
+  Vec<Scalar> scores(M), mixed;
   for (int64_t i = first; i < M; ++i) {
     const int64_t n = i + 1; // causal: keys 0 .. i
     scores.head(n).noalias() =
@@ -50,21 +102,89 @@ void attend(const AttentionHead &head, const Mat<Scalar> &X, int64_t first,
     scores.head(n) = (scores.head(n).array() - mx).exp();
     store(scores.head(n), round);
     const Scalar sum = scores.head(n).sum(); // accumulated in Scalar
-    Vec<Scalar> mixed = values.topRows(n).transpose() * scores.head(n) / sum;
+    if constexpr (sparseRows) {
+      mixed = values.topRows(n).transpose() * scores.head(n);
+      mixed /= sum;
+    } else {
+      mixed = values.topRows(n).transpose() * scores.head(n) / sum;
+    }
     store(mixed, round);
-    update.row(i - first) += (output * mixed).transpose();
+    update.row(i - first) += apply<Scalar>(head.output, mixed).transpose();
     store(update.row(i - first), round);
   }
+}
+
+// x += out ReLU(in x + inBias) + outBias for every row of X.
+template <typename Scalar, typename Rows>
+void applyMlp(const MLP &mlp, Rows &&X, Rounding round) {
+  Mat<Scalar> hidden = projectDense<Scalar>(X, mlp.in).rowwise() +
+                       mlp.inBias.template cast<Scalar>().transpose();
+  store(hidden, round);
+  hidden = hidden.cwiseMax(Scalar(0));
+  Mat<Scalar> out = projectDense<Scalar>(hidden, mlp.out).rowwise() +
+                    mlp.outBias.template cast<Scalar>().transpose();
+  store(out, round);
+  X += out;
+  store(X, round);
+}
+
+template <typename Scalar>
+Vec<Scalar> readoutLogits(const Network &net, const Vec<Scalar> &x,
+                          Rounding round) {
+  Vec<Scalar> logits = net.readout.weight.template cast<Scalar>() * x +
+                       net.readout.bias.template cast<Scalar>();
+  store(logits, round);
+  return logits;
+}
+
+// A one-layer model whose embedding is stored sparse: its rows x_j =
+// token[w_j] + position[j] stay sparse (a linear-width model's M x D rows
+// would not fit dense), and only the last row is ever updated.
+template <typename Scalar>
+Vec<Scalar> sparseOneLayerLogits(const Network &net, const int32_t *tokens,
+                                 int64_t M, Rounding round) {
+  const TransformerBody &t = net.transformer();
+  const Sparse<Scalar> token =
+      t.embed.token.isSparse()
+          ? Sparse<Scalar>(t.embed.token.sparse().template cast<Scalar>())
+          : Sparse<Scalar>(
+                t.embed.token.dense().template cast<Scalar>().sparseView(
+                    Scalar(0), Scalar(0)));
+  const SparseMatrix rows = t.embed.position.sparse().topRows(M);
+  const Sparse<Scalar> position = rows.template cast<Scalar>();
+  // The token rows, gathered: one selector entry per position.
+  Sparse<Scalar> select(M, net.tokenCount);
+  std::vector<Eigen::Triplet<Scalar, int32_t>> picks;
+  picks.reserve(static_cast<size_t>(M));
+  for (int64_t i = 0; i < M; ++i)
+    picks.emplace_back(int32_t(i), tokens[i], Scalar(1));
+  select.setFromTriplets(picks.begin(), picks.end());
+  const Sparse<Scalar> gathered = select * token; // exact: one row each
+  Sparse<Scalar> X = gathered + position;
+  X.makeCompressed();
+  store(X, round);
+  const TransformerLayer &layer = t.layers.front();
+  Mat<Scalar> update = Mat<Scalar>::Zero(1, net.width);
+  for (const AttentionHead &head : layer.heads)
+    attend<Scalar>(head, X, M - 1, update, round);
+  Mat<Scalar> last = Mat<Scalar>(X.bottomRows(1)) + update;
+  store(last, round);
+  if (layer.mlp)
+    applyMlp<Scalar>(*layer.mlp, last, round);
+  return readoutLogits<Scalar>(net, last.row(0).transpose(), round);
 }
 
 template <typename Scalar>
 Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
                               int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
+  if (t.layers.size() == 1 && t.embed.position.isSparse())
+    return sparseOneLayerLogits<Scalar>(net, tokens, M, round);
   Mat<Scalar> X(M, net.width);
   for (int64_t i = 0; i < M; ++i)
-    X.row(i) = (t.embed.token.row(tokens[i]) + t.embed.position.row(i))
-                   .template cast<Scalar>();
+    X.row(i) =
+        (t.embed.token.dense().row(tokens[i]) + t.embed.position.dense().row(i))
+            .template cast<Scalar>();
   store(X, round);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const TransformerLayer &layer = t.layers[l];
@@ -75,27 +195,10 @@ Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
       attend<Scalar>(head, X, first, update, round);
     X.bottomRows(M - first) += update;
     store(X.bottomRows(M - first), round);
-    if (layer.mlp) {
-      const MLP &mlp = *layer.mlp;
-      Mat<Scalar> hidden =
-          (X.bottomRows(M - first) * mlp.in.template cast<Scalar>().transpose())
-              .rowwise() +
-          mlp.inBias.template cast<Scalar>().transpose();
-      store(hidden, round);
-      hidden = hidden.cwiseMax(Scalar(0));
-      Mat<Scalar> out =
-          (hidden * mlp.out.template cast<Scalar>().transpose()).rowwise() +
-          mlp.outBias.template cast<Scalar>().transpose();
-      store(out, round);
-      X.bottomRows(M - first) += out;
-      store(X.bottomRows(M - first), round);
-    }
+    if (layer.mlp)
+      applyMlp<Scalar>(*layer.mlp, X.bottomRows(M - first), round);
   }
-  Vec<Scalar> logits =
-      net.readout.weight.template cast<Scalar>() * X.row(M - 1).transpose() +
-      net.readout.bias.template cast<Scalar>();
-  store(logits, round);
-  return logits;
+  return readoutLogits<Scalar>(net, X.row(M - 1).transpose(), round);
 }
 
 template <typename Scalar>
@@ -131,10 +234,7 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
     store(pre, round);
     h = pre.cwiseMax(Scalar(0));
   }
-  Vec<Scalar> logits = net.readout.weight.template cast<Scalar>() * h +
-                       net.readout.bias.template cast<Scalar>();
-  store(logits, round);
-  return logits;
+  return readoutLogits<Scalar>(net, h, round);
 }
 
 template <typename Scalar>

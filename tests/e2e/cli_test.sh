@@ -338,10 +338,10 @@ sweep_index_lookup)
   ;;
 sweep_refusals_and_errors)
   # Over the memory limit at some N: recorded as refused, not a crash.
-  expect 0 "refused: .*memory" -- "$HW" sweep specs/string_equality.task --lengths 64,1024 \
+  expect 0 "refused: .*memory" -- "$HW" sweep specs/string_equality.task --lengths 64,1048576 \
     --model one_layer --memory-limit 8M -n 20 -o "$TMP/mem"
   [ "$(cell "$TMP/mem.csv" one_layer 64 status)" = ok ] || fail "one_layer at 64"
-  [ "$(cell "$TMP/mem.csv" one_layer 1024 status)" = refused ] || fail "one_layer at 1024"
+  [ "$(cell "$TMP/mem.csv" one_layer 1048576 status)" = refused ] || fail "one_layer at 2^20"
   # Below a lower bound (a one-layer Transformer for bounded Dyck): refused at
   # every N with the bound as the reason; the RNN still runs.
   printf 'task bounded_dyck {\n  brackets = 2;\n  depth = 2;\n  max_length = 64;\n}\nmodel transformer {\n  layers = 1;\n}\nmodel rnn {}\n' \

@@ -63,6 +63,25 @@ class HandwireModel:
         rows = torch.repeat_interleave(torch.arange(offsets.numel() - 1), offsets.diff())
         return rows, self.w[prefix + ".columns"], self.w[prefix + ".values"]
 
+    def _times_t(self, x, name):
+        """x @ W.T for a Transformer matrix stored dense or as CSR."""
+        if name in self.w:
+            return x @ self.w[name].T
+        r, c, v = self._csr(name)
+        rows = self.w[name + ".row_offsets"].numel() - 1
+        out = torch.zeros(*x.shape[:-1], rows, dtype=x.dtype)
+        return out.index_add_(x.dim() - 1, r, x[..., c] * v)
+
+    def _table(self, name):
+        """An embedding table, dense."""
+        if name in self.w:
+            return self.w[name]
+        r, c, v = self._csr(name)
+        rows = self.w[name + ".row_offsets"].numel() - 1
+        t = torch.zeros(rows, self.cfg["width"], dtype=self.dtype)
+        t[r, c] = v
+        return t
+
     @torch.no_grad()
     def logits(self, tokens):
         w = self.w
@@ -80,20 +99,20 @@ class HandwireModel:
                 b = w[f"rnn.head.{k}.bias"]
                 h = torch.relu(torch.zeros_like(b).index_add_(0, r, v * h[c]) + b)
             return w["readout.weight"] @ h + w["readout.bias"]
-        x = w["embed.token"][tokens] + w["embed.position"][: len(tokens)]
+        x = self._table("embed.token")[tokens] + self._table("embed.position")[: len(tokens)]
         causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
         for l, layer in enumerate(self.cfg["layers"]):
             upd = torch.zeros_like(x)
             for h in range(layer["heads"]):
                 p = f"layers.{l}.heads.{h}."
-                q, k, v = x @ w[p + "query"].T, x @ w[p + "key"].T, x @ w[p + "value"].T
+                q, k, v = (self._times_t(x, p + m) for m in ("query", "key", "value"))
                 s = (q @ k.T).masked_fill(causal, float("-inf"))  # no 1/sqrt(d): scale is in Q
-                upd += torch.softmax(s, -1) @ v @ w[p + "output"].T
+                upd += self._times_t(torch.softmax(s, -1) @ v, p + "output")
             x = x + upd
             if layer["mlp"]:
                 p = f"layers.{l}.mlp."
-                x = x + torch.relu(x @ w[p + "in"].T + w[p + "in_bias"]) @ w[p + "out"].T \
-                    + w[p + "out_bias"]
+                hidden = torch.relu(self._times_t(x, p + "in") + w[p + "in_bias"])
+                x = x + self._times_t(hidden, p + "out") + w[p + "out_bias"]
         return w["readout.weight"] @ x[-1] + w["readout.bias"]
 
 

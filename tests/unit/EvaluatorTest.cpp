@@ -28,7 +28,7 @@ Network tinyTransformer(float s) {
   h.key = Matrix{{0, 1}};
   h.value = Matrix{{1, 0}};
   h.output = Matrix(2, 1); // Matrix{{0}, {1}} would mean "0 rows, 1 column"
-  h.output << 0, 1;
+  h.output.dense() << 0, 1;
   t.layers.push_back({{h}, std::nullopt});
   net.body = t;
   net.readout.weight = Matrix{{1, 0}, {0, 1}};

@@ -122,7 +122,8 @@ TEST(IndexLookupTransformer, ScaleIsDerivedFromTheMeasuredGap) {
   EXPECT_TRUE(net.certificate.certified);
   // The scale really is folded into the query weights.
   const AttentionHead &head = net.transformer().layers[0].heads[0];
-  EXPECT_NEAR(head.query.cwiseAbs().maxCoeff(), h.scale, 1e-3 * h.scale);
+  EXPECT_NEAR(head.query.dense().cwiseAbs().maxCoeff(), h.scale,
+              1e-3 * h.scale);
 }
 
 TEST(IndexLookupTransformer, TooSmallAScaleIsRefusedAndReallyFails) {

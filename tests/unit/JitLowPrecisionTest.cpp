@@ -139,11 +139,11 @@ Network withEmbedding(Network net, Layer0 kind) {
   if (kind == Layer0::Unfolded)
     return net; // randomTransformer's tables overlap in every column
   auto &t = std::get<TransformerBody>(net.body);
-  t.embed.token.rightCols(6).setZero();   // tokens in columns [0, 6)
-  t.embed.position.leftCols(6).setZero(); // positions in [6, 12)
+  t.embed.token.dense().rightCols(6).setZero();   // tokens in columns [0, 6)
+  t.embed.position.dense().leftCols(6).setZero(); // positions in [6, 12)
   if (kind == Layer0::TableKeys)
     for (AttentionHead &h : t.layers[0].heads)
-      h.key.leftCols(6).setZero();
+      h.key.dense().leftCols(6).setZero();
   return net;
 }
 

@@ -41,7 +41,7 @@ inline Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
       hd.value = randomMatrix(rng, 4, 12, 1);
       hd.output = randomMatrix(rng, 12, 4, 0.5f);
       // A block-sparse projection, as the constructions use.
-      hd.key.leftCols(5).setZero();
+      hd.key.dense().leftCols(5).setZero();
       layer.heads.push_back(hd);
     }
     if (mlp) {
