@@ -69,7 +69,9 @@ public:
     fmf.setAllowReassoc();
     fmf.setAllowContract();
     B.setFastMathFlags(fmf);
-    if (plan_.transformer)
+    if (plan_.sparse)
+      sparseOneLayer();
+    else if (plan_.transformer)
       transformer();
     else
       rnn();
@@ -483,6 +485,93 @@ private:
       });
     }
     readout(at(X, mul(B.CreateSub(rows, c64(1)), c64(D))));
+  }
+
+  // --- a one-layer fp32 model with sparse matrices (SparseOneLayerPlan):
+  // the read-out row only, every product over the non-zeros ---
+  void sparseOneLayer() {
+    const ForwardPlan &p = plan_;
+    const SparseOneLayerPlan &sp = *p.sparse;
+    const int64_t D = p.width, T = p.tokenCount, P = p.maxLength;
+    int64_t dkMax = 1, dvMax = 1;
+    for (const SparseHeadPlan &h : sp.heads) {
+      dkMax = std::max(dkMax, h.dk);
+      dvMax = std::max(dvMax, h.dv);
+    }
+    // Scratch (ForwardPlan::scratchFloats): x, u (D), q (dkMax), e (P),
+    // o (dvMax), hidden (MLP width), per-token sums (T).
+    Value *x = scratch_, *u = at(x, c64(D)), *q = at(u, c64(D));
+    Value *e = at(q, c64(dkMax)), *o = at(e, c64(P));
+    Value *hidden = at(o, c64(dvMax)), *sums = at(hidden, c64(sp.mlpIn.rows));
+    O_ = o;
+    Value *M = length_, *last = B.CreateSub(M, c64(1));
+    // x = token[w_{M-1}] + position[M-1] (the position row's non-zeros).
+    Value *tokRow = at(addr(sp.tokenRows.data()), mul(token(last), c64(D)));
+    loop(c64(0), c64(D), [&](Value *c) { st(ld(tokRow, c), x, c); });
+    Value *start = addr(sp.positionStart.data()),
+          *cols = addr(sp.positionCols.data()),
+          *vals = addr(sp.positionVals.data());
+    loop(idx(start, last), idx(start, M), [&](Value *k) {
+      Value *c = idx(cols, k);
+      st(B.CreateFAdd(ld(x, c), ld(vals, k)), x, c);
+    });
+    loop(c64(0), c64(D), [&](Value *c) { st(cf(0), u, c); });
+    for (const SparseHeadPlan &h : sp.heads) {
+      spmv(h.query, x, q, nullptr);
+      // Scores of positions 0 .. M-1 from the folded key tables.
+      Value *kt = addr(h.keyTok.data()), *kp = addr(h.keyPos.data());
+      Value *mx = slot("max");
+      B.CreateStore(ConstantFP::getInfinity(f32, true), mx);
+      loop(c64(0), M, [&](Value *j) {
+        Value *tk = at(kt, mul(token(j), c64(h.dk)));
+        Value *pk = at(kp, mul(j, c64(h.dk)));
+        Value *s = cf(0);
+        for (int64_t c = 0; c < h.dk; ++c)
+          s = B.CreateFAdd(
+              s, B.CreateFMul(ld(q, c64(c)),
+                              B.CreateFAdd(ld(tk, c64(c)), ld(pk, c64(c)))));
+        st(s, e, j);
+        B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
+      });
+      // e_j = exp(s_j - max) (every exponent <= 0), their sum, their sum
+      // per token, and zeros past M (valuePosT reads every position).
+      Value *m = B.CreateLoad(f32, mx);
+      Value *total = slot("sum");
+      B.CreateStore(cf(0), total);
+      loop(c64(0), c64(T), [&](Value *t) { st(cf(0), sums, t); });
+      loop(c64(0), M, [&](Value *j) {
+        Value *w = expNonPositive(B.CreateFSub(ld(e, j), m));
+        st(w, e, j);
+        B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, total), w), total);
+        Value *t = token(j);
+        st(B.CreateFAdd(ld(sums, t), w), sums, t);
+      });
+      loop(M, c64(P), [&](Value *j) { st(cf(0), e, j); });
+      // o = (sum_t E_t valueTok[t] + valuePosT e) / Z
+      Value *vt = addr(h.valueTok.data());
+      loop(c64(0), c64(h.dv), [&](Value *c) {
+        Value *acc = cf(0);
+        for (int64_t t = 0; t < T; ++t)
+          acc = B.CreateFAdd(acc, B.CreateFMul(ld(sums, c64(t)),
+                                               ld(vt, add(c64(t * h.dv), c))));
+        st(acc, o, c);
+      });
+      spmv(h.valuePosT, e, o, o);
+      normalize(h.dv, B.CreateLoad(f32, total));
+      spmv(h.output, o, u, u); // u += O o
+    }
+    loop(c64(0), c64(D),
+         [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(u, c)), x, c); });
+    if (sp.hasMlp) {
+      spmv(sp.mlpIn, x, hidden, addr(sp.mlpInBias.data()));
+      loop(c64(0), c64(sp.mlpIn.rows), [&](Value *k) {
+        st(B.CreateMaxNum(ld(hidden, k), cf(0)), hidden, k);
+      });
+      spmv(sp.mlpOut, hidden, u, addr(sp.mlpOutBias.data()));
+      loop(c64(0), c64(D),
+           [&](Value *c) { st(B.CreateFAdd(ld(x, c), ld(u, c)), x, c); });
+    }
+    readout(x);
   }
 
   // tok[w_j][c] + pos[j][c] over the present tables (0 if neither is).

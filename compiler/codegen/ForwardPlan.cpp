@@ -143,13 +143,70 @@ void roundTable(FoldedTable &t, StorageFormat f) {
     x = roundToFormat(x, f);
 }
 
+// A weight matrix as CSR, whatever its storage.
+SparseMatrix sparseOf(const WeightMatrix &W) {
+  if (W.isSparse())
+    return W.sparse();
+  SparseMatrix m = W.dense().sparseView(0.0f, 0.0f);
+  m.makeCompressed();
+  return m;
+}
+
+std::vector<float> denseOf(const SparseMatrix &m) {
+  const Matrix d(m);
+  return std::vector<float>(d.data(), d.data() + d.size());
+}
+
+// SparseOneLayerPlan (ForwardPlan.h): every table from sparse products.
+void planSparseOneLayer(const Network &net, ForwardPlan &p) {
+  const TransformerBody &t = net.transformer();
+  SparseOneLayerPlan s;
+  const SparseMatrix token = sparseOf(t.embed.token),
+                     position = sparseOf(t.embed.position);
+  s.tokenRows = denseOf(token);
+  s.positionStart.assign(position.outerIndexPtr(),
+                         position.outerIndexPtr() + position.rows() + 1);
+  s.positionCols.assign(position.innerIndexPtr(),
+                        position.innerIndexPtr() + position.nonZeros());
+  s.positionVals.assign(position.valuePtr(),
+                        position.valuePtr() + position.nonZeros());
+  const TransformerLayer &layer = t.layers.front();
+  for (const AttentionHead &h : layer.heads) {
+    SparseHeadPlan hp;
+    hp.dk = h.query.rows();
+    hp.dv = h.value.rows();
+    const SparseMatrix K = sparseOf(h.key), V = sparseOf(h.value);
+    hp.query = hybOf(sparseOf(h.query));
+    hp.keyTok = denseOf(SparseMatrix(token * K.transpose()));
+    hp.keyPos = denseOf(SparseMatrix(position * K.transpose()));
+    hp.valueTok = denseOf(SparseMatrix(token * V.transpose()));
+    hp.valuePosT = hybOf(SparseMatrix(V * position.transpose()));
+    hp.output = hybOf(sparseOf(h.output));
+    s.heads.push_back(std::move(hp));
+  }
+  if (const auto &mlp = layer.mlp) {
+    s.hasMlp = true;
+    s.mlpIn = hybOf(sparseOf(mlp->in));
+    s.mlpOut = hybOf(sparseOf(mlp->out));
+    s.mlpInBias.assign(mlp->inBias.data(),
+                       mlp->inBias.data() + mlp->inBias.size());
+    s.mlpOutBias.assign(mlp->outBias.data(),
+                        mlp->outBias.data() + mlp->outBias.size());
+  }
+  p.sparse = std::move(s);
+}
+
 } // namespace
 
 ForwardPlan planForward(const Network &input,
                         std::optional<StorageFormat> storage) {
   ForwardPlan p;
   p.storage = storage;
-  if (input.isTransformer() && input.hasSparseTransformerWeights()) {
+  const bool sparse =
+                 input.isTransformer() && input.hasSparseTransformerWeights(),
+             sparseOneLayer =
+                 sparse && input.transformer().layers.size() == 1 && !storage;
+  if (sparse && !sparseOneLayer) {
     // The kernels read Transformer matrices dense: expand a copy, if it fits.
     const double bytes = input.denseTransformerBytes();
     if (bytes > static_cast<double>(kDensePlanLimitBytes))
@@ -175,6 +232,10 @@ ForwardPlan planForward(const Network &input,
   p.readout = compact(net.readout.weight);
   p.readoutBias.assign(net.readout.bias.data(),
                        net.readout.bias.data() + net.classCount);
+  if (sparseOneLayer) {
+    planSparseOneLayer(net, p);
+    return p;
+  }
   if (!net.isTransformer()) {
     p.transformer = false;
     const ElmanBody &e = net.elman();
@@ -293,6 +354,17 @@ int64_t ForwardPlan::scratchFloats(int64_t M) const {
   // RNN: h and the next state (H each), then two head buffers (ping-pong).
   if (!transformer)
     return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
+  if (sparse) {
+    // x and u (D), q (dkMax), e (every position), o (dvMax), the MLP's
+    // hidden units, per-token weight sums.
+    int64_t dkMax = 1, dvMax = 1;
+    for (const SparseHeadPlan &h : sparse->heads) {
+      dkMax = std::max(dkMax, h.dk);
+      dvMax = std::max(dvMax, h.dv);
+    }
+    return 2 * width + dkMax + maxLength + dvMax + sparse->mlpIn.rows +
+           tokenCount;
+  }
   // The emitter's layout: X and U (rows x D; rows = M if there is more than
   // one layer, else 1), K ((M + kKeyTile) x dkMax), V (M x dvMax), Q (dkMax), S
   // (M + kKeyTile), O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded
@@ -324,6 +396,18 @@ double ForwardPlan::flops(int64_t M) const {
     return f;
   }
   double f = 0;
+  if (sparse) {
+    const double m = static_cast<double>(M);
+    for (const SparseHeadPlan &h : sparse->heads)
+      f += static_cast<double>(h.query.nonZeros + h.valuePosT.nonZeros +
+                               h.output.nonZeros) +
+           m * static_cast<double>(h.dk + 2) +
+           static_cast<double>(tokenCount * h.dv);
+    return f +
+           static_cast<double>(sparse->mlpIn.nonZeros +
+                               sparse->mlpOut.nonZeros) +
+           static_cast<double>(readout.rows * readout.width());
+  }
   for (size_t l = 0; l < layers.size(); ++l) {
     const bool last = l + 1 == layers.size();
     const double rows = last ? 1 : static_cast<double>(M);

@@ -114,6 +114,36 @@ struct HybMatrix {
   std::vector<float> ellVals, extraVals;
 };
 
+// A head of a sparse one-layer plan (SparseOneLayerPlan).
+struct SparseHeadPlan {
+  int64_t dk = 0, dv = 0;
+  HybMatrix query;             // (dk, D)
+  std::vector<float> keyTok;   // (tokens, dk): K token^T, dense
+  std::vector<float> keyPos;   // (positions, dk): K position^T, dense
+  std::vector<float> valueTok; // (tokens, dv): V token^T, dense
+  HybMatrix valuePosT;         // (dv, positions): V position^T
+  HybMatrix output;            // (D, dv)
+};
+
+// A one-layer fp32 model that stores its Transformer matrices sparse (the
+// linear-width models: dense, 384 GiB at N = 65536): planned without
+// expanding them. Only the last row is computed (the read-out's):
+//   x = token[w_{M-1}] + position[M-1];
+//   per head: q = Q x; s_j = q . (keyTok[w_j] + keyPos[j]) (dk is small);
+//     e_j = exp(s_j - max s); o = (sum_t E_t valueTok[t] + valuePosT e) / Z
+//     with E_t = sum_{j: w_j = t} e_j and Z = sum_j e_j; x += O o;
+//   x += mlpOut ReLU(mlpIn x + b1) + b2; logits from x.
+// Work and memory are O(non-zeros + M dk) per input.
+struct SparseOneLayerPlan {
+  std::vector<float> tokenRows;                     // (tokens, D), dense
+  std::vector<int32_t> positionStart, positionCols; // CSR of (positions, D)
+  std::vector<float> positionVals;
+  std::vector<SparseHeadPlan> heads;
+  bool hasMlp = false;
+  HybMatrix mlpIn, mlpOut;
+  std::vector<float> mlpInBias, mlpOutBias;
+};
+
 // One ReLU layer of an RNN's read-out head: y = ReLU(W x + bias).
 struct HeadLayerPlan {
   HybMatrix weight;
@@ -130,6 +160,8 @@ struct ForwardPlan {
   // the input: a copy with Transformer matrices expanded dense (the input
   // stores some sparse) and, for 16-bit plans, weights rounded.
   std::unique_ptr<Network> copy;
+  // A one-layer fp32 model with sparse matrices: this plan instead of layers.
+  std::optional<SparseOneLayerPlan> sparse;
   // Layer 0 reads folded key/value tables (always in fp32; see above).
   bool foldLayer0 = true;
   // Transformer
@@ -158,7 +190,8 @@ struct ForwardPlan {
 };
 
 // Largest dense expansion of a network's sparse Transformer matrices that
-// planForward makes; above it, it refuses (UserError).
+// planForward makes (16-bit or multi-layer plans of such networks; one-layer
+// fp32 ones are planned sparse); above it, it refuses (UserError).
 constexpr int64_t kDensePlanLimitBytes = int64_t(8) << 30;
 
 // `storage`: plan the 16-bit forward pass of LowPrecisionBackend instead.

@@ -46,6 +46,15 @@ Matrix WeightMatrix::toDense() const {
   return sparse_ ? Matrix(*sparse_) : dense_;
 }
 
+Eigen::RowVectorXf WeightMatrix::row(int64_t r) const {
+  if (!sparse_)
+    return dense_.row(r);
+  Eigen::RowVectorXf v = Eigen::RowVectorXf::Zero(cols());
+  for (SparseMatrix::InnerIterator it(*sparse_, r); it; ++it)
+    v[it.col()] = it.value();
+  return v;
+}
+
 bool WeightMatrix::allFinite() const {
   const float *v = storedValues();
   return std::all_of(v, v + storedCount(),

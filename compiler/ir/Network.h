@@ -82,6 +82,7 @@ public:
     return 4.0 * static_cast<double>(rows()) * static_cast<double>(cols());
   }
   Matrix toDense() const;
+  Eigen::RowVectorXf row(int64_t r) const; // row r, dense
   bool allFinite() const;
   // f(const Matrix &) or f(const SparseMatrix &), whichever is stored.
   template <typename F> decltype(auto) visit(F &&f) const {

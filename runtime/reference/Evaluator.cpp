@@ -182,9 +182,8 @@ Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
     return sparseOneLayerLogits<Scalar>(net, tokens, M, round);
   Mat<Scalar> X(M, net.width);
   for (int64_t i = 0; i < M; ++i)
-    X.row(i) =
-        (t.embed.token.dense().row(tokens[i]) + t.embed.position.dense().row(i))
-            .template cast<Scalar>();
+    X.row(i) = (t.embed.token.row(tokens[i]) + t.embed.position.row(i))
+                   .template cast<Scalar>();
   store(X, round);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const TransformerLayer &layer = t.layers[l];

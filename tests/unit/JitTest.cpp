@@ -72,6 +72,28 @@ TEST(Jit, RandomTransformersWithMoreTokensThanHalfTheKeys) {
   }
 }
 
+// One-layer fp32 models with sparse matrices get the sparse plan (the
+// linear-width constructions at N = 65536 need it); deeper ones, and 16-bit
+// plans, expand their matrices dense. Both must compute the same function.
+TEST(Jit, RandomSparseTransformers) {
+  uint64_t seed = 60;
+  for (int layers : {1, 2})
+    for (int heads : {1, 2})
+      for (bool mlp : {false, true})
+        for (bool zeroQuery : {false, true}) {
+          SCOPED_TRACE(::testing::Message()
+                       << layers << " layers, " << heads << " heads, mlp "
+                       << mlp << ", uniform head " << zeroQuery);
+          const Network net = handwire::testing::sparsified(
+              randomTransformer(seed, layers, heads, mlp, zeroQuery), seed);
+          ASSERT_TRUE(net.hasSparseTransformerWeights());
+          EXPECT_EQ(planForward(net).sparse.has_value(), layers == 1);
+          EXPECT_FALSE(planForward(net, StorageFormat::BF16).sparse);
+          expectSameLogits(net, seed, 1e-4);
+          ++seed;
+        }
+}
+
 TEST(Jit, RandomElmanRnns) {
   for (uint64_t seed = 1; seed <= 5; ++seed)
     expectSameLogits(randomRnn(seed), seed, 1e-4);
@@ -139,6 +161,32 @@ TEST(Jit, IndexLookupTransformerAtN65536) {
   many.samples = handwire::testing::samples(2000);
   EvalResult m = evaluate(spec.task, *net, {&jit}, many);
   EXPECT_EQ(m.backends[0].mismatches, 0);
+}
+
+// The linear-width one-layer models at N = 65536: sparse, their weights are
+// a few MB (dense, 384 GiB); the JIT plans them sparse.
+TEST(Jit, OneLayerPairModelsAtN65536) {
+  for (TaskKind kind : {TaskKind::StringEquality, TaskKind::Disjointness}) {
+    Spec spec = taskSpec(kind, 65536, 1, Architecture::Transformer);
+    DiagnosticEngine diags;
+    auto net = buildNetwork(spec, spec.models[0], {}, diags);
+    ASSERT_TRUE(net);
+    JitBackend jit(*net);
+    ASSERT_TRUE(jit.plan().sparse);
+    ReferenceBackend<float> ref(*net);
+    EvalOptions o;
+    o.samples = handwire::testing::samples(40);
+    EvalResult r = evaluate(spec.task, *net, {&jit, &ref}, o);
+    EXPECT_EQ(r.disagreements, 0);
+    EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
+    EXPECT_EQ(r.backends[1].mismatches, 0);
+    EvalOptions many;
+    many.samples = handwire::testing::samples(1000);
+    many.seed = 5;
+    EvalResult m = evaluate(spec.task, *net, {&jit}, many);
+    EXPECT_EQ(m.backends[0].mismatches, 0);
+    EXPECT_GE(m.backends[0].minMargin, net->certificate.readoutMargin - 1e-3);
+  }
 }
 
 TEST(Jit, BoundedDyckRnnAtN65536) {

@@ -60,6 +60,40 @@ inline Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
   return net;
 }
 
+// The network with its Transformer matrices stored sparse (CSR), about a
+// third of their entries dropped to zero first so that the patterns are
+// irregular; every third matrix stays dense (the storages mix in one model).
+inline Network sparsified(Network net, uint64_t seed) {
+  SplitMix64 rng(seed);
+  TransformerBody &t = std::get<TransformerBody>(net.body);
+  int count = 0;
+  auto convert = [&](WeightMatrix &w) {
+    Matrix m = w.dense();
+    for (int64_t i = 0; i < m.size(); ++i)
+      if (rng.below(3) == 0)
+        m.data()[i] = 0;
+    if (count++ % 3 == 2)
+      w = WeightMatrix(std::move(m));
+    else
+      w = WeightMatrix(SparseMatrix(m.sparseView(0.0f, 0.0f)));
+  };
+  convert(t.embed.token);
+  convert(t.embed.position);
+  for (TransformerLayer &layer : t.layers) {
+    for (AttentionHead &h : layer.heads) {
+      convert(h.query);
+      convert(h.key);
+      convert(h.value);
+      convert(h.output);
+    }
+    if (layer.mlp) {
+      convert(layer.mlp->in);
+      convert(layer.mlp->out);
+    }
+  }
+  return net;
+}
+
 // The body of a random sparse Elman RNN: H = 30 units, 5 tokens, 3 classes,
 // ~120 recurrent weights of +-0.3, ~40 input weights of 1, a small bias and
 // a non-negative initial state. The read-out is left empty: callers draw it
