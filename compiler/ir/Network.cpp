@@ -81,6 +81,17 @@ template <typename Body, typename F> void forEachMatrix(Body &t, const F &f) {
 }
 } // namespace
 
+void forEachTransformerMatrix(Network &net,
+                              const std::function<void(WeightMatrix &)> &f) {
+  if (net.isTransformer())
+    forEachMatrix(std::get<TransformerBody>(net.body), f);
+}
+void forEachTransformerMatrix(
+    const Network &net, const std::function<void(const WeightMatrix &)> &f) {
+  if (net.isTransformer())
+    forEachMatrix(net.transformer(), f);
+}
+
 bool Network::hasSparseTransformerWeights() const {
   bool any = false;
   if (isTransformer())

@@ -272,6 +272,14 @@ struct Network {
 // sparse ones their non-zeros).
 int64_t parameterCount(const Network &net);
 
+// f(m) for every Transformer matrix in model order: the embedding's token
+// and position tables, then per layer each head's query, key, value and
+// output, and the MLP's in and out (no-op for an RNN).
+void forEachTransformerMatrix(Network &net,
+                              const std::function<void(WeightMatrix &)> &f);
+void forEachTransformerMatrix(
+    const Network &net, const std::function<void(const WeightMatrix &)> &f);
+
 // Stores every Transformer matrix dense (for consumers that need it; check
 // denseTransformerBytes first).
 void makeTransformerWeightsDense(Network &net);

@@ -70,8 +70,9 @@ TEST_P(RoundTrip, ReadBackGivesTheSameNetworkAndDecisions) {
   ModelPaths paths = writeModel(spec.task, net, dir, "m");
   LoadedModel back = readModel(paths.config, int64_t(1) << 30);
   EXPECT_EQ(back.task.kind, spec.task.kind);
-  if (spec.task.kind == TaskKind::IndexLookup)
+  if (spec.task.kind == TaskKind::IndexLookup) {
     EXPECT_EQ(back.task.alphabet, spec.task.alphabet);
+  }
   EXPECT_EQ(back.task.maxLength, spec.task.maxLength);
   EXPECT_EQ(back.task.brackets, spec.task.brackets);
   EXPECT_EQ(back.task.depth, spec.task.depth);

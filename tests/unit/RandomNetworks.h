@@ -65,9 +65,8 @@ inline Network randomTransformer(uint64_t seed, int layers, int heads, bool mlp,
 // irregular; every third matrix stays dense (the storages mix in one model).
 inline Network sparsified(Network net, uint64_t seed) {
   SplitMix64 rng(seed);
-  TransformerBody &t = std::get<TransformerBody>(net.body);
   int count = 0;
-  auto convert = [&](WeightMatrix &w) {
+  forEachTransformerMatrix(net, [&](WeightMatrix &w) {
     Matrix m = w.dense();
     for (int64_t i = 0; i < m.size(); ++i)
       if (rng.below(3) == 0)
@@ -76,21 +75,7 @@ inline Network sparsified(Network net, uint64_t seed) {
       w = WeightMatrix(std::move(m));
     else
       w = WeightMatrix(SparseMatrix(m.sparseView(0.0f, 0.0f)));
-  };
-  convert(t.embed.token);
-  convert(t.embed.position);
-  for (TransformerLayer &layer : t.layers) {
-    for (AttentionHead &h : layer.heads) {
-      convert(h.query);
-      convert(h.key);
-      convert(h.value);
-      convert(h.output);
-    }
-    if (layer.mlp) {
-      convert(layer.mlp->in);
-      convert(layer.mlp->out);
-    }
-  }
+  });
   return net;
 }
 
