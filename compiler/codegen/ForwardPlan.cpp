@@ -211,8 +211,9 @@ ForwardPlan planForward(const Network &input,
     const double bytes = input.denseTransformerBytes();
     if (bytes > static_cast<double>(kDensePlanLimitBytes))
       throw UserError(
-          "the JIT runs Transformer weights dense, and this model's sparse "
-          "ones would take " +
+          "the JIT's 16-bit and multi-layer plans run Transformer matrices "
+          "dense (its sparse plan is for one-layer fp32 models), and this "
+          "model's would take " +
           humanBytes(bytes) + " dense (limit " +
           humanBytes(double(kDensePlanLimitBytes)) +
           "); evaluate it with --backend reference");

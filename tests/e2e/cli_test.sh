@@ -184,6 +184,9 @@ bad_inputs_exit_nonzero)
   expect 1 "cannot open" -- "$HW" eval "$TMP/missing.task"
   expect 1 "no model named 'nope'" -- "$HW" eval specs/index_lookup.task --model nope
   expect 1 "memory-limit" -- "$HW" compile specs/index_lookup.task -N 1000000 --memory-limit 64M -o "$TMP"
+  # A sparse model whose JIT plan would expand it dense past 8 GiB (16-bit plans do).
+  expect 1 "the JIT's 16-bit and multi-layer plans run .* 384 GiB dense .*--backend reference" -- \
+    "$HW" eval specs/string_equality.task -N 65536 -m one_layer --precision bf16 -n 1
   printf 'garbage' >"$TMP/x.json"
   expect 1 "not valid JSON" -- "$HW" inspect "$TMP/x.json"
   expect 1 "cannot create output directory|cannot write" -- \
