@@ -5,6 +5,7 @@
 
 #include "analysis/SeparationCard.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -59,12 +60,16 @@ int runInspect(const InspectOptions &o) {
     std::cout << "\n";
     if (o.tensors) {
       std::cout << "  tensors\n";
+      size_t nameWidth = 30; // CSR tensors have long names
+      for (const auto &t : tensors)
+        nameWidth = std::max(nameWidth, t.name.size() + 2);
       for (const auto &t : tensors) {
         std::string shape = "[";
         for (size_t i = 0; i < t.shape.size(); ++i)
           shape += (i ? ", " : "") + std::to_string(t.shape[i]);
         shape += "]";
-        std::cout << "    " << std::left << std::setw(30) << t.name
+        std::cout << "    " << std::left
+                  << std::setw(static_cast<int>(nameWidth)) << t.name
                   << std::setw(4) << t.dtype << " " << std::setw(18) << shape
                   << std::right << std::setw(12) << t.elements() << "\n";
       }

@@ -132,9 +132,17 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
   if (card.codeDim)
     os << ", code dim " << card.codeDim;
   os << ", parameters " << card.parameters << "\n";
-  if (card.sizeMeasure != "width")
+  if (card.sizeMeasure != "width") {
     os << "  " << std::left << std::setw(13) << card.sizeMeasure
-       << card.sizeBits << " at " << card.precisionBits << "-bit precision\n";
+       << card.sizeBits << " at " << card.precisionBits << "-bit precision";
+    // What the bound counts, so the number can be checked by hand.
+    if (card.sizeMeasure == "cut bits")
+      os << " (heads x (value width + 1) x bits: what one layer passes to "
+            "the last position)";
+    else if (card.sizeMeasure == "state bits")
+      os << " (hidden units x bits)";
+    os << "\n";
+  }
   os << "  lower bound  " << card.bound;
   if (card.boundBits)
     os << " = " << static_cast<int64_t>(std::ceil(*card.boundBits)) << " bits";
