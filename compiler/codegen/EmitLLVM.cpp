@@ -258,6 +258,18 @@ private:
     });
   }
 
+  // max(a, s) for attention scores. Scores are finite (nnan): a max
+  // reduction then vectorizes (maxnum's NaN rule would keep it a serial
+  // chain).
+  Value *scoreMax(Value *a, Value *s) {
+    IRBuilder<>::FastMathFlagGuard guard(B);
+    FastMathFlags fmf = B.getFastMathFlags();
+    fmf.setNoNaNs();
+    fmf.setNoSignedZeros();
+    B.setFastMathFlags(fmf);
+    return B.CreateMaxNum(a, s);
+  }
+
   // O[c] /= total for c < dv. fp32 plans multiply by the reciprocal; 16-bit
   // plans divide and round, exactly the reference's operations.
   void normalize(int64_t dv, Value *total) {
@@ -400,14 +412,7 @@ private:
                 s = rnd(s);
                 st(s, S, j);
               }
-              // Scores are finite (nnan): the max reduction then vectorizes
-              // (maxnum's NaN rule would keep it a serial chain).
-              IRBuilder<>::FastMathFlagGuard guard(B);
-              FastMathFlags fmf = B.getFastMathFlags();
-              fmf.setNoNaNs();
-              fmf.setNoSignedZeros();
-              B.setFastMathFlags(fmf);
-              B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
+              B.CreateStore(scoreMax(B.CreateLoad(f32, mx), s), mx);
             });
             // Max-subtracted: every exponent is <= 0, nothing overflows.
             Value *m = B.CreateLoad(f32, mx);
@@ -531,7 +536,7 @@ private:
               s, B.CreateFMul(ld(q, c64(c)),
                               B.CreateFAdd(ld(tk, c64(c)), ld(pk, c64(c)))));
         st(s, e, j);
-        B.CreateStore(B.CreateMaxNum(B.CreateLoad(f32, mx), s), mx);
+        B.CreateStore(scoreMax(B.CreateLoad(f32, mx), s), mx);
       });
       // e_j = exp(s_j - max) (every exponent <= 0), their sum, their sum
       // per token, and zeros past M (valuePosT reads every position).

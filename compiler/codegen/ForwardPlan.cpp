@@ -143,15 +143,6 @@ void roundTable(FoldedTable &t, StorageFormat f) {
     x = roundToFormat(x, f);
 }
 
-// A weight matrix as CSR, whatever its storage.
-SparseMatrix sparseOf(const WeightMatrix &W) {
-  if (W.isSparse())
-    return W.sparse();
-  SparseMatrix m = W.dense().sparseView(0.0f, 0.0f);
-  m.makeCompressed();
-  return m;
-}
-
 std::vector<float> denseOf(const SparseMatrix &m) {
   const Matrix d(m);
   return std::vector<float>(d.data(), d.data() + d.size());
@@ -161,8 +152,8 @@ std::vector<float> denseOf(const SparseMatrix &m) {
 void planSparseOneLayer(const Network &net, ForwardPlan &p) {
   const TransformerBody &t = net.transformer();
   SparseOneLayerPlan s;
-  const SparseMatrix token = sparseOf(t.embed.token),
-                     position = sparseOf(t.embed.position);
+  const SparseMatrix token = t.embed.token.toSparse(),
+                     position = t.embed.position.toSparse();
   s.tokenRows = denseOf(token);
   s.positionStart.assign(position.outerIndexPtr(),
                          position.outerIndexPtr() + position.rows() + 1);
@@ -175,19 +166,19 @@ void planSparseOneLayer(const Network &net, ForwardPlan &p) {
     SparseHeadPlan hp;
     hp.dk = h.query.rows();
     hp.dv = h.value.rows();
-    const SparseMatrix K = sparseOf(h.key), V = sparseOf(h.value);
-    hp.query = hybOf(sparseOf(h.query));
+    const SparseMatrix K = h.key.toSparse(), V = h.value.toSparse();
+    hp.query = hybOf(h.query.toSparse());
     hp.keyTok = denseOf(SparseMatrix(token * K.transpose()));
     hp.keyPos = denseOf(SparseMatrix(position * K.transpose()));
     hp.valueTok = denseOf(SparseMatrix(token * V.transpose()));
     hp.valuePosT = hybOf(SparseMatrix(V * position.transpose()));
-    hp.output = hybOf(sparseOf(h.output));
+    hp.output = hybOf(h.output.toSparse());
     s.heads.push_back(std::move(hp));
   }
   if (const auto &mlp = layer.mlp) {
     s.hasMlp = true;
-    s.mlpIn = hybOf(sparseOf(mlp->in));
-    s.mlpOut = hybOf(sparseOf(mlp->out));
+    s.mlpIn = hybOf(mlp->in.toSparse());
+    s.mlpOut = hybOf(mlp->out.toSparse());
     s.mlpInBias.assign(mlp->inBias.data(),
                        mlp->inBias.data() + mlp->inBias.size());
     s.mlpOutBias.assign(mlp->outBias.data(),

@@ -46,6 +46,14 @@ Matrix WeightMatrix::toDense() const {
   return sparse_ ? Matrix(*sparse_) : dense_;
 }
 
+SparseMatrix WeightMatrix::toSparse() const {
+  if (sparse_)
+    return *sparse_;
+  SparseMatrix m = dense_.sparseView(0.0f, 0.0f);
+  m.makeCompressed();
+  return m;
+}
+
 Eigen::RowVectorXf WeightMatrix::row(int64_t r) const {
   if (!sparse_)
     return dense_.row(r);

@@ -82,6 +82,7 @@ public:
     return 4.0 * static_cast<double>(rows()) * static_cast<double>(cols());
   }
   Matrix toDense() const;
+  SparseMatrix toSparse() const; // compressed; a dense one without its zeros
   Eigen::RowVectorXf row(int64_t r) const; // row r, dense
   bool allFinite() const;
   // f(const Matrix &) or f(const SparseMatrix &), whichever is stored.

@@ -50,11 +50,7 @@ Mat<Scalar> projectDense(const Rows &X, const WeightMatrix &W) {
 // model is M x n: dense it would not fit).
 template <typename Scalar>
 Sparse<Scalar> projectSparse(const Sparse<Scalar> &X, const WeightMatrix &W) {
-  const Sparse<Scalar> w =
-      W.isSparse()
-          ? Sparse<Scalar>(W.sparse().template cast<Scalar>())
-          : Sparse<Scalar>(W.dense().template cast<Scalar>().sparseView(
-                Scalar(0), Scalar(0)));
+  const Sparse<Scalar> w = W.toSparse().template cast<Scalar>();
   Sparse<Scalar> p = X * w.transpose();
   p.makeCompressed();
   return p;
@@ -144,12 +140,7 @@ template <typename Scalar>
 Vec<Scalar> sparseOneLayerLogits(const Network &net, const int32_t *tokens,
                                  int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
-  const Sparse<Scalar> token =
-      t.embed.token.isSparse()
-          ? Sparse<Scalar>(t.embed.token.sparse().template cast<Scalar>())
-          : Sparse<Scalar>(
-                t.embed.token.dense().template cast<Scalar>().sparseView(
-                    Scalar(0), Scalar(0)));
+  const Sparse<Scalar> token = t.embed.token.toSparse().template cast<Scalar>();
   const SparseMatrix rows = t.embed.position.sparse().topRows(M);
   const Sparse<Scalar> position = rows.template cast<Scalar>();
   // The token rows, gathered: one selector entry per position.

@@ -42,20 +42,28 @@ void expectSameLogits(const Network &net, uint64_t seed, double tol) {
   }
 }
 
-TEST(Jit, RandomTransformersOfEveryShape) {
-  uint64_t seed = 1;
-  for (int layers : {1, 2, 3})
+// f(net, seed, layers) for a random Transformer of every shape: each layer
+// count, 1 or 2 heads, with and without an MLP and a uniform (zero-query)
+// head; seeds count up from `seed`.
+template <typename F>
+void forEveryShape(std::initializer_list<int> layerCounts, uint64_t seed, F f) {
+  for (int layers : layerCounts)
     for (int heads : {1, 2})
       for (bool mlp : {false, true})
         for (bool zeroQuery : {false, true}) {
           SCOPED_TRACE(::testing::Message()
                        << layers << " layers, " << heads << " heads, mlp "
                        << mlp << ", uniform head " << zeroQuery);
-          expectSameLogits(
-              randomTransformer(seed, layers, heads, mlp, zeroQuery), seed,
-              1e-4);
+          f(randomTransformer(seed, layers, heads, mlp, zeroQuery), seed,
+            layers);
           ++seed;
         }
+}
+
+TEST(Jit, RandomTransformersOfEveryShape) {
+  forEveryShape({1, 2, 3}, 1, [](const Network &net, uint64_t seed, int) {
+    expectSameLogits(net, seed, 1e-4);
+  });
 }
 
 TEST(Jit, RandomTransformersWithMoreTokensThanHalfTheKeys) {
@@ -76,22 +84,14 @@ TEST(Jit, RandomTransformersWithMoreTokensThanHalfTheKeys) {
 // linear-width constructions at N = 65536 need it); deeper ones, and 16-bit
 // plans, expand their matrices dense. Both must compute the same function.
 TEST(Jit, RandomSparseTransformers) {
-  uint64_t seed = 60;
-  for (int layers : {1, 2})
-    for (int heads : {1, 2})
-      for (bool mlp : {false, true})
-        for (bool zeroQuery : {false, true}) {
-          SCOPED_TRACE(::testing::Message()
-                       << layers << " layers, " << heads << " heads, mlp "
-                       << mlp << ", uniform head " << zeroQuery);
-          const Network net = handwire::testing::sparsified(
-              randomTransformer(seed, layers, heads, mlp, zeroQuery), seed);
-          ASSERT_TRUE(net.hasSparseTransformerWeights());
-          EXPECT_EQ(planForward(net).sparse.has_value(), layers == 1);
-          EXPECT_FALSE(planForward(net, StorageFormat::BF16).sparse);
-          expectSameLogits(net, seed, 1e-4);
-          ++seed;
-        }
+  forEveryShape(
+      {1, 2}, 60, [](const Network &dense, uint64_t seed, int layers) {
+        const Network net = handwire::testing::sparsified(dense, seed);
+        ASSERT_TRUE(net.hasSparseTransformerWeights());
+        EXPECT_EQ(planForward(net).sparse.has_value(), layers == 1);
+        EXPECT_FALSE(planForward(net, StorageFormat::BF16).sparse);
+        expectSameLogits(net, seed, 1e-4);
+      });
 }
 
 TEST(Jit, RandomElmanRnns) {
