@@ -145,6 +145,23 @@ void BM_JitCompile_IndexLookupTransformer(benchmark::State &state) {
     benchmark::DoNotOptimize(&jit);
   }
 }
+// The plan alone, and its tables (no LLVM): what JitCompile spends outside
+// LLVM.
+void BM_Plan_IndexLookupTransformer(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  for (auto _ : state) {
+    ForwardPlan plan = planForward(net);
+    benchmark::DoNotOptimize(&plan);
+  }
+}
+void BM_PlanTables_IndexLookupTransformer(benchmark::State &state) {
+  const Network &net = indexLookup(0, state.range(0));
+  for (auto _ : state) {
+    ForwardPlan plan = planForward(net);
+    plan.fillTables();
+    benchmark::DoNotOptimize(&plan);
+  }
+}
 
 BENCHMARK(BM_IndexLookupTransformer_Jit)
     ->Arg(1024)
@@ -179,6 +196,12 @@ BENCHMARK(BM_EqualityTwoLayer_Jit)
 BENCHMARK(BM_EqualityTwoLayer_Reference)
     ->Arg(1024)
     ->Arg(4096)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Plan_IndexLookupTransformer)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PlanTables_IndexLookupTransformer)
+    ->Arg(65536)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_JitCompile_IndexLookupTransformer)
     ->Arg(1024)

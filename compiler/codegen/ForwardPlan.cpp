@@ -3,6 +3,7 @@
 #include "support/Diagnostics.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace handwire {
 namespace {
@@ -27,14 +28,47 @@ CompactMatrix compact(const Matrix &m) {
   return c;
 }
 
-// Whether columns [c0, c0 + width) of a row-major table are all zero, read
-// row by row (Eigen's isZero walks a row-major block column by column).
+} // namespace
+
+void FoldedTable::materialize() {
+  if (!isScaledView())
+    return;
+  data.resize(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      data[static_cast<size_t>(r * cols + c)] = view[r * stride + c] * scale;
+  view = nullptr;
+  stride = 0;
+  scale = 1.0f;
+}
+
+const float *FoldedTable::base() const {
+  HW_ASSERT(!isScaledView(), "a scaled view is read only by fillTables");
+  return view ? view : data.data();
+}
+
+namespace {
+
+// Whether columns [c0, c0 + width) of a row-major table are all zero (-0 is
+// zero, NaN is not). Row by row (Eigen's isZero walks a row-major block column
+// by column), OR-ing bit patterns without a branch per entry so that the
+// loads of many rows are in flight at once: at N = 65536 this scan of a
+// 65537-row table took 25 ms with an early exit per entry.
 bool columnsAreZero(const Matrix &table, int64_t c0, int64_t width) {
-  for (int64_t r = 0; r < table.rows(); ++r) {
-    const float *row = table.data() + r * table.cols() + c0;
-    for (int64_t c = 0; c < width; ++c)
-      if (row[c] != 0.0f)
-        return false;
+  constexpr int64_t kRowsPerCheck = 256;
+  const int64_t R = table.rows(), D = table.cols();
+  for (int64_t r0 = 0; r0 < R; r0 += kRowsPerCheck) {
+    uint32_t bits = 0;
+    for (int64_t r = r0; r < std::min(R, r0 + kRowsPerCheck); ++r) {
+      const float *row = table.data() + r * D + c0;
+      for (int64_t c = 0; c < width; ++c) {
+        uint32_t b;
+        std::memcpy(&b, row + c, sizeof b);
+        bits |= b << 1; // drop the sign
+      }
+    }
+    if (bits != 0)
+      return false;
   }
   return true;
 }
@@ -53,9 +87,10 @@ FoldedTable fold(const Matrix &table, const Matrix &W,
   const bool diagonal =
       block.rows() == block.cols() &&
       (block - Matrix(block.diagonal().asDiagonal())).isZero(0);
-  if (diagonal && (block.diagonal().array() == 1.0f).all()) {
+  if (diagonal && (block.diagonal().array() == block(0, 0)).all()) {
     f.view = table.data() + cw.c0; // the slice itself: nothing to copy
     f.stride = table.cols();
+    f.scale = block(0, 0);
     return f;
   }
   f.data.assign(static_cast<size_t>(f.rows * f.cols), 0.0f);
@@ -273,9 +308,14 @@ ForwardPlan planForward(const Network &input,
           const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
           if (hp.keyPos.present && !summed) { // allocated, no page touched
             hp.paddedKeys = paddedToTiles(hp.keyPos.rows);
-            hp.keyPosByDim.reset(new float[hp.dk * hp.paddedKeys]);
+            hp.keyPosByDim = allocateHugeFloats(hp.dk * hp.paddedKeys);
             hp.blockedScores = !storage && t.layers.size() > 1;
           }
+          // Only fp32 transposed key tables stay scaled views (fillTables
+          // scales them); 16-bit tables are rounded after scaling.
+          hp.keyTok.materialize();
+          if (storage || !hp.keyPosByDim)
+            hp.keyPos.materialize();
           if (storage && !summed) {
             roundTable(hp.keyTok, *storage);
             roundTable(hp.keyPos, *storage);
@@ -283,6 +323,8 @@ ForwardPlan planForward(const Network &input,
         }
         hp.valueTok = fold(t.embed.token.dense(), h.value.dense(), hp.value);
         hp.valuePos = fold(t.embed.position.dense(), h.value.dense(), hp.value);
+        hp.valueTok.materialize();
+        hp.valuePos.materialize();
         if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
           roundTable(hp.valueTok, *storage);
           roundTable(hp.valuePos, *storage);
@@ -310,20 +352,59 @@ ForwardPlan planForward(const Network &input,
   return p;
 }
 
+namespace {
+
+// Tiles [t0, t1) of a head's transposed key table: tile-major (ForwardPlan.h),
+// the padding zero, a scaled view's entries scaled here.
+void fillKeyTiles(HeadPlan &h, int64_t t0, int64_t t1) {
+  const int64_t M = h.keyPos.rows, stride = h.keyPos.rowStride();
+  const float *src = h.keyPos.view ? h.keyPos.view : h.keyPos.data.data();
+  const float scale = h.keyPos.scale;
+  float *dst = h.keyPosByDim.get() + t0 * h.dk * kKeyTile;
+  for (int64_t j0 = t0 * kKeyTile; j0 < t1 * kKeyTile; j0 += kKeyTile)
+    for (int64_t c = 0; c < h.dk; ++c)
+      for (int64_t j = j0; j < j0 + kKeyTile; ++j)
+        *dst++ = j < M ? src[j * stride + c] * scale : 0.0f;
+}
+
+} // namespace
+
+void ForwardPlan::fillTables(std::atomic<int64_t> &nextChunk) {
+  constexpr int64_t kTilesPerChunk = 128; // 1.8 MB at dk = 215
+  for (;;) {
+    int64_t chunk = nextChunk.fetch_add(1), first = 0;
+    bool claimed = false;
+    for (LayerPlan &layer : layers)
+      for (HeadPlan &h : layer.heads) {
+        if (!h.keyPosByDim || claimed)
+          continue;
+        const int64_t tiles = h.paddedKeys / kKeyTile,
+                      chunks = (tiles + kTilesPerChunk - 1) / kTilesPerChunk;
+        if (chunk < first + chunks) {
+          const int64_t t0 = (chunk - first) * kTilesPerChunk;
+          fillKeyTiles(h, t0, std::min(tiles, t0 + kTilesPerChunk));
+          claimed = true;
+        }
+        first += chunks;
+      }
+    if (!claimed)
+      return;
+  }
+}
+
 void ForwardPlan::fillTables() {
-  for (LayerPlan &layer : layers)
-    for (HeadPlan &h : layer.heads) {
-      if (!h.keyPosByDim)
-        continue;
-      // Tile-major (ForwardPlan.h), the padding zero.
-      const int64_t M = h.keyPos.rows, stride = h.keyPos.rowStride();
-      const float *src = h.keyPos.base();
-      float *dst = h.keyPosByDim.get();
-      for (int64_t j0 = 0; j0 < h.paddedKeys; j0 += kKeyTile)
-        for (int64_t c = 0; c < h.dk; ++c)
-          for (int64_t j = j0; j < j0 + kKeyTile; ++j)
-            *dst++ = j < M ? src[j * stride + c] : 0.0f;
-    }
+  std::atomic<int64_t> nextChunk{0};
+  fillTables(nextChunk);
+}
+
+double ForwardPlan::tableBytes() const {
+  double bytes = 0;
+  for (const LayerPlan &layer : layers)
+    for (const HeadPlan &h : layer.heads)
+      if (h.keyPosByDim)
+        bytes += static_cast<double>(h.dk) * static_cast<double>(h.paddedKeys) *
+                 sizeof(float);
+  return bytes;
 }
 
 int64_t ForwardPlan::blockedStrideMax() const {

@@ -34,7 +34,9 @@
 
 #include "ir/Network.h"
 #include "ir/StorageFormat.h"
+#include "support/HugeArray.h"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,14 +54,21 @@ struct CompactMatrix {
 
 // A (rows, cols) table; absent if identically zero. Either owned (`data`,
 // row stride cols) or a view into an embedding table (`view`, row stride
-// `stride`): a unit-diagonal projection is a slice, so nothing is copied.
+// `stride`, entries times `scale`): a projection that is a scaled identity on
+// a block is a slice, so nothing is copied at plan time. Only fillTables
+// reads a scaled view (scaling as it transposes, one pass over the slice);
+// every other consumer reads base(), after materialize().
 struct FoldedTable {
   bool present = false;
   int64_t rows = 0, cols = 0;
   std::vector<float> data;
   const float *view = nullptr;
   int64_t stride = 0;
-  const float *base() const { return view ? view : data.data(); }
+  float scale = 1.0f;
+  bool isScaledView() const { return view && scale != 1.0f; }
+  // A scaled view becomes owned data (the same products fillTables forms).
+  void materialize();
+  const float *base() const;
   int64_t rowStride() const { return view ? stride : cols; }
 };
 
@@ -75,7 +84,7 @@ struct HeadPlan {
   // scores is then dk vector multiply-adds over one contiguous block. Allocated
   // by planForward, filled by ForwardPlan::fillTables (which can overlap code
   // generation: only its address is compiled in).
-  std::unique_ptr<float[]> keyPosByDim;
+  HugeArray<float> keyPosByDim;
   int64_t paddedKeys = 0;
   // A head of an fp32 plan whose layer keeps every row (all but the last
   // of a model of two or more layers): scores are computed for kQueryBlock
@@ -182,6 +191,11 @@ struct ForwardPlan {
   // Fills the tables planForward allocated (keyPosByDim); must run before the
   // compiled function is called, and may run while it is being compiled.
   void fillTables();
+  // The same work in chunks, claimed from `nextChunk` (start at 0): threads
+  // that share the counter share the work; each returns when none is left.
+  void fillTables(std::atomic<int64_t> &nextChunk);
+  // Bytes of those tables (0: the plan has none).
+  double tableBytes() const;
 
   // Floats of scratch one call needs for an input of `length` tokens.
   int64_t scratchFloats(int64_t length) const;

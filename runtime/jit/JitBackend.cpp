@@ -2,7 +2,9 @@
 
 #include "support/Diagnostics.h"
 
+#include <atomic>
 #include <chrono>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -21,21 +23,33 @@ JitBackend::JitBackend(const Network &net, std::optional<StorageFormat> storage)
   auto t0 = std::chrono::steady_clock::now();
   plan_ = planForward(net, storage);
   planMs_ = msSince(t0);
-  // The plan's tables are filled on another core while LLVM compiles; only
-  // their addresses are compiled in.
-  std::thread filler([this] { plan_.fillTables(); });
+  // The plan's tables are filled on another core while LLVM compiles (only
+  // their addresses are compiled in); what is left then is shared.
+  std::atomic<int64_t> nextChunk{0};
+  std::thread filler([this, &nextChunk] {
+    const auto start = std::chrono::steady_clock::now();
+    plan_.fillTables(nextChunk);
+    tablesFillMs_ = msSince(start);
+  });
   try {
     compiled_ = compileForward(plan_, net.name);
   } catch (...) {
+    nextChunk = std::numeric_limits<int64_t>::max() / 2; // stop claiming
     filler.join();
     throw;
   }
   t0 = std::chrono::steady_clock::now();
+  plan_.fillTables(nextChunk);
   filler.join();
   tablesWaitMs_ = msSince(t0);
 }
 
 JitBackend::~JitBackend() = default;
+
+double JitBackend::compileMs() const {
+  const CompileTimes &t = compiled_->times();
+  return planMs_ + t.emitMs + t.optimizeMs + t.codegenMs;
+}
 
 std::string JitBackend::name() const {
   return plan_.storage ? std::string("jit-") + storageFormatName(*plan_.storage)

@@ -94,6 +94,57 @@ TEST(Jit, RandomSparseTransformers) {
       });
 }
 
+// A key that is a scaled identity on a block of the residual stream is read
+// as a slice of the position table, scaled while fillTables transposes it
+// (nothing is copied at plan time); a 16-bit plan scales, then rounds, a
+// copy. Either way the keys are exactly the product position K^T. A value
+// block that holds only -0.0 in the position table is zero: no value table.
+TEST(Jit, ScaledIdentityKeysAreScaledSlices) {
+  Network net = randomTransformer(70, 1, 1, false, false);
+  auto &t = std::get<TransformerBody>(net.body);
+  Matrix &pos = t.embed.position.dense(), &tok = t.embed.token.dense();
+  pos.leftCols(5).setZero(); // position code: columns [5, 8)
+  pos.rightCols(4).setConstant(-0.0f);
+  tok.middleCols(5, 3).setZero(); // tokens elsewhere
+  Matrix key = Matrix::Zero(3, 12), value = Matrix::Zero(4, 12);
+  key.middleCols(5, 3) = 2.5f * Matrix::Identity(3, 3);
+  SplitMix64 rng(71);
+  value.rightCols(4) = handwire::testing::randomMatrix(rng, 4, 4, 1);
+  t.layers[0].heads[0].key = key;
+  t.layers[0].heads[0].value = value;
+
+  ForwardPlan plan = planForward(net);
+  const HeadPlan &h = plan.layers[0].heads[0];
+  EXPECT_TRUE(h.keyPos.isScaledView());
+  EXPECT_FALSE(h.keyTok.present);
+  EXPECT_TRUE(h.valueTok.present);
+  EXPECT_FALSE(h.valuePos.present);
+  plan.fillTables();
+  const Matrix keys = pos * key.transpose();
+  for (int64_t j = 0; j < pos.rows(); ++j)
+    for (int64_t c = 0; c < 3; ++c)
+      EXPECT_EQ(
+          h.keyPosByDim[static_cast<size_t>((j / kKeyTile) * 3 * kKeyTile +
+                                            c * kKeyTile + j % kKeyTile)],
+          keys(j, c))
+          << "position " << j << ", component " << c;
+  EXPECT_FALSE(planForward(net, StorageFormat::BF16)
+                   .layers[0]
+                   .heads[0]
+                   .keyPos.isScaledView());
+  expectSameLogits(net, 70, 1e-4);
+}
+
+TEST(Jit, LargeTablesAreAlignedToHugePages) {
+  HugeArray<float> big = allocateHugeFloats(int64_t(16) << 20); // 64 MiB
+  HugeArray<float> small = allocateHugeFloats(100);
+  ASSERT_TRUE(big && small);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.get()) % (2u << 20), 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.get()) % 64, 0u);
+  big[(int64_t(16) << 20) - 1] = 1.0f; // the whole range is usable
+  small[99] = 1.0f;
+}
+
 TEST(Jit, RandomElmanRnns) {
   for (uint64_t seed = 1; seed <= 5; ++seed)
     expectSameLogits(randomRnn(seed), seed, 1e-4);
