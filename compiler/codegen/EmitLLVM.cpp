@@ -135,9 +135,11 @@ private:
   // iterations independent (llvm.loop.parallel_accesses): LLVM cannot prove
   // that a gather x[cols[i]] does not alias the store to out[i], and would
   // keep the loop scalar. Its body must be straight-line code that only
-  // writes out[i].
+  // writes out[i]. `unroll` > 1 asks for that unroll count
+  // (llvm.loop.unroll.count): the pipeline unrolls no other loop (optimize()).
   template <typename F>
-  void loop(Value *lo, Value *hi, F body, bool parallel = false) {
+  void loop(Value *lo, Value *hi, F body, bool parallel = false,
+            int unroll = 0) {
     BasicBlock *pre = B.GetInsertBlock();
     BasicBlock *head = BasicBlock::Create(ctx_, "loop", fn_);
     BasicBlock *bodyBB = BasicBlock::Create(ctx_, "body", fn_);
@@ -152,6 +154,7 @@ private:
     Value *next = add(i, c64(1));
     i->addIncoming(next, B.GetInsertBlock());
     Instruction *latch = B.CreateBr(head);
+    std::vector<Metadata *> properties{nullptr}; // operand 0: the loop itself
     if (parallel) {
       HW_ASSERT(latch->getParent() == bodyBB,
                 "a parallel loop's body must not branch");
@@ -159,9 +162,15 @@ private:
       for (Instruction &inst : *bodyBB)
         if (inst.mayReadOrWriteMemory())
           inst.setMetadata(LLVMContext::MD_access_group, group);
-      MDNode *access = MDNode::get(
-          ctx_, {MDString::get(ctx_, "llvm.loop.parallel_accesses"), group});
-      MDNode *id = MDNode::getDistinct(ctx_, {nullptr, access});
+      properties.push_back(MDNode::get(
+          ctx_, {MDString::get(ctx_, "llvm.loop.parallel_accesses"), group}));
+    }
+    if (unroll > 1)
+      properties.push_back(
+          MDNode::get(ctx_, {MDString::get(ctx_, "llvm.loop.unroll.count"),
+                             ConstantAsMetadata::get(B.getInt32(unroll))}));
+    if (properties.size() > 1) {
+      MDNode *id = MDNode::getDistinct(ctx_, properties);
       id->replaceOperandWith(0, id);
       latch->setMetadata(LLVMContext::MD_loop, id);
     }
@@ -653,18 +662,25 @@ private:
                                          vt, sRow(b), Align(4)))
                                    : ConstantAggregateZero::get(vt),
                         acc[b]);
+        // The hottest loop of index lookup (dk multiply-adds per tile),
+        // unrolled by 4 (LLVM unrolls only loops that ask: optimize()). At
+        // N = 65536: 350-410 us per input, 400-450 without.
         Value *q = at(QB, mul(row0, c64(dk)));
-        loop(c64(0), c64(dk), [&](Value *c) {
-          Value *k = B.CreateAlignedLoad(vt, at(keys, mul(c, c64(kKeyTile))),
-                                         Align(4));
-          for (int64_t b = 0; b < regs; ++b) {
-            Value *qb =
-                B.CreateVectorSplat(kKeyTile, ld(q, add(c64(b * dk), c)));
-            B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {vt},
-                                            {qb, k, B.CreateLoad(vt, acc[b])}),
-                          acc[b]);
-          }
-        });
+        loop(
+            c64(0), c64(dk),
+            [&](Value *c) {
+              Value *k = B.CreateAlignedLoad(
+                  vt, at(keys, mul(c, c64(kKeyTile))), Align(4));
+              for (int64_t b = 0; b < regs; ++b) {
+                Value *qb =
+                    B.CreateVectorSplat(kKeyTile, ld(q, add(c64(b * dk), c)));
+                B.CreateStore(
+                    B.CreateIntrinsic(Intrinsic::fmuladd, {vt},
+                                      {qb, k, B.CreateLoad(vt, acc[b])}),
+                    acc[b]);
+              }
+            },
+            false, 4);
         for (int64_t b = 0; b < regs; ++b)
           B.CreateAlignedStore(B.CreateLoad(vt, acc[b]), sRow(b), Align(4));
       });
@@ -811,13 +827,21 @@ std::unique_ptr<TargetMachine> hostMachine() {
 }
 
 // O3 with the host TargetMachine (without it the loops stay scalar:
-// toolchain.md §1.4).
+// toolchain.md §1.4), vectorized but neither interleaved nor unrolled unless
+// a loop asks (loop(..., unroll)). Interleaving (four vector bodies per loop,
+// then an epilogue) and unrolling multiplied the code of every small loop:
+// index lookup's compile took 75 ms with both, 57 with unrolling only and
+// 33-42 with neither, and the forward passes ran as fast or faster
+// (bench/README.md, 2026-12-05).
 void optimize(Module &m, TargetMachine &tm) {
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cgam;
   ModuleAnalysisManager mam;
-  PassBuilder pb(&tm);
+  PipelineTuningOptions tuning;
+  tuning.LoopInterleaving = false;
+  tuning.LoopUnrolling = false;
+  PassBuilder pb(&tm, tuning);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
