@@ -372,7 +372,8 @@ void fillKeyTiles(HeadPlan &h, int64_t t0, int64_t t1) {
 void ForwardPlan::fillTables(std::atomic<int64_t> &nextChunk) {
   constexpr int64_t kTilesPerChunk = 128; // 1.8 MB at dk = 215
   for (;;) {
-    int64_t chunk = nextChunk.fetch_add(1), first = 0;
+    const int64_t chunk = nextChunk.fetch_add(1);
+    int64_t first = 0; // the first chunk of the head in hand
     bool claimed = false;
     for (LayerPlan &layer : layers)
       for (HeadPlan &h : layer.heads) {
