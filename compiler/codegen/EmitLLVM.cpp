@@ -136,7 +136,8 @@ private:
   // that a gather x[cols[i]] does not alias the store to out[i], and would
   // keep the loop scalar. Its body must be straight-line code that only
   // writes out[i]. `unroll` > 1 asks for that unroll count
-  // (llvm.loop.unroll.count): the pipeline unrolls no other loop (optimize()).
+  // (llvm.loop.unroll.count, unrolledLoop): the pipeline unrolls no other
+  // loop (optimize()).
   template <typename F>
   void loop(Value *lo, Value *hi, F body, bool parallel = false,
             int unroll = 0) {
@@ -178,6 +179,10 @@ private:
   }
   template <typename F> void parallelLoop(Value *lo, Value *hi, F body) {
     loop(lo, hi, body, /*parallel=*/true);
+  }
+  template <typename F>
+  void unrolledLoop(Value *lo, Value *hi, int count, F body) {
+    loop(lo, hi, body, /*parallel=*/false, count);
   }
 
   // sum_{c < n} a[c] * b[c]
@@ -666,21 +671,17 @@ private:
         // unrolled by 4 (LLVM unrolls only loops that ask: optimize()). At
         // N = 65536: 350-410 us per input, 400-450 without.
         Value *q = at(QB, mul(row0, c64(dk)));
-        loop(
-            c64(0), c64(dk),
-            [&](Value *c) {
-              Value *k = B.CreateAlignedLoad(
-                  vt, at(keys, mul(c, c64(kKeyTile))), Align(4));
-              for (int64_t b = 0; b < regs; ++b) {
-                Value *qb =
-                    B.CreateVectorSplat(kKeyTile, ld(q, add(c64(b * dk), c)));
-                B.CreateStore(
-                    B.CreateIntrinsic(Intrinsic::fmuladd, {vt},
-                                      {qb, k, B.CreateLoad(vt, acc[b])}),
-                    acc[b]);
-              }
-            },
-            false, 4);
+        unrolledLoop(c64(0), c64(dk), 4, [&](Value *c) {
+          Value *k = B.CreateAlignedLoad(vt, at(keys, mul(c, c64(kKeyTile))),
+                                         Align(4));
+          for (int64_t b = 0; b < regs; ++b) {
+            Value *qb =
+                B.CreateVectorSplat(kKeyTile, ld(q, add(c64(b * dk), c)));
+            B.CreateStore(B.CreateIntrinsic(Intrinsic::fmuladd, {vt},
+                                            {qb, k, B.CreateLoad(vt, acc[b])}),
+                          acc[b]);
+          }
+        });
         for (int64_t b = 0; b < regs; ++b)
           B.CreateAlignedStore(B.CreateLoad(vt, acc[b]), sRow(b), Align(4));
       });

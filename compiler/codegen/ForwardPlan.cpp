@@ -371,25 +371,24 @@ void fillKeyTiles(HeadPlan &h, int64_t t0, int64_t t1) {
 
 void ForwardPlan::fillTables(std::atomic<int64_t> &nextChunk) {
   constexpr int64_t kTilesPerChunk = 128; // 1.8 MB at dk = 215
-  for (;;) {
-    const int64_t chunk = nextChunk.fetch_add(1);
-    int64_t first = 0; // the first chunk of the head in hand
-    bool claimed = false;
+  // Fills chunk `chunk`, counting chunks head by head; false past the last.
+  auto fillChunk = [&](int64_t chunk) {
     for (LayerPlan &layer : layers)
       for (HeadPlan &h : layer.heads) {
-        if (!h.keyPosByDim || claimed)
+        if (!h.keyPosByDim)
           continue;
         const int64_t tiles = h.paddedKeys / kKeyTile,
                       chunks = (tiles + kTilesPerChunk - 1) / kTilesPerChunk;
-        if (chunk < first + chunks) {
-          const int64_t t0 = (chunk - first) * kTilesPerChunk;
+        if (chunk < chunks) {
+          const int64_t t0 = chunk * kTilesPerChunk;
           fillKeyTiles(h, t0, std::min(tiles, t0 + kTilesPerChunk));
-          claimed = true;
+          return true;
         }
-        first += chunks;
+        chunk -= chunks;
       }
-    if (!claimed)
-      return;
+    return false;
+  };
+  while (fillChunk(nextChunk.fetch_add(1))) {
   }
 }
 
