@@ -27,6 +27,12 @@ std::optional<Spec> analyze(std::optional<ast::File> file,
 }
 } // namespace
 
+std::optional<Spec> analyzeSpecFile(ast::File file,
+                                    const std::vector<std::string> &overrides,
+                                    DiagnosticEngine &diags) {
+  return analyze(std::move(file), overrides, diags);
+}
+
 std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags) {

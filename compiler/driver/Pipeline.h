@@ -36,6 +36,15 @@ std::optional<Spec> loadSpecSource(const std::string &name,
                                    const std::vector<std::string> &overrides,
                                    DiagnosticEngine &diags);
 
+namespace ast {
+struct File;
+}
+// Overrides and sema over a file already parsed: the sweep parses its spec
+// once and analyses it at every N.
+std::optional<Spec> analyzeSpecFile(ast::File file,
+                                    const std::vector<std::string> &overrides,
+                                    DiagnosticEngine &diags);
+
 class Construction;
 
 // The construction for one model of the spec (by task, architecture and
