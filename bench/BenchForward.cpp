@@ -4,7 +4,7 @@
 // Machines here are noisy: compare ratios within one run.
 #include "TestSpecs.h"
 
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
 #include "tasks/Generators.h"

@@ -6,7 +6,7 @@
 // Lines at the top of the input of the form "//! block.field=value" are also
 // applied as -D overrides. They are comments to the parser, so every seed
 // stays a plain .task file while the override parser gets fuzzed too.
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 
 #include <cstddef>
 #include <cstdint>

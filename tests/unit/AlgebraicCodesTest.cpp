@@ -7,7 +7,7 @@
 #include "codes/GaloisField.h"
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

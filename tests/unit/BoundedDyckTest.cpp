@@ -2,7 +2,7 @@
 // on all strings up to length 10 and on generated inputs at N = 1024.
 #include "TestScale.h"
 #include "analysis/SeparationCard.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

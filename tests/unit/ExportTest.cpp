@@ -4,7 +4,7 @@
 #include "TestSpecs.h"
 
 #include "constructions/Construction.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "export/Safetensors.h"

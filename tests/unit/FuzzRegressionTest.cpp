@@ -4,7 +4,7 @@
 #include "TestScale.h"
 #include "codes/LinearCode.h"
 #include "codes/NearOrthogonalCode.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 
 #include <gtest/gtest.h>
 

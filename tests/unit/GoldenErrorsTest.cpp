@@ -3,7 +3,7 @@
 // selection, build and certification) and its rendered diagnostics must equal
 // NAME.expected byte for byte. HANDWIRE_BLESS=1 rewrites the .expected files;
 // review the diff before committing.
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 
 #include "analysis/SeparationCard.h"
 #include "codes/NearOrthogonalCode.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "ir/Verifier.h"
 #include "reference/Evaluator.h"

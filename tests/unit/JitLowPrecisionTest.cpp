@@ -9,7 +9,7 @@
 
 #include "codegen/EmitLLVM.h"
 #include "constructions/Construction.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

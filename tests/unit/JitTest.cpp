@@ -6,7 +6,7 @@
 #include "TestSpecs.h"
 
 #include "codegen/EmitLLVM.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

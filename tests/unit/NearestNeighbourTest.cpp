@@ -7,7 +7,7 @@
 #include "TestScale.h"
 
 #include "analysis/SeparationCard.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

@@ -3,7 +3,7 @@
 // documented interface and op graph; RNNs export in O(non-zeros); sizes above
 // the limit are refused with the size in the message. Decisions are compared
 // with ONNX Runtime and PyTorch in tests/export/crosscheck.sh.
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "export/Onnx.h"
 #include "support/Diagnostics.h"
 

@@ -4,7 +4,7 @@
 // whose weights are stored sparse).
 #include "TestScale.h"
 #include "analysis/SeparationCard.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "reference/Evaluator.h"
 #include "tasks/Generators.h"

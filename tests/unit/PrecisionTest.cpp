@@ -2,7 +2,7 @@
 // match what the emulated 16-bit forward pass does on generated inputs.
 #include "TestSpecs.h"
 #include "analysis/PrecisionCertificate.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "reference/Evaluator.h"
 #include "support/Diagnostics.h"

@@ -12,7 +12,7 @@
 
 #include "analysis/PrecisionCertificate.h"
 #include "codegen/ForwardPlan.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "export/Onnx.h"

@@ -4,7 +4,7 @@
 
 #include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 
 #include <gtest/gtest.h>
 

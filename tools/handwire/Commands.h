@@ -1,7 +1,7 @@
 // The handwire command line: one file per subcommand; main.cpp dispatches.
 #pragma once
 
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "export/ModelFile.h"
 
 #include <CLI/CLI.hpp>
@@ -31,11 +31,14 @@ struct LoadedModels {
   Spec spec; // for a model file: its task, one model, default eval settings
   std::vector<LoadedModel> models;
   bool fromSpec = true;
+  std::vector<StageTiming> timings; // stages 1-4 (none for a model file)
 };
 
 // Loads the input (spec: parse, sema, construct, verify, certify; model file:
 // read and verify). Prints diagnostics and returns false on error.
-bool loadModels(const CommonOptions &o, LoadedModels &out);
+// `observer` sees every stage's result (compile --emit).
+bool loadModels(const CommonOptions &o, LoadedModels &out,
+                const StageObserver &observer = {});
 
 // Every name in `wanted` names a model of the spec; otherwise prints an error
 // listing the models and returns false.

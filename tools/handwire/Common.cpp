@@ -104,7 +104,8 @@ bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
   return true;
 }
 
-bool loadModels(const CommonOptions &o, LoadedModels &out) {
+bool loadModels(const CommonOptions &o, LoadedModels &out,
+                const StageObserver &observer) {
   setWorkerThreads(static_cast<unsigned>(o.threads));
   DiagnosticEngine diags;
   const int64_t limit = parseByteSize(o.memoryLimit);
@@ -143,7 +144,12 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
   std::vector<std::string> overrides = o.overrides;
   if (o.maxLength)
     overrides.push_back("task.max_length=" + std::to_string(o.maxLength));
-  std::optional<Spec> spec = loadSpec(o.input, overrides, diags);
+  PipelineOptions po;
+  po.compile.allowUncertified = o.allowUncertified;
+  po.compile.memoryLimitBytes = limit;
+  po.observer = observer;
+  Pipeline pipeline(po, diags);
+  std::optional<Spec> spec = pipeline.frontEnd(o.input, overrides);
   diags.flush(std::cerr);
   if (!spec)
     return false;
@@ -152,9 +158,6 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
   if (!checkModelNames(*spec, o.models, o.input))
     return false;
 
-  CompileOptions copt;
-  copt.allowUncertified = o.allowUncertified;
-  copt.memoryLimitBytes = limit;
   bool ok = true;
   for (const ModelSpec &model : spec->models) {
     if (!o.models.empty() && std::find(o.models.begin(), o.models.end(),
@@ -166,7 +169,7 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
                 << ", N = " << spec->task.maxLength << ")...\r" << std::flush;
     std::optional<Network> net;
     try {
-      net = buildNetwork(*spec, model, copt, diags);
+      net = pipeline.network(*spec, model);
     } catch (const std::bad_alloc &) {
       diags.error(model.loc,
                   "out of memory while building model '" + model.name + "'");
@@ -180,6 +183,7 @@ bool loadModels(const CommonOptions &o, LoadedModels &out) {
     }
     out.models.push_back({spec->task, std::move(*net)});
   }
+  out.timings = pipeline.timings();
   return ok;
 }
 

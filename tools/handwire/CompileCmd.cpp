@@ -5,6 +5,7 @@
 #include "Report.h"
 
 #include "codegen/EmitLLVM.h"
+#include "driver/StageDump.h"
 #include "export/Onnx.h"
 
 #include <iostream>
@@ -22,13 +23,17 @@ struct CompileCliOptions {
 int writeOnnxFiles(const CompileCliOptions &o, const LoadedModels &loaded) {
   nlohmann::json out = {{"input", o.common.input},
                         {"models", nlohmann::json::array()}};
-  const int64_t limit = parseByteSize(o.common.memoryLimit);
+  DiagnosticEngine diags;
+  PipelineOptions po;
+  po.compile.memoryLimitBytes = parseByteSize(o.common.memoryLimit);
+  Pipeline pipeline(po, diags);
   for (const LoadedModel &m : loaded.models) {
-    const std::string stem =
-        std::string(taskKindName(m.task.kind)) + "." + m.net.name;
     std::string path;
     try {
-      path = writeOnnx(m.task, m.net, o.output, stem, limit);
+      path = pipeline
+                 .exportModel(m.task, m.net, o.output,
+                              Pipeline::ExportFormat::Onnx)
+                 .front();
     } catch (const UserError &e) {
       std::cerr << "handwire: error: " << e.what() << "\n";
       return 1;
@@ -50,36 +55,84 @@ int writeOnnxFiles(const CompileCliOptions &o, const LoadedModels &loaded) {
   return 0;
 }
 
+// --emit STAGE for the stages before export: the stage's result as text.
+std::string stageText(Stage stage, const StageResult &r) {
+  switch (stage) {
+  case Stage::Parse:
+    return dumpAst(*r.ast);
+  case Stage::Sema:
+    return dumpSpec(*r.spec);
+  case Stage::Construct:
+    return dumpNetwork(*r.network);
+  case Stage::Certify:
+    return "certificate " + r.network->name + "\n" +
+           certificateJson(*r.network).dump(2) + "\n";
+  case Stage::Plan:
+    return dumpPlan(*r.plan);
+  case Stage::EmitLLVM:
+  case Stage::Optimize:
+    return moduleText(*r.module);
+  case Stage::Link:
+    return assemblyText(*r.module);
+  case Stage::Export:
+    break;
+  }
+  return "";
+}
+
+// Runs the pipeline up to `until` (before export) and prints its result.
+int printStage(const CompileCliOptions &o, Stage until) {
+  const StageObserver show = [until](Stage s, const StageResult &r) {
+    if (s == until)
+      std::cout << stageText(s, r) << std::flush;
+  };
+  LoadedModels loaded;
+  if (!loadModels(o.common, loaded,
+                  until <= Stage::Certify ? show : StageObserver{}))
+    return 1;
+  if (!loaded.fromSpec && until <= Stage::Sema) {
+    std::cerr << "handwire: error: --emit " << o.emit << " needs a .task "
+              << "spec; '" << o.common.input << "' is a compiled model\n";
+    return 1;
+  }
+  if (!loaded.fromSpec && until <= Stage::Certify)
+    for (const LoadedModel &m : loaded.models)
+      show(until, &m.net); // a model file enters after stage 4
+  if (until <= Stage::Certify)
+    return 0;
+  for (const LoadedModel &m : loaded.models) {
+    std::cout << "; model " << m.net.name << " ("
+              << m.net.provenance.construction << ", "
+              << precisionName(m.net.precision) << ")\n";
+    DiagnosticEngine diags;
+    PipelineOptions po;
+    po.observer = show;
+    // A 16-bit model's code rounds its stored values (vcvt*).
+    Pipeline(po, diags).native(m.net, storageFormatOf(m.net.precision));
+  }
+  return 0;
+}
+
 int runCompile(const CompileCliOptions &o) {
+  const Stage until = *stageForEmit(o.emit);
+  if (until != Stage::Export)
+    return printStage(o, until);
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
     return 1;
-  nlohmann::json out = {{"input", o.common.input},
-                        {"models", nlohmann::json::array()}};
   if (o.emit == "onnx")
     return writeOnnxFiles(o, loaded);
-  if (o.emit != "weights") {
-    // --emit=llvm|llvm-opt|asm: print the generated code instead of writing
-    // files.
-    const EmitKind kind = o.emit == "llvm"       ? EmitKind::LLVM
-                          : o.emit == "llvm-opt" ? EmitKind::OptimizedLLVM
-                                                 : EmitKind::Assembly;
-    for (const LoadedModel &m : loaded.models) {
-      std::cout << "; model " << m.net.name << " ("
-                << m.net.provenance.construction << ", "
-                << precisionName(m.net.precision) << ")\n";
-      std::cout << emitText(
-          planForward(m.net, storageFormatOf(m.net.precision)), m.net.name,
-          kind); // a 16-bit model rounds its stored values (vcvt*)
-    }
-    return 0;
-  }
+  nlohmann::json out = {{"input", o.common.input},
+                        {"models", nlohmann::json::array()}};
+  DiagnosticEngine diags;
+  Pipeline pipeline({}, diags);
   for (const LoadedModel &m : loaded.models) {
-    const std::string stem =
-        std::string(taskKindName(m.task.kind)) + "." + m.net.name;
     ModelPaths paths;
     try {
-      paths = writeModel(m.task, m.net, o.output, stem);
+      const auto written = pipeline.exportModel(m.task, m.net, o.output,
+                                                Pipeline::ExportFormat::Weights);
+      paths.weights = written[0];
+      paths.config = written[1];
     } catch (const UserError &e) {
       std::cerr << "handwire: error: " << e.what() << "\n";
       return 1;
@@ -114,11 +167,13 @@ void setupCompile(CLI::App &app) {
       ->capture_default_str();
   cmd->add_option(
          "--emit", opts->emit,
-         "what to produce: weights (safetensors + JSON), onnx (one .onnx per "
-         "model, opset 13), llvm (IR as emitted), llvm-opt (after O3), asm "
-         "(host assembly); code in the model's precision (f16 / bf16: "
-         "rounded with the host's conversions)")
-      ->check(CLI::IsMember({"weights", "onnx", "llvm", "llvm-opt", "asm"}))
+         "run the pipeline up to a stage and print its result: ast, spec, "
+         "network, certificate, plan, llvm (IR as emitted), llvm-opt (after "
+         "O3), asm (host assembly); or write files: weights (safetensors + "
+         "JSON), onnx (one .onnx per model, opset 13). Code is in the "
+         "model's precision (f16 / bf16: rounded with the host's "
+         "conversions)")
+      ->check(CLI::IsMember(emitNames()))
       ->capture_default_str();
   cmd->callback([opts] {
     if (int rc = runCompile(*opts))

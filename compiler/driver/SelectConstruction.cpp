@@ -1,51 +1,9 @@
-#include "driver/Pipeline.h"
-
-#include "analysis/PrecisionCertificate.h"
+#include "driver/SelectConstruction.h"
 
 #include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
-#include "frontend/Parser.h"
-#include "frontend/Sema.h"
-#include "ir/Verifier.h"
-
-#include <sstream>
 
 namespace handwire {
-
-namespace {
-// 2. command-line overrides, applied to the AST so that sema checks them;
-// 3. sema.
-std::optional<Spec> analyze(std::optional<ast::File> file,
-                            const std::vector<std::string> &overrides,
-                            DiagnosticEngine &diags) {
-  if (!file)
-    return std::nullopt;
-  for (const std::string &o : overrides)
-    if (!applyOverride(*file, o, diags))
-      return std::nullopt;
-  return analyzeSpec(*file, diags);
-}
-} // namespace
-
-std::optional<Spec> analyzeSpecFile(ast::File file,
-                                    const std::vector<std::string> &overrides,
-                                    DiagnosticEngine &diags) {
-  return analyze(std::move(file), overrides, diags);
-}
-
-std::optional<Spec> loadSpec(const std::string &path,
-                             const std::vector<std::string> &overrides,
-                             DiagnosticEngine &diags) {
-  // 1. parse
-  return analyze(parseTaskFile(path, diags), overrides, diags);
-}
-
-std::optional<Spec> loadSpecSource(const std::string &name,
-                                   const std::string &text,
-                                   const std::vector<std::string> &overrides,
-                                   DiagnosticEngine &diags) {
-  return analyze(parseTaskSource(name, text, diags), overrides, diags);
-}
 
 namespace {
 const Construction *constructionAccepting(TaskKind task,
@@ -195,67 +153,6 @@ const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
     return nullptr;
   }
   return chosen;
-}
-
-std::optional<Network> buildNetwork(const Spec &spec, const ModelSpec &model,
-                                    const CompileOptions &options,
-                                    DiagnosticEngine &diags) {
-  const Construction *chosen = planConstruction(spec, model, options, diags);
-  if (!chosen)
-    return std::nullopt;
-
-  // 6. construct
-  Network net;
-  try {
-    net = chosen->build(spec, model, {});
-  } catch (const UserError &e) {
-    diags.error(e.loc().valid() ? e.loc() : model.loc, e.what());
-    return std::nullopt;
-  }
-
-  // 7. verify: a structural problem is a bug in the construction
-  std::vector<std::string> problems = verifyNetwork(net);
-  if (!problems.empty()) {
-    std::string all;
-    for (const auto &p : problems)
-      all += "\n  " + p;
-    internalError(__FILE__, __LINE__,
-                  std::string("construction ") + chosen->id() +
-                      " produced an invalid network:" + all);
-  }
-
-  // 8. certify: refuse a network that cannot be exact on every input, or not
-  // in the precision the spec asks for
-  net.certificate.precisions = precisionVerdicts(net);
-  for (const PrecisionVerdict &v : net.certificate.precisions)
-    if (v.precision == model.precision && !v.exact) {
-      net.certificate.certified = false;
-      for (const std::string &why : v.reasons)
-        net.certificate.failures.push_back(std::string("not exact in ") +
-                                           precisionName(v.precision) + ": " +
-                                           why);
-    }
-  if (!net.certificate.certified) {
-    const SourceLoc at = model.scale ? model.fieldLoc("scale")
-                         : model.precision != Precision::F32
-                             ? model.fieldLoc("precision")
-                             : model.loc;
-    for (const auto &f : net.certificate.failures) {
-      if (options.allowUncertified)
-        diags.warning(at, "model '" + model.name + "' is not certified: " + f);
-      else
-        diags.error(at, "model '" + model.name + "' cannot be certified: " + f);
-    }
-    if (!options.allowUncertified) {
-      diags.note(at, model.scale
-                         ? "remove the override to use the derived scale, or "
-                           "pass --allow-uncertified to build it anyway"
-                         : "choose a wider precision (precision = f32), or "
-                           "pass --allow-uncertified to build it anyway");
-      return std::nullopt;
-    }
-  }
-  return net;
 }
 
 } // namespace handwire

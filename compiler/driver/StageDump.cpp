@@ -1,0 +1,175 @@
+#include "driver/StageDump.h"
+
+#include "codegen/ForwardPlan.h"
+#include "frontend/AST.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace handwire {
+
+namespace {
+std::string at(const SourceLoc &loc) {
+  return "@" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+}
+
+std::string valueText(const ast::Value &v) {
+  if (v.kind != ast::Value::Kind::List)
+    return v.kind == ast::Value::Kind::String ? "\"" + v.text + "\"" : v.text;
+  std::string s = "[";
+  for (size_t i = 0; i < v.items.size(); ++i)
+    s += (i ? ", " : "") + valueText(v.items[i]);
+  return s + "]";
+}
+
+// FNV-1a over the bit patterns of every stored weight, in model-file order:
+// equal digests mean equal weights (to the bit), whatever the storage.
+uint64_t weightDigest(const Network &net) {
+  uint64_t h = 1469598103934665603ull;
+  forEachWeightArray(net, [&h](const std::string &name, const float *w,
+                               int64_t n) {
+    for (char c : name)
+      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &w[i], 4);
+      h = (h ^ bits) * 1099511628211ull;
+    }
+  });
+  return h;
+}
+} // namespace
+
+std::string dumpAst(const ast::File &file) {
+  std::ostringstream os;
+  os << "file " << file.path << "\n";
+  for (const ast::Block &b : file.blocks) {
+    os << "  " << b.kind << (b.head.empty() ? "" : " " + b.head) << " "
+       << at(b.loc) << "\n";
+    for (const ast::Field &f : b.fields)
+      os << "    " << f.name << " = " << valueText(f.value) << " " << at(f.loc)
+         << "\n";
+  }
+  return os.str();
+}
+
+std::string dumpSpec(const Spec &spec) {
+  std::ostringstream os;
+  const TaskSpec &t = spec.task;
+  os << "task " << taskKindName(t.kind) << "\n  max_length " << t.maxLength
+     << "\n";
+  if (!t.alphabet.empty()) {
+    os << "  alphabet";
+    for (const std::string &a : t.alphabet)
+      os << " " << a;
+    os << "\n";
+  }
+  if (t.kind == TaskKind::BoundedDyck)
+    os << "  brackets " << t.brackets << "\n  depth " << t.depth << "\n";
+  if (t.kind == TaskKind::NearestNeighbour)
+    os << "  dimension " << t.dimension << "\n  labels " << t.labels
+       << "\n  margin " << t.margin << "\n";
+  for (const ModelSpec &m : spec.models) {
+    os << "model " << m.name << "\n  architecture " << architectureName(m.arch)
+       << "\n  precision " << precisionName(m.precision) << "\n";
+    if (m.arch == Architecture::Transformer)
+      os << "  layers " << m.layers << "\n  code " << codeFamilyName(m.code)
+         << "\n  seed " << m.seed << "\n  coherence " << m.coherence
+         << "\n  margin " << m.margin << "\n";
+    if (m.scale)
+      os << "  scale " << *m.scale << "\n";
+    if (!m.construction.empty())
+      os << "  construction " << m.construction << "\n";
+  }
+  os << "eval\n  samples " << spec.eval.samples << "\n  seed "
+     << spec.eval.seed << "\n  inputs "
+     << inputDistributionName(spec.eval.inputs) << "\n";
+  return os.str();
+}
+
+std::string dumpNetwork(const Network &net) {
+  std::ostringstream os;
+  os << "network " << net.name << " (" << net.provenance.construction << ", "
+     << architectureName(net.arch) << ", " << precisionName(net.precision)
+     << ")\n  tokens " << net.tokenCount << ", classes " << net.classCount
+     << ", longest input " << net.maxSequenceLength << ", width " << net.width
+     << "\n  blocks";
+  for (const ResidualBlock &b : net.blocks)
+    os << " " << b.name << "[" << b.offset << ":" << b.offset + b.width << ")";
+  os << "\n  weight arrays\n";
+  forEachWeightArray(net, [&os](const std::string &name, const float *,
+                                int64_t n) {
+    os << "    " << name << " " << n << "\n";
+  });
+  char digest[17];
+  std::snprintf(digest, sizeof digest, "%016llx",
+                static_cast<unsigned long long>(weightDigest(net)));
+  os << "  parameters " << parameterCount(net) << ", digest " << digest
+     << "\n";
+  return os.str();
+}
+
+} // namespace handwire
+
+namespace handwire {
+
+namespace {
+std::string columns(const CompactMatrix &m) {
+  return m.empty() ? "empty"
+                   : std::to_string(m.rows) + " x [" + std::to_string(m.c0) +
+                         ":" + std::to_string(m.c1) + ")";
+}
+
+void dumpLayers(std::ostream &os, const ForwardPlan &p) {
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    const LayerPlan &layer = p.layers[l];
+    os << "  layer " << l << "\n";
+    for (size_t h = 0; h < layer.heads.size(); ++h) {
+      const HeadPlan &head = layer.heads[h];
+      os << "    head " << h << ": dk " << head.dk << ", dv " << head.dv
+         << (head.uniform ? ", uniform" : "")
+         << (head.blockedScores ? ", blocked scores" : "") << "\n      query "
+         << columns(head.query) << ", key " << columns(head.key) << ", value "
+         << columns(head.value) << ", output " << columns(head.output) << "\n";
+      if (l == 0 && p.foldLayer0)
+        os << "      folded tables: key tok " << head.keyTok.present
+           << " pos " << head.keyPos.present << ", value tok "
+           << head.valueTok.present << " pos " << head.valuePos.present
+           << "\n";
+    }
+    if (layer.hasMlp)
+      os << "    mlp in " << columns(layer.mlpIn) << ", out "
+         << columns(layer.mlpOut) << "\n";
+  }
+}
+} // namespace
+
+std::string dumpPlan(const ForwardPlan &p) {
+  std::ostringstream os;
+  os << "plan " << (p.transformer ? "transformer" : "rnn")
+     << (p.sparse ? " (sparse one-layer)" : "") << ", width " << p.width
+     << ", classes " << p.classes << ", storage "
+     << (p.storage ? storageFormatName(*p.storage) : "f32") << "\n";
+  if (p.transformer && !p.sparse) {
+    os << "  layer 0 folded " << (p.foldLayer0 ? "yes" : "no") << "\n";
+    dumpLayers(os, p);
+  } else if (p.sparse) {
+    os << "  heads " << p.sparse->heads.size() << ", mlp "
+       << (p.sparse->hasMlp ? "yes" : "no") << "\n";
+  } else {
+    os << "  recurrent " << p.recurrent.rows << " rows, "
+       << p.recurrent.nonZeros << " non-zeros, ELL width "
+       << p.recurrent.ellWidth << "\n  head layers " << p.head.size() << "\n";
+    for (const HeadLayerPlan &h : p.head)
+      os << "    " << h.weight.rows << " rows, " << h.weight.nonZeros
+         << " non-zeros\n";
+  }
+  os << "  read-out " << columns(p.readout) << "\n  scratch floats at length "
+     << p.maxLength << ": " << p.scratchFloats(p.maxLength)
+     << "\n  multiply-adds at length " << p.maxLength << ": "
+     << static_cast<int64_t>(p.flops(p.maxLength)) << "\n  tables bytes "
+     << static_cast<int64_t>(p.tableBytes()) << "\n";
+  return os.str();
+}
+
+} // namespace handwire
