@@ -1,8 +1,8 @@
 // The sweep's writers: CSV quoting and round trip, the SVG plot's structure
 // (well-formed, one polyline per series, dashed bounds, log-scale mapping),
 // and the plot built from sweep rows.
-#include "SvgPlot.h"
-#include "SweepTable.h"
+#include "sweep/SvgPlot.h"
+#include "sweep/SweepTable.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-using namespace handwire::cli;
+using namespace handwire;
 
 namespace {
 
