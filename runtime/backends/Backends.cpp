@@ -92,7 +92,8 @@ ForwardBackends chooseBackends(const Network &net, BackendChoice choice,
   ForwardBackends out;
   out.format = storageFormatOf(p);
   if (choice == BackendChoice::Auto)
-    choice = p == Precision::F64 ? BackendChoice::Reference : BackendChoice::Jit;
+    choice =
+        p == Precision::F64 ? BackendChoice::Reference : BackendChoice::Jit;
   if (choice == BackendChoice::Jit || choice == BackendChoice::Both)
     if (!addJit(net, out))
       return out;

@@ -35,8 +35,8 @@ ModelEvalReport evaluateModel(const TaskSpec &task, const Network &net,
           : net.certificate.logitTolerance;
   report.compared = r.backends.size() > 1;
   if (report.compared)
-    report.agree = r.disagreements == 0 &&
-                   r.maxLogitDifference <= report.logitTolerance;
+    report.agree =
+        r.disagreements == 0 && r.maxLogitDifference <= report.logitTolerance;
   return report;
 }
 

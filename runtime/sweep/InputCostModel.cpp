@@ -36,9 +36,9 @@ InputCostModel::estimate(const std::string &model, int64_t n,
   return Estimate{best->secondsPerInput * ratio, best->n};
 }
 
-std::optional<std::string>
-InputCostModel::skipReason(const std::string &model, int64_t n,
-                           double flops) const {
+std::optional<std::string> InputCostModel::skipReason(const std::string &model,
+                                                      int64_t n,
+                                                      double flops) const {
   if (limit_ <= 0)
     return std::nullopt;
   const std::optional<Estimate> e = estimate(model, n, flops);

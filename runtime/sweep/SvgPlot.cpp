@@ -234,9 +234,9 @@ void writeAxes(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
     << num(f.px1 - f.px0) << "\" height=\"" << num(f.py1 - f.py0)
     << "\" fill=\"none\" stroke=\"#333\"/>\n";
   // Axis labels.
-  o << "<text x=\"" << num((f.px0 + f.px1) / 2) << "\" y=\""
-    << num(f.py1 + 44) << "\" text-anchor=\"middle\" font-size=\"13\">"
-    << xmlEscape(plot.xLabel) << "</text>\n";
+  o << "<text x=\"" << num((f.px0 + f.px1) / 2) << "\" y=\"" << num(f.py1 + 44)
+    << "\" text-anchor=\"middle\" font-size=\"13\">" << xmlEscape(plot.xLabel)
+    << "</text>\n";
   o << "<text transform=\"translate(20 " << num((f.py0 + f.py1) / 2)
     << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">"
     << xmlEscape(plot.yLabel) << "</text>\n";
@@ -273,9 +273,8 @@ void writeSeries(std::ostream &o, const Frame &f, const PlotSeries &s,
       [](const PlotPoint &a, const PlotPoint &b) { return a.x < b.x; });
   if (pts.empty())
     return;
-  o << "<polyline class=\"" << (s.dashed ? "bound" : "series")
-    << "\" stroke=\"" << color << "\" stroke-width=\""
-    << (s.dashed ? "1.8" : "2.4") << "\"";
+  o << "<polyline class=\"" << (s.dashed ? "bound" : "series") << "\" stroke=\""
+    << color << "\" stroke-width=\"" << (s.dashed ? "1.8" : "2.4") << "\"";
   if (s.dashed)
     o << " stroke-dasharray=\"7 5\"";
   o << " points=\"";
@@ -336,8 +335,8 @@ void writeLegend(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
 }
 
 void writeFootnotes(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
-  double fy = plot.height - 16.0 * static_cast<double>(plot.footnotes.size()) -
-              6;
+  double fy =
+      plot.height - 16.0 * static_cast<double>(plot.footnotes.size()) - 6;
   for (const auto &note : plot.footnotes) {
     o << "<text x=\"" << num(f.px0) << "\" y=\"" << num(fy)
       << "\" font-size=\"10.5\" fill=\"#666\">" << xmlEscape(note)

@@ -77,7 +77,7 @@ struct SweepProgress {
 class SweepObserver {
 public:
   virtual ~SweepObserver() = default;
-  virtual void rowFinished(const SweepRow &) {} // in point order
+  virtual void rowFinished(const SweepRow &) {}   // in point order
   virtual void progress(const SweepProgress &) {} // every tick
 };
 
@@ -111,7 +111,9 @@ private:
   void superviseSlots();
   void flushRows(SweepObserver *observer);
   SweepProgress progress(double elapsed) const;
-  bool cancelled() const { return schedule_.cancel && schedule_.cancel->load(); }
+  bool cancelled() const {
+    return schedule_.cancel && schedule_.cancel->load();
+  }
 
   std::vector<SweepPoint> points_;
   SweepSchedule schedule_;

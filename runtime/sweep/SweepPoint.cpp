@@ -64,9 +64,10 @@ std::string firstError(const DiagnosticEngine &diags) {
   return text.empty() ? "refused (no diagnostic)" : text;
 }
 
-std::optional<SweepSpecs> loadSweepSpecs(
-    const std::string &path, const std::vector<std::string> &overrides,
-    const std::vector<int64_t> &lengths, DiagnosticEngine &diags) {
+std::optional<SweepSpecs>
+loadSweepSpecs(const std::string &path,
+               const std::vector<std::string> &overrides,
+               const std::vector<int64_t> &lengths, DiagnosticEngine &diags) {
   std::optional<ast::File> file = parseTaskFile(path, diags);
   if (!file)
     return std::nullopt;

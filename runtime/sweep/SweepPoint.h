@@ -28,9 +28,10 @@ struct SweepSpecs {
 // Parses `path` once and analyses it with `overrides`, then at every
 // length with task.max_length=N added. An error without N goes to `diags`
 // and gives nullopt; an error at one N refuses that N only (errors[i]).
-std::optional<SweepSpecs> loadSweepSpecs(
-    const std::string &path, const std::vector<std::string> &overrides,
-    const std::vector<int64_t> &lengths, DiagnosticEngine &diags);
+std::optional<SweepSpecs>
+loadSweepSpecs(const std::string &path,
+               const std::vector<std::string> &overrides,
+               const std::vector<int64_t> &lengths, DiagnosticEngine &diags);
 
 // The first error in `diags` and the notes that follow it, on one line.
 std::string firstError(const DiagnosticEngine &diags);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 namespace handwire {
@@ -165,13 +165,15 @@ const Column kColumns[] = {
     {"status", [](const SweepRow &r) { return text(r.status); }},
     {"reason", [](const SweepRow &r) { return text(r.reason); }},
     {"width", [](const SweepRow &r) { return ifBuilt(r, integer(r.width)); }},
-    {"code_dim", [](const SweepRow &r) { return ifBuilt(r, integer(r.codeDim)); }},
+    {"code_dim",
+     [](const SweepRow &r) { return ifBuilt(r, integer(r.codeDim)); }},
     {"parameters",
      [](const SweepRow &r) { return ifBuilt(r, integer(r.parameters)); }},
     {"precision_bits",
      [](const SweepRow &r) { return ifBuilt(r, integer(r.precisionBits)); }},
     {"size_measure", [](const SweepRow &r) { return text(r.sizeMeasure); }},
-    {"size_bits", [](const SweepRow &r) { return ifBuilt(r, integer(r.sizeBits)); }},
+    {"size_bits",
+     [](const SweepRow &r) { return ifBuilt(r, integer(r.sizeBits)); }},
     {"plot_measure", [](const SweepRow &r) { return text(r.plotMeasure); }},
     {"plot_bits",
      [](const SweepRow &r) { return ifBuilt(r, real(r.plotBits, "%.0f")); }},
@@ -183,20 +185,30 @@ const Column kColumns[] = {
                    flag(r.respectsBound.value_or(false)));
      }},
     {"backend", [](const SweepRow &r) { return text(r.backend); }},
-    {"threads", [](const SweepRow &r) { return ifEvaluated(r, integer(r.threads)); }},
+    {"threads",
+     [](const SweepRow &r) { return ifEvaluated(r, integer(r.threads)); }},
     {"samples", [](const SweepRow &r) { return integer(r.samples); }},
     {"adversarial", [](const SweepRow &r) { return integer(r.adversarial); }},
     {"mismatches", [](const SweepRow &r) { return integer(r.mismatches); }},
     {"accuracy", [](const SweepRow &r) { return real(r.accuracy(), "%.6f"); }},
     {"min_margin",
-     [](const SweepRow &r) { return ifEvaluated(r, real(r.minMargin, "%.4g")); }},
-    {"build_ms", [](const SweepRow &r) { return ifBuilt(r, real(r.buildMs, "%.1f")); }},
+     [](const SweepRow &r) {
+       return ifEvaluated(r, real(r.minMargin, "%.4g"));
+     }},
+    {"build_ms",
+     [](const SweepRow &r) { return ifBuilt(r, real(r.buildMs, "%.1f")); }},
     {"jit_ms",
-     [](const SweepRow &r) { return when(r.jitMs > 0, real(r.jitMs, "%.1f")); }},
+     [](const SweepRow &r) {
+       return when(r.jitMs > 0, real(r.jitMs, "%.1f"));
+     }},
     {"compile_ms",
-     [](const SweepRow &r) { return ifBuilt(r, real(r.buildMs + r.jitMs, "%.1f")); }},
+     [](const SweepRow &r) {
+       return ifBuilt(r, real(r.buildMs + r.jitMs, "%.1f"));
+     }},
     {"eval_seconds",
-     [](const SweepRow &r) { return ifEvaluated(r, real(r.evalSeconds, "%.3f")); }},
+     [](const SweepRow &r) {
+       return ifEvaluated(r, real(r.evalSeconds, "%.3f"));
+     }},
     {"inputs_per_second",
      [](const SweepRow &r) {
        return ifEvaluated(r, real(r.inputsPerSecond, "%.4g"));

@@ -65,8 +65,8 @@ void printBackendLines(std::ostream &os, const ModelEvalReport &rep) {
   const EvalResult &r = rep.result;
   for (const BackendSummary &s : rep.backends) {
     const BackendResult &b = s.result;
-    os << "  eval " << std::left << std::setw(14) << b.name << " "
-       << std::right << r.samples << " inputs (" << r.adversarial
+    os << "  eval " << std::left << std::setw(14) << b.name << " " << std::right
+       << r.samples << " inputs (" << r.adversarial
        << " adversarial): " << (r.samples - b.mismatches) << " correct, "
        << b.mismatches << " mismatches, accuracy " << std::setprecision(6)
        << 100.0 * double(r.samples - b.mismatches) /

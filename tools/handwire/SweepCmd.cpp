@@ -372,8 +372,8 @@ int report(const SweepOptions &o, const OutputPaths &out,
   } else {
     std::cout << "\n"
               << rows.size() << " of " << points << " points in "
-              << fixed(seconds, 1) << " s; wrote " << out.csv << ", "
-              << out.svg << (out.png.empty() ? "" : ", " + out.png) << "\n";
+              << fixed(seconds, 1) << " s; wrote " << out.csv << ", " << out.svg
+              << (out.png.empty() ? "" : ", " + out.png) << "\n";
     if (interrupted)
       std::cout << "interrupted: the files hold the points that ran\n";
     else if (mismatches)
@@ -438,9 +438,9 @@ int runSweep(const SweepOptions &o) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<SweepRow> rows = sweep.run(&observer);
   observer.clearLine();
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   const bool ioOk = writeOutputs(out, rows, o.input);
   return report(o, out, rows, sweep.pointCount(), seconds, ioOk);
 }
