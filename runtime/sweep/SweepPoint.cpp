@@ -11,12 +11,6 @@
 namespace handwire {
 
 namespace {
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - t0)
-      .count();
-}
-
 SweepRow failed(SweepRow row, const char *status, std::string reason) {
   row.status = status;
   row.reason = std::move(reason);
@@ -113,7 +107,9 @@ std::optional<Network> SweepPointRunner::build(const Spec &spec,
     net.reset();
     diags.error(model.loc, e.what());
   }
-  row.buildMs = msSince(t0);
+  row.buildMs = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
   if (!net)
     row = failed(std::move(row), "refused", firstError(diags));
   return net;
