@@ -1,5 +1,5 @@
 // The sweep's scheduler: runs a list of (model, N) points on worker threads,
-// each through a point runner (SweepPoint.h in the tool, a fake in tests),
+// each through a point runner (SweepPointRunner, or a fake in tests),
 // enforces the per-point time budget and cancellation from one monitor
 // thread, and reports finished rows (in point order) and progress to an
 // observer. It writes nothing itself.
