@@ -1,8 +1,8 @@
 // The sweep's writers: CSV quoting and round trip, the SVG plot's structure
 // (well-formed, one polyline per series, dashed bounds, log-scale mapping),
 // and the plot built from sweep rows.
-#include "SvgPlot.h"
-#include "SweepTable.h"
+#include "sweep/SvgPlot.h"
+#include "sweep/SweepTable.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-using namespace handwire::cli;
+using namespace handwire;
 
 namespace {
 
@@ -219,6 +219,44 @@ TEST(SweepCsv, ReadsBackWhatItWrites) {
   std::string bad = os.str();
   bad.replace(bad.find(",4096,"), 6, ",lots,");
   EXPECT_THROW(readSweepCsv(bad), std::runtime_error);
+}
+
+// The JSON rows: the CSV's keys; numbers as JSON numbers with the CSV's
+// rounding, flags as booleans, empty fields (and empty text) as null.
+TEST(SweepJson, SameKeysAndValuesAsTheCsv) {
+  SweepRow built = builtRow("rnn", "rnn", 16, 112, 3584, 32);
+  built.inputsPerSecond = 123456.789; // the CSV keeps 4 digits
+  SweepRow refused;
+  refused.model = "one_layer";
+  refused.n = 4096;
+  refused.status = "refused";
+  refused.reason = "over the memory limit";
+  const nlohmann::json rows = sweepRowsJson({built, refused});
+  ASSERT_EQ(rows.size(), 2u);
+  const std::vector<std::string> header = sweepCsvHeader();
+  for (const nlohmann::json &row : rows) {
+    EXPECT_EQ(row.size(), header.size());
+    for (const std::string &key : header)
+      EXPECT_TRUE(row.contains(key)) << key;
+  }
+  const nlohmann::json &b = rows[0];
+  EXPECT_TRUE(b["N"].is_number_float());
+  EXPECT_EQ(b["N"].get<double>(), 16.0);
+  EXPECT_EQ(b["width"].get<double>(), 112.0);
+  EXPECT_EQ(b["bound_bits"].get<double>(), 32.0);
+  EXPECT_EQ(b["respects_bound"], true);
+  EXPECT_EQ(b["accuracy"].get<double>(), 1.0);
+  EXPECT_EQ(b["compile_ms"].get<double>(), 41.5);
+  EXPECT_EQ(b["inputs_per_second"].get<double>(), 123500.0);
+  EXPECT_EQ(b["status"], "ok");
+  EXPECT_TRUE(b["reason"].is_null()); // empty text
+  const nlohmann::json &r = rows[1];
+  EXPECT_EQ(r["status"], "refused");
+  EXPECT_EQ(r["reason"], refused.reason);
+  EXPECT_TRUE(r["width"].is_null());
+  EXPECT_TRUE(r["accuracy"].is_null());
+  EXPECT_TRUE(r["respects_bound"].is_null());
+  EXPECT_EQ(r["samples"].get<double>(), 0.0);
 }
 
 TEST(SweepCsv, AccuracyCountsMismatches) {

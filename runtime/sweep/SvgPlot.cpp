@@ -1,4 +1,4 @@
-#include "SvgPlot.h"
+#include "sweep/SvgPlot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <sstream>
 
-namespace handwire::cli {
+namespace handwire {
 
 std::string paletteColor(size_t i) {
   // Okabe-Ito, without the yellow (too pale on white) and black.
@@ -88,45 +88,52 @@ struct Axis {
   }
 };
 
-} // namespace
+// Where things go: the plot area in pixels and the two log axes.
+struct Frame {
+  double px0 = 0, px1 = 0, py0 = 0, py1 = 0;
+  double xBase = 2;
+  Axis ax, ay;
+  bool empty = false; // no positive point: placeholder ranges
 
-std::string renderSvg(const LogLogPlot &plot) {
-  const double W = plot.width, H = plot.height;
-  const double legendW = 340;
-  const double left = 84, top = plot.subtitle.empty() ? 56 : 74;
-  const double bottom = 64 + 16.0 * static_cast<double>(plot.footnotes.size());
-  const double px0 = left, px1 = W - legendW - 20, py0 = top, py1 = H - bottom;
-  const double xBase = plot.xPowersOfTwo ? 2.0 : 10.0;
-  auto logx = [&](double x) { return std::log(x) / std::log(xBase); };
+  double logx(double x) const { return std::log(x) / std::log(xBase); }
+  double x(double v) const { return ax.map(logx(v)); }
+  double y(double v) const { return ay.map(std::log10(v)); }
+};
 
-  // Data ranges over the positive points.
+bool drawable(const PlotPoint &p) {
+  return p.x > 0 && p.y > 0 && std::isfinite(p.x) && std::isfinite(p.y);
+}
+
+// The axes: whole powers around the data, padded so that no point sits on
+// the frame.
+void fitAxes(const LogLogPlot &plot, Frame &f) {
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin,
          ymin = xmin, ymax = -xmin;
   for (const auto &s : plot.series)
     for (const auto &p : s.points)
-      if (p.x > 0 && p.y > 0 && std::isfinite(p.x) && std::isfinite(p.y)) {
+      if (drawable(p)) {
         xmin = std::min(xmin, p.x);
         xmax = std::max(xmax, p.x);
         ymin = std::min(ymin, p.y);
         ymax = std::max(ymax, p.y);
       }
-  const bool empty = !std::isfinite(xmin);
-  if (empty) {
+  f.empty = !std::isfinite(xmin);
+  if (f.empty) {
     xmin = 1;
     xmax = 2;
     ymin = 1;
     ymax = 10;
   }
-  Axis ax, ay;
-  ax.lo = std::floor(logx(xmin) + 1e-9);
-  ax.hi = std::ceil(logx(xmax) - 1e-9);
+  Axis &ax = f.ax, &ay = f.ay;
+  ax.lo = std::floor(f.logx(xmin) + 1e-9);
+  ax.hi = std::ceil(f.logx(xmax) - 1e-9);
   if (ax.hi <= ax.lo)
     ax.hi = ax.lo + 1;
   const double xpad = 0.03 * (ax.hi - ax.lo) + 0.15;
   ax.lo -= xpad;
   ax.hi += xpad;
-  ax.from = px0;
-  ax.to = px1;
+  ax.from = f.px0;
+  ax.to = f.px1;
   ay.lo = std::floor(std::log10(ymin) + 1e-9);
   ay.hi = std::ceil(std::log10(ymax) - 1e-9);
   if (ay.hi <= ay.lo)
@@ -136,10 +143,23 @@ std::string renderSvg(const LogLogPlot &plot) {
     ay.hi += 0.15;
   if (std::log10(ymin) < ay.lo + 0.1)
     ay.lo -= 0.15;
-  ay.from = py1;
-  ay.to = py0;
+  ay.from = f.py1;
+  ay.to = f.py0;
+}
 
-  std::ostringstream o;
+Frame frameFor(const LogLogPlot &plot) {
+  const double legendW = 340;
+  Frame f;
+  f.px0 = 84;
+  f.py0 = plot.subtitle.empty() ? 56 : 74;
+  f.px1 = plot.width - legendW - 20;
+  f.py1 = plot.height - 64 - 16.0 * static_cast<double>(plot.footnotes.size());
+  f.xBase = plot.xPowersOfTwo ? 2.0 : 10.0;
+  fitAxes(plot, f);
+  return f;
+}
+
+void writeHead(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
   o << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << plot.width
     << "\" height=\"" << plot.height << "\" viewBox=\"0 0 " << plot.width << " "
@@ -147,19 +167,27 @@ std::string renderSvg(const LogLogPlot &plot) {
     << "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
   o << "<title>" << xmlEscape(plot.title) << "</title>\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<defs><clipPath id=\"plot-area\"><rect x=\"" << num(px0) << "\" y=\""
-    << num(py0) << "\" width=\"" << num(px1 - px0) << "\" height=\""
-    << num(py1 - py0) << "\"/></clipPath></defs>\n";
-
+  o << "<defs><clipPath id=\"plot-area\"><rect x=\"" << num(f.px0) << "\" y=\""
+    << num(f.py0) << "\" width=\"" << num(f.px1 - f.px0) << "\" height=\""
+    << num(f.py1 - f.py0) << "\"/></clipPath></defs>\n";
   // Title and subtitle.
-  o << "<text x=\"" << num(px0) << "\" y=\"26\" font-size=\"18\" "
+  o << "<text x=\"" << num(f.px0) << "\" y=\"26\" font-size=\"18\" "
     << "font-weight=\"bold\">" << xmlEscape(plot.title) << "</text>\n";
   if (!plot.subtitle.empty())
-    o << "<text x=\"" << num(px0) << "\" y=\"48\" font-size=\"12\" "
+    o << "<text x=\"" << num(f.px0) << "\" y=\"48\" font-size=\"12\" "
       << "fill=\"#555\">" << xmlEscape(plot.subtitle) << "</text>\n";
+}
 
-  // Grid and ticks.
-  o << "<g class=\"grid\" stroke-width=\"1\">\n";
+void writeHorizontalLine(std::ostream &o, const Frame &f, double y,
+                         const char *stroke) {
+  o << "<line x1=\"" << num(f.px0) << "\" x2=\"" << num(f.px1) << "\" y1=\""
+    << num(y) << "\" y2=\"" << num(y) << "\" stroke=\"" << stroke << "\"/>\n";
+}
+
+// Decades of y: a line and a label each (every other one past 9 decades),
+// with lines at 2..9 times each while there are at most 7.
+void writeYGrid(std::ostream &o, const Frame &f) {
+  const Axis &ay = f.ay;
   const int ydecades = static_cast<int>(std::ceil(ay.hi) - std::floor(ay.lo));
   const int yLabelStep = ydecades > 9 ? 2 : 1;
   for (int k = static_cast<int>(std::floor(ay.lo));
@@ -167,48 +195,99 @@ std::string renderSvg(const LogLogPlot &plot) {
     if (ydecades <= 7)
       for (int m = 2; m <= 9; ++m) {
         const double lv = k + std::log10(m);
-        if (lv < ay.lo || lv > ay.hi)
-          continue;
-        o << "<line x1=\"" << num(px0) << "\" x2=\"" << num(px1) << "\" y1=\""
-          << num(ay.map(lv)) << "\" y2=\"" << num(ay.map(lv))
-          << "\" stroke=\"#f0f0f0\"/>\n";
+        if (lv >= ay.lo && lv <= ay.hi)
+          writeHorizontalLine(o, f, ay.map(lv), "#f0f0f0");
       }
     if (k < ay.lo - 1e-9 || k > ay.hi + 1e-9)
       continue;
     const double y = ay.map(k);
-    o << "<line x1=\"" << num(px0) << "\" x2=\"" << num(px1) << "\" y1=\""
-      << num(y) << "\" y2=\"" << num(y) << "\" stroke=\"#d8d8d8\"/>\n";
+    writeHorizontalLine(o, f, y, "#d8d8d8");
     if ((k - static_cast<int>(std::floor(ay.lo))) % yLabelStep == 0)
-      o << "<text x=\"" << num(px0 - 8) << "\" y=\"" << num(y + 4)
+      o << "<text x=\"" << num(f.px0 - 8) << "\" y=\"" << num(y + 4)
         << "\" text-anchor=\"end\" stroke=\"none\">" << powerLabel(10, k)
         << "</text>\n";
   }
+}
+
+void writeXGrid(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
+  const Axis &ax = f.ax;
   const int xticks = static_cast<int>(std::ceil(ax.hi) - std::floor(ax.lo));
   const int xLabelStep = xticks > 16 ? 2 : 1;
   for (int k = static_cast<int>(std::ceil(ax.lo));
        k <= static_cast<int>(std::floor(ax.hi)); ++k) {
     const double x = ax.map(k);
     o << "<line x1=\"" << num(x) << "\" x2=\"" << num(x) << "\" y1=\""
-      << num(py0) << "\" y2=\"" << num(py1) << "\" stroke=\"#e4e4e4\"/>\n";
+      << num(f.py0) << "\" y2=\"" << num(f.py1) << "\" stroke=\"#e4e4e4\"/>\n";
     if (k % xLabelStep == 0)
-      o << "<text x=\"" << num(x) << "\" y=\"" << num(py1 + 20)
+      o << "<text x=\"" << num(x) << "\" y=\"" << num(f.py1 + 20)
         << "\" text-anchor=\"middle\" stroke=\"none\">"
         << powerLabel(plot.xPowersOfTwo ? 2 : 10, k) << "</text>\n";
   }
-  o << "</g>\n";
-  o << "<rect x=\"" << num(px0) << "\" y=\"" << num(py0) << "\" width=\""
-    << num(px1 - px0) << "\" height=\"" << num(py1 - py0)
-    << "\" fill=\"none\" stroke=\"#333\"/>\n";
+}
 
+void writeAxes(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
+  o << "<g class=\"grid\" stroke-width=\"1\">\n";
+  writeYGrid(o, f);
+  writeXGrid(o, plot, f);
+  o << "</g>\n";
+  o << "<rect x=\"" << num(f.px0) << "\" y=\"" << num(f.py0) << "\" width=\""
+    << num(f.px1 - f.px0) << "\" height=\"" << num(f.py1 - f.py0)
+    << "\" fill=\"none\" stroke=\"#333\"/>\n";
   // Axis labels.
-  o << "<text x=\"" << num((px0 + px1) / 2) << "\" y=\"" << num(py1 + 44)
+  o << "<text x=\"" << num((f.px0 + f.px1) / 2) << "\" y=\"" << num(f.py1 + 44)
     << "\" text-anchor=\"middle\" font-size=\"13\">" << xmlEscape(plot.xLabel)
     << "</text>\n";
-  o << "<text transform=\"translate(20 " << num((py0 + py1) / 2)
+  o << "<text transform=\"translate(20 " << num((f.py0 + f.py1) / 2)
     << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">"
     << xmlEscape(plot.yLabel) << "</text>\n";
+}
 
-  // Series: bounds (dashed) first, so that model lines are drawn over them.
+std::string colorOf(const LogLogPlot &plot, size_t i) {
+  return plot.series[i].color.empty() ? paletteColor(i) : plot.series[i].color;
+}
+
+void writeMarker(std::ostream &o, const Frame &f, const PlotPoint &p,
+                 const std::string &color) {
+  const std::string cx = num(f.x(p.x)), cy = num(f.y(p.y));
+  if (p.style == PlotPoint::Flagged)
+    o << "<circle cx=\"" << cx << "\" cy=\"" << cy
+      << "\" r=\"6\" stroke=\"#d00000\" stroke-width=\"2.5\" "
+         "fill=\"white\"/>\n";
+  else if (p.style == PlotPoint::Hollow)
+    o << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"4\" stroke=\""
+      << color << "\" stroke-width=\"1.8\" fill=\"white\"/>\n";
+  else
+    o << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"3.6\" fill=\""
+      << color << "\" stroke=\"white\" stroke-width=\"0.8\"/>\n";
+}
+
+// One series: its polyline over the drawable points, by x, and its markers.
+void writeSeries(std::ostream &o, const Frame &f, const PlotSeries &s,
+                 const std::string &color) {
+  std::vector<PlotPoint> pts;
+  for (const auto &p : s.points)
+    if (drawable(p))
+      pts.push_back(p);
+  std::stable_sort(
+      pts.begin(), pts.end(),
+      [](const PlotPoint &a, const PlotPoint &b) { return a.x < b.x; });
+  if (pts.empty())
+    return;
+  o << "<polyline class=\"" << (s.dashed ? "bound" : "series") << "\" stroke=\""
+    << color << "\" stroke-width=\"" << (s.dashed ? "1.8" : "2.4") << "\"";
+  if (s.dashed)
+    o << " stroke-dasharray=\"7 5\"";
+  o << " points=\"";
+  for (size_t j = 0; j < pts.size(); ++j)
+    o << (j ? " " : "") << num(f.x(pts[j].x)) << "," << num(f.y(pts[j].y));
+  o << "\"><title>" << xmlEscape(s.label) << "</title></polyline>\n";
+  if (s.markers)
+    for (const auto &p : pts)
+      writeMarker(o, f, p, color);
+}
+
+void writeAllSeries(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
+  // Bounds (dashed) first, so that model lines are drawn over them.
   std::vector<size_t> order;
   for (size_t i = 0; i < plot.series.size(); ++i)
     if (plot.series[i].dashed)
@@ -216,63 +295,24 @@ std::string renderSvg(const LogLogPlot &plot) {
   for (size_t i = 0; i < plot.series.size(); ++i)
     if (!plot.series[i].dashed)
       order.push_back(i);
-  auto colorOf = [&](size_t i) {
-    return plot.series[i].color.empty() ? paletteColor(i)
-                                        : plot.series[i].color;
-  };
   o << "<g clip-path=\"url(#plot-area)\" fill=\"none\">\n";
-  for (size_t i : order) {
-    const PlotSeries &s = plot.series[i];
-    std::vector<PlotPoint> pts;
-    for (const auto &p : s.points)
-      if (p.x > 0 && p.y > 0 && std::isfinite(p.x) && std::isfinite(p.y))
-        pts.push_back(p);
-    std::stable_sort(
-        pts.begin(), pts.end(),
-        [](const PlotPoint &a, const PlotPoint &b) { return a.x < b.x; });
-    if (pts.empty())
-      continue;
-    const std::string color = colorOf(i);
-    o << "<polyline class=\"" << (s.dashed ? "bound" : "series")
-      << "\" stroke=\"" << color << "\" stroke-width=\""
-      << (s.dashed ? "1.8" : "2.4") << "\"";
-    if (s.dashed)
-      o << " stroke-dasharray=\"7 5\"";
-    o << " points=\"";
-    for (size_t j = 0; j < pts.size(); ++j)
-      o << (j ? " " : "") << num(ax.map(logx(pts[j].x))) << ","
-        << num(ay.map(std::log10(pts[j].y)));
-    o << "\"><title>" << xmlEscape(s.label) << "</title></polyline>\n";
-    if (!s.markers)
-      continue;
-    for (const auto &p : pts) {
-      const std::string cx = num(ax.map(logx(p.x))),
-                        cy = num(ay.map(std::log10(p.y)));
-      if (p.style == PlotPoint::Flagged)
-        o << "<circle cx=\"" << cx << "\" cy=\"" << cy
-          << "\" r=\"6\" stroke=\"#d00000\" stroke-width=\"2.5\" "
-             "fill=\"white\"/>\n";
-      else if (p.style == PlotPoint::Hollow)
-        o << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"4\" stroke=\""
-          << color << "\" stroke-width=\"1.8\" fill=\"white\"/>\n";
-      else
-        o << "<circle cx=\"" << cx << "\" cy=\"" << cy << "\" r=\"3.6\" fill=\""
-          << color << "\" stroke=\"white\" stroke-width=\"0.8\"/>\n";
-    }
-  }
+  for (size_t i : order)
+    writeSeries(o, f, plot.series[i], colorOf(plot, i));
   o << "</g>\n";
-  if (empty)
-    o << "<text x=\"" << num((px0 + px1) / 2) << "\" y=\""
-      << num((py0 + py1) / 2)
+  if (f.empty)
+    o << "<text x=\"" << num((f.px0 + f.px1) / 2) << "\" y=\""
+      << num((f.py0 + f.py1) / 2)
       << "\" text-anchor=\"middle\" fill=\"#888\">no data</text>\n";
+}
 
-  // Legend, right of the plot.
-  const double lx = px1 + 24;
-  double ly = py0 + 6;
+// The legend, right of the plot: a sample line, the label, the note wrapped.
+void writeLegend(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
+  const double lx = f.px1 + 24;
+  double ly = f.py0 + 6;
   o << "<g class=\"legend\">\n";
   for (size_t i = 0; i < plot.series.size(); ++i) {
     const PlotSeries &s = plot.series[i];
-    const std::string color = colorOf(i);
+    const std::string color = colorOf(plot, i);
     o << "<line x1=\"" << num(lx) << "\" x2=\"" << num(lx + 30) << "\" y1=\""
       << num(ly) << "\" y2=\"" << num(ly) << "\" stroke=\"" << color
       << "\" stroke-width=\"" << (s.dashed ? "1.8" : "2.4") << "\""
@@ -292,16 +332,31 @@ std::string renderSvg(const LogLogPlot &plot) {
     ly += 6;
   }
   o << "</g>\n";
+}
 
-  // Footnotes.
-  double fy = H - 16.0 * static_cast<double>(plot.footnotes.size()) - 6;
-  for (const auto &f : plot.footnotes) {
-    o << "<text x=\"" << num(px0) << "\" y=\"" << num(fy)
-      << "\" font-size=\"10.5\" fill=\"#666\">" << xmlEscape(f) << "</text>\n";
+void writeFootnotes(std::ostream &o, const LogLogPlot &plot, const Frame &f) {
+  double fy =
+      plot.height - 16.0 * static_cast<double>(plot.footnotes.size()) - 6;
+  for (const auto &note : plot.footnotes) {
+    o << "<text x=\"" << num(f.px0) << "\" y=\"" << num(fy)
+      << "\" font-size=\"10.5\" fill=\"#666\">" << xmlEscape(note)
+      << "</text>\n";
     fy += 16;
   }
+}
+
+} // namespace
+
+std::string renderSvg(const LogLogPlot &plot) {
+  const Frame f = frameFor(plot);
+  std::ostringstream o;
+  writeHead(o, plot, f);
+  writeAxes(o, plot, f);
+  writeAllSeries(o, plot, f);
+  writeLegend(o, plot, f);
+  writeFootnotes(o, plot, f);
   o << "</svg>\n";
   return o.str();
 }
 
-} // namespace handwire::cli
+} // namespace handwire

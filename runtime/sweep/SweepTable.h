@@ -2,7 +2,9 @@
 // and drawn as a log-log plot of size against N (SvgPlot.h).
 #pragma once
 
-#include "SvgPlot.h"
+#include "sweep/SvgPlot.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -10,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace handwire::cli {
+namespace handwire {
 
 struct SweepRow {
   std::string task, model, architecture;
@@ -59,6 +61,11 @@ std::vector<std::vector<std::string>> parseCsv(const std::string &text);
 std::vector<std::string> sweepCsvHeader();
 std::vector<std::string> sweepCsvRecord(const SweepRow &row);
 void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows);
+// The rows as JSON objects keyed by the CSV's column names: numbers as
+// JSON numbers (with the CSV's rounding), flags as booleans, empty fields
+// as null.
+nlohmann::json sweepRowJson(const SweepRow &row);
+nlohmann::json sweepRowsJson(const std::vector<SweepRow> &rows);
 // Reads rows back from a sweep CSV (columns found by header name); throws
 // std::runtime_error naming the line on a malformed file.
 std::vector<SweepRow> readSweepCsv(const std::string &text);
@@ -69,4 +76,4 @@ std::vector<SweepRow> readSweepCsv(const std::string &text);
 LogLogPlot sweepPlot(const std::vector<SweepRow> &rows,
                      const std::string &source);
 
-} // namespace handwire::cli
+} // namespace handwire

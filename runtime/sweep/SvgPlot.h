@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace handwire::cli {
+namespace handwire {
 
 struct PlotPoint {
   double x = 0, y = 0;
@@ -47,4 +47,4 @@ std::string renderSvg(const LogLogPlot &plot);
 // Escapes & < > " ' for XML text and attribute values.
 std::string xmlEscape(const std::string &s);
 
-} // namespace handwire::cli
+} // namespace handwire
