@@ -1,7 +1,8 @@
 // The separation card of a compiled model (paper-constructions.md §7.4):
 // its sizes in the units the lower bounds are stated in (bits at the model's
-// precision), the lower bound that applies to its architecture on its task,
-// evaluated, and a verdict.
+// precision), the lower bound that applies to its architecture on its task
+// (from the task's definition, tasks/TaskDefinition.h), evaluated, and a
+// verdict.
 #pragma once
 
 #include "ir/Network.h"
@@ -33,7 +34,7 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net);
 
 // The lower bound that rules out (or constrains) an architecture on a task,
 // in one sentence with its value, e.g. for a one-layer Transformer on bounded
-// Dyck; empty if none applies.
+// Dyck; empty if none applies. (The task definition's LowerBound::refusal.)
 std::string lowerBoundFor(const TaskSpec &task, Architecture arch, int layers);
 
 } // namespace handwire

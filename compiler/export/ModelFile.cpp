@@ -1,7 +1,9 @@
 #include "export/ModelFile.h"
 
 #include "spec/Vocabulary.h"
+#include "tasks/TaskJson.h"
 
+#include "export/JsonForm.h"
 #include "export/Safetensors.h"
 #include "ir/Verifier.h"
 #include "support/Diagnostics.h"
@@ -20,49 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kFormatVersion = 1;
-
-json certificateJson(const Certificate &c) {
-  json j = {{"certified", c.certified},
-            {"failures", c.failures},
-            {"readout_margin", c.readoutMargin},
-            {"logit_tolerance", c.logitTolerance},
-            {"argument", c.argument},
-            {"heads", json::array()}};
-  if (c.code) {
-    const CodeCertificate &k = *c.code;
-    json pairs = json::array();
-    for (const auto &[a, b] : k.worstPairs)
-      pairs.push_back({a, b});
-    json alternatives = json::array();
-    for (const auto &[family, dim] : k.alternatives)
-      alternatives.push_back({{"family", family}, {"dim", dim}});
-    j["code"] = {{"family", k.family},
-                 {"requested", k.requested},
-                 {"params", k.params},
-                 {"requirement", k.requirement},
-                 {"method", k.method},
-                 {"lower_limit_dim", k.lowerLimitDim},
-                 {"alternatives", alternatives},
-                 {"seed", k.seed},
-                 {"dim", k.dim},
-                 {"count", k.count},
-                 {"draws", k.draws},
-                 {"target_coherence", k.targetCoherence},
-                 {"coherence", k.coherence},
-                 {"max_inner_product", k.maxInnerProduct},
-                 {"worst_pairs", pairs}};
-  }
-  for (const auto &h : c.heads)
-    j["heads"].push_back({{"head", h.head},
-                          {"gap", h.gap},
-                          {"competitors", h.competitors},
-                          {"leakage", h.leakage},
-                          {"required_scale", h.requiredScale},
-                          {"scale", h.scale},
-                          {"worst_target_weight", h.worstTargetWeight},
-                          {"logit_bound", h.logitBound}});
-  return j;
-}
 
 // Tensors of a network, by their exported names.
 struct TensorList {
@@ -145,19 +104,7 @@ json configOf(const TaskSpec &task, const Network &net,
   j["format"] = "handwire-model";
   j["version"] = kFormatVersion;
   j["name"] = net.name;
-  j["task"] = {{"kind", taskKindName(task.kind)},
-               {"max_length", task.maxLength}};
-  if (task.kind == TaskKind::IndexLookup)
-    j["task"]["alphabet"] = task.alphabet;
-  if (task.kind == TaskKind::BoundedDyck) {
-    j["task"]["brackets"] = task.brackets;
-    j["task"]["depth"] = task.depth;
-  }
-  if (task.kind == TaskKind::NearestNeighbour) {
-    j["task"]["dimension"] = task.dimension;
-    j["task"]["labels"] = task.labels;
-    j["task"]["margin"] = task.margin;
-  }
+  j["task"] = taskToJson(task);
   j["architecture"] = architectureName(net.arch);
   j["precision"] = precisionName(net.precision);
   j["vocabulary"] = {{"token_count", net.tokenCount},
@@ -212,55 +159,12 @@ json configOf(const TaskSpec &task, const Network &net,
                      {"result", net.provenance.result},
                      {"source", net.provenance.source},
                      {"summary", net.provenance.summary}};
-  j["certificate"] = certificateJson(net.certificate);
+  j["certificate"] = certificateToJson(net.certificate);
   j["weights"] = weightsFile;
   return j;
 }
 
 // --- reading ---------------------------------------------------------------
-
-class ConfigReader {
-public:
-  explicit ConfigReader(std::string path) : path_(std::move(path)) {}
-  [[noreturn]] void fail(const std::string &field,
-                         const std::string &what) const {
-    throw UserError("'" + path_ + "': field '" + field + "' " + what);
-  }
-  const json &get(const json &j, const std::string &key,
-                  const std::string &ctx) const {
-    if (!j.is_object() || !j.contains(key))
-      fail(ctx + key, "is missing");
-    return j.at(key);
-  }
-  int64_t integer(const json &j, const std::string &key, const std::string &ctx,
-                  int64_t lo, int64_t hi) const {
-    const json &v = get(j, key, ctx);
-    if (!v.is_number_integer())
-      fail(ctx + key, "must be an integer");
-    const int64_t x = v.get<int64_t>();
-    if (x < lo || x > hi)
-      fail(ctx + key, "is " + std::to_string(x) + ", outside [" +
-                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return x;
-  }
-  double number(const json &j, const std::string &key,
-                const std::string &ctx) const {
-    const json &v = get(j, key, ctx);
-    if (!v.is_number())
-      fail(ctx + key, "must be a number");
-    return v.get<double>();
-  }
-  std::string string(const json &j, const std::string &key,
-                     const std::string &ctx) const {
-    const json &v = get(j, key, ctx);
-    if (!v.is_string())
-      fail(ctx + key, "must be a string");
-    return v.get<std::string>();
-  }
-
-private:
-  std::string path_;
-};
 
 class WeightReader {
 public:
@@ -406,7 +310,7 @@ ModelPaths writeModel(const TaskSpec &task, const Network &net,
 }
 
 LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
-  ConfigReader r(configPath);
+  JsonReader r(configPath);
   json j;
   {
     std::ifstream in(configPath, std::ios::binary | std::ios::ate);
@@ -431,43 +335,9 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
                           std::to_string(kFormatVersion) + ")");
 
   LoadedModel m;
-  TaskSpec &task = m.task;
-  const json &t = r.get(j, "task", "");
-  task.loc.file = configPath;
-  const std::optional<TaskKind> kind =
-      taskKindByName(r.string(t, "kind", "task."));
-  if (!kind)
-    r.fail("task.kind", "names an unknown task");
-  task.kind = *kind;
-  // The same ranges as a .task file (frontend/Sema.cpp).
-  switch (task.kind) {
-  case TaskKind::IndexLookup: {
-    const json &alphabet = r.get(t, "alphabet", "task.");
-    if (!alphabet.is_array() || alphabet.size() < 2 || alphabet.size() > 65536)
-      r.fail("task.alphabet", "must be a list of 2 to 65536 symbols");
-    for (const auto &s : alphabet) {
-      if (!s.is_string())
-        r.fail("task.alphabet", "must hold strings");
-      task.alphabet.push_back(s.get<std::string>());
-    }
-    break;
-  }
-  case TaskKind::BoundedDyck:
-    task.brackets = r.integer(t, "brackets", "task.", 1, 16);
-    task.depth = r.integer(t, "depth", "task.", 1, 16);
-    break;
-  case TaskKind::StringEquality:
-  case TaskKind::Disjointness:
-    break;
-  case TaskKind::NearestNeighbour:
-    task.dimension = r.integer(t, "dimension", "task.", 1, 16);
-    task.labels = r.integer(t, "labels", "task.", 2, 65536);
-    task.margin = r.number(t, "margin", "task.");
-    if (!(task.margin > 0 && task.margin <= 2))
-      r.fail("task.margin", "must be in (0, 2]");
-    break;
-  }
-  task.maxLength = r.integer(t, "max_length", "task.", 2, int64_t(1) << 26);
+  // The same ranges as a .task file (tasks/TaskDefinition.h).
+  m.task = taskFromJson(r.get(j, "task", ""), r);
+  const TaskSpec &task = m.task;
 
   Network &net = m.net;
   net.task = task.kind;
@@ -519,56 +389,7 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   net.provenance = {r.string(prov, "construction", "provenance."),
                     r.string(prov, "result", "provenance."),
                     prov.value("source", ""), prov.value("summary", "")};
-  const json &cert = r.get(j, "certificate", "");
-  Certificate &c = net.certificate;
-  c.certified = cert.value("certified", false);
-  for (const auto &f : cert.value("failures", json::array()))
-    if (f.is_string())
-      c.failures.push_back(f.get<std::string>());
-  c.readoutMargin = r.number(cert, "readout_margin", "certificate.");
-  c.logitTolerance = r.number(cert, "logit_tolerance", "certificate.");
-  c.argument = cert.value("argument", "");
-  if (cert.contains("code")) {
-    const json &k = cert["code"];
-    CodeCertificate cc;
-    cc.family = r.string(k, "family", "certificate.code.");
-    cc.requested = k.value("requested", cc.family);
-    cc.params = k.value("params", "");
-    cc.requirement = k.value("requirement", "two-sided");
-    cc.method = k.value("method", "");
-    cc.lowerLimitDim = k.value("lower_limit_dim", int64_t(0));
-    for (const auto &a : k.value("alternatives", json::array()))
-      if (a.is_object() && a.contains("family") && a["family"].is_string() &&
-          a.contains("dim") && a["dim"].is_number_integer())
-        cc.alternatives.emplace_back(a["family"].get<std::string>(),
-                                     a["dim"].get<int64_t>());
-    cc.seed = r.get(k, "seed", "certificate.code.").get<uint64_t>();
-    cc.dim = r.integer(k, "dim", "certificate.code.", 1, int64_t(1) << 20);
-    cc.count = r.integer(k, "count", "certificate.code.", 2, int64_t(1) << 27);
-    cc.draws = static_cast<int>(
-        r.integer(k, "draws", "certificate.code.", 1, 1 << 20));
-    cc.targetCoherence = r.number(k, "target_coherence", "certificate.code.");
-    cc.coherence = r.number(k, "coherence", "certificate.code.");
-    cc.maxInnerProduct = r.number(k, "max_inner_product", "certificate.code.");
-    for (const auto &p : k.value("worst_pairs", json::array()))
-      if (p.is_array() && p.size() == 2 && p[0].is_number_integer() &&
-          p[1].is_number_integer())
-        cc.worstPairs.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
-    c.code = cc;
-  }
-  for (const auto &h : r.get(cert, "heads", "certificate."))
-    c.heads.push_back(
-        {r.string(h, "head", "certificate.heads[]."),
-         r.number(h, "gap", "certificate.heads[]."),
-         r.integer(h, "competitors", "certificate.heads[].", 1,
-                   int64_t(1) << 27),
-         r.number(h, "leakage", "certificate.heads[]."),
-         r.number(h, "required_scale", "certificate.heads[]."),
-         r.number(h, "scale", "certificate.heads[]."),
-         r.number(h, "worst_target_weight", "certificate.heads[].")});
-  for (size_t i = 0; i < c.heads.size(); ++i)
-    c.heads[i].logitBound =
-        cert["heads"][i].value("logit_bound", 1.0); // absent: unit codes
+  net.certificate = certificateFromJson(r.get(j, "certificate", ""), r);
 
   const std::string weightsName = r.string(j, "weights", "");
   if (weightsName.find('/') != std::string::npos || weightsName.empty())

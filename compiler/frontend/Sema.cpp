@@ -1,5 +1,7 @@
 #include "frontend/Sema.h"
 
+#include "tasks/TaskDefinition.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -215,9 +217,10 @@ private:
   }
 
   void task(const ast::Block &b, TaskSpec &t);
+  void taskParameter(const ast::Field &f, const TaskParameter &p, TaskSpec &t);
   void checkConstruction(const TaskSpec &t, const ModelSpec &m);
-  void checkDyckStates(const TaskSpec &t);
-  void alphabet(const ast::Value &v, TaskSpec &t);
+  void symbolList(const ast::Value &v, const TaskParameter &p,
+                  std::vector<std::string> &symbols);
   void model(const ast::Block &b, ModelSpec &m);
   void eval(const ast::Block &b, EvalSpec &e);
 
@@ -226,46 +229,13 @@ private:
   int errors_ = 0;
 };
 
-// --- task kinds: each row lists its fields; adding a task adds a row ---
-struct TaskKindRow {
-  const char *name;
-  TaskKind kind;
-  std::vector<std::string> fields;
-  std::vector<std::string> required;
-};
-const std::vector<TaskKindRow> &taskKinds() {
-  static const std::vector<TaskKindRow> rows = {
-      {"bounded_dyck",
-       TaskKind::BoundedDyck,
-       {"brackets", "depth", "max_length"},
-       {"max_length"}},
-      {"disjointness", TaskKind::Disjointness, {"max_length"}, {"max_length"}},
-      {"index_lookup",
-       TaskKind::IndexLookup,
-       {"alphabet", "max_length"},
-       {"alphabet", "max_length"}},
-      {"nearest_neighbour",
-       TaskKind::NearestNeighbour,
-       {"dimension", "labels", "margin", "max_length"},
-       {"dimension", "labels", "max_length"}},
-      {"string_equality",
-       TaskKind::StringEquality,
-       {"max_length"},
-       {"max_length"}},
-  };
-  return rows;
-}
-
-constexpr int64_t kMaxLength = int64_t(1) << 26;
+// --- the task block: its kind and fields come from the task's definition ---
 
 void Analyzer::task(const ast::Block &b, TaskSpec &t) {
   std::vector<std::string> kindNames;
-  const TaskKindRow *row = nullptr;
-  for (const auto &r : taskKinds()) {
-    kindNames.push_back(r.name);
-    if (b.head == r.name)
-      row = &r;
-  }
+  for (const TaskDefinition *d : allTaskDefinitions())
+    kindNames.push_back(d->name());
+  const TaskDefinition *def = taskDefinitionByName(b.head);
   t.loc = b.headLoc.valid() ? b.headLoc : b.loc;
   if (b.head.empty()) {
     error(b.loc,
@@ -273,98 +243,77 @@ void Analyzer::task(const ast::Block &b, TaskSpec &t) {
               joined(kindNames));
     return;
   }
-  if (!row) {
+  if (!def) {
     error(b.headLoc, "unknown task kind '" + clip(b.head) + "'; known kinds: " +
                          joined(kindNames) + suggestion(b.head, kindNames));
     return;
   }
-  t.kind = row->kind;
-  const std::string context = std::string("the ") + row->name + " task";
-  auto fields = fieldsOf(b, row->fields, context);
-  for (const auto &req : row->required)
-    requireField(fields, req, b, context);
+  t.kind = def->kind();
+  const std::string context = std::string("the ") + def->name() + " task";
+  const std::vector<TaskParameter> params = def->parameters();
+  std::vector<std::string> names;
+  for (const TaskParameter &p : params)
+    names.push_back(p.name);
+  auto fields = fieldsOf(b, names, context);
+  for (const TaskParameter &p : params)
+    if (p.required)
+      requireField(fields, p.name, b, context);
   for (const auto &[name, f] : fields)
     t.locs[name] = f->value.loc;
 
   Handlers handlers;
-  handlers["max_length"] = [&](const ast::Field &f) {
-    if (auto v = integer(f, 2, kMaxLength, "max_length"))
-      t.maxLength = *v;
-  };
-  handlers["brackets"] = [&](const ast::Field &f) {
-    if (auto v = integer(f, 1, 16, "brackets"))
-      t.brackets = *v;
-  };
-  handlers["depth"] = [&](const ast::Field &f) {
-    if (auto v = integer(f, 1, 16, "depth"))
-      t.depth = *v;
-  };
-  handlers["alphabet"] = [&](const ast::Field &f) { alphabet(f.value, t); };
-  handlers["dimension"] = [&](const ast::Field &f) {
-    // One embedding row per point of the cube: 2^d rows.
-    if (auto v = integer(f, 1, kMaxLength, "dimension")) {
-      if (*v > 16)
-        error(f.value.loc, "'dimension' must be at most 16, got " +
-                               f.value.text +
-                               ": every point of {+1,-1}^d is a token, and 2^" +
-                               f.value.text + " embedding rows are too many");
-      else
-        t.dimension = *v;
-    }
-  };
-  handlers["labels"] = [&](const ast::Field &f) {
-    if (auto v = integer(f, 2, 65536, "labels"))
-      t.labels = *v;
-  };
-  handlers["margin"] = [&](const ast::Field &f) {
-    // Inner products of unit vectors lie in [-1, 1]: no two differ by more
-    // than 2.
-    if (auto v = number(f, 0, HUGE_VAL)) {
-      if (*v > 2)
-        error(f.value.loc,
-              "'margin' must be at most 2, got " + f.value.text +
-                  ": inner products of unit vectors lie in [-1, 1], so no "
-                  "input could keep it");
-      else
-        t.margin = *v;
-    }
-  };
+  for (const TaskParameter &p : params) {
+    const TaskParameter *param = &p;
+    handlers[p.name] = [this, param, &t](const ast::Field &f) {
+      taskParameter(f, *param, t);
+    };
+  }
   inOrder(b, fields, handlers);
-  if (t.kind == TaskKind::NearestNeighbour && t.dimension > 0 &&
-      !fields.count("margin"))
-    t.margin = 2.0 / static_cast<double>(t.dimension); // any unique nearest
+  def->completeDefaults(t);
 }
 
-// The pair-unit RNN has sum_{i<=m} k^i stack states times 2k + 1 symbols;
-// keep that table sane. Exact in 128 bits: k, m <= 16 give at most 16^17 (an
-// int64_t loop overflowed at Dyck-(16,16)). Hewitt's stack and the
-// Transformer have no such table.
-void Analyzer::checkDyckStates(const TaskSpec &t) {
-  unsigned __int128 states = 0, p = 1;
-  for (int64_t i = 0; i <= t.depth; ++i, p *= static_cast<unsigned>(t.brackets))
-    states += p;
-  if (states > (1 << 16)) {
-    std::string digits;
-    for (unsigned __int128 x = states; x > 0; x /= 10)
-      digits.insert(digits.begin(), static_cast<char>('0' + int(x % 10)));
-    error(t.fieldLoc("depth"),
-          "Dyck-(" + std::to_string(t.brackets) + "," +
-              std::to_string(t.depth) + ") has " + digits +
-              " stack states; the pair-unit rnn supports at most 65536 "
-              "(construction = hewitt has no such limit)");
+// One field of the task block, by the type and range its definition gives.
+void Analyzer::taskParameter(const ast::Field &f, const TaskParameter &p,
+                             TaskSpec &t) {
+  // Values above the range with a reason get the reason (up to the largest
+  // max_length for integers); others the plain range.
+  auto aboveMaximum = [&](const std::string &max) {
+    error(f.value.loc,
+          "'" + f.name + "' must be at most " + max + ", got " + f.value.text +
+              (p.whyAtMost ? ": " + p.whyAtMost(f.value.text) : std::string()));
+  };
+  switch (p.type) {
+  case TaskParameter::Type::Integer: {
+    const auto v =
+        integer(f, p.min, p.whyAtMost ? kMaxTaskLength : p.max, f.name);
+    if (v && *v > p.max)
+      aboveMaximum(std::to_string(p.max));
+    else if (v)
+      t.*p.integer = *v;
+    break;
+  }
+  case TaskParameter::Type::Number: {
+    const auto v = number(f, p.above, HUGE_VAL);
+    std::ostringstream max;
+    max << p.atMost;
+    if (v && *v > p.atMost)
+      aboveMaximum(max.str());
+    else if (v)
+      t.*p.number = *v;
+    break;
+  }
+  case TaskParameter::Type::SymbolList:
+    symbolList(f.value, p, t.*p.symbols);
+    break;
   }
 }
 
 // The values of `construction` for a (task, architecture) with several
-// constructions (compiler/constructions: each one's variant()).
-std::vector<std::string> constructionNames(TaskKind task, Architecture arch) {
-  if (task == TaskKind::BoundedDyck && arch == Architecture::RNN)
-    return {"hewitt", "pair_units"};
-  return {};
-}
-
+// constructions (compiler/constructions: each one's variant()), as the task's
+// definition lists them.
 void Analyzer::checkConstruction(const TaskSpec &t, const ModelSpec &m) {
-  const std::vector<std::string> names = constructionNames(t.kind, m.arch);
+  const std::vector<std::string> names =
+      taskDefinition(t.kind).constructionVariants(m.arch);
   const SourceLoc at = m.fieldLoc("construction");
   if (names.empty())
     error(at, std::string("'construction' has nothing to choose for this ") +
@@ -377,31 +326,35 @@ void Analyzer::checkConstruction(const TaskSpec &t, const ModelSpec &m) {
                   joined(names) + suggestion(m.construction, names));
 }
 
-void Analyzer::alphabet(const ast::Value &v, TaskSpec &t) {
+// A list of distinct symbols (index lookup's alphabet).
+void Analyzer::symbolList(const ast::Value &v, const TaskParameter &p,
+                          std::vector<std::string> &symbols) {
+  const std::string name = p.name;
+  const size_t count = v.items.size();
   if (v.kind != ast::Value::Kind::List) {
-    error(v.loc, "'alphabet' must be a list like [a, b, c], got " +
+    error(v.loc, "'" + name + "' must be a list like [a, b, c], got " +
                      std::string(v.kindName()));
-  } else if (v.items.size() < 2) {
-    error(v.loc, "'alphabet' needs at least 2 symbols, got " +
-                     std::to_string(v.items.size()));
-  } else if (v.items.size() > 65536) {
-    error(v.loc, "'alphabet' may have at most 65536 symbols, got " +
-                     std::to_string(v.items.size()));
+  } else if (static_cast<int64_t>(count) < p.min) {
+    error(v.loc, "'" + name + "' needs at least " + std::to_string(p.min) +
+                     " symbols, got " + std::to_string(count));
+  } else if (static_cast<int64_t>(count) > p.max) {
+    error(v.loc, "'" + name + "' may have at most " + std::to_string(p.max) +
+                     " symbols, got " + std::to_string(count));
   } else {
     std::map<std::string, SourceLoc> seen;
     for (const ast::Value &s : v.items) {
       if (s.kind == ast::Value::Kind::Float) {
-        error(s.loc, "alphabet symbols are names, integers or strings, got " +
+        error(s.loc, name + " symbols are names, integers or strings, got " +
                          std::string(s.kindName()));
         continue;
       }
       if (seen.count(s.text)) {
-        error(s.loc, "duplicate alphabet symbol '" + clip(s.text) + "'");
+        error(s.loc, "duplicate " + name + " symbol '" + clip(s.text) + "'");
         diags_.note(seen[s.text], "first listed here");
         continue;
       }
       seen[s.text] = s.loc;
-      t.alphabet.push_back(s.text);
+      symbols.push_back(s.text);
     }
   }
 }
@@ -573,12 +526,11 @@ std::optional<Spec> Analyzer::run() {
     for (const ModelSpec &m : spec.models)
       if (!m.construction.empty())
         checkConstruction(spec.task, m);
-    const bool pairUnits = std::any_of(
-        spec.models.begin(), spec.models.end(), [](const ModelSpec &m) {
-          return m.arch == Architecture::RNN && m.construction != "hewitt";
-        });
-    if (spec.task.kind == TaskKind::BoundedDyck && pairUnits)
-      checkDyckStates(spec.task);
+    taskDefinition(spec.task.kind)
+        .checkModels(spec.task, spec.models,
+                     [this](const SourceLoc &loc, const std::string &msg) {
+                       error(loc, msg);
+                     });
   }
   const SourceLoc fileStart{file_.path, 1, 1};
   if (!taskBlock)

@@ -1,32 +1,17 @@
 #include "spec/TaskSpec.h"
 
+#include "tasks/TaskDefinition.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace handwire {
 
-const char *taskKindName(TaskKind k) {
-  switch (k) {
-  case TaskKind::IndexLookup:
-    return "index_lookup";
-  case TaskKind::BoundedDyck:
-    return "bounded_dyck";
-  case TaskKind::StringEquality:
-    return "string_equality";
-  case TaskKind::Disjointness:
-    return "disjointness";
-  case TaskKind::NearestNeighbour:
-    return "nearest_neighbour";
-  }
-  return "?";
-}
+const char *taskKindName(TaskKind k) { return taskDefinition(k).name(); }
 
 std::optional<TaskKind> taskKindByName(const std::string &name) {
-  for (TaskKind k :
-       {TaskKind::IndexLookup, TaskKind::BoundedDyck, TaskKind::StringEquality,
-        TaskKind::Disjointness, TaskKind::NearestNeighbour})
-    if (name == taskKindName(k))
-      return k;
+  if (const TaskDefinition *d = taskDefinitionByName(name))
+    return d->kind();
   return std::nullopt;
 }
 

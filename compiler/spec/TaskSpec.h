@@ -16,6 +16,8 @@ namespace handwire {
 // Field name -> where its value was written (absent for defaults).
 using FieldLocs = std::map<std::string, SourceLoc>;
 
+// The key of a task's definition (tasks/TaskDefinition.h), which knows
+// everything else about it.
 enum class TaskKind {
   IndexLookup,
   BoundedDyck,
@@ -41,7 +43,8 @@ enum class CodeFamily {
 enum class Precision { F32, F64, F16, BF16 };
 enum class InputDistribution { Uniform, Adversarial, Mixed };
 
-const char *taskKindName(TaskKind k); // "index_lookup"
+// The definition's name, "index_lookup", and back.
+const char *taskKindName(TaskKind k);
 std::optional<TaskKind> taskKindByName(const std::string &name);
 const char *architectureName(Architecture a); // "transformer", "rnn"
 const char *codeFamilyName(CodeFamily c);     // "rademacher"

@@ -1,6 +1,9 @@
 #include "Report.h"
 
 #include "Commands.h"
+#include "export/JsonForm.h"
+#include "tasks/TaskDefinition.h"
+#include "tasks/TaskJson.h"
 
 #include <cmath>
 #include <iomanip>
@@ -11,29 +14,8 @@ namespace handwire::cli {
 using nlohmann::json;
 
 void printTaskLine(std::ostream &os, const TaskSpec &task) {
-  if (task.kind == TaskKind::NearestNeighbour) {
-    os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength
-       << " examples, points of {+1,-1}^" << task.dimension << " / sqrt("
-       << task.dimension << "), " << task.labels << " labels, margin "
-       << task.effectiveMargin() << " (Hamming " << task.hammingMargin()
-       << ")\n";
-    return;
-  }
-  os << "task " << taskKindName(task.kind) << ": N = " << task.maxLength;
-  if (task.kind == TaskKind::BoundedDyck) {
-    os << ", Dyck-(" << task.brackets << "," << task.depth << ")\n";
-    return;
-  }
-  if (task.alphabet.empty()) {
-    os << "\n";
-    return;
-  }
-  os << ", alphabet of " << task.alphabet.size() << " (";
-  for (size_t i = 0; i < task.alphabet.size() && i < 8; ++i)
-    os << (i ? " " : "") << task.alphabet[i];
-  if (task.alphabet.size() > 8)
-    os << " ...";
-  os << ")\n";
+  const TaskDefinition &def = taskDefinition(task.kind);
+  os << "task " << def.name() << ": " << def.describe(task) << "\n";
 }
 
 void printModelLine(std::ostream &os, const Network &net) {
@@ -151,52 +133,16 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
 }
 
 json taskJson(const TaskSpec &task) {
-  json j = {{"kind", taskKindName(task.kind)},
-            {"max_length", task.maxLength},
-            {"alphabet", task.alphabet}};
-  if (task.kind == TaskKind::NearestNeighbour) {
-    j["dimension"] = task.dimension;
-    j["labels"] = task.labels;
-    j["margin"] = task.margin;
-    j["effective_margin"] = task.effectiveMargin();
-    j["hamming_margin"] = task.hammingMargin();
-  }
+  json j = taskReportJson(task);
+  // Reports have always listed an alphabet, empty for tasks without one.
+  if (!j.contains("alphabet"))
+    j["alphabet"] = json::array();
   return j;
 }
 
 json certificateJson(const Network &net) {
-  const Certificate &c = net.certificate;
-  json j = {{"certified", c.certified},
-            {"readout_margin", c.readoutMargin},
-            {"failures", c.failures},
-            {"heads", json::array()}};
-  if (c.code)
-    j["code"] = {{"family", c.code->family},
-                 {"requested", c.code->requested},
-                 {"params", c.code->params},
-                 {"requirement", c.code->requirement},
-                 {"lower_limit_dim", c.code->lowerLimitDim},
-                 {"seed", c.code->seed},
-                 {"dim", c.code->dim},
-                 {"count", c.code->count},
-                 {"coherence", c.code->coherence},
-                 {"target_coherence", c.code->targetCoherence},
-                 {"max_inner_product", c.code->maxInnerProduct}};
-  j["precisions"] = json::array();
-  for (const PrecisionVerdict &v : c.precisions)
-    j["precisions"].push_back({{"precision", precisionName(v.precision)},
-                               {"exact", v.exact},
-                               {"required_bits", v.requiredBits},
-                               {"reasons", v.reasons}});
-  for (const auto &h : c.heads)
-    j["heads"].push_back({{"head", h.head},
-                          {"scale", h.scale},
-                          {"required_scale", h.requiredScale},
-                          {"gap", h.gap},
-                          {"competitors", h.competitors},
-                          {"leakage", h.leakage},
-                          {"worst_target_weight", h.worstTargetWeight},
-                          {"logit_bound", h.logitBound}});
+  json j = certificateToJson(net.certificate);
+  j["precisions"] = precisionVerdictsJson(net.certificate.precisions);
   return j;
 }
 

@@ -18,7 +18,11 @@ void printCertificate(std::ostream &os, const Network &net);
 // The separation card, indented.
 void printSeparationCard(std::ostream &os, const SeparationCard &card);
 
+// The task's JSON form (tasks/TaskJson.h, as in model files) with what
+// reports derive from it.
 nlohmann::json taskJson(const TaskSpec &task);
+// The certificate's JSON form (export/JsonForm.h, as in model files) with the
+// verdict per storage precision.
 nlohmann::json certificateJson(const Network &net);
 nlohmann::json separationCardJson(const SeparationCard &card);
 

@@ -1,5 +1,6 @@
 // Ground truth of each task, computed from the token sequence alone and
-// independently of any network (paper-constructions.md §3).
+// independently of any network (paper-constructions.md §3). Each task's
+// definition (tasks/*Task.cpp) holds its semantics; these are the entry points.
 #pragma once
 
 #include "spec/TaskSpec.h"
@@ -15,6 +16,11 @@ namespace handwire {
 // string if so, else what is wrong.
 std::string checkInput(const TaskSpec &task,
                        const std::vector<int32_t> &tokens);
+
+// The correct class of a well-formed input.
+int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);
+
+// --- helpers of single tasks (defined in their definitions' files) ---
 
 // Whether brackets[0 .. n) is in Dyck-(k, m): well nested, depth <= m.
 bool isBoundedDyck(const TaskSpec &task, const int32_t *brackets, int64_t n);
@@ -35,8 +41,5 @@ struct NearestExample {
 };
 NearestExample nearestExample(const TaskSpec &task,
                               const std::vector<int32_t> &tokens);
-
-// The correct class of a well-formed input.
-int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);
 
 } // namespace handwire

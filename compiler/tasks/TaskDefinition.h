@@ -1,0 +1,165 @@
+// Everything handwire knows about one task, in one place: its name and
+// parameters (what a task block may say, their ranges and defaults), its token
+// vocabulary, its semantics (ground truth and input validity), its input
+// generators and its lower bounds. One file per task defines one (or, for
+// tasks that share their machinery, two); tasks/Registry.cpp lists them.
+//
+// The front end (frontend/Sema.cpp) reads task blocks from the parameter
+// table, the model file and the CLI write and read task JSON through
+// tasks/TaskJson.h, and the separation card asks for the lower bound: none of
+// them names a task. The TaskKind enum stays as the key that networks and
+// constructions carry.
+#pragma once
+
+#include "spec/TaskSpec.h"
+#include "spec/Vocabulary.h"
+#include "support/Random.h"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace handwire {
+
+// One field of a task block, and of the task's JSON form. Made by the
+// builders below, which keep each type's fields consistent.
+struct TaskParameter {
+  enum class Type { Integer, Number, SymbolList };
+  const char *name = ""; // as written in .task files and JSON
+  Type type = Type::Integer;
+  bool required = true;
+  const char *defaultValue = ""; // documented default ("" when required)
+  const char *meaning = "";      // one line, for docs
+  // Integer: min <= value <= max. SymbolList: min <= count <= max.
+  int64_t min = 0, max = 0;
+  // Number: above < value <= atMost.
+  double above = 0, atMost = 0;
+  // Where the value lives in TaskSpec (the member of its type).
+  int64_t TaskSpec::*integer = nullptr;
+  double TaskSpec::*number = nullptr;
+  std::vector<std::string> TaskSpec::*symbols = nullptr;
+  // Why values above the maximum are refused, if that deserves more than the
+  // plain range: the .task error then ends with ": " and this text (given the
+  // value as written). An integer gets it up to kMaxTaskLength.
+  std::string (*whyAtMost)(const std::string &written) = nullptr;
+};
+
+// Parameter builders: required unless a default is documented (the default
+// itself is TaskSpec's initial value, or set by completeDefaults).
+TaskParameter integerParameter(const char *name, const char *meaning,
+                               int64_t min, int64_t max,
+                               int64_t TaskSpec::*field,
+                               const char *defaultValue = "");
+TaskParameter numberParameter(const char *name, const char *meaning,
+                              double above, double atMost,
+                              double TaskSpec::*field,
+                              const char *defaultValue = "");
+TaskParameter symbolListParameter(const char *name, const char *meaning,
+                                  int64_t min, int64_t max,
+                                  std::vector<std::string> TaskSpec::*field);
+
+// The maximum of every task's max_length: 2^26.
+constexpr int64_t kMaxTaskLength = int64_t(1) << 26;
+// max_length, as every task has it; `meaning` says what N counts.
+TaskParameter maxLengthParameter(const char *meaning);
+
+// A generated input with its label (tasks/Generators.h streams them).
+struct Example {
+  std::vector<int32_t> tokens;
+  int64_t label = 0;
+  bool adversarial = false;
+};
+
+// Hints about where a particular network is weakest (e.g. the code's most
+// coherent pairs, as 1-based positions). Empty hints give plain worst cases.
+struct AdversarialHints {
+  std::vector<std::pair<int64_t, int64_t>> coherentPositions;
+};
+
+// The lower bound on a model of an architecture and depth for a task
+// (paper-constructions.md §7.4), in the units of the separation card.
+struct LowerBound {
+  std::string formula = "none"; // e.g. "state bits >= N log2|alphabet|"
+  std::optional<double> bits;   // its value (absent: no bound applies)
+  std::string note;             // why it applies, or why none does
+  // Where the bound rules a model out: one sentence with its value, for the
+  // "no construction" error (empty where none is stated).
+  std::string refusal;
+};
+
+// Reports an error at a location (the front end's error()).
+using TaskErrorSink =
+    std::function<void(const SourceLoc &, const std::string &)>;
+
+class TaskDefinition {
+public:
+  virtual ~TaskDefinition() = default;
+
+  virtual TaskKind kind() const = 0;
+  virtual const char *name() const = 0; // "index_lookup"
+
+  // --- parameters ---
+  // Every field of the task block, max_length included, sorted by name (the
+  // order in which errors list them and files are read).
+  virtual std::vector<TaskParameter> parameters() const = 0;
+  // Defaults that depend on other fields, once the block is read (t.locs
+  // holds the fields that were written).
+  virtual void completeDefaults(TaskSpec &) const {}
+  // Checks of the task against its models (e.g. a construction's table size).
+  virtual void checkModels(const TaskSpec &, const std::vector<ModelSpec> &,
+                           const TaskErrorSink &) const {}
+  // The values `construction` may take in a model of `arch` (empty: there is
+  // one construction, nothing to choose).
+  virtual std::vector<std::string> constructionVariants(Architecture) const {
+    return {};
+  }
+  // What the task block says, after "task NAME: " ("N = 16, Dyck-(2,2)").
+  virtual std::string describe(const TaskSpec &task) const = 0;
+  // Quantities derived from the parameters that reports show (not part of the
+  // model file: they are recomputed on reading).
+  virtual void writeDerivedJson(const TaskSpec &, nlohmann::json &) const {}
+
+  // --- vocabulary ---
+  virtual Vocabulary vocabulary(const TaskSpec &task) const = 0;
+  // Names of tokens and classes in range (Vocabulary checks the range).
+  virtual std::string tokenName(const TaskSpec &task, const Vocabulary &voc,
+                                int64_t token) const = 0;
+  virtual std::string className(const TaskSpec &task, int64_t cls) const = 0;
+
+  // --- semantics ---
+  // Empty if `tokens` is a well-formed input, else what is wrong.
+  virtual std::string checkInput(const TaskSpec &task,
+                                 const std::vector<int32_t> &tokens) const = 0;
+  // The correct class of a well-formed input.
+  virtual int64_t groundTruth(const TaskSpec &task,
+                              const std::vector<int32_t> &tokens) const = 0;
+
+  // --- generators (tokens only; the label is the ground truth) ---
+  virtual void generateUniform(const TaskSpec &task, SplitMix64 &rng,
+                               Example &ex) const = 0;
+  virtual void generateAdversarial(const TaskSpec &task,
+                                   const AdversarialHints &hints,
+                                   SplitMix64 &rng, Example &ex) const = 0;
+
+  // --- lower bounds ---
+  virtual LowerBound lowerBound(const TaskSpec &task, Architecture arch,
+                                int64_t layers) const = 0;
+  // |alphabet| as the separation card reports it (the size of what must be
+  // remembered per position).
+  virtual int64_t alphabetSize(const TaskSpec &task) const {
+    return static_cast<int64_t>(task.alphabet.size());
+  }
+};
+
+// --- the registry (tasks/Registry.cpp) ---
+// All definitions, sorted by name.
+const std::vector<const TaskDefinition *> &allTaskDefinitions();
+const TaskDefinition &taskDefinition(TaskKind kind);
+const TaskDefinition *taskDefinitionByName(const std::string &name);
+
+} // namespace handwire

@@ -1,0 +1,20 @@
+#include "tasks/TaskSemantics.h"
+
+#include "support/Diagnostics.h"
+#include "tasks/TaskDefinition.h"
+
+namespace handwire {
+
+std::string checkInput(const TaskSpec &task,
+                       const std::vector<int32_t> &tokens) {
+  return taskDefinition(task.kind).checkInput(task, tokens);
+}
+
+int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens) {
+  const TaskDefinition &def = taskDefinition(task.kind);
+  HW_ASSERT(def.checkInput(task, tokens).empty(),
+            "ground truth of a malformed input");
+  return def.groundTruth(task, tokens);
+}
+
+} // namespace handwire
