@@ -82,6 +82,37 @@ RetrievalGap retrievalGap(double margin) {
   return {delta1, std::min(margin - 4 * delta1, 1 - 3 * delta1)};
 }
 
+// The residual layout for code width k (the notation block above).
+struct Layout {
+  int64_t d, L, k;
+  int64_t X() const { return 0; }
+  int64_t CX() const { return d; }
+  int64_t Y() const { return 2 * d; }
+  int64_t IS_LAB() const { return 2 * d + L; }
+  int64_t ONE() const { return 2 * d + L + 1; }
+  int64_t K() const { return 2 * d + L + 2; }
+  int64_t Q() const { return K() + k; }
+  int64_t width() const { return Q() + k; } // 2d + L + 2 + 2k
+  // Two layers of one head, no MLP: the copy (query and key k rows, value d
+  // rows) and the retrieval (query and key d + 1 rows, value L rows).
+  DenseTransformerShape shape() const {
+    const DenseLayerShape copy{{DenseHeadShape{k, d}}, std::nullopt},
+        retrieve{{DenseHeadShape{d + 1, L}}, std::nullopt};
+    return {width(), {copy, retrieve}};
+  }
+};
+
+Layout layout(const Spec &spec, int64_t codeWidth) {
+  return {spec.task.dimension, spec.task.labels, codeWidth};
+}
+
+// The copy head selects one key: only the one-sided gap matters. Positions
+// 0 .. 2N+1.
+CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+  return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
+                             Sidedness::OneSided);
+}
+
 class NearestNeighbourTransformer final : public Construction {
 public:
   const char *id() const override {
@@ -94,31 +125,13 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
-  // The copy head selects one key: only the one-sided gap matters.
-  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
-    return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
-                               Sidedness::OneSided);
+  ConstructionSize size(const Spec &spec, const ModelSpec &m) const override {
+    const int64_t k = plannedCodeWidth(codeRequest(spec, m));
+    return denseTransformerSize(spec, layout(spec, k).shape());
   }
-
-  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
-  }
-  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
-    return bytesFor(
-        spec, minimumCodeWidth(vocabularyOf(spec.task).maxSequenceLength));
-  }
-  static double bytesFor(const Spec &spec, int64_t codeWidth) {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double k = static_cast<double>(codeWidth),
-                 d = static_cast<double>(spec.task.dimension),
-                 L = static_cast<double>(spec.task.labels),
-                 T = static_cast<double>(voc.tokenCount),
-                 M = static_cast<double>(voc.maxSequenceLength);
-    const double D = 2 * d + L + 2 + 2 * k;
-    // Token and position tables; the heads (2k + 2d + 2(d+1) + 2L rows of
-    // width D) and the read-out (L rows); the code's sign bits.
-    return 4 * (T + M + 2 * k + 4 * d + 2 + 3 * L) * D +
-           M * std::ceil(k / 64) * 8;
+  double minimumBytes(const Spec &spec, const ModelSpec &m) const override {
+    const int64_t k = minimumCodeWidth(codeRequest(spec, m).count);
+    return denseTransformerSize(spec, layout(spec, k).shape()).bytes;
   }
 
   Network build(
@@ -137,11 +150,11 @@ public:
 
     // Codes for positions 0 .. 2N+1 (codeword t is position t).
     Code code = makeCode(codeRequest(spec, m), progress);
-    const int64_t k = code.certificate.dim;
-    const int64_t X = 0, CX = d, Y = 2 * d, IS_LAB = 2 * d + L,
-                  ONE = IS_LAB + 1, K = ONE + 1, Q = K + k, D = Q + k;
+    const Layout g = layout(spec, code.certificate.dim);
+    const int64_t k = g.k, X = g.X(), CX = g.CX(), Y = g.Y(),
+                  IS_LAB = g.IS_LAB(), ONE = g.ONE(), K = g.K(), Q = g.Q();
 
-    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
+    Network net = denseTransformerSkeleton(spec, m, g.shape());
     net.blocks = {{"X", X, d, "the token's point (0 at labels and <bos>)"},
                   {"Cx", CX, d, "layer 1: the previous token's point"},
                   {"Y", Y, L, "one-hot label; layer 2 writes the answer here"},
@@ -159,11 +172,10 @@ public:
         m.scale ? *m.scale
                 : requiredSoftmaxScale(retrieval.gap, competitors, leakage2);
 
-    TransformerBody body;
+    TransformerBody &body = std::get<TransformerBody>(net.body);
     // Embeddings: point p -> its coordinates in X (+1/sqrt(d) where bit j of
     // p is 0); label c -> e_c in Y and 1 in isLab; <bos> -> 0. Position t ->
     // 1 in one, T(t) in K, T(t-1) in Q.
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
     const float unit = static_cast<float>(1 / std::sqrt(double(d)));
     for (int64_t p = 0; p < voc.symbolCount; ++p)
       for (int64_t j = 0; j < d; ++j)
@@ -172,7 +184,6 @@ public:
       body.embed.token(voc.firstLabelToken + c, Y + c) = 1;
       body.embed.token(voc.firstLabelToken + c, IS_LAB) = 1;
     }
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
     for (int64_t t = 0; t < voc.maxSequenceLength; ++t) {
       body.embed.position(t, ONE) = 1;
       code.vectors.writeRow(t, 1.0f, &body.embed.position(t, K));
@@ -181,43 +192,30 @@ public:
     }
 
     // Layer 1: query eta1 Q, key K, value X, output into Cx.
-    AttentionHead copy;
-    copy.query = Matrix::Zero(k, D);
+    AttentionHead &copy = body.layers[0].heads[0];
     copy.query.dense()
         .block(0, Q, k, k)
         .diagonal()
         .setConstant(static_cast<float>(eta1));
-    copy.key = Matrix::Zero(k, D);
     copy.key.dense().block(0, K, k, k).diagonal().setOnes();
-    copy.value = Matrix::Zero(d, D);
     copy.value.dense().block(0, X, d, d).diagonal().setOnes();
-    copy.output = Matrix::Zero(D, d);
     copy.output.dense().block(CX, 0, d, d).diagonal().setOnes();
-    body.layers.push_back({{std::move(copy)}, std::nullopt});
 
     // Layer 2: query eta2 [X; one], key [Cx; 2 isLab], value Y, output into
     // Y.
-    AttentionHead retrieve;
-    retrieve.query = Matrix::Zero(d + 1, D);
+    AttentionHead &retrieve = body.layers[1].heads[0];
     retrieve.query.dense()
         .block(0, X, d, d)
         .diagonal()
         .setConstant(static_cast<float>(eta2));
     retrieve.query(d, ONE) = static_cast<float>(eta2);
-    retrieve.key = Matrix::Zero(d + 1, D);
     retrieve.key.dense().block(0, CX, d, d).diagonal().setOnes();
     retrieve.key(d, IS_LAB) = 2;
-    retrieve.value = Matrix::Zero(L, D);
     retrieve.value.dense().block(0, Y, L, L).diagonal().setOnes();
-    retrieve.output = Matrix::Zero(D, L);
     retrieve.output.dense().block(Y, 0, L, L).diagonal().setOnes();
-    body.layers.push_back({{std::move(retrieve)}, std::nullopt});
-    net.body = std::move(body);
 
     // Read-out: the Y block.
-    net.readout.weight = Matrix::Zero(L, D);
     net.readout.weight.block(0, Y, L, L).diagonal().setOnes();
-    net.readout.bias = Vector::Zero(L);
 
     net.provenance = {
         id(), "B24 (T8): two layers, size O(d + L + log N) (upper bound)",
