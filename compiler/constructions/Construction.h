@@ -42,7 +42,9 @@ public:
   virtual std::string variant() const { return ""; }
   // The size of build(spec, model)'s network, from the same layout. Plans the
   // position code where there is one (certifying algebraic candidates under
-  // code = auto); throws UserError where build() would refuse the spec.
+  // code = auto). Throws UserError where the plan itself fails (no code meets
+  // the request, a length beyond what the construction certifies); the other
+  // refusals (a margin below the precision) are build()'s.
   virtual ConstructionSize size(const Spec &spec,
                                 const ModelSpec &model) const = 0;
   // Bytes the weights will take (size().bytes), for the memory limit.
@@ -96,6 +98,23 @@ Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
                                  const DenseTransformerShape &shape);
 ConstructionSize denseTransformerSize(const Spec &spec,
                                       const DenseTransformerShape &shape);
+
+// A dense Transformer whose layout depends on the width k of its position
+// code: size() plans the code as build() will make it, minimumBytes() takes
+// the narrowest width any code of that many codewords can have (the size
+// grows with k).
+class CodedDenseTransformer : public Construction {
+public:
+  ConstructionSize size(const Spec &spec,
+                        const ModelSpec &model) const override;
+  double minimumBytes(const Spec &spec, const ModelSpec &model) const override;
+  // What the construction asks of its position code.
+  virtual CodeRequest codeRequest(const Spec &spec,
+                                  const ModelSpec &model) const = 0;
+  // Its matrices when the code has `codeWidth` dimensions.
+  virtual DenseTransformerShape shape(const Spec &spec,
+                                      int64_t codeWidth) const = 0;
+};
 
 // The matrices of an Elman RNN: H units, the non-zeros of the recurrent and
 // input matrices, and per read-out head layer its units and non-zeros; the

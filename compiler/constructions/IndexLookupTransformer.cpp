@@ -57,14 +57,7 @@ Layout layout(const Spec &spec, int64_t codeWidth) {
   return {vocabularyOf(spec.task).symbolCount, codeWidth};
 }
 
-// Each query selects one key: only the one-sided gap matters (a negative
-// inner product only lowers a competitor's score). Positions 1 .. N+1.
-CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
-  return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
-                             Sidedness::OneSided);
-}
-
-class IndexLookupTransformer final : public Construction {
+class IndexLookupTransformer final : public CodedDenseTransformer {
 public:
   const char *id() const override { return "index_lookup/transformer-1layer"; }
   TaskKind task() const override { return TaskKind::IndexLookup; }
@@ -74,13 +67,15 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  ConstructionSize size(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t k = plannedCodeWidth(codeRequest(spec, m));
-    return denseTransformerSize(spec, layout(spec, k).shape());
+  DenseTransformerShape shape(const Spec &spec,
+                              int64_t codeWidth) const override {
+    return layout(spec, codeWidth).shape();
   }
-  double minimumBytes(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t k = minimumCodeWidth(codeRequest(spec, m).count);
-    return denseTransformerSize(spec, layout(spec, k).shape()).bytes;
+  // Each query selects one key: only the one-sided gap matters (a negative
+  // inner product only lowers a competitor's score). Positions 1 .. N+1.
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
+    return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
+                               Sidedness::OneSided);
   }
 
   Network build(

@@ -73,11 +73,6 @@ struct Layout {
   }
 };
 
-// The partner lookup selects one key: only the one-sided gap matters.
-CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
-  return positionCodeRequest(m, spec.task.maxLength, Sidedness::OneSided);
-}
-
 // Token "1" -> 1 in b; x_i -> isX and T(i) in K; y_i -> isY and T(i) in Q;
 // <out> -> isOut.
 void embed(const Layout &g, const SignCode &code, int64_t n, Embedding &e) {
@@ -132,7 +127,7 @@ void countLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
   threshold.out(g.Z(), 0) = 1; // u accumulates into z, which is 0 at <out>
 }
 
-class PairPredicateTransformer2L final : public Construction {
+class PairPredicateTransformer2L final : public CodedDenseTransformer {
 public:
   explicit PairPredicateTransformer2L(TaskKind task) : task_(task) {}
   const char *id() const override {
@@ -150,13 +145,12 @@ public:
   Layout layout(int64_t codeWidth) const {
     return {codeWidth, task_ == TaskKind::StringEquality};
   }
-  ConstructionSize size(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t k = plannedCodeWidth(codeRequest(spec, m));
-    return denseTransformerSize(spec, layout(k).shape());
+  DenseTransformerShape shape(const Spec &, int64_t codeWidth) const override {
+    return layout(codeWidth).shape();
   }
-  double minimumBytes(const Spec &spec, const ModelSpec &m) const override {
-    const int64_t k = minimumCodeWidth(codeRequest(spec, m).count);
-    return denseTransformerSize(spec, layout(k).shape()).bytes;
+  // The partner lookup selects one key: only the one-sided gap matters.
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
+    return positionCodeRequest(m, spec.task.maxLength, Sidedness::OneSided);
   }
 
   Network build(

@@ -116,6 +116,18 @@ ConstructionSize denseTransformerSize(const Spec &spec,
   return {D, w.parameters, w.bytes};
 }
 
+ConstructionSize CodedDenseTransformer::size(const Spec &spec,
+                                             const ModelSpec &model) const {
+  const int64_t k = plannedCodeWidth(codeRequest(spec, model));
+  return denseTransformerSize(spec, shape(spec, k));
+}
+
+double CodedDenseTransformer::minimumBytes(const Spec &spec,
+                                           const ModelSpec &model) const {
+  const int64_t k = minimumCodeWidth(codeRequest(spec, model).count);
+  return denseTransformerSize(spec, shape(spec, k)).bytes;
+}
+
 // The matrices of an ElmanBody with its head and read-out, counted in the
 // order of weightSize.
 ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape) {
