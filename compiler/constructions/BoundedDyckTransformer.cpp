@@ -160,17 +160,16 @@ struct Layout {
   int64_t AGG() const { return FLAG() + 1; }
   int64_t REJ() const { return AGG() + 1; }
   int64_t width() const { return REJ() + 1; } // 3L + 2m + 15
-  // Per layer its heads (query/key rows, value rows) and its MLP's units, two
-  // per clip: 1. the depth average, m + 2 thresholds; 2. no head, m + 1
-  // indicators, NEG and OVER; 3. the lookup (m levels, open, recency;
-  // L type bits), both signs of L bit differences; 4. the average, REJ.
+  // Per layer its head (query/key rows, value rows) and its MLP's units, two
+  // per clip: the lookup's query has a row per level, one for "open" and one
+  // for recency, and its value the L type bits.
   DenseTransformerShape shape() const {
-    const DenseHeadShape uniform{1, 1};
-    return {width(),
-            {{{uniform}, 2 * (m + 2)},
-             {{}, 2 * (m + 1) + 4},
-             {{DenseHeadShape{m + 2, L}}, 4 * L},
-             {{uniform}, 2}}};
+    const DenseHeadShape uniform{1, 1}, lookup{m + 2, L};
+    const DenseLayerShape depth{{uniform}, 2 * (m + 2)}, // m + 2 thresholds
+        cleanUp{{}, 2 * (m + 1) + 4}, // m + 1 indicators, NEG and OVER
+        match{{lookup}, 4 * L},       // both signs of each bit difference
+        count{{uniform}, 2};          // REJ
+    return {width(), {depth, cleanUp, match, count}};
   }
 };
 

@@ -33,8 +33,6 @@
 #include "spec/Vocabulary.h"
 #include "support/Diagnostics.h"
 
-#include <cmath>
-
 namespace handwire {
 namespace {
 

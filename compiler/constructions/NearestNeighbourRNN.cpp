@@ -65,8 +65,6 @@
 
 #include "spec/Vocabulary.h"
 
-#include <cmath>
-
 namespace handwire {
 namespace {
 

@@ -103,7 +103,7 @@ void lookupLayer(const Layout &g, double eta, TransformerLayer &layer) {
   MLP &predicate = *layer.mlp;
   const std::vector<std::pair<float, float>> forms = g.forms();
   for (size_t f = 0; f < forms.size(); ++f) {
-    const float constant = (g.equality ? -0.5f : -2.5f) - 4.0f;
+    const float constant = (g.equality ? -0.5f : -2.5f) - 4.0f; // c0, gate
     for (int step = 0; step < 2; ++step) {
       const int64_t u = 2 * static_cast<int64_t>(f) + step;
       predicate.in(u, g.R()) = forms[f].first;
