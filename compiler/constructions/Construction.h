@@ -123,10 +123,10 @@ struct ElmanShape {
   double units = 0;
   double recurrentNonZeros = 0;
   double inputNonZeros = 0;
-  struct HeadLayer {
+  struct HeadLayerShape {
     double units = 0, nonZeros = 0;
   };
-  std::vector<HeadLayer> head;
+  std::vector<HeadLayerShape> head;
 };
 ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape);
 

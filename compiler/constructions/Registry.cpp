@@ -138,7 +138,7 @@ ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape) {
   w.addVector(H); // bias
   w.addVector(H); // initial
   double readoutWidth = H;
-  for (const ElmanShape::HeadLayer &layer : shape.head) {
+  for (const ElmanShape::HeadLayerShape &layer : shape.head) {
     w.addCompressed(layer.units, layer.nonZeros);
     w.addVector(layer.units);
     readoutWidth = layer.units;

@@ -148,7 +148,9 @@ void WeightSize::addDense(double rows, double cols) {
 
 void WeightSize::addCompressed(double rows, double nonZeros) {
   parameters += nonZeros;
-  bytes += 4 * nonZeros + 4 * nonZeros + 4 * (rows + 1);
+  bytes += 4 * nonZeros      // f32 values
+           + 4 * nonZeros    // i32 column indices
+           + 4 * (rows + 1); // i32 row offsets
 }
 
 WeightSize weightSize(const Network &net) {
