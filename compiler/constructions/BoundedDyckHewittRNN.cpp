@@ -111,6 +111,28 @@ struct HewittLayout {
       return 1 - static_cast<int>((i >> (u - L)) & 1);
     return 1;
   }
+  // Non-zeros of the update, term by term as written below; X = 2L + 2
+  // detectors, and "reading S" is two entries (PUSH and POP).
+  // W: PUSH_{j>=1} and POP_{j<m-1} read S (4 s (m - 1)); D1, D0 read a top
+  // unit (4L), E and F a whole slot (4s), ACC the top slot (2s); the gate
+  // -2 dead on X + 1 rows (2X (X + 1)); each latch reads itself and its
+  // detector (2X).
+  int64_t recurrentNonZeros() const {
+    const int64_t X = detectors();
+    return 4 * s * (m - 1) + 4 * L + 6 * s + 2 * X * (X + 1) + 2 * X;
+  }
+  // U: PUSH_0 the ones of the codes (k (2L - 1)); every PUSH unit each close
+  // and <eos>, every POP unit each open and <eos> (2 m s (k + 1)); each close
+  // one detector bit per l (L k); E every close, F every open (2k); ACC <eos>.
+  int64_t inputNonZeros() const {
+    return k * (2 * L - 1) + 2 * m * s * (k + 1) + L * k + 2 * k + 1;
+  }
+  ElmanShape shape() const {
+    return {static_cast<double>(units()),
+            static_cast<double>(recurrentNonZeros()),
+            static_cast<double>(inputNonZeros()),
+            {}};
+  }
 };
 
 HewittLayout hewittLayout(int64_t k, int64_t m) {
@@ -118,6 +140,92 @@ HewittLayout hewittLayout(int64_t k, int64_t m) {
   while ((int64_t(1) << L) < k)
     ++L;
   return {k, m, L, 3 * L - 1};
+}
+
+// The update h_t = ReLU(W h_{t-1} + U e(x_t) + bias) being written.
+struct HewittUpdate {
+  const HewittLayout &g;
+  int64_t eos;
+  WeightTriplets W, U;
+  Vector bias;
+
+  static int64_t open(int64_t i) { return 2 * i; }
+  static int64_t close(int64_t i) { return 2 * i + 1; }
+  // The stack S_{j,u} = PUSH_{j,u} + POP_{j,u}: a unit reading S reads both.
+  void fromStack(int64_t row, int64_t slot, int64_t u, float w) {
+    W.emplace_back(row, g.push(slot, u), w);
+    W.emplace_back(row, g.pop(slot, u), w);
+  }
+  // -2 dead(t-1): every detector and latch.
+  void gate(int64_t row) {
+    for (int64_t x = 0; x < g.detectors(); ++x) {
+      W.emplace_back(row, g.det(x), -2.0f);
+      W.emplace_back(row, g.latch(x), -2.0f);
+    }
+  }
+};
+
+// Hewitt's stack: push shifts down and writes c(i) on top, pop shifts up;
+// the half that does not move gets -2; <eos> clears both. Bias -1.
+void writeStack(HewittUpdate &f) {
+  const HewittLayout &g = f.g;
+  for (int64_t j = 0; j < g.m; ++j)
+    for (int64_t u = 0; u < g.s; ++u) {
+      const int64_t pu = g.push(j, u), po = g.pop(j, u);
+      f.bias(pu) = f.bias(po) = -1;
+      if (j >= 1)
+        f.fromStack(pu, j - 1, u, 2.0f);
+      if (j + 1 < g.m)
+        f.fromStack(po, j + 1, u, 2.0f);
+      for (int64_t i = 0; i < g.k; ++i) {
+        if (j == 0 && g.code(i, u))
+          f.U.emplace_back(pu, f.open(i), 2.0f);
+        f.U.emplace_back(pu, f.close(i), -2.0f);
+        f.U.emplace_back(po, f.open(i), -2.0f);
+      }
+      f.U.emplace_back(pu, f.eos, -2.0f);
+      f.U.emplace_back(po, f.eos, -2.0f);
+    }
+}
+
+// Detectors, gated by dead(t-1).
+void writeDetectors(HewittUpdate &f) {
+  const HewittLayout &g = f.g;
+  const int64_t L = g.L;
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t d1 = g.det(g.d1(l)), d0 = g.det(g.d0(l));
+    f.fromStack(d1, 0, l, 1.0f);     // top's bit l is 1
+    f.fromStack(d0, 0, L + l, 1.0f); // top occupied, bit l is 0
+    f.bias(d1) = f.bias(d0) = -1;
+    for (int64_t i = 0; i < g.k; ++i)
+      f.U.emplace_back(((i >> l) & 1) ? d0 : d1, f.close(i), 1.0f);
+  }
+  const int64_t E = g.det(g.empty()), F = g.det(g.full());
+  for (int64_t u = 0; u < g.s; ++u) {
+    f.fromStack(E, 0, u, -1.0f);
+    f.fromStack(F, g.m - 1, u, 1.0f);
+  }
+  f.bias(F) = -static_cast<float>(2 * L - 1);
+  for (int64_t i = 0; i < g.k; ++i) {
+    f.U.emplace_back(E, f.close(i), 1.0f);
+    f.U.emplace_back(F, f.open(i), 1.0f);
+  }
+  for (int64_t x = 0; x < g.detectors(); ++x)
+    f.gate(g.det(x));
+}
+
+// Latches: LATCH_x(t) = LATCH_x(t-1) + DET_x(t-1). Accept at <eos>: empty
+// stack and nothing illegal before.
+void writeLatchesAndAccept(HewittUpdate &f) {
+  const HewittLayout &g = f.g;
+  for (int64_t x = 0; x < g.detectors(); ++x) {
+    f.W.emplace_back(g.latch(x), g.latch(x), 1.0f);
+    f.W.emplace_back(g.latch(x), g.det(x), 1.0f);
+  }
+  for (int64_t u = 0; u < g.s; ++u)
+    f.fromStack(g.acc(), 0, u, -1.0f);
+  f.gate(g.acc());
+  f.U.emplace_back(g.acc(), f.eos, 1.0f);
 }
 
 class BoundedDyckHewittRnn final : public Construction {
@@ -133,13 +241,9 @@ public:
     return m.construction == "hewitt";
   }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const HewittLayout g = hewittLayout(spec.task.brackets, spec.task.depth);
-    const double H = static_cast<double>(g.units()), stack = 2.0 * g.m * g.s,
-                 k = static_cast<double>(g.k);
-    const double nnzW = 2 * stack + (2 * g.L + 3) * (2 * g.s + 8 * g.L + 8);
-    const double nnzU = (k + 1) * stack + k * g.s + 4 * k + 2;
-    return 8 * (nnzW + nnzU) + 4 * 4 * H; // values + indices; vectors
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec,
+                     hewittLayout(spec.task.brackets, spec.task.depth).shape());
   }
 
   Network
@@ -147,10 +251,7 @@ public:
         const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
     const HewittLayout g = hewittLayout(spec.task.brackets, spec.task.depth);
-    const int64_t k = g.k, m = g.m, L = g.L, s = g.s, H = g.units();
-    const int64_t eos = voc.endToken;
-    auto open = [](int64_t i) { return 2 * i; };
-    auto close = [](int64_t i) { return 2 * i + 1; };
+    const int64_t m = g.m, s = g.s, H = g.units();
 
     Network net = networkSkeleton(spec, model, Architecture::RNN, H);
     net.blocks = {
@@ -164,76 +265,11 @@ public:
          "each detector's value from the first illegal step on"},
         {"accept", g.acc(), 1, "1 at <eos> iff the string is accepted"}};
 
-    WeightTriplets W, U;
-    Vector bias = Vector::Zero(H);
-    // The stack S_{j,u} = PUSH_{j,u} + POP_{j,u}: a unit reading S reads both.
-    auto fromStack = [&](int64_t row, int64_t slot, int64_t u, float w) {
-      W.emplace_back(row, g.push(slot, u), w);
-      W.emplace_back(row, g.pop(slot, u), w);
-    };
-    // -2 dead(t-1): every detector and latch.
-    auto gate = [&](int64_t row) {
-      for (int64_t x = 0; x < g.detectors(); ++x) {
-        W.emplace_back(row, g.det(x), -2.0f);
-        W.emplace_back(row, g.latch(x), -2.0f);
-      }
-    };
-
-    // Hewitt's stack: push shifts down and writes c(i) on top, pop shifts up;
-    // the half that does not move gets -2; <eos> clears both. Bias -1.
-    for (int64_t j = 0; j < m; ++j)
-      for (int64_t u = 0; u < s; ++u) {
-        const int64_t pu = g.push(j, u), po = g.pop(j, u);
-        bias(pu) = bias(po) = -1;
-        if (j >= 1)
-          fromStack(pu, j - 1, u, 2.0f);
-        if (j + 1 < m)
-          fromStack(po, j + 1, u, 2.0f);
-        for (int64_t i = 0; i < k; ++i) {
-          if (j == 0 && g.code(i, u))
-            U.emplace_back(pu, open(i), 2.0f);
-          U.emplace_back(pu, close(i), -2.0f);
-          U.emplace_back(po, open(i), -2.0f);
-        }
-        U.emplace_back(pu, eos, -2.0f);
-        U.emplace_back(po, eos, -2.0f);
-      }
-
-    // Detectors, gated by dead(t-1).
-    for (int64_t l = 0; l < L; ++l) {
-      const int64_t d1 = g.det(g.d1(l)), d0 = g.det(g.d0(l));
-      fromStack(d1, 0, l, 1.0f);     // top's bit l is 1
-      fromStack(d0, 0, L + l, 1.0f); // top occupied, bit l is 0
-      bias(d1) = bias(d0) = -1;
-      for (int64_t i = 0; i < k; ++i)
-        U.emplace_back(((i >> l) & 1) ? d0 : d1, close(i), 1.0f);
-    }
-    const int64_t E = g.det(g.empty()), F = g.det(g.full());
-    for (int64_t u = 0; u < s; ++u) {
-      fromStack(E, 0, u, -1.0f);
-      fromStack(F, m - 1, u, 1.0f);
-    }
-    bias(F) = -static_cast<float>(2 * L - 1);
-    for (int64_t i = 0; i < k; ++i) {
-      U.emplace_back(E, close(i), 1.0f);
-      U.emplace_back(F, open(i), 1.0f);
-    }
-    for (int64_t x = 0; x < g.detectors(); ++x)
-      gate(g.det(x));
-
-    // Latches: LATCH_x(t) = LATCH_x(t-1) + DET_x(t-1).
-    for (int64_t x = 0; x < g.detectors(); ++x) {
-      W.emplace_back(g.latch(x), g.latch(x), 1.0f);
-      W.emplace_back(g.latch(x), g.det(x), 1.0f);
-    }
-
-    // Accept at <eos>: empty stack and nothing illegal before.
-    for (int64_t u = 0; u < s; ++u)
-      fromStack(g.acc(), 0, u, -1.0f);
-    gate(g.acc());
-    U.emplace_back(g.acc(), eos, 1.0f);
-
-    net.body = elmanBody(H, voc.tokenCount, W, U, bias, Vector::Zero(H));
+    HewittUpdate f{g, voc.endToken, {}, {}, Vector::Zero(H)};
+    writeStack(f);
+    writeDetectors(f);
+    writeLatchesAndAccept(f);
+    net.body = elmanBody(H, voc.tokenCount, f.W, f.U, f.bias, Vector::Zero(H));
     net.readout.weight = Matrix::Zero(2, H);
     net.readout.weight(1, g.acc()) = 1;
     net.readout.bias = Vector::Zero(2);

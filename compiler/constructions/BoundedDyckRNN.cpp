@@ -31,6 +31,7 @@
 #include "constructions/Construction.h"
 
 #include "spec/Vocabulary.h"
+#include "support/Diagnostics.h"
 
 #include <map>
 #include <vector>
@@ -76,6 +77,36 @@ struct DyckAutomaton {
   }
 };
 
+// The sizes in the notation above, in floating point: Sema bounds the states
+// only when a pair-unit model is in the spec, and Dyck-(16,16) has 16^17 of
+// them (an int64_t wraps) when the memory check asks about this model as an
+// alternative.
+struct PairUnitLayout {
+  double k, m;
+  // |Q| = sum_{i<=m} k^i.
+  double states() const {
+    double S = 0, p = 1;
+    for (int i = 0; i <= m; ++i, p *= k)
+      S += p;
+    return S;
+  }
+  double symbols() const { return 2 * k + 1; } // A
+  double units() const { return states() * symbols() + 1; }
+  // Live steps: <eos> from every state (|Q|), open_c from the states below
+  // depth m (k sum_{i<m} k^i = |Q| - 1), close_c from the states whose top
+  // is c (each non-empty stack once: |Q| - 1). Each feeds A units; START
+  // feeds A more. U: one entry per unit u_(q,a).
+  ElmanShape shape() const {
+    const double S = states(), A = symbols();
+    return {units(), A * (3 * S - 2) + A, S * A, {}};
+  }
+};
+
+PairUnitLayout pairUnitLayout(const Spec &spec) {
+  return {static_cast<double>(spec.task.brackets),
+          static_cast<double>(spec.task.depth)};
+}
+
 class BoundedDyckRnn final : public Construction {
 public:
   const char *id() const override { return "bounded_dyck/rnn-dfa-pairs"; }
@@ -86,16 +117,8 @@ public:
     return m.construction.empty() || m.construction == "pair_units";
   }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    // In floating point: Sema only bounds the states when a pair-unit model
-    // is in the spec, and Dyck-(16,16) has 16^17 of them (an int64_t wraps).
-    double S = 0, p = 1;
-    for (int64_t i = 0; i <= spec.task.depth;
-         ++i, p *= static_cast<double>(spec.task.brackets))
-      S += p;
-    const double A = 2.0 * spec.task.brackets + 1, H = S * A + 1;
-    return 8 * (H * A + 2 * H) + 4 * 2 * H + 16 * H +
-           64 * S; // W, U, read-out, vectors, DFA
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec, pairUnitLayout(spec).shape());
   }
 
   Network
@@ -104,7 +127,11 @@ public:
     const Vocabulary voc = vocabularyOf(spec.task);
     const int64_t k = spec.task.brackets, depth = spec.task.depth;
     const DyckAutomaton dfa(k, depth);
-    const int64_t S = static_cast<int64_t>(dfa.stacks.size()), A = 2 * k + 1;
+    const PairUnitLayout g = pairUnitLayout(spec);
+    const int64_t S = static_cast<int64_t>(g.states()),
+                  A = static_cast<int64_t>(g.symbols());
+    HW_ASSERT(static_cast<int64_t>(dfa.stacks.size()) == S,
+              "the automaton has sum_{i<=m} k^i states");
     const int64_t H = S * A + 1, START = S * A;
     auto unit = [&](int64_t q, int64_t a) { return q * A + a; };
 

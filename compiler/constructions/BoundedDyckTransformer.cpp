@@ -160,16 +160,21 @@ struct Layout {
   int64_t AGG() const { return FLAG() + 1; }
   int64_t REJ() const { return AGG() + 1; }
   int64_t width() const { return REJ() + 1; } // 3L + 2m + 15
+  // Per layer its head (query/key rows, value rows) and its MLP's units, two
+  // per clip: the lookup's query has a row per level, one for "open" and one
+  // for recency, and its value the L type bits.
+  DenseTransformerShape shape() const {
+    const DenseHeadShape uniform{1, 1}, lookup{m + 2, L};
+    const DenseLayerShape depth{{uniform}, 2 * (m + 2)}, // m + 2 thresholds
+        cleanUp{{}, 2 * (m + 1) + 4}, // m + 1 indicators, NEG and OVER
+        match{{lookup}, 4 * L},       // both signs of each bit difference
+        count{{uniform}, 2};          // REJ
+    return {width(), {depth, cleanUp, match, count}};
+  }
 };
 
-// An MLP being filled: `units` hidden units over width D.
-MLP emptyMlp(int64_t units, int64_t D) {
-  MLP f;
-  f.in = Matrix::Zero(units, D);
-  f.inBias = Vector::Zero(units);
-  f.out = Matrix::Zero(D, units);
-  f.outBias = Vector::Zero(D);
-  return f;
+Layout layout(const Spec &spec) {
+  return {typeBits(spec.task.brackets), spec.task.depth};
 }
 
 // Hidden units u, u+1 compute clip(w . x + c) into residual coordinate `to`:
@@ -182,6 +187,90 @@ void addClip(MLP &f, int64_t u, const std::vector<std::pair<int64_t, float>> &w,
     f.inBias(u + step) = c - static_cast<float>(step);
     f.out(to, u + step) = step == 0 ? 1.0f : -1.0f;
   }
+}
+
+// Open bracket c: sigma = +1, isOpen, its type bits in OT; close c: sigma
+// = -1, isClose, its bits in CT. Position i: 1, 1/(i+1), (i+1)/M.
+void embed(const Layout &g, int64_t k, int64_t M, Embedding &e) {
+  for (int64_t c = 0; c < k; ++c) {
+    auto open = e.token.dense().row(2 * c),
+         close = e.token.dense().row(2 * c + 1);
+    open(g.SIG) = 1;
+    open(g.ISOPEN) = 1;
+    close(g.SIG) = -1;
+    close(g.ISCLOSE) = 1;
+    for (int64_t l = 0; l < g.L; ++l) {
+      open(g.OT() + l) = static_cast<float>((c >> l) & 1);
+      close(g.CT() + l) = static_cast<float>((c >> l) & 1);
+    }
+  }
+  for (int64_t i = 0; i < e.position.rows(); ++i) {
+    e.position(i, g.ONE) = 1;
+    e.position(i, g.P) = static_cast<float>(1.0 / double(i + 1));
+    e.position(i, g.POS) = static_cast<float>(double(i + 1) / double(M));
+  }
+}
+
+// Layer 1: uniform average of sigma into A; thresholds GR_v = clip(y_v +
+// 1/2), y_v = 2M A - 2M (v - 1/2) P.
+void depthLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
+  AttentionHead &depth = layer.heads[0]; // query 0: uniform
+  depth.value(0, g.SIG) = 1;
+  depth.output(g.A, 0) = 1;
+  const float twoM = static_cast<float>(2 * M);
+  for (int64_t v = 0; v <= g.m + 1; ++v)
+    addClip(*layer.mlp, 2 * v,
+            {{g.A, twoM},
+             {g.P, -static_cast<float>(M * (2 * v - 1))}}, // 2M (v - 1/2)
+            0.5f, g.GR() + v);
+}
+
+// Layer 2: no head; re-clip near 1 for exact indicators.
+void cleanUpLayer(const Layout &g, TransformerLayer &layer) {
+  MLP &clean = *layer.mlp;
+  const int64_t m = g.m;
+  for (int64_t v = 0; v <= m; ++v)
+    addClip(clean, 2 * v, {{g.GR() + v, 2.0f}, {g.GR() + v + 1, -2.0f}}, -0.5f,
+            g.IND() + v);
+  addClip(clean, 2 * (m + 1), {{g.GR(), -2.0f}}, 1.5f, g.NEG());
+  addClip(clean, 2 * (m + 1) + 2, {{g.GR() + m + 1, 2.0f}}, -0.5f, g.OVER());
+}
+
+// Layer 3: the most recent open at level d_i + 1 (Yao et al.), its type bits
+// into R; MLP 3 flags a close whose bits differ.
+void lookupLayer(const Layout &g, double eta, TransformerLayer &layer) {
+  const int64_t m = g.m, L = g.L;
+  const float qs = static_cast<float>(eta / kZ);
+  AttentionHead &lookup = layer.heads[0];
+  for (int64_t l = 1; l <= m; ++l) {
+    lookup.query(l - 1, g.IND() + l - 1) = qs; // level d_i + 1 ...
+    lookup.key(l - 1, g.IND() + l) = 1;        // ... meets level d_j
+  }
+  lookup.query(m, g.ONE) = qs; // + 1 for an open
+  lookup.key(m, g.ISOPEN) = 1;
+  lookup.query(m + 1, g.ONE) = static_cast<float>(eta * kLambda / kZ);
+  lookup.key(m + 1, g.POS) = 1; // + lambda (j+1)/M: recency
+  for (int64_t l = 0; l < L; ++l) {
+    lookup.value(l, g.OT() + l) = 1;
+    lookup.output(g.R() + l, l) = 1;
+  }
+  for (int64_t l = 0; l < L; ++l)
+    for (int sign = 0; sign < 2; ++sign) {
+      const float s = sign == 0 ? 2.0f : -2.0f;
+      addClip(*layer.mlp, 4 * l + 2 * sign,
+              {{g.R() + l, s}, {g.CT() + l, -s}, {g.ISCLOSE, 4.0f}}, -4.5f,
+              g.FLAG());
+    }
+}
+
+// Layer 4: uniform average of the flags; REJ = clip(2M AGG - 1/2).
+void countLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
+  AttentionHead &count = layer.heads[0]; // query 0: uniform
+  count.value(0, g.FLAG()) = count.value(0, g.NEG()) =
+      count.value(0, g.OVER()) = 1;
+  count.output(g.AGG(), 0) = 1;
+  addClip(*layer.mlp, 0, {{g.AGG(), static_cast<float>(2 * M)}}, -0.5f,
+          g.REJ());
 }
 
 class BoundedDyckTransformer final : public Construction {
@@ -210,29 +299,20 @@ public:
           spec.task.fieldLoc("max_length"));
   }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
     checkLength(spec);
-    const Layout g{typeBits(spec.task.brackets), spec.task.depth};
-    const double D = static_cast<double>(g.width()),
-                 M = static_cast<double>(spec.task.maxLength + 1),
-                 tokens = 2.0 * spec.task.brackets + 1;
-    const double hidden = 2.0 * (g.m + 2) + 2.0 * (g.m + 1) + 4 + 4.0 * g.L + 2;
-    const double heads = 3 * (2.0 * (g.m + 2) + 2.0 * g.L + 2);
-    return 4 * D * (M + tokens + 2 * hidden + heads) + 4 * (hidden + 4 * D);
+    return denseTransformerSize(spec, layout(spec).shape());
   }
 
   Network
   build(const Spec &spec, const ModelSpec &model,
         const std::function<void(const std::string &)> &) const override {
     checkLength(spec);
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t k = spec.task.brackets, m = spec.task.depth;
     const int64_t M = spec.task.maxLength + 1;
-    const Layout g{typeBits(k), m};
-    const int64_t L = g.L, D = g.width();
-    const float twoM = static_cast<float>(2 * M);
+    const Layout g = layout(spec);
+    const int64_t L = g.L, m = g.m;
 
-    Network net = networkSkeleton(spec, model, Architecture::Transformer, D);
+    Network net = denseTransformerSkeleton(spec, model, g.shape());
     net.blocks = {
         {"sig", g.SIG, 1, "+1 at an open bracket, -1 at a close"},
         {"isOpen", g.ISOPEN, 1, "1 at an open bracket"},
@@ -252,107 +332,23 @@ public:
         {"agg", g.AGG(), 1, "layer 4: average of flag + neg + over"},
         {"rej", g.REJ(), 1, "MLP 4: 1 iff some position is flagged"}};
 
-    TransformerBody body;
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
-    for (int64_t c = 0; c < k; ++c) {
-      auto open = body.embed.token.dense().row(2 * c),
-           close = body.embed.token.dense().row(2 * c + 1);
-      open(g.SIG) = 1;
-      open(g.ISOPEN) = 1;
-      close(g.SIG) = -1;
-      close(g.ISCLOSE) = 1;
-      for (int64_t l = 0; l < L; ++l) {
-        open(g.OT() + l) = static_cast<float>((c >> l) & 1);
-        close(g.CT() + l) = static_cast<float>((c >> l) & 1);
-      }
-    }
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
-    for (int64_t i = 0; i < voc.maxSequenceLength; ++i) {
-      body.embed.position(i, g.ONE) = 1;
-      body.embed.position(i, g.P) = static_cast<float>(1.0 / double(i + 1));
-      body.embed.position(i, g.POS) =
-          static_cast<float>(double(i + 1) / double(M));
-    }
-
-    // Layer 1: uniform average of sigma into A; thresholds GR_v = clip(y_v +
-    // 1/2), y_v = 2M A - 2M (v - 1/2) P.
-    AttentionHead depth;
-    depth.query = Matrix::Zero(1, D); // uniform
-    depth.key = Matrix::Zero(1, D);
-    depth.value = Matrix::Zero(1, D);
-    depth.value(0, g.SIG) = 1;
-    depth.output = Matrix::Zero(D, 1);
-    depth.output(g.A, 0) = 1;
-    MLP thresholds = emptyMlp(2 * (m + 2), D);
-    for (int64_t v = 0; v <= m + 1; ++v)
-      addClip(thresholds, 2 * v,
-              {{g.A, twoM},
-               {g.P, -static_cast<float>(M * (2 * v - 1))}}, // 2M (v - 1/2)
-              0.5f, g.GR() + v);
-    body.layers.push_back({{std::move(depth)}, std::move(thresholds)});
-
-    // Layer 2: no head; re-clip near 1 for exact indicators.
-    MLP clean = emptyMlp(2 * (m + 1) + 4, D);
-    for (int64_t v = 0; v <= m; ++v)
-      addClip(clean, 2 * v, {{g.GR() + v, 2.0f}, {g.GR() + v + 1, -2.0f}},
-              -0.5f, g.IND() + v);
-    addClip(clean, 2 * (m + 1), {{g.GR(), -2.0f}}, 1.5f, g.NEG());
-    addClip(clean, 2 * (m + 1) + 2, {{g.GR() + m + 1, 2.0f}}, -0.5f, g.OVER());
-    body.layers.push_back({{}, std::move(clean)});
-
-    // Layer 3: the most recent open at level d_i + 1 (Yao et al.).
+    // Layer 3's scale, for the gap less twice the score rounding (C2).
     const double gap = lookupGap(M), delta = scoreError();
     const int64_t competitors = M - 1;
     const double eta =
         model.scale
             ? *model.scale
             : requiredSoftmaxScale(gap - 2 * delta, competitors, kLeakage);
-    const float qs = static_cast<float>(eta / kZ);
-    AttentionHead lookup;
-    lookup.query = Matrix::Zero(m + 2, D);
-    lookup.key = Matrix::Zero(m + 2, D);
-    for (int64_t l = 1; l <= m; ++l) {
-      lookup.query(l - 1, g.IND() + l - 1) = qs; // level d_i + 1 ...
-      lookup.key(l - 1, g.IND() + l) = 1;        // ... meets level d_j
-    }
-    lookup.query(m, g.ONE) = qs; // + 1 for an open
-    lookup.key(m, g.ISOPEN) = 1;
-    lookup.query(m + 1, g.ONE) = static_cast<float>(eta * kLambda / kZ);
-    lookup.key(m + 1, g.POS) = 1; // + lambda (j+1)/M: recency
-    lookup.value = Matrix::Zero(L, D);
-    lookup.output = Matrix::Zero(D, L);
-    for (int64_t l = 0; l < L; ++l) {
-      lookup.value(l, g.OT() + l) = 1;
-      lookup.output(g.R() + l, l) = 1;
-    }
-    MLP mismatch = emptyMlp(4 * L, D);
-    for (int64_t l = 0; l < L; ++l)
-      for (int sign = 0; sign < 2; ++sign) {
-        const float s = sign == 0 ? 2.0f : -2.0f;
-        addClip(mismatch, 4 * l + 2 * sign,
-                {{g.R() + l, s}, {g.CT() + l, -s}, {g.ISCLOSE, 4.0f}}, -4.5f,
-                g.FLAG());
-      }
-    body.layers.push_back({{std::move(lookup)}, std::move(mismatch)});
 
-    // Layer 4: uniform average of the flags; REJ = clip(2M AGG - 1/2).
-    AttentionHead count;
-    count.query = Matrix::Zero(1, D);
-    count.key = Matrix::Zero(1, D);
-    count.value = Matrix::Zero(1, D);
-    count.value(0, g.FLAG()) = count.value(0, g.NEG()) =
-        count.value(0, g.OVER()) = 1;
-    count.output = Matrix::Zero(D, 1);
-    count.output(g.AGG(), 0) = 1;
-    MLP threshold = emptyMlp(2, D);
-    addClip(threshold, 0, {{g.AGG(), twoM}}, -0.5f, g.REJ());
-    body.layers.push_back({{std::move(count)}, std::move(threshold)});
-    net.body = std::move(body);
+    TransformerBody &body = std::get<TransformerBody>(net.body);
+    embed(g, spec.task.brackets, M, body.embed);
+    depthLayer(g, M, body.layers[0]);
+    cleanUpLayer(g, body.layers[1]);
+    lookupLayer(g, eta, body.layers[2]);
+    countLayer(g, M, body.layers[3]);
 
-    net.readout.weight = Matrix::Zero(2, D);
     net.readout.weight(1, g.IND()) = 1;  // accept: d_n = 0 ...
     net.readout.weight(1, g.REJ()) = -1; // ... and no flag
-    net.readout.bias = Vector::Zero(2);
     net.readout.bias(0) = 0.5f;
 
     net.provenance = {

@@ -7,10 +7,25 @@
 #include "spec/TaskSpec.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace handwire {
+
+// The size of the network a construction's build() returns, computed before
+// anything is allocated from the layout build() itself uses: the residual
+// width D (Transformer) or hidden size H (RNN), and the weights as weightSize()
+// counts them. Doubles, so that absurd specs (N = 2^26 with coherence 1e-9)
+// give absurd sizes to refuse, not wrapped-around integers. Exact wherever the
+// position code's width is planned exactly (plannedCodeWidth): algebraic
+// families up to 2^24 codewords (beyond, the plan can only overstate), random
+// ones unless makeCode misses three draws and widens the code.
+struct ConstructionSize {
+  double width = 0;
+  double parameters = 0; // = parameterCount(net)
+  double bytes = 0;      // = weightSize(net).bytes
+};
 
 class Construction {
 public:
@@ -25,13 +40,20 @@ public:
   // among constructions of the same (task, architecture, layers); "" if it is
   // the default (the field left out).
   virtual std::string variant() const { return ""; }
-  // Bytes the weights will take, computed before anything is allocated. In
-  // floating point: absurd specs (N = 2^26 with coherence 1e-9) must give an
-  // absurd number to refuse, not a wrapped-around int64_t that passes.
-  virtual double estimateBytes(const Spec &spec,
-                               const ModelSpec &model) const = 0;
+  // The size of build(spec, model)'s network, from the same layout. Plans the
+  // position code where there is one (certifying algebraic candidates under
+  // code = auto). Throws UserError where the plan itself fails (no code meets
+  // the request, a length beyond what the construction certifies); the other
+  // refusals (a margin below the precision) are build()'s.
+  virtual ConstructionSize size(const Spec &spec,
+                                const ModelSpec &model) const = 0;
+  // Bytes the weights will take (size().bytes), for the memory limit.
+  double estimateBytes(const Spec &spec, const ModelSpec &model) const {
+    return size(spec, model).bytes;
+  }
   // A cheap lower bound on estimateBytes, checked first, so that absurd sizes
-  // are refused before the position code is searched for.
+  // are refused before the position code is searched for: the size at the
+  // narrowest code any family could have. 0 where size() is itself cheap.
   virtual double minimumBytes(const Spec &, const ModelSpec &) const {
     return 0;
   }
@@ -53,6 +75,60 @@ struct CodeRequest;
 enum class Sidedness;
 CodeRequest positionCodeRequest(const ModelSpec &model, int64_t count,
                                 Sidedness sided);
+
+// The matrices of a dense Transformer: per layer, each head's query and key
+// rows and value rows, and the MLP's hidden units (none: no MLP). A
+// construction allocates its network from the shape and counts its size from
+// the same shape, so the two cannot disagree.
+struct DenseHeadShape {
+  int64_t keyWidth = 0;   // rows of query and key
+  int64_t valueWidth = 0; // rows of value, columns of output
+};
+struct DenseLayerShape {
+  std::vector<DenseHeadShape> heads;
+  std::optional<int64_t> mlpUnits;
+};
+struct DenseTransformerShape {
+  int64_t width = 0; // D
+  std::vector<DenseLayerShape> layers;
+};
+// networkSkeleton with every matrix of `shape` dense and zero, and a zero
+// (classCount, D) read-out: the construction writes the non-zero entries.
+Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
+                                 const DenseTransformerShape &shape);
+ConstructionSize denseTransformerSize(const Spec &spec,
+                                      const DenseTransformerShape &shape);
+
+// A dense Transformer whose layout depends on the width k of its position
+// code: size() plans the code as build() will make it, minimumBytes() takes
+// the narrowest width any code of that many codewords can have (the size
+// grows with k).
+class CodedDenseTransformer : public Construction {
+public:
+  ConstructionSize size(const Spec &spec,
+                        const ModelSpec &model) const override;
+  double minimumBytes(const Spec &spec, const ModelSpec &model) const override;
+  // What the construction asks of its position code.
+  virtual CodeRequest codeRequest(const Spec &spec,
+                                  const ModelSpec &model) const = 0;
+  // Its matrices when the code has `codeWidth` dimensions.
+  virtual DenseTransformerShape shape(const Spec &spec,
+                                      int64_t codeWidth) const = 0;
+};
+
+// The matrices of an Elman RNN: H units, the non-zeros of the recurrent and
+// input matrices, and per read-out head layer its units and non-zeros; the
+// read-out is dense (classCount, last width). Doubles, as ConstructionSize.
+struct ElmanShape {
+  double units = 0;
+  double recurrentNonZeros = 0;
+  double inputNonZeros = 0;
+  struct HeadLayerShape {
+    double units = 0, nonZeros = 0;
+  };
+  std::vector<HeadLayerShape> head;
+};
+ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape);
 
 using WeightTriplets = std::vector<Eigen::Triplet<float, int32_t>>;
 // An Elman body from the non-zeros of the recurrent (H, H) and input

@@ -47,6 +47,46 @@ int64_t bitsPerSymbol(int64_t V) {
   return b;
 }
 
+int64_t bit(int64_t c, int64_t B) { return (c >> B) & 1; }
+
+// Where the units live (the notation block above), and how many non-zeros
+// the update has.
+struct Layout {
+  int64_t N, V, b;
+  int64_t ptr(int64_t j) const { return j - 1; }
+  int64_t w(int64_t j, int64_t B) const { return N + (j - 1) * b + B; }
+  int64_t slot(int64_t j, int64_t B) const {
+    return N + N * b + (j - 1) * b + B;
+  }
+  int64_t ans(int64_t p, int64_t B) const {
+    return N + 2 * N * b + (p - 1) * b + B;
+  }
+  int64_t units() const { return N * (1 + 3 * b); }
+  // W: the pointer's N - 1 shifts, and five entries per bit of each slot
+  // (w <- ptr, slot <- slot and w, ans <- slot and w).
+  int64_t recurrentNonZeros() const { return N - 1 + 5 * N * b; }
+  // U: a write unit for every one bit of every symbol, in each slot, and the
+  // index token IDX_p into its b answer units.
+  int64_t inputNonZeros() const {
+    int64_t ones = 0;
+    for (int64_t c = 0; c < V; ++c)
+      for (int64_t B = 0; B < b; ++B)
+        ones += bit(c, B);
+    return N * (ones + b);
+  }
+  ElmanShape shape() const {
+    return {static_cast<double>(units()),
+            static_cast<double>(recurrentNonZeros()),
+            static_cast<double>(inputNonZeros()),
+            {}};
+  }
+};
+
+Layout layout(const Spec &spec) {
+  const int64_t V = vocabularyOf(spec.task).symbolCount;
+  return {spec.task.maxLength, V, bitsPerSymbol(V)};
+}
+
 class IndexLookupRnn final : public Construction {
 public:
   const char *id() const override { return "index_lookup/rnn-pointer-memory"; }
@@ -55,33 +95,16 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double N = static_cast<double>(spec.task.maxLength),
-                 b = static_cast<double>(bitsPerSymbol(voc.symbolCount));
-    const double H = N * (1 + 3 * b),
-                 nnz = N * (1 + 5 * b) + N * b + N * (1 + b);
-    // sparse entries (value + column index), row pointers, dense read-out,
-    // vectors
-    return 8 * nnz + 8 * H + 4 * voc.classCount * H + 12 * H;
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec, layout(spec).shape());
   }
 
   Network
   build(const Spec &spec, const ModelSpec &m,
         const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t V = voc.symbolCount, N = spec.task.maxLength,
-                  b = bitsPerSymbol(V);
-    const int64_t H = N * (1 + 3 * b);
-    auto ptr = [&](int64_t j) { return j - 1; };
-    auto w = [&](int64_t j, int64_t B) { return N + (j - 1) * b + B; };
-    auto slot = [&](int64_t j, int64_t B) {
-      return N + N * b + (j - 1) * b + B;
-    };
-    auto ans = [&](int64_t p, int64_t B) {
-      return N + 2 * N * b + (p - 1) * b + B;
-    };
-    auto bit = [](int64_t c, int64_t B) { return (c >> B) & 1; };
+    const Layout g = layout(spec);
+    const int64_t V = g.V, N = g.N, b = g.b, H = g.units();
 
     Network net = networkSkeleton(spec, m, Architecture::RNN, H);
     net.blocks = {
@@ -91,34 +114,35 @@ public:
         {"answer", N + 2 * N * b, N * b, "bits of s_p after IDX_p"}};
 
     WeightTriplets W, U;
-    W.reserve(static_cast<size_t>(N * (1 + 5 * b)));
+    W.reserve(static_cast<size_t>(g.recurrentNonZeros()));
+    U.reserve(static_cast<size_t>(g.inputNonZeros()));
     for (int64_t j = 1; j <= N; ++j) {
       if (j < N)
-        W.emplace_back(ptr(j + 1), ptr(j), 1.0f);
+        W.emplace_back(g.ptr(j + 1), g.ptr(j), 1.0f);
       for (int64_t B = 0; B < b; ++B) {
-        W.emplace_back(w(j, B), ptr(j), 1.0f);
-        W.emplace_back(slot(j, B), slot(j, B), 1.0f);
-        W.emplace_back(slot(j, B), w(j, B), 1.0f);
-        W.emplace_back(ans(j, B), slot(j, B), 1.0f);
-        W.emplace_back(ans(j, B), w(j, B), 1.0f);
+        W.emplace_back(g.w(j, B), g.ptr(j), 1.0f);
+        W.emplace_back(g.slot(j, B), g.slot(j, B), 1.0f);
+        W.emplace_back(g.slot(j, B), g.w(j, B), 1.0f);
+        W.emplace_back(g.ans(j, B), g.slot(j, B), 1.0f);
+        W.emplace_back(g.ans(j, B), g.w(j, B), 1.0f);
       }
     }
     for (int64_t c = 0; c < V; ++c)
       for (int64_t j = 1; j <= N; ++j)
         for (int64_t B = 0; B < b; ++B)
           if (bit(c, B))
-            U.emplace_back(w(j, B), c, 1.0f);
+            U.emplace_back(g.w(j, B), c, 1.0f);
     for (int64_t p = 1; p <= N; ++p)
       for (int64_t B = 0; B < b; ++B)
-        U.emplace_back(ans(p, B), voc.firstIndexToken + p - 1, 1.0f);
+        U.emplace_back(g.ans(p, B), voc.firstIndexToken + p - 1, 1.0f);
 
     Vector bias = Vector::Zero(H), initial = Vector::Zero(H);
     for (int64_t j = 1; j <= N; ++j)
       for (int64_t B = 0; B < b; ++B) {
-        bias(w(j, B)) = -1;
-        bias(ans(j, B)) = -1;
+        bias(g.w(j, B)) = -1;
+        bias(g.ans(j, B)) = -1;
       }
-    initial(ptr(1)) = 1;
+    initial(g.ptr(1)) = 1;
     net.body = elmanBody(H, voc.tokenCount, W, U, bias, initial);
 
     net.readout.weight = Matrix::Zero(V, H);
@@ -126,7 +150,7 @@ public:
     for (int64_t c = 0; c < V; ++c)
       for (int64_t B = 0; B < b; ++B) {
         for (int64_t p = 1; p <= N; ++p)
-          net.readout.weight(c, ans(p, B)) = bit(c, B) ? 1.0f : -1.0f;
+          net.readout.weight(c, g.ans(p, B)) = bit(c, B) ? 1.0f : -1.0f;
         if (!bit(c, B))
           net.readout.bias(c) += 1;
       }

@@ -33,12 +33,29 @@
 #include "spec/Vocabulary.h"
 #include "support/Diagnostics.h"
 
-#include <cmath>
-
 namespace handwire {
 namespace {
 
-class IndexLookupTransformer final : public Construction {
+// The residual layout for code width k (the notation block above).
+struct Layout {
+  int64_t V, k;
+  int64_t S() const { return 0; }
+  int64_t K() const { return V; }
+  int64_t Q() const { return V + k; }
+  int64_t F() const { return V + 2 * k; }
+  int64_t width() const { return V + 2 * k + 1; }
+  // One layer, one head (query and key k rows, value V rows), no MLP.
+  DenseTransformerShape shape() const {
+    const DenseLayerShape lookup{{DenseHeadShape{k, V}}, std::nullopt};
+    return {width(), {lookup}};
+  }
+};
+
+Layout layout(const Spec &spec, int64_t codeWidth) {
+  return {vocabularyOf(spec.task).symbolCount, codeWidth};
+}
+
+class IndexLookupTransformer final : public CodedDenseTransformer {
 public:
   const char *id() const override { return "index_lookup/transformer-1layer"; }
   TaskKind task() const override { return TaskKind::IndexLookup; }
@@ -48,28 +65,13 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
+  DenseTransformerShape shape(const Spec &spec,
+                              int64_t codeWidth) const override {
+    return layout(spec, codeWidth).shape();
   }
-  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
-    return bytesFor(
-        spec, minimumCodeWidth(vocabularyOf(spec.task).maxSequenceLength));
-  }
-  static double bytesFor(const Spec &spec, int64_t codeWidth) {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double k = static_cast<double>(codeWidth);
-    const double V = static_cast<double>(voc.symbolCount),
-                 T = static_cast<double>(voc.tokenCount),
-                 L = static_cast<double>(voc.maxSequenceLength);
-    const double D = V + 2 * k + 1;
-    // token + position tables dominate; heads and read-out are O(k D); the
-    // code's sign bits.
-    return 4 * (T + L + 3 * k + V) * D + L * std::ceil(k / 64) * 8;
-  }
-
   // Each query selects one key: only the one-sided gap matters (a negative
-  // inner product only lowers a competitor's score).
-  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+  // inner product only lowers a competitor's score). Positions 1 .. N+1.
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
     return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
                                Sidedness::OneSided);
   }
@@ -78,14 +80,14 @@ public:
       const Spec &spec, const ModelSpec &m,
       const std::function<void(const std::string &)> &progress) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t V = voc.symbolCount, N = spec.task.maxLength;
+    const int64_t N = spec.task.maxLength;
 
     // Codes for positions 1 .. N+1 (codeword i-1 is position i).
     Code code = makeCode(codeRequest(spec, m), progress);
-    const int64_t k = code.certificate.dim;
-    const int64_t S = 0, K = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
+    const Layout g = layout(spec, code.certificate.dim);
+    const int64_t V = g.V, k = g.k, S = g.S(), K = g.K(), Q = g.Q(), F = g.F();
 
-    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
+    Network net = denseTransformerSkeleton(spec, m, g.shape());
     net.blocks = {
         {"S", S, V, "one-hot data symbol; the head writes its answer here"},
         {"K", K, k, "key code T(i) of position i"},
@@ -99,10 +101,9 @@ public:
     const double eta =
         m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
 
-    TransformerBody body;
+    TransformerBody &body = std::get<TransformerBody>(net.body);
     // Embeddings: data symbol c -> e_c in S; IDX_p -> T(p) in Q and 1 in F;
     // position i (0-based row i-1) -> T(i) in K.
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
     for (int64_t c = 0; c < V; ++c)
       body.embed.token(c, S + c) = 1;
     for (int64_t p = 1; p <= N; ++p) {
@@ -110,30 +111,21 @@ public:
       code.vectors.writeRow(p - 1, 1.0f, &body.embed.token(t, Q));
       body.embed.token(t, F) = 1;
     }
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
     for (int64_t i = 1; i <= voc.maxSequenceLength; ++i)
       code.vectors.writeRow(i - 1, 1.0f, &body.embed.position(i - 1, K));
 
     // The head: query eta * Q block, key K block, value S block, output into S.
-    AttentionHead head;
-    head.query = Matrix::Zero(k, D);
+    AttentionHead &head = body.layers[0].heads[0];
     head.query.dense()
         .block(0, Q, k, k)
         .diagonal()
         .setConstant(static_cast<float>(eta));
-    head.key = Matrix::Zero(k, D);
     head.key.dense().block(0, K, k, k).diagonal().setOnes();
-    head.value = Matrix::Zero(V, D);
     head.value.dense().block(0, S, V, V).diagonal().setOnes();
-    head.output = Matrix::Zero(D, V);
     head.output.dense().block(S, 0, V, V).diagonal().setOnes();
-    body.layers.push_back({{std::move(head)}, std::nullopt});
-    net.body = std::move(body);
 
     // Read-out: the S block.
-    net.readout.weight = Matrix::Zero(V, D);
     net.readout.weight.block(0, S, V, V).diagonal().setOnes();
-    net.readout.bias = Vector::Zero(V);
 
     net.provenance = {
         id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",

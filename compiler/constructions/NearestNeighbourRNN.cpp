@@ -65,8 +65,6 @@
 
 #include "spec/Vocabulary.h"
 
-#include <cmath>
-
 namespace handwire {
 namespace {
 
@@ -108,7 +106,32 @@ struct NearestNeighbourLayout {
   // head layer 3
   int64_t r(int64_t c, int64_t k) const { return c * (d + 1) + k; }
   int64_t layer3Width() const { return L * (d + 1); }
+
+  // Non-zeros, term by term as written below. W: the clock's 2N shifts;
+  // wx <- clock and cur, sx <- sx and wx (4 per bit), likewise for labels.
+  int64_t recurrentNonZeros() const { return 2 * N + 4 * N * (d + L); }
+  // U: <bos> into clock_0; each point into cur_j for its one bits (half of
+  // the 2^d points per j); each label token into its lab_c.
+  int64_t inputNonZeros() const { return 1 + d * (int64_t(1) << (d - 1)) + L; }
+  // Head: dis+ and dis- read sx and cur (4 per bit), lbl reads sy and wy;
+  // u reads 2d distances and lbl; r reads u over the N examples.
+  int64_t layer1NonZeros() const { return N * (4 * d + 2 * L); }
+  int64_t layer2NonZeros() const { return layer2Width() * (2 * d + 1); }
+  int64_t layer3NonZeros() const { return layer3Width() * N; }
+  ElmanShape shape() const {
+    auto real = [](int64_t x) { return static_cast<double>(x); };
+    return {real(stateWidth()),
+            real(recurrentNonZeros()),
+            real(inputNonZeros()),
+            {{real(layer1Width()), real(layer1NonZeros())},
+             {real(layer2Width()), real(layer2NonZeros())},
+             {real(layer3Width()), real(layer3NonZeros())}}};
+  }
 };
+
+NearestNeighbourLayout layout(const Spec &spec) {
+  return {spec.task.maxLength, spec.task.dimension, spec.task.labels};
+}
 
 HeadLayer headLayer(int64_t rows, int64_t cols, const WeightTriplets &w,
                     Vector bias) {
@@ -119,6 +142,94 @@ HeadLayer headLayer(int64_t rows, int64_t cols, const WeightTriplets &w,
   return layer;
 }
 
+// The recurrence and the input: the clock, the token just read, and the
+// write buffers and memories of every example.
+ElmanBody recurrence(const NearestNeighbourLayout &u, const Vocabulary &voc) {
+  const int64_t N = u.N, d = u.d, L = u.L, H = u.stateWidth();
+  WeightTriplets W, U;
+  W.reserve(static_cast<size_t>(u.recurrentNonZeros()));
+  Vector bias = Vector::Zero(H), initial = Vector::Zero(H);
+  for (int64_t p = 0; p < 2 * N; ++p)
+    W.emplace_back(u.clock(p + 1), u.clock(p), 1.0f);
+  U.emplace_back(u.clock(0), voc.beginToken, 1.0f);
+  for (int64_t x = 0; x < voc.symbolCount; ++x)
+    for (int64_t j = 0; j < d; ++j)
+      if ((x >> j) & 1)
+        U.emplace_back(u.cur(j), x, 1.0f);
+  for (int64_t c = 0; c < L; ++c)
+    U.emplace_back(u.lab(c), voc.firstLabelToken + c, 1.0f);
+  for (int64_t i = 1; i <= N; ++i) {
+    for (int64_t j = 0; j < d; ++j) {
+      W.emplace_back(u.wx(i, j), u.clock(2 * i - 1), 1.0f);
+      W.emplace_back(u.wx(i, j), u.cur(j), 1.0f);
+      bias(u.wx(i, j)) = -1;
+      W.emplace_back(u.sx(i, j), u.sx(i, j), 1.0f);
+      W.emplace_back(u.sx(i, j), u.wx(i, j), 1.0f);
+    }
+    for (int64_t c = 0; c < L; ++c) {
+      W.emplace_back(u.wy(i, c), u.clock(2 * i), 1.0f);
+      W.emplace_back(u.wy(i, c), u.lab(c), 1.0f);
+      bias(u.wy(i, c)) = -1;
+      W.emplace_back(u.sy(i, c), u.sy(i, c), 1.0f);
+      W.emplace_back(u.sy(i, c), u.wy(i, c), 1.0f);
+    }
+  }
+  return elmanBody(H, voc.tokenCount, W, U, bias, initial);
+}
+
+// Head layer 1: |sx - cur| as two units, and the label of each example.
+HeadLayer distanceLayer(const NearestNeighbourLayout &u) {
+  WeightTriplets H1;
+  H1.reserve(static_cast<size_t>(u.layer1NonZeros()));
+  for (int64_t i = 1; i <= u.N; ++i) {
+    for (int64_t j = 0; j < u.d; ++j) {
+      H1.emplace_back(u.disPlus(i, j), u.sx(i, j), 1.0f);
+      H1.emplace_back(u.disPlus(i, j), u.cur(j), -1.0f);
+      H1.emplace_back(u.disMinus(i, j), u.cur(j), 1.0f);
+      H1.emplace_back(u.disMinus(i, j), u.sx(i, j), -1.0f);
+    }
+    for (int64_t c = 0; c < u.L; ++c) {
+      H1.emplace_back(u.lbl(i, c), u.sy(i, c), 1.0f);
+      H1.emplace_back(u.lbl(i, c), u.wy(i, c), 1.0f);
+    }
+  }
+  return headLayer(u.layer1Width(), u.stateWidth(), H1,
+                   Vector::Zero(u.layer1Width()));
+}
+
+// Head layer 2: u = ReLU(k + 1 - h_i - (d+1)(1 - lbl)), positive iff
+// label_i = c and h_i <= k.
+HeadLayer thresholdLayer(const NearestNeighbourLayout &u) {
+  const int64_t d = u.d;
+  WeightTriplets H2;
+  H2.reserve(static_cast<size_t>(u.layer2NonZeros()));
+  Vector b2(u.layer2Width());
+  for (int64_t i = 1; i <= u.N; ++i)
+    for (int64_t c = 0; c < u.L; ++c)
+      for (int64_t k = 0; k <= d; ++k) {
+        const int64_t row = u.u(i, c, k);
+        for (int64_t j = 0; j < d; ++j) {
+          H2.emplace_back(row, u.disPlus(i, j), -1.0f);
+          H2.emplace_back(row, u.disMinus(i, j), -1.0f);
+        }
+        H2.emplace_back(row, u.lbl(i, c), static_cast<float>(d + 1));
+        b2(row) = static_cast<float>(k - d);
+      }
+  return headLayer(u.layer2Width(), u.layer1Width(), H2, std::move(b2));
+}
+
+// Head layer 3: r_{c,k} = [no example of class c within distance k].
+HeadLayer absenceLayer(const NearestNeighbourLayout &u) {
+  WeightTriplets H3;
+  H3.reserve(static_cast<size_t>(u.layer3NonZeros()));
+  for (int64_t c = 0; c < u.L; ++c)
+    for (int64_t k = 0; k <= u.d; ++k)
+      for (int64_t i = 1; i <= u.N; ++i)
+        H3.emplace_back(u.r(c, k), u.u(i, c, k), -1.0f);
+  return headLayer(u.layer3Width(), u.layer2Width(), H3,
+                   Vector::Ones(u.layer3Width()));
+}
+
 class NearestNeighbourRnn final : public Construction {
 public:
   const char *id() const override { return "nearest_neighbour/rnn-memory"; }
@@ -127,26 +238,15 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const double N = static_cast<double>(spec.task.maxLength),
-                 d = static_cast<double>(spec.task.dimension),
-                 L = static_cast<double>(spec.task.labels);
-    const double H = N * (2 * d + 2 * L + 2) + d + L + 1;
-    const double heads = N * (2 * d + L) + N * L * (d + 1) + L * (d + 1);
-    // non-zeros: recurrence, input (d 2^(d-1) point bits), head layers
-    const double nnz = 2 * N + N * (3 * d + 3 * L) +
-                       d * std::ldexp(1.0, int(d) - 1) + N * (4 * d + 2 * L) +
-                       N * L * (d + 1) * (2 * d + 1) + N * L * (d + 1);
-    // value + column index per non-zero, row offsets, biases, the read-out
-    return 8 * nnz + 8 * (H + heads) + 4 * (H + heads) + 4 * L * L * (d + 1);
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec, layout(spec).shape());
   }
 
   Network
   build(const Spec &spec, const ModelSpec &m,
         const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const NearestNeighbourLayout u{spec.task.maxLength, spec.task.dimension,
-                                   spec.task.labels};
+    const NearestNeighbourLayout u = layout(spec);
     const int64_t N = u.N, d = u.d, L = u.L, H = u.stateWidth();
 
     Network net = networkSkeleton(spec, m, Architecture::RNN, H);
@@ -159,79 +259,10 @@ public:
         {"write_y", u.wy(1, 0), N * L, "label of y_i, for one step"},
         {"mem_y", u.sy(1, 0), N * L, "label of y_i, kept"}};
 
-    // The recurrence and the input.
-    WeightTriplets W, U;
-    Vector bias = Vector::Zero(H), initial = Vector::Zero(H);
-    for (int64_t p = 0; p < 2 * N; ++p)
-      W.emplace_back(u.clock(p + 1), u.clock(p), 1.0f);
-    U.emplace_back(u.clock(0), voc.beginToken, 1.0f);
-    for (int64_t x = 0; x < voc.symbolCount; ++x)
-      for (int64_t j = 0; j < d; ++j)
-        if ((x >> j) & 1)
-          U.emplace_back(u.cur(j), x, 1.0f);
-    for (int64_t c = 0; c < L; ++c)
-      U.emplace_back(u.lab(c), voc.firstLabelToken + c, 1.0f);
-    for (int64_t i = 1; i <= N; ++i) {
-      for (int64_t j = 0; j < d; ++j) {
-        W.emplace_back(u.wx(i, j), u.clock(2 * i - 1), 1.0f);
-        W.emplace_back(u.wx(i, j), u.cur(j), 1.0f);
-        bias(u.wx(i, j)) = -1;
-        W.emplace_back(u.sx(i, j), u.sx(i, j), 1.0f);
-        W.emplace_back(u.sx(i, j), u.wx(i, j), 1.0f);
-      }
-      for (int64_t c = 0; c < L; ++c) {
-        W.emplace_back(u.wy(i, c), u.clock(2 * i), 1.0f);
-        W.emplace_back(u.wy(i, c), u.lab(c), 1.0f);
-        bias(u.wy(i, c)) = -1;
-        W.emplace_back(u.sy(i, c), u.sy(i, c), 1.0f);
-        W.emplace_back(u.sy(i, c), u.wy(i, c), 1.0f);
-      }
-    }
-    ElmanBody body = elmanBody(H, voc.tokenCount, W, U, bias, initial);
-
-    // Head layer 1: |sx - cur| as two units, and the label of each example.
-    WeightTriplets H1;
-    for (int64_t i = 1; i <= N; ++i) {
-      for (int64_t j = 0; j < d; ++j) {
-        H1.emplace_back(u.disPlus(i, j), u.sx(i, j), 1.0f);
-        H1.emplace_back(u.disPlus(i, j), u.cur(j), -1.0f);
-        H1.emplace_back(u.disMinus(i, j), u.cur(j), 1.0f);
-        H1.emplace_back(u.disMinus(i, j), u.sx(i, j), -1.0f);
-      }
-      for (int64_t c = 0; c < L; ++c) {
-        H1.emplace_back(u.lbl(i, c), u.sy(i, c), 1.0f);
-        H1.emplace_back(u.lbl(i, c), u.wy(i, c), 1.0f);
-      }
-    }
-    body.head.push_back(
-        headLayer(u.layer1Width(), H, H1, Vector::Zero(u.layer1Width())));
-
-    // Head layer 2: u = ReLU(k + 1 - h_i - (d+1)(1 - lbl)), positive iff
-    // label_i = c and h_i <= k.
-    WeightTriplets H2;
-    Vector b2(u.layer2Width());
-    for (int64_t i = 1; i <= N; ++i)
-      for (int64_t c = 0; c < L; ++c)
-        for (int64_t k = 0; k <= d; ++k) {
-          const int64_t row = u.u(i, c, k);
-          for (int64_t j = 0; j < d; ++j) {
-            H2.emplace_back(row, u.disPlus(i, j), -1.0f);
-            H2.emplace_back(row, u.disMinus(i, j), -1.0f);
-          }
-          H2.emplace_back(row, u.lbl(i, c), static_cast<float>(d + 1));
-          b2(row) = static_cast<float>(k - d);
-        }
-    body.head.push_back(
-        headLayer(u.layer2Width(), u.layer1Width(), H2, std::move(b2)));
-
-    // Head layer 3: r_{c,k} = [no example of class c within distance k].
-    WeightTriplets H3;
-    for (int64_t c = 0; c < L; ++c)
-      for (int64_t k = 0; k <= d; ++k)
-        for (int64_t i = 1; i <= N; ++i)
-          H3.emplace_back(u.r(c, k), u.u(i, c, k), -1.0f);
-    body.head.push_back(headLayer(u.layer3Width(), u.layer2Width(), H3,
-                                  Vector::Ones(u.layer3Width())));
+    ElmanBody body = recurrence(u, voc);
+    body.head.push_back(distanceLayer(u));
+    body.head.push_back(thresholdLayer(u));
+    body.head.push_back(absenceLayer(u));
     net.body = std::move(body);
 
     // Read-out: logit_c = (d + 1) - sum_k r_{c,k}.

@@ -82,7 +82,80 @@ RetrievalGap retrievalGap(double margin) {
   return {delta1, std::min(margin - 4 * delta1, 1 - 3 * delta1)};
 }
 
-class NearestNeighbourTransformer final : public Construction {
+// The residual layout for code width k (the notation block above).
+struct Layout {
+  int64_t d, L, k;
+  int64_t X() const { return 0; }
+  int64_t CX() const { return d; }
+  int64_t Y() const { return 2 * d; }
+  int64_t IS_LAB() const { return 2 * d + L; }
+  int64_t ONE() const { return 2 * d + L + 1; }
+  int64_t K() const { return 2 * d + L + 2; }
+  int64_t Q() const { return K() + k; }
+  int64_t width() const { return Q() + k; } // 2d + L + 2 + 2k
+  // Two layers of one head, no MLP: the copy (query and key k rows, value d
+  // rows) and the retrieval (query and key d + 1 rows, value L rows).
+  DenseTransformerShape shape() const {
+    const DenseLayerShape copy{{DenseHeadShape{k, d}}, std::nullopt},
+        retrieve{{DenseHeadShape{d + 1, L}}, std::nullopt};
+    return {width(), {copy, retrieve}};
+  }
+};
+
+Layout layout(const Spec &spec, int64_t codeWidth) {
+  return {spec.task.dimension, spec.task.labels, codeWidth};
+}
+
+// Embeddings: point p -> its coordinates in X (+1/sqrt(d) where bit j of p
+// is 0); label c -> e_c in Y and 1 in isLab; <bos> -> 0. Position t -> 1 in
+// one, T(t) in K, T(t-1) in Q.
+void embed(const Layout &g, const Vocabulary &voc, const SignCode &code,
+           Embedding &e) {
+  const int64_t d = g.d;
+  const float unit = static_cast<float>(1 / std::sqrt(double(d)));
+  for (int64_t p = 0; p < voc.symbolCount; ++p)
+    for (int64_t j = 0; j < d; ++j)
+      e.token(p, g.X() + j) = (p >> j) & 1 ? -unit : unit;
+  for (int64_t c = 0; c < g.L; ++c) {
+    e.token(voc.firstLabelToken + c, g.Y() + c) = 1;
+    e.token(voc.firstLabelToken + c, g.IS_LAB()) = 1;
+  }
+  for (int64_t t = 0; t < voc.maxSequenceLength; ++t) {
+    e.position(t, g.ONE()) = 1;
+    code.writeRow(t, 1.0f, &e.position(t, g.K()));
+    if (t > 0)
+      code.writeRow(t - 1, 1.0f, &e.position(t, g.Q()));
+  }
+}
+
+// Layer 1: query eta1 Q, key K, value X, output into Cx.
+void copyPreviousPoint(const Layout &g, double eta1, AttentionHead &copy) {
+  const int64_t k = g.k, d = g.d;
+  copy.query.dense()
+      .block(0, g.Q(), k, k)
+      .diagonal()
+      .setConstant(static_cast<float>(eta1));
+  copy.key.dense().block(0, g.K(), k, k).diagonal().setOnes();
+  copy.value.dense().block(0, g.X(), d, d).diagonal().setOnes();
+  copy.output.dense().block(g.CX(), 0, d, d).diagonal().setOnes();
+}
+
+// Layer 2: query eta2 [X; one], key [Cx; 2 isLab], value Y, output into Y.
+void retrieveNearestLabel(const Layout &g, double eta2,
+                          AttentionHead &retrieve) {
+  const int64_t d = g.d, L = g.L;
+  retrieve.query.dense()
+      .block(0, g.X(), d, d)
+      .diagonal()
+      .setConstant(static_cast<float>(eta2));
+  retrieve.query(d, g.ONE()) = static_cast<float>(eta2);
+  retrieve.key.dense().block(0, g.CX(), d, d).diagonal().setOnes();
+  retrieve.key(d, g.IS_LAB()) = 2;
+  retrieve.value.dense().block(0, g.Y(), L, L).diagonal().setOnes();
+  retrieve.output.dense().block(g.Y(), 0, L, L).diagonal().setOnes();
+}
+
+class NearestNeighbourTransformer final : public CodedDenseTransformer {
 public:
   const char *id() const override {
     return "nearest_neighbour/transformer-2layer";
@@ -94,31 +167,15 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
-  // The copy head selects one key: only the one-sided gap matters.
-  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+  DenseTransformerShape shape(const Spec &spec,
+                              int64_t codeWidth) const override {
+    return layout(spec, codeWidth).shape();
+  }
+  // The copy head selects one key: only the one-sided gap matters. Positions
+  // 0 .. 2N+1.
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
     return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
                                Sidedness::OneSided);
-  }
-
-  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
-  }
-  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
-    return bytesFor(
-        spec, minimumCodeWidth(vocabularyOf(spec.task).maxSequenceLength));
-  }
-  static double bytesFor(const Spec &spec, int64_t codeWidth) {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double k = static_cast<double>(codeWidth),
-                 d = static_cast<double>(spec.task.dimension),
-                 L = static_cast<double>(spec.task.labels),
-                 T = static_cast<double>(voc.tokenCount),
-                 M = static_cast<double>(voc.maxSequenceLength);
-    const double D = 2 * d + L + 2 + 2 * k;
-    // Token and position tables; the heads (2k + 2d + 2(d+1) + 2L rows of
-    // width D) and the read-out (L rows); the code's sign bits.
-    return 4 * (T + M + 2 * k + 4 * d + 2 + 3 * L) * D +
-           M * std::ceil(k / 64) * 8;
   }
 
   Network build(
@@ -137,18 +194,18 @@ public:
 
     // Codes for positions 0 .. 2N+1 (codeword t is position t).
     Code code = makeCode(codeRequest(spec, m), progress);
-    const int64_t k = code.certificate.dim;
-    const int64_t X = 0, CX = d, Y = 2 * d, IS_LAB = 2 * d + L,
-                  ONE = IS_LAB + 1, K = ONE + 1, Q = K + k, D = Q + k;
+    const Layout g = layout(spec, code.certificate.dim);
+    const int64_t k = g.k;
 
-    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
-    net.blocks = {{"X", X, d, "the token's point (0 at labels and <bos>)"},
-                  {"Cx", CX, d, "layer 1: the previous token's point"},
-                  {"Y", Y, L, "one-hot label; layer 2 writes the answer here"},
-                  {"isLab", IS_LAB, 1, "1 at label tokens"},
-                  {"one", ONE, 1, "1 at every position"},
-                  {"K", K, k, "key code T(t) of position t"},
-                  {"Q", Q, k, "query code T(t-1): the previous position"}};
+    Network net = denseTransformerSkeleton(spec, m, g.shape());
+    net.blocks = {
+        {"X", g.X(), d, "the token's point (0 at labels and <bos>)"},
+        {"Cx", g.CX(), d, "layer 1: the previous token's point"},
+        {"Y", g.Y(), L, "one-hot label; layer 2 writes the answer here"},
+        {"isLab", g.IS_LAB(), 1, "1 at label tokens"},
+        {"one", g.ONE(), 1, "1 at every position"},
+        {"K", g.K(), k, "key code T(t) of position t"},
+        {"Q", g.Q(), k, "query code T(t-1): the previous position"}};
 
     // Scales from the measured one-sided gap and the leakages.
     const double gap1 = 1.0 - code.certificate.maxInnerProduct;
@@ -159,65 +216,13 @@ public:
         m.scale ? *m.scale
                 : requiredSoftmaxScale(retrieval.gap, competitors, leakage2);
 
-    TransformerBody body;
-    // Embeddings: point p -> its coordinates in X (+1/sqrt(d) where bit j of
-    // p is 0); label c -> e_c in Y and 1 in isLab; <bos> -> 0. Position t ->
-    // 1 in one, T(t) in K, T(t-1) in Q.
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
-    const float unit = static_cast<float>(1 / std::sqrt(double(d)));
-    for (int64_t p = 0; p < voc.symbolCount; ++p)
-      for (int64_t j = 0; j < d; ++j)
-        body.embed.token(p, X + j) = (p >> j) & 1 ? -unit : unit;
-    for (int64_t c = 0; c < L; ++c) {
-      body.embed.token(voc.firstLabelToken + c, Y + c) = 1;
-      body.embed.token(voc.firstLabelToken + c, IS_LAB) = 1;
-    }
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
-    for (int64_t t = 0; t < voc.maxSequenceLength; ++t) {
-      body.embed.position(t, ONE) = 1;
-      code.vectors.writeRow(t, 1.0f, &body.embed.position(t, K));
-      if (t > 0)
-        code.vectors.writeRow(t - 1, 1.0f, &body.embed.position(t, Q));
-    }
-
-    // Layer 1: query eta1 Q, key K, value X, output into Cx.
-    AttentionHead copy;
-    copy.query = Matrix::Zero(k, D);
-    copy.query.dense()
-        .block(0, Q, k, k)
-        .diagonal()
-        .setConstant(static_cast<float>(eta1));
-    copy.key = Matrix::Zero(k, D);
-    copy.key.dense().block(0, K, k, k).diagonal().setOnes();
-    copy.value = Matrix::Zero(d, D);
-    copy.value.dense().block(0, X, d, d).diagonal().setOnes();
-    copy.output = Matrix::Zero(D, d);
-    copy.output.dense().block(CX, 0, d, d).diagonal().setOnes();
-    body.layers.push_back({{std::move(copy)}, std::nullopt});
-
-    // Layer 2: query eta2 [X; one], key [Cx; 2 isLab], value Y, output into
-    // Y.
-    AttentionHead retrieve;
-    retrieve.query = Matrix::Zero(d + 1, D);
-    retrieve.query.dense()
-        .block(0, X, d, d)
-        .diagonal()
-        .setConstant(static_cast<float>(eta2));
-    retrieve.query(d, ONE) = static_cast<float>(eta2);
-    retrieve.key = Matrix::Zero(d + 1, D);
-    retrieve.key.dense().block(0, CX, d, d).diagonal().setOnes();
-    retrieve.key(d, IS_LAB) = 2;
-    retrieve.value = Matrix::Zero(L, D);
-    retrieve.value.dense().block(0, Y, L, L).diagonal().setOnes();
-    retrieve.output = Matrix::Zero(D, L);
-    retrieve.output.dense().block(Y, 0, L, L).diagonal().setOnes();
-    body.layers.push_back({{std::move(retrieve)}, std::nullopt});
-    net.body = std::move(body);
+    TransformerBody &body = std::get<TransformerBody>(net.body);
+    embed(g, voc, code.vectors, body.embed);
+    copyPreviousPoint(g, eta1, body.layers[0].heads[0]);
+    retrieveNearestLabel(g, eta2, body.layers[1].heads[0]);
 
     // Read-out: the Y block.
-    net.readout.weight = Matrix::Zero(L, D);
-    net.readout.weight.block(0, Y, L, L).diagonal().setOnes();
-    net.readout.bias = Vector::Zero(L);
+    net.readout.weight.block(0, g.Y(), L, L).diagonal().setOnes();
 
     net.provenance = {
         id(), "B24 (T8): two layers, size O(d + L + log N) (upper bound)",

@@ -35,6 +35,37 @@
 namespace handwire {
 namespace {
 
+// Where the units live (the notation block above), and how many non-zeros
+// the update has.
+struct Layout {
+  int64_t n;
+  bool equality;
+  int64_t d(int64_t j) const { return j - 1; }
+  int64_t c(int64_t j) const { return n + j - 1; }
+  int64_t P() const { return 2 * n + 1; }
+  int64_t E1() const { return P() + 1; }
+  int64_t E2() const { return P() + 2; }
+  int64_t L() const { return P() + 3; }
+  int64_t units() const { return P() + 4; } // 2n + 5
+  // The violation units in use, with the sign of d_n - bit each reads
+  // (equality: both signs; disjointness: e_1 alone).
+  std::vector<std::pair<int64_t, float>> violations() const {
+    if (equality)
+      return {{E1(), 1.0f}, {E2(), -1.0f}};
+    return {{E1(), 1.0f}};
+  }
+  // W: the delay line's n - 1 shifts and the clock's n, p <- p and c_{n+1},
+  // three per violation unit (d_n, p, c_{n+1}), L <- L, e_1 and e_2.
+  // U: d_1 <- the bit, two per violation unit (the bit, <out>).
+  ElmanShape shape() const {
+    const int64_t e = static_cast<int64_t>(violations().size());
+    return {static_cast<double>(units()),
+            static_cast<double>(2 * n + 4 + 3 * e),
+            static_cast<double>(1 + 2 * e),
+            {}};
+  }
+};
+
 class PairPredicateRnn final : public Construction {
 public:
   explicit PairPredicateRnn(TaskKind task) : task_(task) {}
@@ -47,20 +78,21 @@ public:
   std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &) const override { return true; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const double H = 2.0 * static_cast<double>(spec.task.maxLength) + 5;
-    return 8 * 4 * H + 4 * 2 * H + 16 * H;
+  Layout layout(const Spec &spec) const {
+    return {spec.task.maxLength, task_ == TaskKind::StringEquality};
+  }
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec, layout(spec).shape());
   }
 
   Network
   build(const Spec &spec, const ModelSpec &m,
         const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t n = spec.task.maxLength;
-    const bool equality = task_ == TaskKind::StringEquality;
-    auto d = [&](int64_t j) { return j - 1; };
-    auto c = [&](int64_t j) { return n + j - 1; };
-    const int64_t P = 2 * n + 1, E1 = P + 1, E2 = P + 2, L = P + 3, H = P + 4;
+    const Layout g = layout(spec);
+    const int64_t n = g.n;
+    const bool equality = g.equality;
+    const int64_t P = g.P(), E1 = g.E1(), L = g.L(), H = g.units();
     const int32_t ONE = 1, OUT = static_cast<int32_t>(voc.endToken);
 
     Network net = networkSkeleton(spec, m, Architecture::RNN, H);
@@ -73,33 +105,29 @@ public:
 
     WeightTriplets W, U;
     for (int64_t j = 1; j < n; ++j)
-      W.emplace_back(d(j + 1), d(j), 1.0f);
-    U.emplace_back(d(1), ONE, 1.0f);
+      W.emplace_back(g.d(j + 1), g.d(j), 1.0f);
+    U.emplace_back(g.d(1), ONE, 1.0f);
     for (int64_t j = 1; j <= n; ++j)
-      W.emplace_back(c(j + 1), c(j), 1.0f);
+      W.emplace_back(g.c(j + 1), g.c(j), 1.0f);
     W.emplace_back(P, P, 1.0f);
-    W.emplace_back(P, c(n + 1), 1.0f);
+    W.emplace_back(P, g.c(n + 1), 1.0f);
     // Violation units read d_n, the phase Y = p + c_{n+1}, the input bit and
     // <out>.
-    const std::vector<std::pair<int64_t, float>> units =
-        equality
-            ? std::vector<std::pair<int64_t, float>>{{E1, 1.0f}, {E2, -1.0f}}
-            : std::vector<std::pair<int64_t, float>>{{E1, 1.0f}};
     Vector bias = Vector::Zero(H);
-    for (auto [e, sign] : units) {
-      W.emplace_back(e, d(n), equality ? sign : 1.0f);
+    for (auto [e, sign] : g.violations()) {
+      W.emplace_back(e, g.d(n), equality ? sign : 1.0f);
       W.emplace_back(e, P, 1.0f);
-      W.emplace_back(e, c(n + 1), 1.0f);
+      W.emplace_back(e, g.c(n + 1), 1.0f);
       U.emplace_back(e, ONE, equality ? -sign : 1.0f);
       U.emplace_back(e, OUT, -1.0f);
       bias(e) = equality ? -1.0f : -2.0f;
     }
     W.emplace_back(L, L, 1.0f);
     W.emplace_back(L, E1, 1.0f);
-    W.emplace_back(L, E2, 1.0f);
+    W.emplace_back(L, g.E2(), 1.0f);
 
     Vector initial = Vector::Zero(H);
-    initial(c(1)) = 1;
+    initial(g.c(1)) = 1;
     net.body = elmanBody(H, voc.tokenCount, W, U, bias, initial);
 
     net.readout.weight = Matrix::Zero(2, H);

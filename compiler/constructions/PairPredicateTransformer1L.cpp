@@ -46,6 +46,131 @@
 namespace handwire {
 namespace {
 
+const double kBeta = std::log(3.0); // scores beta b_j
+constexpr double kExpBeta = 3.0;    // e^beta
+
+// The residual layout (see Idea): one coordinate per i in G and in O.
+struct Layout {
+  int64_t n;
+  bool equality;
+  int64_t BIT = 0, ONE = 1, IS_OUT = 2, G = 3;
+  int64_t O() const { return 3 + n; }
+  int64_t W() const { return 3 + 2 * n; }
+  int64_t CNT() const { return 4 + 2 * n; }
+  int64_t width() const { return 5 + 2 * n; }
+  int64_t tokens() const { return 2 * n + 1; } // M
+  // MLP units per i: a clip (two units) per sign of o_i (equality) or one.
+  int64_t unitsPerI() const { return equality ? 4 : 2; }
+  int64_t units() const { return unitsPerI() * n; }
+  // The largest softmax normalizer Z (every bit 1 but <out>'s).
+  double zMax() const {
+    return static_cast<double>(tokens() - 1) * kExpBeta + 1;
+  }
+};
+
+// Every matrix is stored sparse: dense, the position table alone would be
+// M x D ~ 2 n^2 floats (32 GiB at n = 65536); sparse, O(n) entries. The
+// non-zeros below are the entries build() writes, none of them 0.
+ConstructionSize sparseSize(const Spec &spec, const Layout &g) {
+  const Vocabulary voc = vocabularyOf(spec.task);
+  const double n = static_cast<double>(g.n), D = static_cast<double>(g.width()),
+               M = static_cast<double>(g.tokens()),
+               units = static_cast<double>(g.units());
+  WeightSize w;
+  w.addCompressed(static_cast<double>(voc.tokenCount), 1); // bit
+  w.addCompressed(static_cast<double>(voc.maxSequenceLength),
+                  M + 2 * n + 1); // one; G at x_i and y_i; isOut
+  w.addCompressed(1, 1);          // query: isOut
+  w.addCompressed(1, 1);          // key: bit
+  w.addCompressed(n + 1, n + 2);  // value: G; w_j from one and bit
+  w.addCompressed(D, n + 1);      // output: O and w
+  // MLP in: o_i per unit (equality: 4n units), o_i and w (disjointness: 2n).
+  w.addCompressed(units, 4 * n);
+  w.addVector(units);
+  w.addCompressed(D, units); // out: count
+  w.addVector(D);
+  w.addDense(static_cast<double>(voc.classCount), D);
+  w.addVector(static_cast<double>(voc.classCount));
+  return {D, w.parameters, w.bytes};
+}
+
+using Entries = std::vector<Eigen::Triplet<float, int32_t>>;
+WeightMatrix sparse(int64_t rows, int64_t cols, const Entries &e) {
+  SparseMatrix m(rows, cols);
+  m.setFromTriplets(e.begin(), e.end());
+  return WeightMatrix(std::move(m));
+}
+Eigen::Triplet<float, int32_t> at(int64_t r, int64_t c, double v) {
+  return Eigen::Triplet<float, int32_t>(
+      static_cast<int32_t>(r), static_cast<int32_t>(c), static_cast<float>(v));
+}
+
+// Token "1" -> bit; position j -> one, s_j in G (x_i and y_i: coordinate i),
+// and isOut at <out>.
+Embedding embedding(const Layout &g, const Vocabulary &voc) {
+  const int64_t n = g.n, D = g.width();
+  Embedding e;
+  e.token = sparse(voc.tokenCount, D, {at(1, g.BIT, 1)});
+  Entries position;
+  for (int64_t j = 0; j < g.tokens(); ++j)
+    position.push_back(at(j, g.ONE, 1));
+  for (int64_t i = 0; i < n; ++i) {
+    position.push_back(at(i, g.G + i, 1));
+    position.push_back(at(n + i, g.G + i, g.equality ? -1.0 : 1.0));
+  }
+  position.push_back(at(2 * n, g.IS_OUT, 1));
+  e.position = sparse(voc.maxSequenceLength, D, position);
+  return e;
+}
+
+// score(j) = beta * b_j at <out>; value(j) = s_j in coordinate i, and
+// w_j = e^{-beta b_j} last.
+AttentionHead bitWeightedHead(const Layout &g) {
+  const int64_t n = g.n, D = g.width();
+  AttentionHead head;
+  head.query = sparse(1, D, {at(0, g.IS_OUT, kBeta)});
+  head.key = sparse(1, D, {at(0, g.BIT, 1)});
+  Entries value, output;
+  for (int64_t i = 0; i < n; ++i) {
+    value.push_back(at(i, g.G + i, 1));
+    output.push_back(at(g.O() + i, i, 1));
+  }
+  value.push_back(at(n, g.ONE, 1)); // w_j = 1 + (e^-beta - 1) b_j
+  value.push_back(at(n, g.BIT, 1 / kExpBeta - 1));
+  output.push_back(at(g.W(), n, 1));
+  head.value = sparse(n + 1, D, value);
+  head.output = sparse(D, n + 1, output);
+  return head;
+}
+
+// Clipped detectors, one (disjointness) or two (equality, both signs) per
+// i, counted into CNT.
+MLP detectors(const Layout &g) {
+  const int64_t n = g.n, D = g.width(), perI = g.unitsPerI();
+  const double zMax = g.zMax();
+  const double kappa =
+      g.equality ? zMax / (kExpBeta - 1) : 2 * zMax / (kExpBeta - 1);
+  const double tau = (1 + 3 * kExpBeta) / (2 * static_cast<double>(g.tokens()));
+  MLP mlp;
+  Entries in, out;
+  mlp.inBias = Vector::Zero(g.units());
+  mlp.outBias = Vector::Zero(D);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t side = 0; side < perI / 2; ++side)
+      for (int step = 0; step < 2; ++step) {
+        const int64_t u = perI * i + 2 * side + step;
+        const double sign = side == 0 ? 1.0 : -1.0;
+        in.push_back(at(u, g.O() + i, sign * kappa));
+        if (!g.equality)
+          in.push_back(at(u, g.W(), -kappa * tau));
+        mlp.inBias(u) = -static_cast<float>(step);
+        out.push_back(at(g.CNT(), u, step == 0 ? 1.0 : -1.0));
+      }
+  mlp.in = sparse(g.units(), D, in);
+  mlp.out = sparse(D, g.units(), out);
+  return mlp;
+}
+
 class PairPredicateTransformer1L final : public Construction {
 public:
   explicit PairPredicateTransformer1L(TaskKind task) : task_(task) {}
@@ -61,104 +186,37 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  // Sparse storage: 4-byte values and column indices, one row offset per row.
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const double n = static_cast<double>(spec.task.maxLength), D = 2 * n + 5,
-                 M = 2 * n + 1;
-    const double hidden = (task_ == TaskKind::StringEquality ? 4 : 2) * n;
-    const double entries = (2 * M + 2) + (2 * n + 4) + (hidden * 2.5),
-                 rows = (M + 3) + (n + 3 + D) + (hidden + D);
-    return 8 * entries + 4 * rows + 4 * (2 * D + hidden);
+  Layout layout(const Spec &spec) const {
+    return {spec.task.maxLength, task_ == TaskKind::StringEquality};
+  }
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return sparseSize(spec, layout(spec));
   }
 
   Network
   build(const Spec &spec, const ModelSpec &m,
         const std::function<void(const std::string &)> &) const override {
     const Vocabulary voc = vocabularyOf(spec.task);
-    const int64_t n = spec.task.maxLength, M = 2 * n + 1;
-    const bool equality = task_ == TaskKind::StringEquality;
-    const double beta = std::log(3.0), eb = 3.0;             // e^beta
-    const double zMax = static_cast<double>(M - 1) * eb + 1; // <out> has bit 0
-    // Residual layout.
-    const int64_t BIT = 0, ONE = 1, IS_OUT = 2, G = 3, O = 3 + n, W = 3 + 2 * n,
-                  CNT = 4 + 2 * n, D = 5 + 2 * n;
+    const Layout g = layout(spec);
+    const int64_t n = g.n, D = g.width();
 
     Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
     net.blocks = {
-        {"bit", BIT, 1, "the token's bit"},
-        {"one", ONE, 1, "constant 1"},
-        {"isOut", IS_OUT, 1, "1 at <out>"},
-        {"G", G, n, "position sign s_j in coordinate i (x_i and y_i)"},
-        {"O", O, n, "attention output o_i"},
-        {"w", W, 1, "attention output o_w = M / Z"},
-        {"count", CNT, 1, "MLP: number of i with f(x_i, y_i) = 1"}};
+        {"bit", g.BIT, 1, "the token's bit"},
+        {"one", g.ONE, 1, "constant 1"},
+        {"isOut", g.IS_OUT, 1, "1 at <out>"},
+        {"G", g.G, n, "position sign s_j in coordinate i (x_i and y_i)"},
+        {"O", g.O(), n, "attention output o_i"},
+        {"w", g.W(), 1, "attention output o_w = M / Z"},
+        {"count", g.CNT(), 1, "MLP: number of i with f(x_i, y_i) = 1"}};
 
-    // Every matrix is stored sparse: dense, the position table alone would
-    // be M x D ~ 2 n^2 floats (32 GiB at n = 65536); sparse, O(n) entries.
-    using Entries = std::vector<Eigen::Triplet<float, int32_t>>;
-    auto sparse = [](int64_t rows, int64_t cols, const Entries &e) {
-      SparseMatrix m(rows, cols);
-      m.setFromTriplets(e.begin(), e.end());
-      return WeightMatrix(std::move(m));
-    };
-    auto at = [](int64_t r, int64_t c, double v) {
-      return Eigen::Triplet<float, int32_t>(static_cast<int32_t>(r),
-                                            static_cast<int32_t>(c),
-                                            static_cast<float>(v));
-    };
     TransformerBody body;
-    body.embed.token = sparse(voc.tokenCount, D, {at(1, BIT, 1)});
-    Entries position;
-    for (int64_t j = 0; j < M; ++j)
-      position.push_back(at(j, ONE, 1));
-    for (int64_t i = 0; i < n; ++i) {
-      position.push_back(at(i, G + i, 1));
-      position.push_back(at(n + i, G + i, equality ? -1.0 : 1.0));
-    }
-    position.push_back(at(2 * n, IS_OUT, 1));
-    body.embed.position = sparse(voc.maxSequenceLength, D, position);
-
-    AttentionHead head; // score(j) = beta * b_j at <out>
-    head.query = sparse(1, D, {at(0, IS_OUT, beta)});
-    head.key = sparse(1, D, {at(0, BIT, 1)});
-    Entries value, output;
-    for (int64_t i = 0; i < n; ++i) {
-      value.push_back(at(i, G + i, 1));
-      output.push_back(at(O + i, i, 1));
-    }
-    value.push_back(at(n, ONE, 1)); // w_j = 1 + (e^-beta - 1) b_j
-    value.push_back(at(n, BIT, 1 / eb - 1));
-    output.push_back(at(W, n, 1));
-    head.value = sparse(n + 1, D, value);
-    head.output = sparse(D, n + 1, output);
-
-    // Clipped detectors, one (disjointness) or two (equality, both signs) per
-    // i.
-    const double kappa = equality ? zMax / (eb - 1) : 2 * zMax / (eb - 1);
-    const double tau = (1 + 3 * eb) / (2 * static_cast<double>(M));
-    const int64_t perI = equality ? 4 : 2;
-    MLP mlp;
-    Entries in, out;
-    mlp.inBias = Vector::Zero(perI * n);
-    mlp.outBias = Vector::Zero(D);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t side = 0; side < perI / 2; ++side)
-        for (int step = 0; step < 2; ++step) {
-          const int64_t u = perI * i + 2 * side + step;
-          const double sign = side == 0 ? 1.0 : -1.0;
-          in.push_back(at(u, O + i, sign * kappa));
-          if (!equality)
-            in.push_back(at(u, W, -kappa * tau));
-          mlp.inBias(u) = -static_cast<float>(step);
-          out.push_back(at(CNT, u, step == 0 ? 1.0 : -1.0));
-        }
-    mlp.in = sparse(perI * n, D, in);
-    mlp.out = sparse(D, perI * n, out);
-    body.layers.push_back({{std::move(head)}, std::move(mlp)});
+    body.embed = embedding(g, voc);
+    body.layers.push_back({{bitWeightedHead(g)}, detectors(g)});
     net.body = std::move(body);
 
     net.readout.weight = Matrix::Zero(2, D);
-    net.readout.weight(0, CNT) = 1;
+    net.readout.weight(0, g.CNT()) = 1;
     net.readout.bias = Vector::Zero(2);
     net.readout.bias(0) = -0.5f;
 
@@ -176,7 +234,7 @@ public:
     // The detector inputs kappa (o_i - tau o_w) compare quantities of size
     // <= 8 / Z against a margin of 1 / Z (beta = ln 3), so relative errors
     // below 1/16 (5 bits) leave half the margin; the weights are >= 1 / Z_max.
-    cert.smallestAverage = 1.0 / zMax;
+    cert.smallestAverage = 1.0 / g.zMax();
     cert.averageBits = 5;
     cert.argument =
         "each detector's input is at least 1 or at most 0 by the weight "

@@ -46,7 +46,88 @@
 namespace handwire {
 namespace {
 
-class PairPredicateTransformer2L final : public Construction {
+// The residual layout for code width k (the notation block above).
+struct Layout {
+  int64_t k;
+  bool equality;
+  int64_t B = 0, IS_X = 1, IS_Y = 2, IS_OUT = 3, K = 4;
+  int64_t Q() const { return 4 + k; }
+  int64_t R() const { return 4 + 2 * k; }
+  int64_t Z() const { return R() + 1; }
+  int64_t A() const { return R() + 2; }
+  int64_t width() const { return R() + 3; } // 2k + 7
+  // MLP 1's clipped forms v = cr r + cb b + c0, two units each: both signs
+  // of r - b for equality, r + b for disjointness.
+  std::vector<std::pair<float, float>> forms() const {
+    if (equality)
+      return {{2, -2}, {-2, 2}};
+    return {{2, 2}}; // 2(r + b - 1) - 1/2 = 2r + 2b - 5/2: constant below
+  }
+  // Layer 1: the lookup (query and key k rows, value 1) and MLP 1; layer 2:
+  // the uniform count (1 row each) and MLP 2 (one unit).
+  DenseTransformerShape shape() const {
+    const int64_t units = 2 * static_cast<int64_t>(forms().size());
+    const DenseLayerShape lookup{{DenseHeadShape{k, 1}}, units},
+        count{{DenseHeadShape{1, 1}}, 1};
+    return {width(), {lookup, count}};
+  }
+};
+
+// Token "1" -> 1 in b; x_i -> isX and T(i) in K; y_i -> isY and T(i) in Q;
+// <out> -> isOut.
+void embed(const Layout &g, const SignCode &code, int64_t n, Embedding &e) {
+  e.token(1, g.B) = 1; // token "1"
+  for (int64_t i = 1; i <= n; ++i) {
+    e.position(i - 1, g.IS_X) = 1;
+    code.writeRow(i - 1, 1.0f, &e.position(i - 1, g.K));
+    e.position(n + i - 1, g.IS_Y) = 1;
+    code.writeRow(i - 1, 1.0f, &e.position(n + i - 1, g.Q()));
+  }
+  e.position(2 * n, g.IS_OUT) = 1;
+}
+
+// Layer 1: partner lookup (query eta Q, key K, value b, output into r), then
+// the predicate: clip(v) = ReLU(v) - ReLU(v - 1) for each linear form v over
+// (r, b), every unit gated by + 4 isY - 4.
+void lookupLayer(const Layout &g, double eta, TransformerLayer &layer) {
+  const int64_t k = g.k;
+  AttentionHead &lookup = layer.heads[0];
+  lookup.query.dense()
+      .block(0, g.Q(), k, k)
+      .diagonal()
+      .setConstant(static_cast<float>(eta));
+  lookup.key.dense().block(0, g.K, k, k).diagonal().setOnes();
+  lookup.value(0, g.B) = 1;
+  lookup.output(g.R(), 0) = 1;
+
+  MLP &predicate = *layer.mlp;
+  const std::vector<std::pair<float, float>> forms = g.forms();
+  for (size_t f = 0; f < forms.size(); ++f) {
+    const float constant = (g.equality ? -0.5f : -2.5f) - 4.0f; // c0, gate
+    for (int step = 0; step < 2; ++step) {
+      const int64_t u = 2 * static_cast<int64_t>(f) + step;
+      predicate.in(u, g.R()) = forms[f].first;
+      predicate.in(u, g.B) = forms[f].second;
+      predicate.in(u, g.IS_Y) = 4;
+      predicate.inBias(u) = constant - static_cast<float>(step);
+      predicate.out(g.Z(), u) = step == 0 ? 1.0f : -1.0f;
+    }
+  }
+}
+
+// Layer 2: uniform average of z into A; then u = ReLU(2M A - 1/2) is added
+// to z, which is 0 at <out> (MLP 1 is gated to y positions).
+void countLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
+  AttentionHead &count = layer.heads[0]; // query 0: uniform
+  count.value(0, g.Z()) = 1;
+  count.output(g.A(), 0) = 1;
+  MLP &threshold = *layer.mlp;
+  threshold.in(0, g.A()) = static_cast<float>(2 * M);
+  threshold.inBias(0) = -0.5f;
+  threshold.out(g.Z(), 0) = 1; // u accumulates into z, which is 0 at <out>
+}
+
+class PairPredicateTransformer2L final : public CodedDenseTransformer {
 public:
   explicit PairPredicateTransformer2L(TaskKind task) : task_(task) {}
   const char *id() const override {
@@ -61,47 +142,36 @@ public:
   }
   bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
+  Layout layout(int64_t codeWidth) const {
+    return {codeWidth, task_ == TaskKind::StringEquality};
+  }
+  DenseTransformerShape shape(const Spec &, int64_t codeWidth) const override {
+    return layout(codeWidth).shape();
+  }
   // The partner lookup selects one key: only the one-sided gap matters.
-  static CodeRequest codeRequest(int64_t n, const ModelSpec &m) {
-    return positionCodeRequest(m, n, Sidedness::OneSided);
-  }
-
-  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    return bytesFor(spec,
-                    plannedCodeWidth(codeRequest(spec.task.maxLength, m)));
-  }
-  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
-    return bytesFor(spec, minimumCodeWidth(spec.task.maxLength));
-  }
-  static double bytesFor(const Spec &spec, int64_t codeWidth) {
-    const double n = static_cast<double>(spec.task.maxLength),
-                 k = static_cast<double>(codeWidth);
-    const double D = 2 * k + 7, M = 2 * n + 1;
-    return 4 * (M + 3) * D + 4 * 4 * k * D + n * std::ceil(k / 64) * 8;
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
+    return positionCodeRequest(m, spec.task.maxLength, Sidedness::OneSided);
   }
 
   Network build(
       const Spec &spec, const ModelSpec &m,
       const std::function<void(const std::string &)> &progress) const override {
-    const Vocabulary voc = vocabularyOf(spec.task);
     const int64_t n = spec.task.maxLength, M = 2 * n + 1;
-    const bool equality = task_ == TaskKind::StringEquality;
-    Code code = makeCode(codeRequest(n, m), progress);
-    const int64_t k = code.certificate.dim;
-    // Residual layout.
-    const int64_t B = 0, IS_X = 1, IS_Y = 2, IS_OUT = 3, K = 4, Q = 4 + k,
-                  R = 4 + 2 * k, Z = R + 1, A = R + 2, D = R + 3;
+    Code code = makeCode(codeRequest(spec, m), progress);
+    const Layout g = layout(code.certificate.dim);
+    const int64_t k = g.k;
 
-    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
-    net.blocks = {{"b", B, 1, "the token's bit"},
-                  {"isX", IS_X, 1, "1 at x_1 .. x_n"},
-                  {"isY", IS_Y, 1, "1 at y_1 .. y_n"},
-                  {"isOut", IS_OUT, 1, "1 at <out>"},
-                  {"K", K, k, "key code T(i) at x_i"},
-                  {"Q", Q, k, "query code T(i) at y_i"},
-                  {"r", R, 1, "layer 1: the partner bit x_i, retrieved at y_i"},
-                  {"z", Z, 1, "MLP 1: f(x_i, y_i) at y_i, else 0"},
-                  {"A", A, 1, "layer 2: the average of z, c / M"}};
+    Network net = denseTransformerSkeleton(spec, m, g.shape());
+    net.blocks = {
+        {"b", g.B, 1, "the token's bit"},
+        {"isX", g.IS_X, 1, "1 at x_1 .. x_n"},
+        {"isY", g.IS_Y, 1, "1 at y_1 .. y_n"},
+        {"isOut", g.IS_OUT, 1, "1 at <out>"},
+        {"K", g.K, k, "key code T(i) at x_i"},
+        {"Q", g.Q(), k, "query code T(i) at y_i"},
+        {"r", g.R(), 1, "layer 1: the partner bit x_i, retrieved at y_i"},
+        {"z", g.Z(), 1, "MLP 1: f(x_i, y_i) at y_i, else 0"},
+        {"A", g.A(), 1, "layer 2: the average of z, c / M"}};
 
     const double gap = 1.0 - std::max(0.0, code.certificate.maxInnerProduct);
     const int64_t competitors =
@@ -110,82 +180,13 @@ public:
     const double eta =
         m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
 
-    TransformerBody body;
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
-    body.embed.token(1, B) = 1; // token "1"
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
-    for (int64_t i = 1; i <= n; ++i) {
-      body.embed.position(i - 1, IS_X) = 1;
-      code.vectors.writeRow(i - 1, 1.0f, &body.embed.position(i - 1, K));
-      body.embed.position(n + i - 1, IS_Y) = 1;
-      code.vectors.writeRow(i - 1, 1.0f, &body.embed.position(n + i - 1, Q));
-    }
-    body.embed.position(2 * n, IS_OUT) = 1;
+    TransformerBody &body = std::get<TransformerBody>(net.body);
+    embed(g, code.vectors, n, body.embed);
+    lookupLayer(g, eta, body.layers[0]);
+    countLayer(g, M, body.layers[1]);
 
-    // Layer 1: partner lookup, then the gated predicate.
-    AttentionHead lookup;
-    lookup.query = Matrix::Zero(k, D);
-    lookup.query.dense()
-        .block(0, Q, k, k)
-        .diagonal()
-        .setConstant(static_cast<float>(eta));
-    lookup.key = Matrix::Zero(k, D);
-    lookup.key.dense().block(0, K, k, k).diagonal().setOnes();
-    lookup.value = Matrix::Zero(1, D);
-    lookup.value(0, B) = 1;
-    lookup.output = Matrix::Zero(D, 1);
-    lookup.output(R, 0) = 1;
-
-    // clip(v) = ReLU(v) - ReLU(v - 1) for each linear form v over (r, b);
-    // each unit also gets + 4 isY - 4.
-    MLP predicate;
-    std::vector<std::pair<float, float>>
-        forms; // v = cr * r + cb * b + c0, c0 = -1/2 + 4isY - 4
-    if (equality)
-      forms = {{2, -2}, {-2, 2}};
-    else
-      forms = {{2, 2}}; // 2(r + b - 1) - 1/2 = 2r + 2b - 5/2: constant below
-    const int64_t units = 2 * static_cast<int64_t>(forms.size());
-    predicate.in = Matrix::Zero(units, D);
-    predicate.inBias = Vector::Zero(units);
-    predicate.out = Matrix::Zero(D, units);
-    predicate.outBias = Vector::Zero(D);
-    for (size_t f = 0; f < forms.size(); ++f) {
-      const float constant = (equality ? -0.5f : -2.5f) - 4.0f;
-      for (int step = 0; step < 2; ++step) {
-        const int64_t u = 2 * static_cast<int64_t>(f) + step;
-        predicate.in(u, R) = forms[f].first;
-        predicate.in(u, B) = forms[f].second;
-        predicate.in(u, IS_Y) = 4;
-        predicate.inBias(u) = constant - static_cast<float>(step);
-        predicate.out(Z, u) = step == 0 ? 1.0f : -1.0f;
-      }
-    }
-    body.layers.push_back({{std::move(lookup)}, std::move(predicate)});
-
-    // Layer 2: uniform average of z into A; then u = ReLU(2M A - 1/2) is
-    // added to z, which is 0 at <out> (MLP 1 is gated to y positions).
-    AttentionHead count;
-    count.query = Matrix::Zero(1, D);
-    count.key = Matrix::Zero(1, D);
-    count.value = Matrix::Zero(1, D);
-    count.value(0, Z) = 1;
-    count.output = Matrix::Zero(D, 1);
-    count.output(A, 0) = 1;
-    MLP threshold;
-    threshold.in = Matrix::Zero(1, D);
-    threshold.in(0, A) = static_cast<float>(2 * M);
-    threshold.inBias = Vector::Constant(1, -0.5f);
-    threshold.out = Matrix::Zero(D, 1);
-    threshold.out(Z, 0) = 1; // u accumulates into z, which is 0 at <out>
-    threshold.outBias = Vector::Zero(D);
-    body.layers.push_back({{std::move(count)}, std::move(threshold)});
-    net.body = std::move(body);
-
-    net.readout.weight = Matrix::Zero(2, D);
-    net.readout.weight(0, Z) = 1; // "different" / "intersect": u
-    net.readout.bias = Vector::Zero(2);
-    net.readout.bias(1) = 0.5f; // "equal" / "disjoint": 1/2
+    net.readout.weight(0, g.Z()) = 1; // "different" / "intersect": u
+    net.readout.bias(1) = 0.5f;       // "equal" / "disjoint": 1/2
 
     net.provenance = {
         id(), "B24: two layers, O(log N) width suffice (upper bound)",

@@ -53,6 +53,103 @@ Network networkSkeleton(const Spec &spec, const ModelSpec &model,
   return net;
 }
 
+Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
+                                 const DenseTransformerShape &shape) {
+  const int64_t D = shape.width;
+  Network net = networkSkeleton(spec, model, Architecture::Transformer, D);
+  TransformerBody body;
+  body.embed.token = Matrix::Zero(net.tokenCount, D);
+  body.embed.position = Matrix::Zero(net.maxSequenceLength, D);
+  for (const DenseLayerShape &l : shape.layers) {
+    TransformerLayer layer;
+    for (const DenseHeadShape &h : l.heads) {
+      AttentionHead head;
+      head.query = Matrix::Zero(h.keyWidth, D);
+      head.key = Matrix::Zero(h.keyWidth, D);
+      head.value = Matrix::Zero(h.valueWidth, D);
+      head.output = Matrix::Zero(D, h.valueWidth);
+      layer.heads.push_back(std::move(head));
+    }
+    if (l.mlpUnits) {
+      MLP mlp;
+      mlp.in = Matrix::Zero(*l.mlpUnits, D);
+      mlp.inBias = Vector::Zero(*l.mlpUnits);
+      mlp.out = Matrix::Zero(D, *l.mlpUnits);
+      mlp.outBias = Vector::Zero(D);
+      layer.mlp = std::move(mlp);
+    }
+    body.layers.push_back(std::move(layer));
+  }
+  net.body = std::move(body);
+  net.readout.weight = Matrix::Zero(net.classCount, D);
+  net.readout.bias = Vector::Zero(net.classCount);
+  return net;
+}
+
+// The matrices of denseTransformerSkeleton, counted in the same order.
+ConstructionSize denseTransformerSize(const Spec &spec,
+                                      const DenseTransformerShape &shape) {
+  const Vocabulary voc = vocabularyOf(spec.task);
+  const double D = static_cast<double>(shape.width);
+  WeightSize w;
+  w.addDense(static_cast<double>(voc.tokenCount), D);
+  w.addDense(static_cast<double>(voc.maxSequenceLength), D);
+  for (const DenseLayerShape &l : shape.layers) {
+    for (const DenseHeadShape &h : l.heads) {
+      const double dk = static_cast<double>(h.keyWidth),
+                   dv = static_cast<double>(h.valueWidth);
+      w.addDense(dk, D); // query
+      w.addDense(dk, D); // key
+      w.addDense(dv, D); // value
+      w.addDense(D, dv); // output
+    }
+    if (l.mlpUnits) {
+      const double units = static_cast<double>(*l.mlpUnits);
+      w.addDense(units, D);
+      w.addVector(units);
+      w.addDense(D, units);
+      w.addVector(D);
+    }
+  }
+  w.addDense(static_cast<double>(voc.classCount), D);
+  w.addVector(static_cast<double>(voc.classCount));
+  return {D, w.parameters, w.bytes};
+}
+
+ConstructionSize CodedDenseTransformer::size(const Spec &spec,
+                                             const ModelSpec &model) const {
+  const int64_t k = plannedCodeWidth(codeRequest(spec, model));
+  return denseTransformerSize(spec, shape(spec, k));
+}
+
+double CodedDenseTransformer::minimumBytes(const Spec &spec,
+                                           const ModelSpec &model) const {
+  const int64_t k = minimumCodeWidth(codeRequest(spec, model).count);
+  return denseTransformerSize(spec, shape(spec, k)).bytes;
+}
+
+// The matrices of an ElmanBody with its head and read-out, counted in the
+// order of weightSize.
+ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape) {
+  const double H = shape.units;
+  WeightSize w;
+  w.addCompressed(H, shape.recurrentNonZeros);
+  w.addCompressed(H, shape.inputNonZeros);
+  w.addVector(H); // bias
+  w.addVector(H); // initial
+  double readoutWidth = H;
+  for (const ElmanShape::HeadLayerShape &layer : shape.head) {
+    w.addCompressed(layer.units, layer.nonZeros);
+    w.addVector(layer.units);
+    readoutWidth = layer.units;
+  }
+  const double classes =
+      static_cast<double>(vocabularyOf(spec.task).classCount);
+  w.addDense(classes, readoutWidth);
+  w.addVector(classes);
+  return {H, w.parameters, w.bytes};
+}
+
 ElmanBody elmanBody(int64_t H, int64_t tokenCount,
                     const WeightTriplets &recurrent,
                     const WeightTriplets &input, Vector bias, Vector initial) {

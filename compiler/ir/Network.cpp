@@ -141,22 +141,56 @@ void makeTransformerWeightsDense(Network &net) {
     });
 }
 
-int64_t parameterCount(const Network &net) {
-  int64_t n = net.readout.weight.size() + net.readout.bias.size();
+void WeightSize::addDense(double rows, double cols) {
+  parameters += rows * cols;
+  bytes += 4 * rows * cols;
+}
+
+void WeightSize::addCompressed(double rows, double nonZeros) {
+  parameters += nonZeros;
+  bytes += 4 * nonZeros      // f32 values
+           + 4 * nonZeros    // i32 column indices
+           + 4 * (rows + 1); // i32 row offsets
+}
+
+WeightSize weightSize(const Network &net) {
+  WeightSize w;
+  // As stored compressed (what every construction and the model file hold).
+  auto csr = [&](const SparseMatrix &m) {
+    w.addCompressed(double(m.rows()), double(m.nonZeros()));
+  };
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
-    forEachMatrix(t, [&](const WeightMatrix &m) { n += m.storedCount(); });
+    forEachMatrix(t, [&](const WeightMatrix &m) {
+      if (m.isSparse())
+        csr(m.sparse());
+      else
+        w.addDense(double(m.rows()), double(m.cols()));
+    });
     for (const auto &layer : t.layers)
-      if (layer.mlp)
-        n += layer.mlp->inBias.size() + layer.mlp->outBias.size();
+      if (layer.mlp) {
+        w.addVector(double(layer.mlp->inBias.size()));
+        w.addVector(double(layer.mlp->outBias.size()));
+      }
   } else {
     const ElmanBody &e = net.elman();
-    n += e.recurrent.nonZeros() + e.input.nonZeros() + e.bias.size() +
-         e.initial.size();
-    for (const HeadLayer &layer : e.head)
-      n += layer.weight.nonZeros() + layer.bias.size();
+    csr(e.recurrent);
+    csr(e.input);
+    w.addVector(double(e.bias.size()));
+    w.addVector(double(e.initial.size()));
+    for (const HeadLayer &layer : e.head) {
+      csr(layer.weight);
+      w.addVector(double(layer.bias.size()));
+    }
   }
-  return n;
+  w.addDense(double(net.readout.weight.rows()),
+             double(net.readout.weight.cols()));
+  w.addVector(double(net.readout.bias.size()));
+  return w;
+}
+
+int64_t parameterCount(const Network &net) {
+  return static_cast<int64_t>(weightSize(net).parameters);
 }
 
 namespace {

@@ -269,8 +269,23 @@ struct Network {
   const ResidualBlock *block(const std::string &name) const;
 };
 
-// Number of weights that are stored (dense matrices count every entry,
-// sparse ones their non-zeros).
+// What weights take, in memory and in the model file, counted one way for a
+// built network (weightSize) and for a construction's plan
+// (Construction::size): `parameters` are the stored floats (every entry of a
+// dense matrix or vector, the non-zeros of a compressed one); `bytes` are 4 per
+// float plus a compressed matrix's int32 index arrays (one column index per
+// non-zero, rows + 1 row offsets). Doubles, exact up to 2^53: a plan of an
+// absurd network must give an absurd number, not a wrapped-around integer.
+struct WeightSize {
+  double parameters = 0;
+  double bytes = 0;
+  void addDense(double rows, double cols);
+  void addVector(double n) { addDense(n, 1); }
+  void addCompressed(double rows, double nonZeros);
+};
+WeightSize weightSize(const Network &net);
+
+// Number of weights that are stored: weightSize(net).parameters.
 int64_t parameterCount(const Network &net);
 
 // f(m) for every Transformer matrix in model order: the embedding's token
