@@ -61,16 +61,18 @@ int runCompile(const CompileCliOptions &o) {
   if (o.emit != "weights") {
     // --emit=llvm|llvm-opt|asm: print the generated code instead of writing
     // files.
-    const EmitKind kind = o.emit == "llvm"       ? EmitKind::LLVM
-                          : o.emit == "llvm-opt" ? EmitKind::OptimizedLLVM
-                                                 : EmitKind::Assembly;
+    const bool text = o.emit == "llvm" || o.emit == "llvm-opt";
     for (const LoadedModel &m : loaded.models) {
       std::cout << "; model " << m.net.name << " ("
                 << m.net.provenance.construction << ", "
                 << precisionName(m.net.precision) << ")\n";
-      std::cout << emitText(
-          planForward(m.net, storageFormatOf(m.net.precision)), m.net.name,
-          kind); // a 16-bit model rounds its stored values (vcvt*)
+      // A 16-bit model rounds its stored values (vcvt*).
+      const ForwardPlan plan =
+          planForward(m.net, storageFormatOf(m.net.precision));
+      const std::unique_ptr<LlvmModule> module = emitModule(plan, m.net.name);
+      if (o.emit != "llvm")
+        optimizeModule(*module);
+      std::cout << (text ? moduleText(*module) : assemblyText(*module));
     }
     return 0;
   }
