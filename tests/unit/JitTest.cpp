@@ -252,6 +252,45 @@ TEST(Jit, GeneratedCodeStaysInsideTheScratchLayout) {
       }
 }
 
+// A driver that runs plan, emit and optimize itself hands the results to
+// JitBackend, which links them (filling the plan's tables meanwhile): the
+// same forward pass, bit for bit, whether the module comes optimized or not.
+TEST(Jit, BackendFromStagesRunByTheCaller) {
+  const Network net = randomTransformer(80, 2, 2, true, false);
+  const JitBackend whole(net);
+  for (bool optimized : {false, true}) {
+    ForwardPlan plan = planForward(net);
+    ASSERT_GT(plan.tableBytes(), 0); // tables to fill during the link
+    std::unique_ptr<LlvmModule> m = emitModule(plan, net.name);
+    std::string why;
+    EXPECT_TRUE(verifyModule(*m, &why)) << why;
+    if (optimized) {
+      optimizeModule(*m);
+      EXPECT_TRUE(verifyModule(*m, &why)) << why;
+    }
+    CompileTimes before;
+    before.emitMs = 1;
+    before.optimizeMs = optimized ? 2 : 0;
+    const JitBackend staged(net, std::move(plan), std::move(m), 0.5, before);
+    // The caller's stage times are kept (JitBackend times only its own).
+    EXPECT_EQ(staged.compileTimes().emitMs, 1);
+    if (optimized)
+      EXPECT_EQ(staged.compileTimes().optimizeMs, 2);
+    SplitMix64 rng(81);
+    for (int trial = 0; trial < 20; ++trial) {
+      const int64_t n =
+          1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
+      std::vector<int32_t> tokens(static_cast<size_t>(n));
+      for (int32_t &t : tokens)
+        t = static_cast<int32_t>(rng.below(net.tokenCount));
+      std::vector<double> a(static_cast<size_t>(net.classCount)), b(a.size());
+      whole.logits(tokens.data(), n, a.data());
+      staged.logits(tokens.data(), n, b.data());
+      EXPECT_EQ(a, b) << "length " << n;
+    }
+  }
+}
+
 TEST(Jit, IndexLookupTransformerAtN65536) {
   Spec spec = handwire::testing::indexLookupSpec(65536);
   DiagnosticEngine diags;
