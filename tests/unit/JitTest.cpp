@@ -274,8 +274,9 @@ TEST(Jit, BackendFromStagesRunByTheCaller) {
     const JitBackend staged(net, std::move(plan), std::move(m), 0.5, before);
     // The caller's stage times are kept (JitBackend times only its own).
     EXPECT_EQ(staged.compileTimes().emitMs, 1);
-    if (optimized)
+    if (optimized) {
       EXPECT_EQ(staged.compileTimes().optimizeMs, 2);
+    }
     SplitMix64 rng(81);
     for (int trial = 0; trial < 20; ++trial) {
       const int64_t n =
