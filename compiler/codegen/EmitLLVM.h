@@ -1,15 +1,17 @@
-// Stage "emit": ForwardPlan -> one LLVM function per model, and the JIT that
-// turns it into native code. LLVM stays behind this header: no LLVM type
-// appears here.
+// Stages "emit LLVM" and "optimize": ForwardPlan -> an LLVM module holding
+// one function, then O3 for the host CPU. Linking it into native code is
+// runtime/jit's (jit/JitLink.h). No LLVM type appears here: LlvmModule is
+// opaque (codegen/LlvmModule.h defines it, for codegen and runtime/jit).
 //
-// The generated function has this C ABI (compiler/codegen/ForwardABI.h):
+// The generated function has this C ABI (ForwardFn):
 //   void hw_forward(const int32_t *tokens, int64_t length, float *scratch,
 //   float *logits);
 // tokens[0 .. length) are token ids (1 <= length <= maxLength, each <
 // tokenCount); scratch holds plan.scratchFloats(length) floats owned by the
-// caller (one buffer per thread); logits receives plan.classes floats. Weights
-// are baked into the code as addresses of the plan's (and the network's)
-// buffers, which must outlive the compiled function.
+// caller (one buffer per thread), laid out as plan.scratch says; logits
+// receives plan.classes floats. Weights are baked into the code as addresses
+// of the plan's (and the network's) buffers, which must outlive the compiled
+// function.
 #pragma once
 
 #include "codegen/ForwardPlan.h"
@@ -21,34 +23,43 @@ namespace handwire {
 
 using ForwardFn = void (*)(const int32_t *tokens, int64_t length,
                            float *scratch, float *logits);
+// The generated function's symbol.
+inline constexpr const char *kForwardSymbol = "hw_forward";
 
-struct CompileTimes {
-  double emitMs = 0, optimizeMs = 0, codegenMs = 0;
+class LlvmModule;
+
+} // namespace handwire
+
+// unique_ptr<LlvmModule> is destroyed out of line (EmitLLVM.cpp), so code that
+// sees only this header can own one.
+namespace std {
+template <> struct default_delete<handwire::LlvmModule> {
+  void operator()(handwire::LlvmModule *m) const;
 };
+} // namespace std
 
-class CompiledForward {
-public:
-  ~CompiledForward();
-  ForwardFn function() const { return fn_; }
-  const CompileTimes &times() const { return times_; }
-  struct Impl;
+namespace handwire {
 
-private:
-  friend std::unique_ptr<CompiledForward> compileForward(const ForwardPlan &,
-                                                         const std::string &);
-  std::unique_ptr<Impl> impl_;
-  ForwardFn fn_ = nullptr;
-  CompileTimes times_;
-};
+// The plan's forward function (kForwardSymbol) in a new module laid out for
+// the host CPU, verified. Throws InternalError if LLVM fails (a bug, never
+// the user's fault). The module reads the plan's buffers by address.
+std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
+                                       const std::string &name);
 
-// Emits, optimizes (O3 for the host CPU) and JIT-compiles the plan. Throws
-// InternalError if LLVM fails (a bug, never the user's fault).
-std::unique_ptr<CompiledForward> compileForward(const ForwardPlan &plan,
-                                                const std::string &name);
+// O3 for the host CPU (vectorized; loops are neither interleaved nor unrolled
+// unless they ask: EmitLLVM.cpp says why).
+void optimizeModule(LlvmModule &m);
+bool isOptimized(const LlvmModule &m);
 
-enum class EmitKind { LLVM, OptimizedLLVM, Assembly };
-// The generated code as text, for `handwire compile --emit=llvm|asm`.
-std::string emitText(const ForwardPlan &plan, const std::string &name,
-                     EmitKind kind);
+// True if the module is valid LLVM IR; otherwise false, with LLVM's reasons
+// in *why (if given). emitModule checks its output; a driver can check after
+// every stage.
+bool verifyModule(const LlvmModule &m, std::string *why = nullptr);
+
+// The module as textual IR (`handwire compile --emit llvm|llvm-opt`).
+std::string moduleText(const LlvmModule &m);
+// The module as host assembly (`--emit asm`). Runs the code generator's
+// passes over the module, which they may change: print text before this.
+std::string assemblyText(LlvmModule &m);
 
 } // namespace handwire

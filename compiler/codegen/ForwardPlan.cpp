@@ -224,14 +224,15 @@ void planSparseOneLayer(const Network &net, ForwardPlan &p) {
 
 } // namespace
 
-ForwardPlan planForward(const Network &input,
-                        std::optional<StorageFormat> storage) {
-  ForwardPlan p;
-  p.storage = storage;
+namespace {
+
+// The network the plan reads: `input`, or a copy of it in p.copy, with its
+// Transformer matrices dense (unless `sparseOneLayer`) and, for a 16-bit
+// plan, its weights rounded.
+const Network &plannedNetwork(const Network &input, bool sparseOneLayer,
+                              ForwardPlan &p) {
   const bool sparse =
-                 input.isTransformer() && input.hasSparseTransformerWeights(),
-             sparseOneLayer =
-                 sparse && input.transformer().layers.size() == 1 && !storage;
+      input.isTransformer() && input.hasSparseTransformerWeights();
   if (sparse && !sparseOneLayer) {
     // The kernels read Transformer matrices dense: expand a copy, if it fits.
     const double bytes = input.denseTransformerBytes();
@@ -246,98 +247,107 @@ ForwardPlan planForward(const Network &input,
     p.copy = std::make_unique<Network>(input);
     makeTransformerWeightsDense(*p.copy);
   }
-  if (storage) {
+  if (p.storage) {
     if (!p.copy)
       p.copy = std::make_unique<Network>(input);
-    roundWeights(*p.copy, *storage);
+    roundWeights(*p.copy, *p.storage);
   }
-  const Network &net = p.copy ? *p.copy : input;
-  p.width = net.width;
-  p.classes = net.classCount;
-  p.tokenCount = net.tokenCount;
-  p.maxLength = net.maxSequenceLength;
-  p.readout = compact(net.readout.weight);
-  p.readoutBias.assign(net.readout.bias.data(),
-                       net.readout.bias.data() + net.classCount);
-  if (sparseOneLayer) {
-    planSparseOneLayer(net, p);
-    return p;
+  return p.copy ? *p.copy : input;
+}
+
+void planRnn(const Network &net, ForwardPlan &p) {
+  p.transformer = false;
+  const ElmanBody &e = net.elman();
+  p.recurrent = hybOf(e.recurrent);
+  Eigen::SparseMatrix<float, Eigen::ColMajor, int32_t> in = e.input;
+  in.makeCompressed();
+  p.inColStart.assign(in.outerIndexPtr(), in.outerIndexPtr() + in.cols() + 1);
+  p.inRows.assign(in.innerIndexPtr(), in.innerIndexPtr() + in.nonZeros());
+  p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
+  p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
+  p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
+  for (const HeadLayer &layer : e.head)
+    p.head.push_back(
+        {hybOf(layer.weight),
+         std::vector<float>(layer.bias.data(),
+                            layer.bias.data() + layer.bias.size())});
+  p.copy.reset(); // everything was copied: nothing is borrowed
+}
+
+// Layer 0's keys folded into per-token and per-position tables (ForwardPlan.h)
+// of a head that is not uniform; `deep`: the model has two or more layers.
+void foldKeys(const Embedding &embed, const AttentionHead &h,
+              std::optional<StorageFormat> storage, bool deep, HeadPlan &hp) {
+  hp.keyTok = fold(embed.token.dense(), h.key.dense(), hp.key);
+  hp.keyPos = fold(embed.position.dense(), h.key.dense(), hp.key);
+  // 16-bit keys from both tables are summed and rounded per input
+  // (ForwardPlan.h), so they need no transposed table.
+  const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
+  if (hp.keyPos.present && !summed) { // allocated, no page touched
+    hp.paddedKeys = paddedToTiles(hp.keyPos.rows);
+    hp.keyPosByDim = allocateHugeFloats(hp.dk * hp.paddedKeys);
+    hp.blockedScores = !storage && deep;
   }
-  if (!net.isTransformer()) {
-    p.transformer = false;
-    const ElmanBody &e = net.elman();
-    p.recurrent = hybOf(e.recurrent);
-    Eigen::SparseMatrix<float, Eigen::ColMajor, int32_t> in = e.input;
-    in.makeCompressed();
-    p.inColStart.assign(in.outerIndexPtr(), in.outerIndexPtr() + in.cols() + 1);
-    p.inRows.assign(in.innerIndexPtr(), in.innerIndexPtr() + in.nonZeros());
-    p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
-    p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
-    p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
-    for (const HeadLayer &layer : e.head)
-      p.head.push_back(
-          {hybOf(layer.weight),
-           std::vector<float>(layer.bias.data(),
-                              layer.bias.data() + layer.bias.size())});
-    p.copy.reset(); // everything was copied: nothing is borrowed
-    return p;
+  // Only fp32 transposed key tables stay scaled views (fillTables scales
+  // them); 16-bit tables are rounded after scaling.
+  hp.keyTok.materialize();
+  if (storage || !hp.keyPosByDim)
+    hp.keyPos.materialize();
+  if (storage && !summed) {
+    roundTable(hp.keyTok, *storage);
+    roundTable(hp.keyPos, *storage);
   }
+}
+
+// Layer 0's values folded into per-token and per-position tables.
+void foldValues(const Embedding &embed, const AttentionHead &h,
+                std::optional<StorageFormat> storage, HeadPlan &hp) {
+  hp.valueTok = fold(embed.token.dense(), h.value.dense(), hp.value);
+  hp.valuePos = fold(embed.position.dense(), h.value.dense(), hp.value);
+  hp.valueTok.materialize();
+  hp.valuePos.materialize();
+  if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
+    roundTable(hp.valueTok, *storage);
+    roundTable(hp.valuePos, *storage);
+  }
+}
+
+HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
+                  const AttentionHead &h) {
+  const TransformerBody &t = net.transformer();
+  HeadPlan hp;
+  hp.dk = h.query.rows();
+  hp.dv = h.value.rows();
+  hp.query = compact(h.query.dense());
+  hp.key = compact(h.key.dense());
+  hp.value = compact(h.value.dense());
+  hp.output = compact(h.output.dense());
+  hp.uniform = hp.query.empty();
+  if (l == 0 && p.foldLayer0) {
+    if (!hp.uniform)
+      foldKeys(t.embed, h, p.storage, t.layers.size() > 1, hp);
+    foldValues(t.embed, h, p.storage, hp);
+  }
+  // Later layers of fp32 plans that keep every row score in blocks too,
+  // from keys written per input in the same tile-major layout (into K).
+  if (l > 0 && l + 1 < t.layers.size() && !p.storage && !hp.uniform) {
+    hp.paddedKeys = paddedToTiles(net.maxSequenceLength);
+    hp.blockedScores = true;
+  }
+  return hp;
+}
+
+void planTransformer(const Network &net, ForwardPlan &p) {
   const TransformerBody &t = net.transformer();
   p.tokenTable = t.embed.token.dense().data();
   p.positionTable = t.embed.position.dense().data();
-  if (storage)
+  if (p.storage)
     p.foldLayer0 =
         embeddingSumIsExact(t.embed.token.dense(), t.embed.position.dense());
   for (size_t l = 0; l < t.layers.size(); ++l) {
     LayerPlan lp;
-    for (const AttentionHead &h : t.layers[l].heads) {
-      HeadPlan hp;
-      hp.dk = h.query.rows();
-      hp.dv = h.value.rows();
-      hp.query = compact(h.query.dense());
-      hp.key = compact(h.key.dense());
-      hp.value = compact(h.value.dense());
-      hp.output = compact(h.output.dense());
-      hp.uniform = hp.query.empty();
-      if (l == 0 && p.foldLayer0) {
-        if (!hp.uniform) {
-          hp.keyTok = fold(t.embed.token.dense(), h.key.dense(), hp.key);
-          hp.keyPos = fold(t.embed.position.dense(), h.key.dense(), hp.key);
-          // 16-bit keys from both tables are summed and rounded per input
-          // (ForwardPlan.h), so they need no transposed table.
-          const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
-          if (hp.keyPos.present && !summed) { // allocated, no page touched
-            hp.paddedKeys = paddedToTiles(hp.keyPos.rows);
-            hp.keyPosByDim = allocateHugeFloats(hp.dk * hp.paddedKeys);
-            hp.blockedScores = !storage && t.layers.size() > 1;
-          }
-          // Only fp32 transposed key tables stay scaled views (fillTables
-          // scales them); 16-bit tables are rounded after scaling.
-          hp.keyTok.materialize();
-          if (storage || !hp.keyPosByDim)
-            hp.keyPos.materialize();
-          if (storage && !summed) {
-            roundTable(hp.keyTok, *storage);
-            roundTable(hp.keyPos, *storage);
-          }
-        }
-        hp.valueTok = fold(t.embed.token.dense(), h.value.dense(), hp.value);
-        hp.valuePos = fold(t.embed.position.dense(), h.value.dense(), hp.value);
-        hp.valueTok.materialize();
-        hp.valuePos.materialize();
-        if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
-          roundTable(hp.valueTok, *storage);
-          roundTable(hp.valuePos, *storage);
-        }
-      }
-      // Later layers of fp32 plans that keep every row score in blocks too,
-      // from keys written per input in the same tile-major layout (into K).
-      if (l > 0 && l + 1 < t.layers.size() && !storage && !hp.uniform) {
-        hp.paddedKeys = paddedToTiles(net.maxSequenceLength);
-        hp.blockedScores = true;
-      }
-      lp.heads.push_back(std::move(hp));
-    }
+    for (const AttentionHead &h : t.layers[l].heads)
+      lp.heads.push_back(planHead(net, p, l, h));
     if (const auto &mlp = t.layers[l].mlp) {
       lp.hasMlp = true;
       lp.mlpIn = compact(mlp->in.dense());
@@ -348,6 +358,96 @@ ForwardPlan planForward(const Network &input,
                            mlp->outBias.data() + mlp->outBias.size());
     }
     p.layers.push_back(std::move(lp));
+  }
+}
+
+// The scratch layouts (ScratchRegion says what each region holds).
+ScratchLayout rnnScratch(const ForwardPlan &p) {
+  ScratchLayout s;
+  const int64_t H = p.width, head = p.head.empty() ? 0 : p.headWidthMax();
+  s.add(ScratchRegion::State, ScratchSize::fixed(H));
+  s.add(ScratchRegion::NextState, ScratchSize::fixed(H));
+  s.add(ScratchRegion::HeadBufferA, ScratchSize::fixed(head));
+  s.add(ScratchRegion::HeadBufferB, ScratchSize::fixed(head));
+  return s;
+}
+
+ScratchLayout sparseScratch(const ForwardPlan &p) {
+  const SparseOneLayerPlan &sp = *p.sparse;
+  int64_t dkMax = 1, dvMax = 1;
+  for (const SparseHeadPlan &h : sp.heads) {
+    dkMax = std::max(dkMax, h.dk);
+    dvMax = std::max(dvMax, h.dv);
+  }
+  ScratchLayout s;
+  s.add(ScratchRegion::Residual, ScratchSize::fixed(p.width));
+  s.add(ScratchRegion::Update, ScratchSize::fixed(p.width));
+  s.add(ScratchRegion::Query, ScratchSize::fixed(dkMax));
+  s.add(ScratchRegion::Scores, ScratchSize::fixed(p.maxLength));
+  s.add(ScratchRegion::HeadOutput, ScratchSize::fixed(dvMax));
+  s.add(ScratchRegion::Hidden, ScratchSize::fixed(sp.mlpIn.rows));
+  s.add(ScratchRegion::TokenSums, ScratchSize::fixed(p.tokenCount));
+  return s;
+}
+
+ScratchLayout transformerScratch(const ForwardPlan &p) {
+  int64_t dkMax = 1, dvMax = 1, hMax = 1;
+  for (const LayerPlan &l : p.layers) {
+    for (const HeadPlan &h : l.heads) {
+      dkMax = std::max(dkMax, h.dk);
+      dvMax = std::max(dvMax, h.dv);
+    }
+    hMax = std::max(hMax, l.mlpIn.rows);
+  }
+  // Every row of x is kept only if a layer other than the last reads them.
+  const ScratchSize rows = p.layers.size() > 1
+                               ? ScratchSize::perPositions(p.width)
+                               : ScratchSize::fixed(p.width);
+  const int64_t stride = p.blockedStrideMax(), blocked = stride ? 1 : 0;
+  ScratchLayout s;
+  s.add(ScratchRegion::Residual, rows);
+  s.add(ScratchRegion::Update, rows);
+  s.add(ScratchRegion::Keys, ScratchSize::perPositions(dkMax, kKeyTile));
+  s.add(ScratchRegion::Values, ScratchSize::perPositions(dvMax));
+  s.add(ScratchRegion::Query, ScratchSize::fixed(dkMax));
+  s.add(ScratchRegion::Scores, ScratchSize::perPositions(1, kKeyTile));
+  s.add(ScratchRegion::HeadOutput, ScratchSize::fixed(dvMax));
+  s.add(ScratchRegion::Hidden, ScratchSize::fixed(hMax));
+  s.add(ScratchRegion::Embedded, ScratchSize::fixed(p.storage ? p.width : 0));
+  s.add(ScratchRegion::BlockScores, ScratchSize::fixed(kQueryBlock * stride));
+  s.add(ScratchRegion::BlockQueries,
+        ScratchSize::fixed(blocked * kQueryBlock * dkMax));
+  s.add(ScratchRegion::TokenScores,
+        ScratchSize::fixed(blocked * kQueryBlock * p.tokenCount));
+  return s;
+}
+
+} // namespace
+
+ForwardPlan planForward(const Network &input,
+                        std::optional<StorageFormat> storage) {
+  ForwardPlan p;
+  p.storage = storage;
+  const bool sparseOneLayer =
+      input.isTransformer() && input.hasSparseTransformerWeights() &&
+      input.transformer().layers.size() == 1 && !storage;
+  const Network &net = plannedNetwork(input, sparseOneLayer, p);
+  p.width = net.width;
+  p.classes = net.classCount;
+  p.tokenCount = net.tokenCount;
+  p.maxLength = net.maxSequenceLength;
+  p.readout = compact(net.readout.weight);
+  p.readoutBias.assign(net.readout.bias.data(),
+                       net.readout.bias.data() + net.classCount);
+  if (sparseOneLayer) {
+    planSparseOneLayer(net, p);
+    p.scratch = sparseScratch(p);
+  } else if (!net.isTransformer()) {
+    planRnn(net, p);
+    p.scratch = rnnScratch(p);
+  } else {
+    planTransformer(net, p);
+    p.scratch = transformerScratch(p);
   }
   return p;
 }
@@ -423,41 +523,38 @@ int64_t ForwardPlan::headWidthMax() const {
   return w;
 }
 
-int64_t ForwardPlan::scratchFloats(int64_t M) const {
-  // RNN: h and the next state (H each), then two head buffers (ping-pong).
-  if (!transformer)
-    return 2 * width + (head.empty() ? 0 : 2 * headWidthMax());
-  if (sparse) {
-    // x and u (D), q (dkMax), e (every position), o (dvMax), the MLP's
-    // hidden units, per-token weight sums.
-    int64_t dkMax = 1, dvMax = 1;
-    for (const SparseHeadPlan &h : sparse->heads) {
-      dkMax = std::max(dkMax, h.dk);
-      dvMax = std::max(dvMax, h.dv);
-    }
-    return 2 * width + dkMax + maxLength + dvMax + sparse->mlpIn.rows +
-           tokenCount;
+const ScratchLayout::Region *ScratchLayout::find(ScratchRegion id) const {
+  for (const Region &r : regions)
+    if (r.id == id)
+      return &r;
+  return nullptr;
+}
+
+int64_t ScratchLayout::offset(ScratchRegion id, int64_t M) const {
+  int64_t at = 0;
+  for (const Region &r : regions) {
+    if (r.id == id)
+      return at;
+    at += r.size.at(M);
   }
-  // The emitter's layout: X and U (rows x D; rows = M if there is more than
-  // one layer, else 1), K ((M + kKeyTile) x dkMax), V (M x dvMax), Q (dkMax), S
-  // (M + kKeyTile), O (dvMax), MLP hidden (hMax); 16-bit plans add one embedded
-  // row (D).
-  int64_t dkMax = 1, dvMax = 1, hMax = 1;
-  for (const auto &l : layers) {
-    for (const auto &h : l.heads) {
-      dkMax = std::max(dkMax, h.dk);
-      dvMax = std::max(dvMax, h.dv);
-    }
-    hMax = std::max(hMax, l.mlpIn.rows);
+  internalError(__FILE__, __LINE__, "no such scratch region");
+}
+
+int64_t ScratchLayout::floats(int64_t M) const {
+  int64_t n = 0;
+  for (const Region &r : regions)
+    n += r.size.at(M);
+  return n;
+}
+
+ScratchLayout ScratchLayout::withGuards(int64_t guardFloats) const {
+  ScratchLayout g;
+  for (const Region &r : regions) {
+    g.add(ScratchRegion::Guard, ScratchSize::fixed(guardFloats));
+    g.regions.push_back(r);
   }
-  const int64_t rows = layers.size() > 1 ? M : 1;
-  // Blocked heads add kQueryBlock rows of scores (padded keys), of queries
-  // and of per-token scores.
-  const int64_t stride = blockedStrideMax();
-  const int64_t blocked =
-      stride ? kQueryBlock * (stride + dkMax + tokenCount) : 0;
-  return 2 * rows * width + (M + kKeyTile) * dkMax + M * dvMax + dkMax + M +
-         kKeyTile + dvMax + hMax + (storage ? width : 0) + blocked;
+  g.add(ScratchRegion::Guard, ScratchSize::fixed(guardFloats));
+  return g;
 }
 
 double ForwardPlan::flops(int64_t M) const {

@@ -159,6 +159,66 @@ struct HeadLayerPlan {
   std::vector<float> bias;
 };
 
+// A region of the scratch buffer the forward function works in.
+enum class ScratchRegion {
+  Residual,    // x: rows x D (rows: M in a model of two or more layers, else 1)
+  Update,      // u, what the layer adds to x: rows x D
+  Keys,        // K: (M + kKeyTile) x dkMax (blocked heads: tile-major)
+  Values,      // V: M x dvMax
+  Query,       // q: dkMax
+  Scores,      // S: M + kKeyTile (whole key tiles); sparse plans: maxLength
+  HeadOutput,  // o: dvMax
+  Hidden,      // the MLP's hidden units
+  Embedded,    // one embedded row (16-bit plans: D; fp32 plans: none)
+  BlockScores, // kQueryBlock rows of scores, stride blockedStrideMax()
+  BlockQueries, // kQueryBlock queries (dkMax each), if any head is blocked
+  TokenScores,  // kQueryBlock rows of per-token scores, if blocked
+  TokenSums,    // sparse plans: per-token sums of the softmax weights
+  State,        // RNN: h (H)
+  NextState,    // RNN: the next h (H)
+  HeadBufferA,  // RNN read-out head: two buffers in turn (its widest layer)
+  HeadBufferB,
+  Guard, // a gap that nothing reads or writes (ScratchLayout::withGuards)
+};
+
+// Floats of a scratch region for an input of M tokens: `floats`, or with
+// `perPosition`, (M + extraPositions) * floats.
+struct ScratchSize {
+  int64_t floats = 0;
+  bool perPosition = false;
+  int64_t extraPositions = 0;
+  static ScratchSize fixed(int64_t floats) { return {floats, false, 0}; }
+  static ScratchSize perPositions(int64_t floats, int64_t extra = 0) {
+    return {floats, true, extra};
+  }
+  int64_t at(int64_t M) const {
+    return perPosition ? (M + extraPositions) * floats : floats;
+  }
+};
+
+// Where the forward function keeps its per-call buffers: regions laid out
+// one after another from offset 0, in this order. Computed once by
+// planForward; the emitter places every buffer as the layout says, and
+// ForwardPlan::scratchFloats is its total.
+struct ScratchLayout {
+  struct Region {
+    ScratchRegion id;
+    ScratchSize size;
+  };
+  std::vector<Region> regions;
+
+  void add(ScratchRegion id, ScratchSize size) {
+    regions.push_back({id, size});
+  }
+  // The region `id` (nullptr: the layout has none).
+  const Region *find(ScratchRegion id) const;
+  int64_t offset(ScratchRegion id, int64_t M) const;
+  int64_t floats(int64_t M) const;
+  // The same regions with a Guard region of `guardFloats` before each and
+  // after the last: code that writes outside its regions writes a guard.
+  ScratchLayout withGuards(int64_t guardFloats) const;
+};
+
 struct ForwardPlan {
   bool transformer = true;
   int64_t width = 0, classes = 0, tokenCount = 0, maxLength = 0;
@@ -197,8 +257,10 @@ struct ForwardPlan {
   // Bytes of those tables (0: the plan has none).
   double tableBytes() const;
 
+  // The scratch buffer's regions (planForward fills it in).
+  ScratchLayout scratch;
   // Floats of scratch one call needs for an input of `length` tokens.
-  int64_t scratchFloats(int64_t length) const;
+  int64_t scratchFloats(int64_t length) const { return scratch.floats(length); }
   // Multiply-adds per input of `length` tokens (for GFLOP/s reports).
   double flops(int64_t length) const;
 };

@@ -11,44 +11,84 @@
 namespace handwire {
 
 namespace {
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - t0)
-      .count();
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
+
+// Fills a plan's tables on another thread from construction on (only their
+// addresses are compiled in). finish() shares what is left and waits; if it
+// is never called (an exception), the destructor stops the filling thread.
+class TableFiller {
+public:
+  explicit TableFiller(ForwardPlan &plan)
+      : plan_(plan), thread_([this] {
+          const auto start = Clock::now();
+          plan_.fillTables(nextChunk_);
+          fillMs_ = msSince(start);
+        }) {}
+  ~TableFiller() {
+    if (!thread_.joinable())
+      return;
+    nextChunk_ = std::numeric_limits<int64_t>::max() / 2; // stop claiming
+    thread_.join();
+  }
+  // Returns how long the caller waited; fillMs() is then the thread's time.
+  double finish() {
+    const auto t0 = Clock::now();
+    plan_.fillTables(nextChunk_);
+    thread_.join();
+    return msSince(t0);
+  }
+  double fillMs() const { return fillMs_; }
+
+private:
+  ForwardPlan &plan_;
+  std::atomic<int64_t> nextChunk_{0};
+  double fillMs_ = 0;
+  std::thread thread_; // last: starts once the members above exist
+};
 } // namespace
 
 JitBackend::JitBackend(const Network &net, std::optional<StorageFormat> storage)
     : net_(net) {
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   plan_ = planForward(net, storage);
   planMs_ = msSince(t0);
-  // The plan's tables are filled on another core while LLVM compiles (only
-  // their addresses are compiled in); what is left then is shared.
-  std::atomic<int64_t> nextChunk{0};
-  std::thread filler([this, &nextChunk] {
-    const auto start = std::chrono::steady_clock::now();
-    plan_.fillTables(nextChunk);
-    tablesFillMs_ = msSince(start);
-  });
-  try {
-    compiled_ = compileForward(plan_, net.name);
-  } catch (...) {
-    nextChunk = std::numeric_limits<int64_t>::max() / 2; // stop claiming
-    filler.join();
-    throw;
+  compile(nullptr);
+}
+
+JitBackend::JitBackend(const Network &net, ForwardPlan plan,
+                       std::unique_ptr<LlvmModule> module, double planMs,
+                       const CompileTimes &times)
+    : net_(net), plan_(std::move(plan)), planMs_(planMs), times_(times) {
+  HW_ASSERT(module, "JitBackend needs the plan's emitted module");
+  compile(std::move(module));
+}
+
+void JitBackend::compile(std::unique_ptr<LlvmModule> module) {
+  TableFiller filler(plan_);
+  auto t0 = Clock::now();
+  if (!module) {
+    module = emitModule(plan_, net_.name);
+    times_.emitMs = msSince(t0);
+    t0 = Clock::now();
   }
-  t0 = std::chrono::steady_clock::now();
-  plan_.fillTables(nextChunk);
-  filler.join();
-  tablesWaitMs_ = msSince(t0);
+  if (!isOptimized(*module)) {
+    optimizeModule(*module);
+    times_.optimizeMs = msSince(t0);
+    t0 = Clock::now();
+  }
+  compiled_ = linkModule(std::move(module));
+  times_.codegenMs = msSince(t0);
+  tablesWaitMs_ = filler.finish();
+  tablesFillMs_ = filler.fillMs();
 }
 
 JitBackend::~JitBackend() = default;
 
 double JitBackend::compileMs() const {
-  const CompileTimes &t = compiled_->times();
-  return planMs_ + t.emitMs + t.optimizeMs + t.codegenMs;
+  return planMs_ + times_.emitMs + times_.optimizeMs + times_.codegenMs;
 }
 
 std::string JitBackend::name() const {

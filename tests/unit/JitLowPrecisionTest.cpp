@@ -280,6 +280,19 @@ TEST(JitLowPrecision, ScaleBeyondHalfRangeFailsInTheJitToo) {
   EXPECT_EQ(b.backends[0].mismatches, 0);
 }
 
+// The plan's code as IR text (optimized: after O3) or host assembly.
+std::string irText(const ForwardPlan &plan, bool optimized) {
+  const std::unique_ptr<LlvmModule> m = emitModule(plan, "t");
+  if (optimized)
+    optimizeModule(*m);
+  return moduleText(*m);
+}
+std::string assembly(const ForwardPlan &plan) {
+  const std::unique_ptr<LlvmModule> m = emitModule(plan, "t");
+  optimizeModule(*m);
+  return assemblyText(*m);
+}
+
 // The 16-bit plans round with the host's conversion instructions, and fp32
 // plans contain no 16-bit type at all.
 TEST(JitLowPrecision, GeneratedCodeConvertsWithTheHostsInstructions) {
@@ -287,24 +300,20 @@ TEST(JitLowPrecision, GeneratedCodeConvertsWithTheHostsInstructions) {
   DiagnosticEngine diags;
   auto net = buildNetwork(spec, spec.models[0], {}, diags);
   ASSERT_TRUE(net);
-  const std::string f32 =
-      emitText(planForward(*net), "t", EmitKind::OptimizedLLVM);
+  const std::string f32 = irText(planForward(*net), true);
   EXPECT_EQ(f32.find("half"), std::string::npos);
   EXPECT_EQ(f32.find("bfloat"), std::string::npos);
-  const std::string ir =
-      emitText(planForward(*net, StorageFormat::F16), "t", EmitKind::LLVM);
+  const std::string ir = irText(planForward(*net, StorageFormat::F16), false);
   EXPECT_NE(ir.find("fptrunc float"), std::string::npos);
   EXPECT_NE(ir.find("to half"), std::string::npos);
   __builtin_cpu_init();
   if (__builtin_cpu_supports("f16c")) {
-    const std::string a = emitText(planForward(*net, StorageFormat::F16), "t",
-                                   EmitKind::Assembly);
+    const std::string a = assembly(planForward(*net, StorageFormat::F16));
     EXPECT_NE(a.find("vcvtps2ph"), std::string::npos);
     EXPECT_NE(a.find("vcvtph2ps"), std::string::npos);
   }
   if (__builtin_cpu_supports("avx512bf16")) {
-    const std::string a = emitText(planForward(*net, StorageFormat::BF16), "t",
-                                   EmitKind::Assembly);
+    const std::string a = assembly(planForward(*net, StorageFormat::BF16));
     EXPECT_NE(a.find("vcvtneps2bf16"), std::string::npos);
   }
 }

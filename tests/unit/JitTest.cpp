@@ -9,6 +9,7 @@
 #include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
+#include "jit/JitLink.h"
 #include "reference/Evaluator.h"
 #include "support/Random.h"
 
@@ -196,6 +197,101 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(everyConstruction(2)[info.param].name);
     });
 
+// The emitted code keeps to the plan's scratch layout: compiled with a guard
+// gap before, between and after its regions (ScratchLayout::withGuards), it
+// leaves the canaries in every gap untouched (a region the emitter sizes
+// otherwise than the layout, or places elsewhere, writes into one) and
+// computes the same logits, bit for bit, as JitBackend. Every construction,
+// in fp32 and 16 bits, at several lengths.
+TEST(Jit, GeneratedCodeStaysInsideTheScratchLayout) {
+  constexpr int64_t kGuard = 64;
+  constexpr uint32_t kCanary = 0x7fa5a5a5; // a NaN: it would show if read
+  const std::optional<StorageFormat> formats[] = {
+      std::nullopt, StorageFormat::F16, StorageFormat::BF16};
+  for (int64_t N : {16, 100})
+    for (const Case &c : everyConstruction(N))
+      for (const std::optional<StorageFormat> &f : formats) {
+        SCOPED_TRACE(::testing::Message()
+                     << c.name << " at N = " << N << ", "
+                     << (f ? storageFormatName(*f) : "fp32"));
+        DiagnosticEngine diags;
+        auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags);
+        ASSERT_TRUE(net);
+        const JitBackend jit(*net, f);
+        ForwardPlan plan = planForward(*net, f);
+        plan.fillTables();
+        plan.scratch = plan.scratch.withGuards(kGuard);
+        std::unique_ptr<LlvmModule> m = emitModule(plan, "guarded");
+        optimizeModule(*m);
+        const auto compiled = linkModule(std::move(m));
+        SplitMix64 rng(static_cast<uint64_t>(N));
+        for (int64_t M : {int64_t(1), int64_t(2), N / 2 + 1, N}) {
+          std::vector<int32_t> tokens(static_cast<size_t>(M));
+          for (int32_t &t : tokens)
+            t = static_cast<int32_t>(rng.below(net->tokenCount));
+          std::vector<uint32_t> scratch(
+              static_cast<size_t>(plan.scratchFloats(M)), kCanary);
+          std::vector<float> got(static_cast<size_t>(net->classCount));
+          compiled->function()(tokens.data(), M,
+                               reinterpret_cast<float *>(scratch.data()),
+                               got.data());
+          int64_t at = 0;
+          for (const ScratchLayout::Region &r : plan.scratch.regions) {
+            for (int64_t i = at;
+                 r.id == ScratchRegion::Guard && i < at + kGuard; ++i)
+              ASSERT_EQ(scratch[static_cast<size_t>(i)], kCanary)
+                  << "length " << M << ": a guard written at float " << i;
+            at += r.size.at(M);
+          }
+          std::vector<double> want(got.size());
+          jit.logits(tokens.data(), M, want.data());
+          for (size_t k = 0; k < got.size(); ++k)
+            EXPECT_EQ(got[k], static_cast<float>(want[k]))
+                << "length " << M << ", class " << k;
+        }
+      }
+}
+
+// A driver that runs plan, emit and optimize itself hands the results to
+// JitBackend, which links them (filling the plan's tables meanwhile): the
+// same forward pass, bit for bit, whether the module comes optimized or not.
+TEST(Jit, BackendFromStagesRunByTheCaller) {
+  const Network net = randomTransformer(80, 2, 2, true, false);
+  const JitBackend whole(net);
+  for (bool optimized : {false, true}) {
+    ForwardPlan plan = planForward(net);
+    ASSERT_GT(plan.tableBytes(), 0); // tables to fill during the link
+    std::unique_ptr<LlvmModule> m = emitModule(plan, net.name);
+    std::string why;
+    EXPECT_TRUE(verifyModule(*m, &why)) << why;
+    if (optimized) {
+      optimizeModule(*m);
+      EXPECT_TRUE(verifyModule(*m, &why)) << why;
+    }
+    CompileTimes before;
+    before.emitMs = 1;
+    before.optimizeMs = optimized ? 2 : 0;
+    const JitBackend staged(net, std::move(plan), std::move(m), 0.5, before);
+    // The caller's stage times are kept (JitBackend times only its own).
+    EXPECT_EQ(staged.compileTimes().emitMs, 1);
+    if (optimized) {
+      EXPECT_EQ(staged.compileTimes().optimizeMs, 2);
+    }
+    SplitMix64 rng(81);
+    for (int trial = 0; trial < 20; ++trial) {
+      const int64_t n =
+          1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
+      std::vector<int32_t> tokens(static_cast<size_t>(n));
+      for (int32_t &t : tokens)
+        t = static_cast<int32_t>(rng.below(net.tokenCount));
+      std::vector<double> a(static_cast<size_t>(net.classCount)), b(a.size());
+      whole.logits(tokens.data(), n, a.data());
+      staged.logits(tokens.data(), n, b.data());
+      EXPECT_EQ(a, b) << "length " << n;
+    }
+  }
+}
+
 TEST(Jit, IndexLookupTransformerAtN65536) {
   Spec spec = handwire::testing::indexLookupSpec(65536);
   DiagnosticEngine diags;
@@ -304,16 +400,15 @@ TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
   DiagnosticEngine diags;
   auto net = buildNetwork(spec, spec.models[0], {}, diags);
   ASSERT_TRUE(net);
-  const std::string ir =
-      emitText(planForward(*net), "t", EmitKind::OptimizedLLVM);
-  EXPECT_NE(ir.find("<16 x float>"),
+  const ForwardPlan plan = planForward(*net);
+  const std::unique_ptr<LlvmModule> m = emitModule(plan, "t");
+  optimizeModule(*m);
+  EXPECT_NE(moduleText(*m).find("<16 x float>"),
             std::string::npos); // vector IR (any x86-64 width)
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx512f"))
     GTEST_SKIP() << "host has no AVX-512; vector IR checked, zmm not expected";
-  const std::string asmText =
-      emitText(planForward(*net), "t", EmitKind::Assembly);
-  EXPECT_NE(asmText.find("zmm"), std::string::npos);
+  EXPECT_NE(assemblyText(*m).find("zmm"), std::string::npos);
 }
 
 } // namespace
