@@ -185,9 +185,15 @@ Pipeline::native(const Network &net, std::optional<StorageFormat> storage) {
   observe(Stage::Optimize, module.get());
 
   observe(Stage::Link, module.get());
+  // The backend reports the earlier stages' times beside its own.
+  const size_t n = timings_.size(); // ..., plan, emit-llvm, optimize
+  CompileTimes times;
+  times.emitMs = timings_[n - 2].ms;
+  times.optimizeMs = timings_[n - 1].ms;
+  const double planMs = timings_[n - 3].ms;
   return timed(Stage::Link, model, [&] {
-    return std::make_unique<JitBackend>(net, std::move(plan),
-                                        std::move(module));
+    return std::make_unique<JitBackend>(net, std::move(plan), std::move(module),
+                                        planMs, times);
   });
 }
 

@@ -120,6 +120,30 @@ std::string columns(const CompactMatrix &m) {
                          ":" + std::to_string(m.c1) + ")";
 }
 
+const char *regionName(ScratchRegion r) {
+  static const char *const kNames[] = {
+      "residual", "update",        "keys",          "values",
+      "query",    "scores",        "head-output",   "hidden",
+      "embedded", "block-scores",  "block-queries", "token-scores",
+      "token-sums", "state",       "next-state",    "head-buffer-a",
+      "head-buffer-b", "guard"};
+  return kNames[static_cast<int>(r)];
+}
+
+// Each region as `name floats` or `name (M + e) x floats`.
+void dumpScratch(std::ostream &os, const ScratchLayout &layout) {
+  os << "  scratch";
+  for (const ScratchLayout::Region &r : layout.regions) {
+    os << " " << regionName(r.id) << " ";
+    if (!r.size.perPosition)
+      os << r.size.floats;
+    else
+      os << "(M" << (r.size.extraPositions ? " + " + std::to_string(r.size.extraPositions) : "")
+         << ") x " << r.size.floats;
+  }
+  os << "\n";
+}
+
 void dumpLayers(std::ostream &os, const ForwardPlan &p) {
   for (size_t l = 0; l < p.layers.size(); ++l) {
     const LayerPlan &layer = p.layers[l];
@@ -164,6 +188,7 @@ std::string dumpPlan(const ForwardPlan &p) {
       os << "    " << h.weight.rows << " rows, " << h.weight.nonZeros
          << " non-zeros\n";
   }
+  dumpScratch(os, p.scratch);
   os << "  read-out " << columns(p.readout) << "\n  scratch floats at length "
      << p.maxLength << ": " << p.scratchFloats(p.maxLength)
      << "\n  multiply-adds at length " << p.maxLength << ": "

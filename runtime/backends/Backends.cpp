@@ -32,7 +32,10 @@ JitCompileTimes timesOf(const JitBackend &jit, double wallMs) {
 bool addJit(const Network &net, ForwardBackends &out) {
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    auto jit = std::make_unique<JitBackend>(net, out.format);
+    DiagnosticEngine diags;
+    Pipeline pipeline({}, diags); // stages 5-8: plan, emit, optimize, link
+    std::unique_ptr<JitBackend> jit = pipeline.native(net, out.format);
+    out.stages = pipeline.timings();
     const double wallMs = std::chrono::duration<double, std::milli>(
                               std::chrono::steady_clock::now() - t0)
                               .count();

@@ -7,6 +7,8 @@
 //   both       the JIT, then the reference evaluator (compared by evaluate())
 #pragma once
 
+#include "Pipeline.h"
+
 #include "eval/Backend.h"
 #include "ir/Network.h"
 #include "ir/StorageFormat.h"
@@ -39,6 +41,7 @@ struct ForwardBackends {
   std::optional<StorageFormat> format;
   const JitBackend *jit = nullptr; // one of `owned`, if the JIT runs
   std::optional<JitCompileTimes> jitTimes;
+  std::vector<StageTiming> stages; // the pipeline's stages 5-8 (the JIT's)
   std::string error; // non-empty: the JIT refused the network (nothing runs)
 
   bool ok() const { return error.empty(); }

@@ -6,7 +6,7 @@
 #include "TestSpecs.h"
 
 #include "constructions/Construction.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "export/ModelFile.h"
 
 #include <gtest/gtest.h>

@@ -6,6 +6,7 @@
 
 #include "codegen/EmitLLVM.h"
 #include "driver/StageDump.h"
+#include "jit/JitBackend.h"
 #include "export/Onnx.h"
 
 #include <iostream>

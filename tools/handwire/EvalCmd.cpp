@@ -124,7 +124,21 @@ nlohmann::json mismatchesJson(const EvalResult &r) {
   return out;
 }
 
-nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep) {
+// Milliseconds of each pipeline stage `model` went through, by stage name:
+// construct and certify (or nothing, for a model file), then the JIT's.
+nlohmann::json stagesJson(const std::string &model,
+                          const std::vector<StageTiming> &front,
+                          const std::vector<StageTiming> &jit) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto *list : {&front, &jit})
+    for (const StageTiming &t : *list)
+      if (t.model == model)
+        out[stageName(t.stage)] = t.ms;
+  return out;
+}
+
+nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep,
+                         const nlohmann::json &stages) {
   const EvalResult &r = rep.result;
   nlohmann::json jm = {{"name", net.name},
                        {"architecture", architectureName(net.arch)},
@@ -136,7 +150,8 @@ nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep) {
                        {"cancelled", r.cancelled},
                        {"wall_seconds", r.wallSeconds},
                        {"backends", backendsJson(rep)},
-                       {"mismatch_examples", mismatchesJson(r)}};
+                       {"mismatch_examples", mismatchesJson(r)},
+                       {"stages_ms", stages}};
   if (rep.jit) {
     const JitCompileTimes &t = *rep.jit;
     jm["jit_compile_ms"] = {{"total", t.totalMs},
@@ -203,6 +218,7 @@ int runEval(const EvalCliOptions &o) {
                         {"samples", eo.samples},
                         {"seed", eo.seed},
                         {"inputs", inputDistributionName(eo.inputs)},
+                        {"stages_ms", stagesJson("", loaded.timings, {})},
                         {"models", nlohmann::json::array()}};
   if (!o.common.json) {
     printTaskLine(std::cout, loaded.spec.task);
@@ -229,7 +245,8 @@ int runEval(const EvalCliOptions &o) {
     }
     if (!o.common.json)
       printModelReport(std::cout, m, rep);
-    out["models"].push_back(modelJson(m.net, rep));
+    out["models"].push_back(modelJson(
+        m.net, rep, stagesJson(m.net.name, loaded.timings, backends.stages)));
     failures += rep.failures();
     cancelled |= rep.result.cancelled;
     if (cancelled)
