@@ -12,6 +12,7 @@
 #pragma once
 
 #include "codegen/ForwardPlan.h"
+#include "support/Diagnostics.h"
 
 #include <llvm/ADT/STLFunctionalExtras.h>
 #include <llvm/IR/IRBuilder.h>
@@ -70,7 +71,9 @@ private:
   Value *expNonPositive(Value *x);
   void bindScratch();
   Value *region(ScratchRegion id) const {
-    return regions_[static_cast<size_t>(id)];
+    Value *p = regions_[static_cast<size_t>(id)];
+    HW_ASSERT(p, "the plan's scratch layout has no such region");
+    return p;
   }
 
   // --- EmitTransformer.cpp ---

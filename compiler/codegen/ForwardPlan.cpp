@@ -523,23 +523,6 @@ int64_t ForwardPlan::headWidthMax() const {
   return w;
 }
 
-const ScratchLayout::Region *ScratchLayout::find(ScratchRegion id) const {
-  for (const Region &r : regions)
-    if (r.id == id)
-      return &r;
-  return nullptr;
-}
-
-int64_t ScratchLayout::offset(ScratchRegion id, int64_t M) const {
-  int64_t at = 0;
-  for (const Region &r : regions) {
-    if (r.id == id)
-      return at;
-    at += r.size.at(M);
-  }
-  internalError(__FILE__, __LINE__, "no such scratch region");
-}
-
 int64_t ScratchLayout::floats(int64_t M) const {
   int64_t n = 0;
   for (const Region &r : regions)

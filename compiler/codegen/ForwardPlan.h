@@ -210,9 +210,6 @@ struct ScratchLayout {
   void add(ScratchRegion id, ScratchSize size) {
     regions.push_back({id, size});
   }
-  // The region `id` (nullptr: the layout has none).
-  const Region *find(ScratchRegion id) const;
-  int64_t offset(ScratchRegion id, int64_t M) const;
   int64_t floats(int64_t M) const;
   // The same regions with a Guard region of `guardFloats` before each and
   // after the last: code that writes outside its regions writes a guard.
