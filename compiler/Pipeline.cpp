@@ -34,9 +34,7 @@ constexpr StageNames kStages[kStageCount] = {
 } // namespace
 
 const char *stageName(Stage s) { return kStages[static_cast<int>(s)].name; }
-const char *stageEmitName(Stage s) {
-  return kStages[static_cast<int>(s)].emit;
-}
+const char *stageEmitName(Stage s) { return kStages[static_cast<int>(s)].emit; }
 std::optional<Stage> stageForEmit(const std::string &name) {
   for (const StageNames &s : kStages)
     if (name == s.emit)
@@ -85,8 +83,8 @@ void Pipeline::verifyModuleAfter(Stage stage, const LlvmModule &module) const {
 std::optional<Spec>
 Pipeline::frontEnd(const std::string &path,
                    const std::vector<std::string> &overrides) {
-  std::optional<ast::File> file = timed(
-      Stage::Parse, "", [&] { return parseTaskFile(path, diags_); });
+  std::optional<ast::File> file =
+      timed(Stage::Parse, "", [&] { return parseTaskFile(path, diags_); });
   if (!file)
     return std::nullopt;
   observe(Stage::Parse, &*file);
@@ -202,10 +200,12 @@ std::vector<std::string> Pipeline::exportModel(const TaskSpec &task,
                                                const Network &net,
                                                const std::string &dir,
                                                ExportFormat format) {
-  const std::string stem = std::string(taskKindName(task.kind)) + "." + net.name;
+  const std::string stem =
+      std::string(taskKindName(task.kind)) + "." + net.name;
   return timed(Stage::Export, net.name, [&]() -> std::vector<std::string> {
     if (format == ExportFormat::Onnx)
-      return {writeOnnx(task, net, dir, stem, options_.compile.memoryLimitBytes)};
+      return {
+          writeOnnx(task, net, dir, stem, options_.compile.memoryLimitBytes)};
     const ModelPaths paths = writeModel(task, net, dir, stem);
     return {paths.weights, paths.config};
   });

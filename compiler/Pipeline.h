@@ -4,15 +4,15 @@
 // an observer (`handwire compile --emit STAGE` prints one).
 //
 //   stage        consumes               produces                 unit
-//   1 parse      .task text             AST                      frontend/Parser
-//   2 sema       AST + -D overrides     Spec                     frontend/Sema
-//   3 construct  Spec, one model        Network (verified)       constructions/
-//   4 certify    Network                certified Network        driver/Certify
-//   5 plan       Network                ForwardPlan              codegen/ForwardPlan
-//   6 emit-llvm  ForwardPlan            LLVM module              codegen/EmitLLVM
-//   7 optimize   LLVM module            O3 module (host CPU)     codegen/EmitLLVM
-//   8 link       optimized module       native forward pass      runtime/jit
-//   9 export     certified Network      safetensors + JSON, ONNX export/
+//   1 parse      .task text             AST frontend/Parser 2 sema       AST +
+//   -D overrides     Spec                     frontend/Sema 3 construct  Spec,
+//   one model        Network (verified)       constructions/ 4 certify Network
+//   certified Network        driver/Certify 5 plan       Network ForwardPlan
+//   codegen/ForwardPlan 6 emit-llvm  ForwardPlan            LLVM module
+//   codegen/EmitLLVM 7 optimize   LLVM module            O3 module (host CPU)
+//   codegen/EmitLLVM 8 link       optimized module       native forward pass
+//   runtime/jit 9 export     certified Network      safetensors + JSON, ONNX
+//   export/
 //
 // Stages 1-2 run once per spec, 3-9 once per model. A compiled model file
 // (.json) enters at stage 4's output (export/ModelFile.h reads and verifies
@@ -128,8 +128,7 @@ public:
   // Stage 9: the model's files in `dir`, named TASK.MODEL.*; returns their
   // paths. Throws UserError if they cannot be written.
   enum class ExportFormat { Weights, Onnx };
-  std::vector<std::string> exportModel(const TaskSpec &task,
-                                       const Network &net,
+  std::vector<std::string> exportModel(const TaskSpec &task, const Network &net,
                                        const std::string &dir,
                                        ExportFormat format);
 

@@ -63,12 +63,7 @@ CoherenceMeasurement measureCoherence(const SignCode &code) {
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back(work, t);
-  work(0);
-  for (auto &th : pool)
-    th.join();
+  runOnThreads(threads, work);
 
   int64_t minH = INT64_MAX, maxH = -1;
   for (const auto &e : ext) {

@@ -228,11 +228,10 @@ void writeLatchesAndAccept(HewittUpdate &f) {
   f.U.emplace_back(g.acc(), f.eos, 1.0f);
 }
 
-class BoundedDyckHewittRnn final : public Construction {
+class BoundedDyckHewittRnn final : public ElmanConstruction {
 public:
   const char *id() const override { return "bounded_dyck/rnn-hewitt-stack"; }
   TaskKind task() const override { return TaskKind::BoundedDyck; }
-  Architecture arch() const override { return Architecture::RNN; }
   std::string requirement() const override {
     return "rnn with construction = hewitt";
   }
@@ -241,9 +240,8 @@ public:
     return m.construction == "hewitt";
   }
 
-  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
-    return elmanSize(spec,
-                     hewittLayout(spec.task.brackets, spec.task.depth).shape());
+  ElmanShape shape(const Spec &spec) const override {
+    return hewittLayout(spec.task.brackets, spec.task.depth).shape();
   }
 
   Network

@@ -107,18 +107,16 @@ PairUnitLayout pairUnitLayout(const Spec &spec) {
           static_cast<double>(spec.task.depth)};
 }
 
-class BoundedDyckRnn final : public Construction {
+class BoundedDyckRnn final : public ElmanConstruction {
 public:
   const char *id() const override { return "bounded_dyck/rnn-dfa-pairs"; }
   TaskKind task() const override { return TaskKind::BoundedDyck; }
-  Architecture arch() const override { return Architecture::RNN; }
-  std::string requirement() const override { return "rnn"; }
   bool accepts(const ModelSpec &m) const override {
     return m.construction.empty() || m.construction == "pair_units";
   }
 
-  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
-    return elmanSize(spec, pairUnitLayout(spec).shape());
+  ElmanShape shape(const Spec &spec) const override {
+    return pairUnitLayout(spec).shape();
   }
 
   Network

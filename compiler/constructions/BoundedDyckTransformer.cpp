@@ -273,15 +273,13 @@ void countLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
           g.REJ());
 }
 
-class BoundedDyckTransformer final : public Construction {
+class BoundedDyckTransformer final : public TransformerOfDepth<4> {
 public:
   const char *id() const override { return "bounded_dyck/transformer-4layer"; }
   TaskKind task() const override { return TaskKind::BoundedDyck; }
-  Architecture arch() const override { return Architecture::Transformer; }
   std::string requirement() const override {
     return "transformer with layers = 4 (width 3 ceil(log2 k) + 2m + 15)";
   }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 4; }
 
   static void checkLength(const Spec &spec) {
     const int64_t M = spec.task.maxLength + 1,

@@ -108,12 +108,27 @@ public:
   ConstructionSize size(const Spec &spec,
                         const ModelSpec &model) const override;
   double minimumBytes(const Spec &spec, const ModelSpec &model) const override;
-  // What the construction asks of its position code.
+  // What the construction asks of its position code; by default a codeword
+  // per token of the longest input, one-sided (a head that selects one key
+  // needs only the one-sided gap: a negative inner product only lowers a
+  // competitor's score).
   virtual CodeRequest codeRequest(const Spec &spec,
-                                  const ModelSpec &model) const = 0;
+                                  const ModelSpec &model) const;
   // Its matrices when the code has `codeWidth` dimensions.
   virtual DenseTransformerShape shape(const Spec &spec,
                                       int64_t codeWidth) const = 0;
+};
+
+// A Transformer construction of a fixed depth: it takes the transformer
+// models with `layers = Layers`.
+template <int Layers, typename Base = Construction>
+class TransformerOfDepth : public Base {
+public:
+  Architecture arch() const override { return Architecture::Transformer; }
+  std::string requirement() const override {
+    return "transformer with layers = " + std::to_string(Layers);
+  }
+  bool accepts(const ModelSpec &m) const override { return m.layers == Layers; }
 };
 
 // The matrices of an Elman RNN: H units, the non-zeros of the recurrent and
@@ -129,6 +144,20 @@ struct ElmanShape {
   std::vector<HeadLayerShape> head;
 };
 ConstructionSize elmanSize(const Spec &spec, const ElmanShape &shape);
+
+// An Elman RNN construction: its size is its shape's (the same shape its
+// build() allocates), and it takes any rnn model unless it is one of several
+// for its task (then `construction = variant()` selects it).
+class ElmanConstruction : public Construction {
+public:
+  Architecture arch() const override { return Architecture::RNN; }
+  std::string requirement() const override { return "rnn"; }
+  bool accepts(const ModelSpec &) const override { return true; }
+  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
+    return elmanSize(spec, shape(spec));
+  }
+  virtual ElmanShape shape(const Spec &spec) const = 0;
+};
 
 using WeightTriplets = std::vector<Eigen::Triplet<float, int32_t>>;
 // An Elman body from the non-zeros of the recurrent (H, H) and input

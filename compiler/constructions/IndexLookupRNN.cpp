@@ -87,16 +87,12 @@ Layout layout(const Spec &spec) {
   return {spec.task.maxLength, V, bitsPerSymbol(V)};
 }
 
-class IndexLookupRnn final : public Construction {
+class IndexLookupRnn final : public ElmanConstruction {
 public:
   const char *id() const override { return "index_lookup/rnn-pointer-memory"; }
   TaskKind task() const override { return TaskKind::IndexLookup; }
-  Architecture arch() const override { return Architecture::RNN; }
-  std::string requirement() const override { return "rnn"; }
-  bool accepts(const ModelSpec &) const override { return true; }
-
-  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
-    return elmanSize(spec, layout(spec).shape());
+  ElmanShape shape(const Spec &spec) const override {
+    return layout(spec).shape();
   }
 
   Network

@@ -55,26 +55,18 @@ Layout layout(const Spec &spec, int64_t codeWidth) {
   return {vocabularyOf(spec.task).symbolCount, codeWidth};
 }
 
-class IndexLookupTransformer final : public CodedDenseTransformer {
+class IndexLookupTransformer final
+    : public TransformerOfDepth<1, CodedDenseTransformer> {
 public:
   const char *id() const override { return "index_lookup/transformer-1layer"; }
   TaskKind task() const override { return TaskKind::IndexLookup; }
-  Architecture arch() const override { return Architecture::Transformer; }
-  std::string requirement() const override {
-    return "transformer with layers = 1";
-  }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
   DenseTransformerShape shape(const Spec &spec,
                               int64_t codeWidth) const override {
     return layout(spec, codeWidth).shape();
   }
-  // Each query selects one key: only the one-sided gap matters (a negative
-  // inner product only lowers a competitor's score). Positions 1 .. N+1.
-  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
-    return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
-                               Sidedness::OneSided);
-  }
+  // The position code (codeRequest): each query selects one key, so a
+  // one-sided code for positions 1 .. N+1.
 
   Network build(
       const Spec &spec, const ModelSpec &m,

@@ -230,16 +230,12 @@ HeadLayer absenceLayer(const NearestNeighbourLayout &u) {
                    Vector::Ones(u.layer3Width()));
 }
 
-class NearestNeighbourRnn final : public Construction {
+class NearestNeighbourRnn final : public ElmanConstruction {
 public:
   const char *id() const override { return "nearest_neighbour/rnn-memory"; }
   TaskKind task() const override { return TaskKind::NearestNeighbour; }
-  Architecture arch() const override { return Architecture::RNN; }
-  std::string requirement() const override { return "rnn"; }
-  bool accepts(const ModelSpec &) const override { return true; }
-
-  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
-    return elmanSize(spec, layout(spec).shape());
+  ElmanShape shape(const Spec &spec) const override {
+    return layout(spec).shape();
   }
 
   Network

@@ -155,28 +155,20 @@ void retrieveNearestLabel(const Layout &g, double eta2,
   retrieve.output.dense().block(g.Y(), 0, L, L).diagonal().setOnes();
 }
 
-class NearestNeighbourTransformer final : public CodedDenseTransformer {
+class NearestNeighbourTransformer final
+    : public TransformerOfDepth<2, CodedDenseTransformer> {
 public:
   const char *id() const override {
     return "nearest_neighbour/transformer-2layer";
   }
   TaskKind task() const override { return TaskKind::NearestNeighbour; }
-  Architecture arch() const override { return Architecture::Transformer; }
-  std::string requirement() const override {
-    return "transformer with layers = 2";
-  }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
   DenseTransformerShape shape(const Spec &spec,
                               int64_t codeWidth) const override {
     return layout(spec, codeWidth).shape();
   }
-  // The copy head selects one key: only the one-sided gap matters. Positions
-  // 0 .. 2N+1.
-  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
-    return positionCodeRequest(m, vocabularyOf(spec.task).maxSequenceLength,
-                               Sidedness::OneSided);
-  }
+  // The position code (codeRequest): the copy head selects one key, so a
+  // one-sided code for positions 0 .. 2N+1.
 
   Network build(
       const Spec &spec, const ModelSpec &m,

@@ -66,7 +66,7 @@ struct Layout {
   }
 };
 
-class PairPredicateRnn final : public Construction {
+class PairPredicateRnn final : public ElmanConstruction {
 public:
   explicit PairPredicateRnn(TaskKind task) : task_(task) {}
   const char *id() const override {
@@ -74,15 +74,12 @@ public:
                                              : "disjointness/rnn-delay-line";
   }
   TaskKind task() const override { return task_; }
-  Architecture arch() const override { return Architecture::RNN; }
-  std::string requirement() const override { return "rnn"; }
-  bool accepts(const ModelSpec &) const override { return true; }
 
   Layout layout(const Spec &spec) const {
     return {spec.task.maxLength, task_ == TaskKind::StringEquality};
   }
-  ConstructionSize size(const Spec &spec, const ModelSpec &) const override {
-    return elmanSize(spec, layout(spec).shape());
+  ElmanShape shape(const Spec &spec) const override {
+    return layout(spec).shape();
   }
 
   Network

@@ -171,7 +171,7 @@ MLP detectors(const Layout &g) {
   return mlp;
 }
 
-class PairPredicateTransformer1L final : public Construction {
+class PairPredicateTransformer1L final : public TransformerOfDepth<1> {
 public:
   explicit PairPredicateTransformer1L(TaskKind task) : task_(task) {}
   const char *id() const override {
@@ -180,11 +180,9 @@ public:
                : "disjointness/transformer-1layer-linear";
   }
   TaskKind task() const override { return task_; }
-  Architecture arch() const override { return Architecture::Transformer; }
   std::string requirement() const override {
     return "transformer with layers = 1 (linear width)";
   }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
   Layout layout(const Spec &spec) const {
     return {spec.task.maxLength, task_ == TaskKind::StringEquality};

@@ -127,7 +127,8 @@ void countLayer(const Layout &g, int64_t M, TransformerLayer &layer) {
   threshold.out(g.Z(), 0) = 1; // u accumulates into z, which is 0 at <out>
 }
 
-class PairPredicateTransformer2L final : public CodedDenseTransformer {
+class PairPredicateTransformer2L final
+    : public TransformerOfDepth<2, CodedDenseTransformer> {
 public:
   explicit PairPredicateTransformer2L(TaskKind task) : task_(task) {}
   const char *id() const override {
@@ -136,11 +137,6 @@ public:
                : "disjointness/transformer-2layer";
   }
   TaskKind task() const override { return task_; }
-  Architecture arch() const override { return Architecture::Transformer; }
-  std::string requirement() const override {
-    return "transformer with layers = 2";
-  }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 2; }
 
   Layout layout(int64_t codeWidth) const {
     return {codeWidth, task_ == TaskKind::StringEquality};

@@ -116,6 +116,12 @@ ConstructionSize denseTransformerSize(const Spec &spec,
   return {D, w.parameters, w.bytes};
 }
 
+CodeRequest CodedDenseTransformer::codeRequest(const Spec &spec,
+                                               const ModelSpec &model) const {
+  return positionCodeRequest(model, vocabularyOf(spec.task).maxSequenceLength,
+                             Sidedness::OneSided);
+}
+
 ConstructionSize CodedDenseTransformer::size(const Spec &spec,
                                              const ModelSpec &model) const {
   const int64_t k = plannedCodeWidth(codeRequest(spec, model));

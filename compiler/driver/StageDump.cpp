@@ -26,16 +26,16 @@ std::string valueText(const ast::Value &v) {
 // equal digests mean equal weights (to the bit), whatever the storage.
 uint64_t weightDigest(const Network &net) {
   uint64_t h = 1469598103934665603ull;
-  forEachWeightArray(net, [&h](const std::string &name, const float *w,
-                               int64_t n) {
-    for (char c : name)
-      h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t bits;
-      std::memcpy(&bits, &w[i], 4);
-      h = (h ^ bits) * 1099511628211ull;
-    }
-  });
+  forEachWeightArray(
+      net, [&h](const std::string &name, const float *w, int64_t n) {
+        for (char c : name)
+          h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+        for (int64_t i = 0; i < n; ++i) {
+          uint32_t bits;
+          std::memcpy(&bits, &w[i], 4);
+          h = (h ^ bits) * 1099511628211ull;
+        }
+      });
   return h;
 }
 } // namespace
@@ -81,9 +81,8 @@ std::string dumpSpec(const Spec &spec) {
     if (!m.construction.empty())
       os << "  construction " << m.construction << "\n";
   }
-  os << "eval\n  samples " << spec.eval.samples << "\n  seed "
-     << spec.eval.seed << "\n  inputs "
-     << inputDistributionName(spec.eval.inputs) << "\n";
+  os << "eval\n  samples " << spec.eval.samples << "\n  seed " << spec.eval.seed
+     << "\n  inputs " << inputDistributionName(spec.eval.inputs) << "\n";
   return os.str();
 }
 
@@ -97,15 +96,14 @@ std::string dumpNetwork(const Network &net) {
   for (const ResidualBlock &b : net.blocks)
     os << " " << b.name << "[" << b.offset << ":" << b.offset + b.width << ")";
   os << "\n  weight arrays\n";
-  forEachWeightArray(net, [&os](const std::string &name, const float *,
-                                int64_t n) {
-    os << "    " << name << " " << n << "\n";
-  });
+  forEachWeightArray(net,
+                     [&os](const std::string &name, const float *, int64_t n) {
+                       os << "    " << name << " " << n << "\n";
+                     });
   char digest[17];
   std::snprintf(digest, sizeof digest, "%016llx",
                 static_cast<unsigned long long>(weightDigest(net)));
-  os << "  parameters " << parameterCount(net) << ", digest " << digest
-     << "\n";
+  os << "  parameters " << parameterCount(net) << ", digest " << digest << "\n";
   return os.str();
 }
 
@@ -122,10 +120,10 @@ std::string columns(const CompactMatrix &m) {
 
 const char *regionName(ScratchRegion r) {
   static const char *const kNames[] = {
-      "residual", "update",        "keys",          "values",
-      "query",    "scores",        "head-output",   "hidden",
-      "embedded", "block-scores",  "block-queries", "token-scores",
-      "token-sums", "state",       "next-state",    "head-buffer-a",
+      "residual",      "update",       "keys",          "values",
+      "query",         "scores",       "head-output",   "hidden",
+      "embedded",      "block-scores", "block-queries", "token-scores",
+      "token-sums",    "state",        "next-state",    "head-buffer-a",
       "head-buffer-b", "guard"};
   return kNames[static_cast<int>(r)];
 }
@@ -138,7 +136,10 @@ void dumpScratch(std::ostream &os, const ScratchLayout &layout) {
     if (!r.size.perPosition)
       os << r.size.floats;
     else
-      os << "(M" << (r.size.extraPositions ? " + " + std::to_string(r.size.extraPositions) : "")
+      os << "(M"
+         << (r.size.extraPositions
+                 ? " + " + std::to_string(r.size.extraPositions)
+                 : "")
          << ") x " << r.size.floats;
   }
   os << "\n";
@@ -156,10 +157,9 @@ void dumpLayers(std::ostream &os, const ForwardPlan &p) {
          << columns(head.query) << ", key " << columns(head.key) << ", value "
          << columns(head.value) << ", output " << columns(head.output) << "\n";
       if (l == 0 && p.foldLayer0)
-        os << "      folded tables: key tok " << head.keyTok.present
-           << " pos " << head.keyPos.present << ", value tok "
-           << head.valueTok.present << " pos " << head.valuePos.present
-           << "\n";
+        os << "      folded tables: key tok " << head.keyTok.present << " pos "
+           << head.keyPos.present << ", value tok " << head.valueTok.present
+           << " pos " << head.valuePos.present << "\n";
     }
     if (layer.hasMlp)
       os << "    mlp in " << columns(layer.mlpIn) << ", out "

@@ -209,12 +209,7 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
     merge(result, local);
   };
 
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back(work, t);
-  work(0);
-  for (auto &th : pool)
-    th.join();
+  runOnThreads(threads, work);
   if (opt.progress)
     opt.progress(done.load(), opt.samples);
   sortReport(result, opt.maxReported);

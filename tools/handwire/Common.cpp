@@ -104,42 +104,66 @@ bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
   return true;
 }
 
+namespace {
+// A compiled model file: read and verified (it enters after stage 4).
+bool loadModelFile(const CommonOptions &o, int64_t limit, LoadedModels &out) {
+  if (!o.overrides.empty() || o.maxLength) {
+    std::cerr << "handwire: error: -D and -N apply to .task specs, not to the "
+                 "compiled model '"
+              << o.input << "'\n";
+    return false;
+  }
+  try {
+    LoadedModel m = readModel(o.input, limit);
+    out.fromSpec = false;
+    out.spec.file = o.input;
+    out.spec.task = m.task;
+    ModelSpec ms;
+    ms.name = m.net.name;
+    ms.arch = m.net.arch;
+    ms.precision = m.net.precision;
+    out.spec.models.push_back(ms);
+    out.models.push_back(std::move(m));
+    return true;
+  } catch (const UserError &e) {
+    std::cerr << "handwire: error: " << e.what() << "\n";
+    return false;
+  }
+}
+
+// Stages 3-4 for one model, with a progress line on a terminal.
+std::optional<Network> buildModel(Pipeline &pipeline, const Spec &spec,
+                                  const ModelSpec &model,
+                                  DiagnosticEngine &diags) {
+  if (stderrIsTerminal())
+    std::cerr << "compiling " << model.name << " ("
+              << architectureName(model.arch) << ", N = " << spec.task.maxLength
+              << ")...\r" << std::flush;
+  std::optional<Network> net;
+  try {
+    net = pipeline.network(spec, model);
+  } catch (const std::bad_alloc &) {
+    diags.error(model.loc,
+                "out of memory while building model '" + model.name + "'");
+  }
+  if (stderrIsTerminal())
+    std::cerr << "\33[2K" << std::flush;
+  diags.flush(std::cerr);
+  return net;
+}
+} // namespace
+
 bool loadModels(const CommonOptions &o, LoadedModels &out,
                 const StageObserver &observer) {
   setWorkerThreads(static_cast<unsigned>(o.threads));
-  DiagnosticEngine diags;
   const int64_t limit = parseByteSize(o.memoryLimit);
   if (limit <= 0) {
     std::cerr << "handwire: error: --memory-limit '" << o.memoryLimit
               << "' is not a size (examples: 512M, 8G)\n";
     return false;
   }
-
-  if (endsWith(o.input, ".json")) {
-    if (!o.overrides.empty() || o.maxLength) {
-      std::cerr
-          << "handwire: error: -D and -N apply to .task specs, not to the "
-             "compiled model '"
-          << o.input << "'\n";
-      return false;
-    }
-    try {
-      LoadedModel m = readModel(o.input, limit);
-      out.fromSpec = false;
-      out.spec.file = o.input;
-      out.spec.task = m.task;
-      ModelSpec ms;
-      ms.name = m.net.name;
-      ms.arch = m.net.arch;
-      ms.precision = m.net.precision;
-      out.spec.models.push_back(ms);
-      out.models.push_back(std::move(m));
-      return true;
-    } catch (const UserError &e) {
-      std::cerr << "handwire: error: " << e.what() << "\n";
-      return false;
-    }
-  }
+  if (endsWith(o.input, ".json"))
+    return loadModelFile(o, limit, out);
 
   std::vector<std::string> overrides = o.overrides;
   if (o.maxLength)
@@ -148,40 +172,23 @@ bool loadModels(const CommonOptions &o, LoadedModels &out,
   po.compile.allowUncertified = o.allowUncertified;
   po.compile.memoryLimitBytes = limit;
   po.observer = observer;
+  DiagnosticEngine diags;
   Pipeline pipeline(po, diags);
   std::optional<Spec> spec = pipeline.frontEnd(o.input, overrides);
   diags.flush(std::cerr);
-  if (!spec)
+  if (!spec || !checkModelNames(*spec, o.models, o.input))
     return false;
   out.spec = *spec;
-
-  if (!checkModelNames(*spec, o.models, o.input))
-    return false;
 
   bool ok = true;
   for (const ModelSpec &model : spec->models) {
     if (!o.models.empty() && std::find(o.models.begin(), o.models.end(),
                                        model.name) == o.models.end())
       continue;
-    if (stderrIsTerminal())
-      std::cerr << "compiling " << model.name << " ("
-                << architectureName(model.arch)
-                << ", N = " << spec->task.maxLength << ")...\r" << std::flush;
-    std::optional<Network> net;
-    try {
-      net = pipeline.network(*spec, model);
-    } catch (const std::bad_alloc &) {
-      diags.error(model.loc,
-                  "out of memory while building model '" + model.name + "'");
-    }
-    if (stderrIsTerminal())
-      std::cerr << "\33[2K" << std::flush;
-    diags.flush(std::cerr);
-    if (!net) {
-      ok = false;
-      continue;
-    }
-    out.models.push_back({spec->task, std::move(*net)});
+    std::optional<Network> net = buildModel(pipeline, *spec, model, diags);
+    ok &= net.has_value();
+    if (net)
+      out.models.push_back({spec->task, std::move(*net)});
   }
   out.timings = pipeline.timings();
   return ok;

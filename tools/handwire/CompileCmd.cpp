@@ -6,8 +6,8 @@
 
 #include "codegen/EmitLLVM.h"
 #include "driver/StageDump.h"
-#include "jit/JitBackend.h"
 #include "export/Onnx.h"
+#include "jit/JitBackend.h"
 
 #include <iostream>
 
@@ -130,8 +130,8 @@ int runCompile(const CompileCliOptions &o) {
   for (const LoadedModel &m : loaded.models) {
     ModelPaths paths;
     try {
-      const auto written = pipeline.exportModel(m.task, m.net, o.output,
-                                                Pipeline::ExportFormat::Weights);
+      const auto written = pipeline.exportModel(
+          m.task, m.net, o.output, Pipeline::ExportFormat::Weights);
       paths.weights = written[0];
       paths.config = written[1];
     } catch (const UserError &e) {
