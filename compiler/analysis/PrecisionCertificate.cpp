@@ -139,123 +139,146 @@ std::vector<HeadLayerGrid> headGrids(const ElmanBody &e, int fractionBits) {
   return grids;
 }
 
+// Marks the verdict inexact, for the given reason.
+void fail(PrecisionVerdict &v, const std::string &why) {
+  v.exact = false;
+  v.reasons.push_back(why);
+}
+
+// Significand bits a value of gridValue grid steps needs.
+int bitsFor(double gridValue) {
+  return std::max(1, int(std::ceil(std::log2(gridValue + 1))));
+}
+
+// 1. Every weight must be finite in the format.
+void checkWeightsFinite(PrecisionVerdict &v, const Format &f,
+                        const std::string &name, const WeightStats &w) {
+  if (w.maxAbs > f.maxFinite)
+    fail(v, "weight " + num(w.maxAbs) + " in " + w.where + " overflows " +
+                name + " (largest finite value " + num(f.maxFinite) + ")");
+}
+
+// 2a'. The read-out head, layer by layer on its own (finer) grid: each
+// stored pre-activation's positive range and each weight must fit the
+// significand, and each fp32 partial sum fp32's. This assumes the same
+// 0/1 final state.
+void certifyReadoutHead(PrecisionVerdict &v, const ElmanBody &e,
+                        const Format &f, const std::string &name,
+                        int fractionBits) {
+  const std::vector<HeadLayerGrid> grids = headGrids(e, fractionBits);
+  for (size_t k = 0; k < grids.size(); ++k) {
+    const HeadLayerGrid &g = grids[k];
+    const int bits = bitsFor(std::max(std::ldexp(g.upper, g.gridExponent),
+                                      std::ldexp(g.maxWeight, fractionBits)));
+    const int sumBits = bitsFor(std::ldexp(g.sum, g.gridExponent));
+    v.requiredBits = std::max(v.requiredBits, bits);
+    const std::string layer = "rnn.head." + std::to_string(k);
+    if (sumBits > kFp32Significand)
+      fail(v, layer + ": partial sums reach " + num(g.sum) +
+                  " on a grid of 2^-" + std::to_string(g.gridExponent) +
+                  ": fp32 accumulation needs " + std::to_string(sumBits) +
+                  " significand bits, it has 24");
+    if (bits > f.significand)
+      fail(v, layer + ": pre-activations reach " + num(g.upper) +
+                  " on a grid of 2^-" + std::to_string(g.gridExponent) +
+                  ": needs " + std::to_string(bits) + " significand bits, " +
+                  name + " has " + std::to_string(f.significand));
+    else
+      v.reasons.push_back(layer + ": pre-activations are multiples of 2^-" +
+                          std::to_string(g.gridExponent) + " of at most " +
+                          num(g.upper) +
+                          " (below 0 they round to at most 0): exact with " +
+                          std::to_string(bits) + " bits");
+  }
+}
+
+// 2a. RNN: with weights on a grid of 2^-e and states in {0, 1} (the
+// constructions' invariant), every pre-activation is a multiple of 2^-e
+// of magnitude <= B: exact iff B 2^e fits the significand. A read-out
+// head is checked the same way, on the grids headGrids derives.
+void certifyElman(PrecisionVerdict &v, const ElmanBody &e, const Format &f,
+                  const std::string &name, const WeightStats &w) {
+  const double B = elmanPreactivationBound(e);
+  if (w.fractionBits < 0) {
+    fail(v, "weights are not dyadic rationals, so exactness of the 0/1 state "
+            "cannot be argued in " +
+                name);
+    return;
+  }
+  v.requiredBits = bitsFor(std::ldexp(B, w.fractionBits));
+  if (v.requiredBits > f.significand)
+    fail(v, "pre-activations reach " + num(B) + " on a grid of 2^-" +
+                std::to_string(w.fractionBits) + ": needs " +
+                std::to_string(v.requiredBits) + " significand bits, " + name +
+                " has " + std::to_string(f.significand));
+  else
+    v.reasons.push_back("every pre-activation is a multiple of 2^-" +
+                        std::to_string(w.fractionBits) +
+                        " of size <= " + num(B) + ": exact with " +
+                        std::to_string(v.requiredBits) + " bits");
+  certifyReadoutHead(v, e, f, name, w.fractionBits);
+}
+
+// 2b. Selection heads: a logit s <q,k> with |<q,k>| <= B is stored with
+// error <= s B u, and the rounded codes move <q,k> by <= 2 B u, so the
+// gap s g survives with half to spare when 12 B u <= g, i.e.
+// p >= log2(12 B / g) (§4.3, with codes rounded to the format;
+// HeadCertificate::requiredBits).
+void certifySelectionHeads(PrecisionVerdict &v, const Certificate &c,
+                           const Format &f, const std::string &name) {
+  for (const HeadCertificate &h : c.heads) {
+    if (h.gap <= 0)
+      continue;
+    const int bits = h.requiredBits();
+    v.requiredBits = std::max(v.requiredBits, bits);
+    if (bits > f.significand)
+      fail(v, h.head + ": gap " + num(h.gap) + " needs " +
+                  std::to_string(bits) + " significand bits, " + name +
+                  " has " + std::to_string(f.significand));
+    if (h.scale * h.logitBound > f.maxFinite)
+      fail(v, h.head + ": logits up to " + num(h.scale * h.logitBound) +
+                  " overflow " + name);
+  }
+}
+
+// 2c. Averages: the smallest one the read-out must resolve needs
+// averageBits significant bits; below the smallest normal number a
+// format has fewer (a subnormal x has log2(x / smallest subnormal) + 1).
+void certifyAverages(PrecisionVerdict &v, const Certificate &c, const Format &f,
+                     const std::string &name) {
+  if (c.averageBits <= 0)
+    return;
+  v.requiredBits = std::max(v.requiredBits, c.averageBits);
+  const double minSub = std::ldexp(f.minNormal, 1 - f.significand);
+  const int bitsThere =
+      c.smallestAverage >= f.minNormal
+          ? f.significand
+          : int(std::floor(std::log2(c.smallestAverage / minSub))) + 1;
+  if (bitsThere < c.averageBits)
+    fail(v, "an attention average as small as " + num(c.smallestAverage) +
+                " keeps only " + std::to_string(std::max(bitsThere, 0)) +
+                " significand bits in " + name + ", " +
+                std::to_string(c.averageBits) + " are needed");
+}
+
 PrecisionVerdict certifyWith(const Network &net, Precision p,
                              const WeightStats &w) {
   const Format f = formatOf(p);
   PrecisionVerdict v;
   v.precision = p;
   v.exact = true;
-  auto fail = [&](const std::string &why) {
-    v.exact = false;
-    v.reasons.push_back(why);
-  };
   const std::string name = precisionName(p);
-
-  // 1. Every weight must be finite in the format.
-  if (w.maxAbs > f.maxFinite)
-    fail("weight " + num(w.maxAbs) + " in " + w.where + " overflows " + name +
-         " (largest finite value " + num(f.maxFinite) + ")");
-
+  checkWeightsFinite(v, f, name, w);
   if (!net.isTransformer()) {
-    // 2a. RNN: with weights on a grid of 2^-e and states in {0, 1} (the
-    // constructions' invariant), every pre-activation is a multiple of 2^-e
-    // of magnitude <= B: exact iff B 2^e fits the significand. A read-out
-    // head is checked the same way, on the grids headGrids derives.
-    const double B = elmanPreactivationBound(net.elman());
-    if (w.fractionBits < 0) {
-      fail("weights are not dyadic rationals, so exactness of the 0/1 state "
-           "cannot be argued in " +
-           name);
-    } else {
-      const double grid = std::ldexp(B, w.fractionBits);
-      v.requiredBits = std::max(1, int(std::ceil(std::log2(grid + 1))));
-      if (v.requiredBits > f.significand)
-        fail("pre-activations reach " + num(B) + " on a grid of 2^-" +
-             std::to_string(w.fractionBits) + ": needs " +
-             std::to_string(v.requiredBits) + " significand bits, " + name +
-             " has " + std::to_string(f.significand));
-      else
-        v.reasons.push_back("every pre-activation is a multiple of 2^-" +
-                            std::to_string(w.fractionBits) +
-                            " of size <= " + num(B) + ": exact with " +
-                            std::to_string(v.requiredBits) + " bits");
-      // 2a'. The read-out head, layer by layer on its own (finer) grid: each
-      // stored pre-activation's positive range and each weight must fit the
-      // significand, and each fp32 partial sum fp32's. This assumes the same
-      // 0/1 final state.
-      const std::vector<HeadLayerGrid> grids =
-          headGrids(net.elman(), w.fractionBits);
-      auto bitsFor = [](double gridValue) {
-        return std::max(1, int(std::ceil(std::log2(gridValue + 1))));
-      };
-      for (size_t k = 0; k < grids.size(); ++k) {
-        const HeadLayerGrid &g = grids[k];
-        const int bits =
-            bitsFor(std::max(std::ldexp(g.upper, g.gridExponent),
-                             std::ldexp(g.maxWeight, w.fractionBits)));
-        const int sumBits = bitsFor(std::ldexp(g.sum, g.gridExponent));
-        v.requiredBits = std::max(v.requiredBits, bits);
-        const std::string layer = "rnn.head." + std::to_string(k);
-        if (sumBits > kFp32Significand)
-          fail(layer + ": partial sums reach " + num(g.sum) +
-               " on a grid of 2^-" + std::to_string(g.gridExponent) +
-               ": fp32 accumulation needs " + std::to_string(sumBits) +
-               " significand bits, it has 24");
-        if (bits > f.significand)
-          fail(layer + ": pre-activations reach " + num(g.upper) +
-               " on a grid of 2^-" + std::to_string(g.gridExponent) +
-               ": needs " + std::to_string(bits) + " significand bits, " +
-               name + " has " + std::to_string(f.significand));
-        else
-          v.reasons.push_back(
-              layer + ": pre-activations are multiples of 2^-" +
-              std::to_string(g.gridExponent) + " of at most " + num(g.upper) +
-              " (below 0 they round to at most 0): exact with " +
-              std::to_string(bits) + " bits");
-      }
-    }
-  } else {
-    // 2b. Selection heads: a logit s <q,k> with |<q,k>| <= B is stored with
-    // error <= s B u, and the rounded codes move <q,k> by <= 2 B u, so the
-    // gap s g survives with half to spare when 12 B u <= g, i.e.
-    // p >= log2(12 B / g) (§4.3, with codes rounded to the format;
-    // HeadCertificate::requiredBits).
-    for (const HeadCertificate &h : net.certificate.heads) {
-      if (h.gap <= 0)
-        continue;
-      const int bits = h.requiredBits();
-      v.requiredBits = std::max(v.requiredBits, bits);
-      if (bits > f.significand)
-        fail(h.head + ": gap " + num(h.gap) + " needs " + std::to_string(bits) +
-             " significand bits, " + name + " has " +
-             std::to_string(f.significand));
-      if (h.scale * h.logitBound > f.maxFinite)
-        fail(h.head + ": logits up to " + num(h.scale * h.logitBound) +
-             " overflow " + name);
-    }
-    // 2c. Averages: the smallest one the read-out must resolve needs
-    // averageBits significant bits; below the smallest normal number a
-    // format has fewer (a subnormal x has log2(x / smallest subnormal) + 1).
-    const Certificate &c = net.certificate;
-    if (c.averageBits > 0) {
-      v.requiredBits = std::max(v.requiredBits, c.averageBits);
-      const double minSub = std::ldexp(f.minNormal, 1 - f.significand);
-      const int bitsThere =
-          c.smallestAverage >= f.minNormal
-              ? f.significand
-              : int(std::floor(std::log2(c.smallestAverage / minSub))) + 1;
-      if (bitsThere < c.averageBits)
-        fail("an attention average as small as " + num(c.smallestAverage) +
-             " keeps only " + std::to_string(std::max(bitsThere, 0)) +
-             " significand bits in " + name + ", " +
-             std::to_string(c.averageBits) + " are needed");
-    }
-    if (v.exact)
-      v.reasons.push_back(
-          "selection heads keep half their logit gap with " +
-          std::to_string(std::max(v.requiredBits, 1)) +
-          " significand bits; weights and averages are in range");
+    certifyElman(v, net.elman(), f, name, w);
+    return v;
   }
+  certifySelectionHeads(v, net.certificate, f, name);
+  certifyAverages(v, net.certificate, f, name);
+  if (v.exact)
+    v.reasons.push_back("selection heads keep half their logit gap with " +
+                        std::to_string(std::max(v.requiredBits, 1)) +
+                        " significand bits; weights and averages are in range");
   return v;
 }
 

@@ -334,6 +334,98 @@ Choice choose(const CodeRequest &r, bool certify) {
   return c;
 }
 
+// Width, parameters and measured biases of an exactly certified code (linear
+// or Kerdock: both certificates hold the extreme biases times the width).
+template <typename CodeT, typename CertificateT>
+void recordBiases(CodeCertificate &cert, const CodeT &code,
+                  const CertificateT &s) {
+  cert.dim = code.dim;
+  cert.params = code.params;
+  cert.method = s.method;
+  const double d = double(code.dim);
+  cert.maxInnerProduct = double(s.maxBias) / d;
+  cert.coherence = double(std::max(s.maxBias, -s.minBias)) / d;
+}
+
+void takeLinearCode(Code &c, const LinearSignCode &code,
+                    const SpanCertificate &s, int64_t count) {
+  recordBiases(c.certificate, code, s);
+  c.certificate.worstPairs = pairsAt(s.worstCodeword, count);
+  c.vectors = materialize(code, count);
+}
+
+void takeKerdockCode(Code &c, const KerdockCode &code,
+                     const KerdockCertificate &s, int64_t count) {
+  recordBiases(c.certificate, code, s);
+  c.certificate.worstPairs = kerdockPairsAt(code, s, count);
+  c.vectors = materialize(code, count);
+}
+
+using Progress = std::function<void(const std::string &)>;
+
+// One random linear code of length dim, certified over its span; fills c and
+// returns true if it meets the request.
+bool tryRandomLinearDraw(Code &c, const CodeRequest &req, int64_t dim,
+                         uint64_t seed, const Progress &progress) {
+  if (progress)
+    progress("drawing a random linear code of length " + std::to_string(dim) +
+             " and certifying its span");
+  const int K = spanBits(req.count);
+  LinearSignCode code = randomLinearCode(K, dim, seed);
+  SpanCertificate s = certifySpan(code, K, limitsFor(req, dim));
+  if (!meets(s, dim, req))
+    return false;
+  takeLinearCode(c, code, s, req.count);
+  return true;
+}
+
+// req.count Rademacher vectors in dim dimensions, measured over all pairs;
+// fills c and returns true if they meet the request.
+bool tryRademacherDraw(Code &c, const CodeRequest &req, int64_t dim,
+                       uint64_t seed, const Progress &progress) {
+  if (progress)
+    progress("drawing " + std::to_string(req.count) +
+             " Rademacher vectors in " + std::to_string(dim) +
+             " dimensions and measuring their coherence");
+  SignCode vectors = drawRademacher(req.count, dim, seed);
+  CoherenceMeasurement m = measureCoherence(vectors);
+  const double worst =
+      req.sided == Sidedness::OneSided ? m.maxInnerProduct : m.coherence;
+  if (worst > req.coherence)
+    return false;
+  CodeCertificate &cert = c.certificate;
+  cert.dim = dim;
+  cert.params = "seed " + std::to_string(seed);
+  cert.method = "exact: Hamming distances of all pairs";
+  cert.coherence = m.coherence;
+  cert.maxInnerProduct = m.maxInnerProduct;
+  cert.worstPairs = std::move(m.worstPairs);
+  c.vectors = std::move(vectors);
+  return true;
+}
+
+// Random families: draw, certify exactly, redraw a few times, then widen,
+// so that a pathological seed cannot loop forever.
+void drawCertifiedRandomCode(Code &c, const Plan &plan, const CodeRequest &req,
+                             const Progress &progress) {
+  int64_t dim = plan.dim;
+  if (plan.family == CodeFamily::Rademacher)
+    checkPairWork(req, dim);
+  uint64_t drawSeed = req.seed;
+  for (int draw = 1;; ++draw) {
+    c.certificate.draws = draw;
+    c.certificate.seed = drawSeed;
+    const bool met = plan.family == CodeFamily::RandomLinear
+                         ? tryRandomLinearDraw(c, req, dim, drawSeed, progress)
+                         : tryRademacherDraw(c, req, dim, drawSeed, progress);
+    if (met)
+      return;
+    drawSeed = streamSeed(drawSeed, 0x5eed);
+    if (draw % 3 == 0)
+      dim += std::max<int64_t>(1, dim / 8);
+  }
+}
+
 } // namespace
 
 int64_t minimumCodeWidth(int64_t count) { return spanBits(count); }
@@ -342,10 +434,9 @@ int64_t plannedCodeWidth(const CodeRequest &request) {
   return choose(request, /*certify=*/false).plan.dim;
 }
 
-Code makeCode(const CodeRequest &req,
-              const std::function<void(const std::string &)> &progress) {
+Code makeCode(const CodeRequest &req, const Progress &progress) {
   Choice choice = choose(req, /*certify=*/true);
-  Plan &plan = choice.plan;
+  const Plan &plan = choice.plan;
   Code c;
   CodeCertificate &cert = c.certificate;
   cert.family = codeFamilyName(plan.family);
@@ -356,79 +447,13 @@ Code makeCode(const CodeRequest &req,
   cert.alternatives = std::move(choice.alternatives);
   cert.lowerLimitDim = welchLevenshteinLowerLimit(req.count, req.coherence);
 
-  auto fromSpan = [&](const LinearSignCode &code, const SpanCertificate &s) {
-    cert.dim = code.dim;
-    cert.params = code.params;
-    cert.method = s.method;
-    const double d = double(code.dim);
-    cert.maxInnerProduct = double(s.maxBias) / d;
-    cert.coherence = double(std::max(s.maxBias, -s.minBias)) / d;
-    cert.worstPairs = pairsAt(s.worstCodeword, req.count);
-    c.vectors = materialize(code, req.count);
-  };
-
-  if (plan.linear) { // algebraic: certified while planning
-    fromSpan(*plan.linear, plan.span);
-    return c;
-  }
-  if (plan.kerdock) { // certified while planning too
-    const KerdockCode &code = *plan.kerdock;
-    const KerdockCertificate &s = plan.kerdockSpan;
-    cert.dim = code.dim;
-    cert.params = code.params;
-    cert.method = s.method;
-    const double d = double(code.dim);
-    cert.maxInnerProduct = double(s.maxBias) / d;
-    cert.coherence = double(std::max(s.maxBias, -s.minBias)) / d;
-    cert.worstPairs = kerdockPairsAt(code, s, req.count);
-    c.vectors = materialize(code, req.count);
-    return c;
-  }
-
-  // Random families: draw, certify exactly, redraw a few times, then widen,
-  // so that a pathological seed cannot loop forever.
-  int64_t dim = plan.dim;
-  if (plan.family == CodeFamily::Rademacher)
-    checkPairWork(req, dim);
-  uint64_t drawSeed = req.seed;
-  const int K = spanBits(req.count);
-  for (int draw = 1;; ++draw) {
-    cert.draws = draw;
-    cert.seed = drawSeed;
-    if (plan.family == CodeFamily::RandomLinear) {
-      if (progress)
-        progress("drawing a random linear code of length " +
-                 std::to_string(dim) + " and certifying its span");
-      LinearSignCode code = randomLinearCode(K, dim, drawSeed);
-      SpanCertificate s = certifySpan(code, K, limitsFor(req, dim));
-      if (meets(s, dim, req)) {
-        fromSpan(code, s);
-        return c;
-      }
-    } else {
-      if (progress)
-        progress("drawing " + std::to_string(req.count) +
-                 " Rademacher vectors in " + std::to_string(dim) +
-                 " dimensions and measuring their coherence");
-      SignCode vectors = drawRademacher(req.count, dim, drawSeed);
-      CoherenceMeasurement m = measureCoherence(vectors);
-      const double worst =
-          req.sided == Sidedness::OneSided ? m.maxInnerProduct : m.coherence;
-      if (worst <= req.coherence) {
-        cert.dim = dim;
-        cert.params = "seed " + std::to_string(drawSeed);
-        cert.method = "exact: Hamming distances of all pairs";
-        cert.coherence = m.coherence;
-        cert.maxInnerProduct = m.maxInnerProduct;
-        cert.worstPairs = std::move(m.worstPairs);
-        c.vectors = std::move(vectors);
-        return c;
-      }
-    }
-    drawSeed = streamSeed(drawSeed, 0x5eed);
-    if (draw % 3 == 0)
-      dim += std::max<int64_t>(1, dim / 8);
-  }
+  if (plan.linear) // algebraic: certified while planning
+    takeLinearCode(c, *plan.linear, plan.span, req.count);
+  else if (plan.kerdock) // certified while planning too
+    takeKerdockCode(c, *plan.kerdock, plan.kerdockSpan, req.count);
+  else
+    drawCertifiedRandomCode(c, plan, req, progress);
+  return c;
 }
 
 int64_t welchLevenshteinLowerLimit(int64_t count, double mu) {

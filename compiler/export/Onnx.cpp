@@ -270,89 +270,124 @@ std::string sparseProduct(GraphBuilder &weights, GraphBuilder &ops,
                 [](auto &n) { setInt(n, "keepdims", 0); });
 }
 
+// X = Gather(token, tokens) + Slice(position, 0, length): [length, D].
+std::string embedSequence(GraphBuilder &b, const TransformerBody &t,
+                          const std::string &tokens, const std::string &length,
+                          const std::string &zero1) {
+  const std::string tok = b.op(
+      "Gather", {b.matrix("embed.token", t.embed.token), tokens}, "tok_embed");
+  const std::string pos = b.op(
+      "Slice", {b.matrix("embed.position", t.embed.position), zero1, length},
+      "pos_embed");
+  return b.op("Add", {tok, pos}, "x0");
+}
+
+// Causal mask for the layers that update every row: future[i][j] = j > i.
+struct CausalMask {
+  std::string future, negInf;
+};
+
+CausalMask causalMask(GraphBuilder &b, const std::string &length,
+                      const std::string &zero1, const std::string &one1) {
+  CausalMask m;
+  const std::string lengthScalar = b.op("Squeeze", {length}, "length_scalar");
+  const std::string r = b.op("Range",
+                             {b.int64s("const.zero", {}, {0}), lengthScalar,
+                              b.int64s("const.one", {}, {1})},
+                             "positions");
+  const std::string rows = b.op("Unsqueeze", {r, one1}, "row_positions");
+  const std::string cols = b.op("Unsqueeze", {r, zero1}, "col_positions");
+  m.future = b.op("Greater", {cols, rows}, "future");
+  m.negInf = b.scalar("const.neg_inf", -std::numeric_limits<float>::infinity());
+  return m;
+}
+
+// One head's update (Softmax(S) (X V^T)) O^T of `rows`, S = (rows Q^T)(X
+// K^T)^T; with a mask, future keys are set to -inf (mask null: the read-out
+// row attends to every key).
+std::string headUpdate(GraphBuilder &b, const AttentionHead &head,
+                       const std::string &H, const std::string &rows,
+                       const std::string &X, const CausalMask *mask) {
+  const std::string q = b.op(
+      "MatMul", {rows, b.transposed(H + ".query_T", head.query)}, H + ".q");
+  const std::string k =
+      b.op("MatMul", {X, b.transposed(H + ".key_T", head.key)}, H + ".k");
+  const std::string v =
+      b.op("MatMul", {X, b.transposed(H + ".value_T", head.value)}, H + ".v");
+  const std::string kT = b.op("Transpose", {k}, H + ".k_T", [](auto &n) {
+    setInts(n, "perm", {1, 0});
+  });
+  std::string s = b.op("MatMul", {q, kT}, H + ".scores");
+  if (mask)
+    s = b.op("Where", {mask->future, mask->negInf, s}, H + ".causal_scores");
+  const std::string a = b.op("Softmax", {s}, H + ".weights",
+                             [](auto &n) { setInt(n, "axis", -1); });
+  const std::string mixed = b.op("MatMul", {a, v}, H + ".mixed");
+  return b.op("MatMul", {mixed, b.transposed(H + ".output_T", head.output)},
+              H + ".update");
+}
+
+// The MLP's update Relu(rows In^T + inBias) Out^T + outBias.
+std::string mlpUpdate(GraphBuilder &b, const MLP &m, const std::string &M,
+                      const std::string &rows) {
+  const std::string pre =
+      b.op("Add",
+           {b.op("MatMul", {rows, b.transposed(M + ".in_T", m.in)}, M + ".in"),
+            b.vector(M + ".in_bias", m.inBias)},
+           M + ".pre");
+  const std::string hidden = b.op("Relu", {pre}, M + ".hidden");
+  return b.op(
+      "Add",
+      {b.op("MatMul", {hidden, b.transposed(M + ".out_T", m.out)}, M + ".out"),
+       b.vector(M + ".out_bias", m.outBias)},
+      M + ".update");
+}
+
+// Layer L applied to `rows` (all of X, or the last row for the read-out
+// layer, with no mask): the rows after attention and MLP.
+std::string transformerLayer(GraphBuilder &b, const TransformerLayer &layer,
+                             const std::string &L, std::string rows,
+                             const std::string &X, const CausalMask *mask) {
+  std::string update;
+  for (size_t h = 0; h < layer.heads.size(); ++h) {
+    const std::string o = headUpdate(
+        b, layer.heads[h], L + ".heads." + std::to_string(h), rows, X, mask);
+    update = update.empty() ? o : b.op("Add", {update, o}, L + ".update");
+  }
+  if (!update.empty())
+    rows = b.op("Add", {rows, update}, L + ".after_attention");
+  if (layer.mlp) {
+    const std::string out = mlpUpdate(b, *layer.mlp, L + ".mlp", rows);
+    rows = b.op("Add", {rows, out}, L + ".after_mlp");
+  }
+  return rows;
+}
+
 void buildTransformer(GraphBuilder &b, const Network &net) {
   const TransformerBody &t = net.transformer();
   const std::string tokens = "tokens";
   const std::string length = b.op("Shape", {tokens}, "length"); // [1]
   const std::string zero1 = b.int64s("const.zero_1", {1}, {0});
   const std::string one1 = b.int64s("const.one_1", {1}, {1});
-  const std::string tok = b.op(
-      "Gather", {b.matrix("embed.token", t.embed.token), tokens}, "tok_embed");
-  const std::string pos = b.op(
-      "Slice", {b.matrix("embed.position", t.embed.position), zero1, length},
-      "pos_embed");
-  std::string X = b.op("Add", {tok, pos}, "x0");
+  std::string X = embedSequence(b, t, tokens, length, zero1);
   const std::string lastIndex = b.op("Sub", {length, one1}, "last_index");
-
-  // Causal mask for the layers that update every row: future[i][j] = j > i.
-  std::string future, negInf;
-  if (t.layers.size() > 1) {
-    const std::string lengthScalar = b.op("Squeeze", {length}, "length_scalar");
-    const std::string r = b.op("Range",
-                               {b.int64s("const.zero", {}, {0}), lengthScalar,
-                                b.int64s("const.one", {}, {1})},
-                               "positions");
-    const std::string rows = b.op("Unsqueeze", {r, one1}, "row_positions");
-    const std::string cols = b.op("Unsqueeze", {r, zero1}, "col_positions");
-    future = b.op("Greater", {cols, rows}, "future");
-    negInf = b.scalar("const.neg_inf", -std::numeric_limits<float>::infinity());
-  }
+  CausalMask mask;
+  if (t.layers.size() > 1)
+    mask = causalMask(b, length, zero1, one1);
 
   std::string last; // the last row, [1, D], once computed
   for (size_t l = 0; l < t.layers.size(); ++l) {
-    const TransformerLayer &layer = t.layers[l];
     const bool lastLayer = l + 1 == t.layers.size();
     const std::string L = "layers." + std::to_string(l);
     // Rows this layer updates: all, or only the last one (read-out).
-    std::string rows =
+    const std::string rows =
         lastLayer ? b.op("Gather", {X, lastIndex}, L + ".last") : X;
-    std::string update;
-    for (size_t h = 0; h < layer.heads.size(); ++h) {
-      const AttentionHead &head = layer.heads[h];
-      const std::string H = L + ".heads." + std::to_string(h);
-      const std::string q = b.op(
-          "MatMul", {rows, b.transposed(H + ".query_T", head.query)}, H + ".q");
-      const std::string k =
-          b.op("MatMul", {X, b.transposed(H + ".key_T", head.key)}, H + ".k");
-      const std::string v = b.op(
-          "MatMul", {X, b.transposed(H + ".value_T", head.value)}, H + ".v");
-      const std::string kT = b.op("Transpose", {k}, H + ".k_T", [](auto &n) {
-        setInts(n, "perm", {1, 0});
-      });
-      std::string s = b.op("MatMul", {q, kT}, H + ".scores");
-      if (!lastLayer)
-        s = b.op("Where", {future, negInf, s}, H + ".causal_scores");
-      const std::string a = b.op("Softmax", {s}, H + ".weights",
-                                 [](auto &n) { setInt(n, "axis", -1); });
-      const std::string mixed = b.op("MatMul", {a, v}, H + ".mixed");
-      const std::string o =
-          b.op("MatMul", {mixed, b.transposed(H + ".output_T", head.output)},
-               H + ".update");
-      update = update.empty() ? o : b.op("Add", {update, o}, L + ".update");
-    }
-    if (!update.empty())
-      rows = b.op("Add", {rows, update}, L + ".after_attention");
-    if (layer.mlp) {
-      const MLP &m = *layer.mlp;
-      const std::string M = L + ".mlp";
-      const std::string pre = b.op(
-          "Add",
-          {b.op("MatMul", {rows, b.transposed(M + ".in_T", m.in)}, M + ".in"),
-           b.vector(M + ".in_bias", m.inBias)},
-          M + ".pre");
-      const std::string hidden = b.op("Relu", {pre}, M + ".hidden");
-      const std::string out =
-          b.op("Add",
-               {b.op("MatMul", {hidden, b.transposed(M + ".out_T", m.out)},
-                     M + ".out"),
-                b.vector(M + ".out_bias", m.outBias)},
-               M + ".update");
-      rows = b.op("Add", {rows, out}, L + ".after_mlp");
-    }
+    const std::string after = transformerLayer(b, t.layers[l], L, rows, X,
+                                               lastLayer ? nullptr : &mask);
     if (lastLayer)
-      last = rows;
+      last = after;
     else
-      X = rows;
+      X = after;
   }
   if (last.empty())
     last = b.op("Gather", {X, lastIndex}, "last");

@@ -63,10 +63,116 @@ void writeSafetensors(const std::string &path, std::vector<TensorRef> tensors,
                     "': " + std::strerror(errno));
 }
 
-SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
-  auto fail = [&](const std::string &what) -> UserError {
-    return UserError("'" + path + "' is not a valid safetensors file: " + what);
+namespace {
+
+UserError invalidFile(const std::string &path, const std::string &what) {
+  return UserError("'" + path + "' is not a valid safetensors file: " + what);
+}
+
+// The JSON header after the 8-byte little-endian length, which goes to
+// headerSize. `in` holds a file of `size` bytes.
+nlohmann::json readHeader(std::ifstream &in, const std::string &path,
+                          int64_t size, uint64_t &headerSize) {
+  if (size < 8)
+    throw invalidFile(path, "shorter than its 8-byte header length");
+  in.seekg(0);
+  unsigned char len[8];
+  in.read(reinterpret_cast<char *>(len), 8);
+  headerSize = 0;
+  for (int i = 0; i < 8; ++i)
+    headerSize |= uint64_t(len[i]) << (8 * i);
+  if (headerSize > static_cast<uint64_t>(size - 8) ||
+      headerSize > (uint64_t(100) << 20))
+    throw invalidFile(path, "header length " + std::to_string(headerSize) +
+                                " exceeds the file");
+  std::string text(headerSize, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(headerSize));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception &e) {
+    throw invalidFile(path,
+                      std::string("header is not JSON (") + e.what() + ")");
+  }
+  if (!header.is_object())
+    throw invalidFile(path, "header is not a JSON object");
+  return header;
+}
+
+// The string entries of __metadata__ (others are ignored).
+void readMetadata(const nlohmann::json &m, const std::string &path,
+                  std::map<std::string, std::string> &metadata) {
+  if (!m.is_object())
+    throw invalidFile(path, "__metadata__ is not an object");
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (it->is_string())
+      metadata[it.key()] = it->get<std::string>();
+}
+
+// A tensor's header entry, validated: its dtype and shape (bytes still
+// empty), and its data range [begin, end) within the dataSize data bytes.
+struct TensorEntry {
+  Tensor tensor;
+  uint64_t begin = 0, end = 0;
+};
+
+TensorEntry validateTensorEntry(const nlohmann::json &e,
+                                const std::string &path,
+                                const std::string &where, uint64_t dataSize) {
+  auto fail = [&](const std::string &what) {
+    return invalidFile(path, where + what);
   };
+  if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
+      !e.contains("data_offsets"))
+    throw fail("needs dtype, shape and data_offsets");
+  TensorEntry entry;
+  Tensor &t = entry.tensor;
+  if (e["dtype"] == "F32")
+    t.dtype = DType::F32;
+  else if (e["dtype"] == "I32")
+    t.dtype = DType::I32;
+  else
+    throw fail("unsupported dtype " + e["dtype"].dump() + " (F32 or I32)");
+  if (!e["shape"].is_array() || e["shape"].size() > 8)
+    throw fail("shape must be an array of at most 8 dimensions");
+  uint64_t elements = 1;
+  for (const auto &d : e["shape"]) {
+    if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
+      throw fail("shape entries must be non-negative integers");
+    t.shape.push_back(d.get<int64_t>());
+    elements *= d.get<uint64_t>();
+    if (elements > dataSize)
+      throw fail("shape is larger than the file's data");
+  }
+  const auto &off = e["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+      !off[1].is_number_unsigned())
+    throw fail("data_offsets must be two non-negative integers");
+  const uint64_t begin = off[0], end = off[1];
+  if (begin > end || end > dataSize)
+    throw fail("data_offsets [" + std::to_string(begin) + ", " +
+               std::to_string(end) + ") outside the " +
+               std::to_string(dataSize) + " data bytes (truncated file?)");
+  if (end - begin != elements * dtypeSize(t.dtype))
+    throw fail("data_offsets cover " + std::to_string(end - begin) +
+               " bytes but the shape needs " +
+               std::to_string(elements * dtypeSize(t.dtype)));
+  entry.begin = begin;
+  entry.end = end;
+  return entry;
+}
+
+void checkNoOverlap(std::vector<std::pair<uint64_t, uint64_t>> ranges,
+                    const std::string &path) {
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      throw invalidFile(path, "two tensors overlap in the data");
+}
+
+} // namespace
+
+SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     throw UserError("cannot open '" + path + "': " + std::strerror(errno));
@@ -75,90 +181,29 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
     throw UserError("'" + path + "' is " + std::to_string(size) +
                     " bytes, above the limit of " + std::to_string(maxBytes) +
                     "; raise it with --memory-limit");
-  if (size < 8)
-    throw fail("shorter than its 8-byte header length");
-  in.seekg(0);
-  unsigned char len[8];
-  in.read(reinterpret_cast<char *>(len), 8);
   uint64_t headerSize = 0;
-  for (int i = 0; i < 8; ++i)
-    headerSize |= uint64_t(len[i]) << (8 * i);
-  if (headerSize > static_cast<uint64_t>(size - 8) ||
-      headerSize > (uint64_t(100) << 20))
-    throw fail("header length " + std::to_string(headerSize) +
-               " exceeds the file");
-  std::string text(headerSize, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(headerSize));
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception &e) {
-    throw fail(std::string("header is not JSON (") + e.what() + ")");
-  }
-  if (!header.is_object())
-    throw fail("header is not a JSON object");
+  const nlohmann::json header = readHeader(in, path, size, headerSize);
 
   const uint64_t dataSize = static_cast<uint64_t>(size) - 8 - headerSize;
   SafetensorsFile file;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
-      if (!it->is_object())
-        throw fail("__metadata__ is not an object");
-      for (auto m = it->begin(); m != it->end(); ++m)
-        if (m->is_string())
-          file.metadata[m.key()] = m->get<std::string>();
+      readMetadata(*it, path, file.metadata);
       continue;
     }
-    const nlohmann::json &e = *it;
     const std::string where = "tensor '" + it.key() + "': ";
-    if (!e.is_object() || !e.contains("dtype") || !e.contains("shape") ||
-        !e.contains("data_offsets"))
-      throw fail(where + "needs dtype, shape and data_offsets");
-    Tensor t;
-    if (e["dtype"] == "F32")
-      t.dtype = DType::F32;
-    else if (e["dtype"] == "I32")
-      t.dtype = DType::I32;
-    else
-      throw fail(where + "unsupported dtype " + e["dtype"].dump() +
-                 " (F32 or I32)");
-    if (!e["shape"].is_array() || e["shape"].size() > 8)
-      throw fail(where + "shape must be an array of at most 8 dimensions");
-    uint64_t elements = 1;
-    for (const auto &d : e["shape"]) {
-      if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
-        throw fail(where + "shape entries must be non-negative integers");
-      t.shape.push_back(d.get<int64_t>());
-      elements *= d.get<uint64_t>();
-      if (elements > dataSize)
-        throw fail(where + "shape is larger than the file's data");
-    }
-    const auto &off = e["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
-        !off[1].is_number_unsigned())
-      throw fail(where + "data_offsets must be two non-negative integers");
-    const uint64_t begin = off[0], end = off[1];
-    if (begin > end || end > dataSize)
-      throw fail(where + "data_offsets [" + std::to_string(begin) + ", " +
-                 std::to_string(end) + ") outside the " +
-                 std::to_string(dataSize) + " data bytes (truncated file?)");
-    if (end - begin != elements * dtypeSize(t.dtype))
-      throw fail(where + "data_offsets cover " + std::to_string(end - begin) +
-                 " bytes but the shape needs " +
-                 std::to_string(elements * dtypeSize(t.dtype)));
-    ranges.emplace_back(begin, end);
-    t.bytes.resize(end - begin);
-    in.seekg(static_cast<std::streamoff>(8 + headerSize + begin));
+    TensorEntry entry = validateTensorEntry(*it, path, where, dataSize);
+    Tensor &t = entry.tensor;
+    ranges.emplace_back(entry.begin, entry.end);
+    t.bytes.resize(entry.end - entry.begin);
+    in.seekg(static_cast<std::streamoff>(8 + headerSize + entry.begin));
     in.read(t.bytes.data(), static_cast<std::streamsize>(t.bytes.size()));
     if (!in)
-      throw fail(where + "could not read its data");
+      throw invalidFile(path, where + "could not read its data");
     file.tensors.emplace(it.key(), std::move(t));
   }
-  std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second)
-      throw fail("two tensors overlap in the data");
+  checkNoOverlap(std::move(ranges), path);
   return file;
 }
 

@@ -365,6 +365,108 @@ SourceLoc locationOfOffset(const std::string &name, const std::string &text,
   return {name, line, col};
 }
 
+// Overrides are the lines of one virtual source, "<command line>", so each
+// error shows its own override under it. Returns the assignment's line.
+int addOverrideLine(DiagnosticEngine &diags, const std::string &where,
+                    const std::string &assignment) {
+  const std::string *previous = diags.source(where);
+  if (!previous) {
+    diags.addSource(where, assignment);
+    return 1;
+  }
+  const int line = 2 + static_cast<int>(std::count(previous->begin(),
+                                                   previous->end(), '\n'));
+  diags.addSource(where, *previous + "\n" + assignment);
+  return line;
+}
+
+// What "block.field=value" names: blocks of one kind (task, eval, model),
+// optionally only the model named modelName, and a field of them.
+struct OverrideTarget {
+  std::string path; // block.field
+  std::string blockKind, modelName, field;
+  size_t eq = 0; // where '=' is in the assignment
+};
+
+std::optional<OverrideTarget> overrideTarget(const std::string &assignment,
+                                             const SourceLoc &at,
+                                             DiagnosticEngine &diags) {
+  const size_t eq = assignment.find('=');
+  const size_t dot = assignment.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+    diags.error(at, "override '" + assignment +
+                        "' must look like block.field=value (e.g. "
+                        "task.max_length=2^16, model.rnn.precision=f64)");
+    return std::nullopt;
+  }
+  OverrideTarget t;
+  t.eq = eq;
+  t.path = assignment.substr(0, eq);
+  const size_t lastDot = t.path.rfind('.');
+  const std::string blockPath = t.path.substr(0, lastDot);
+  t.field = t.path.substr(lastDot + 1);
+  t.blockKind = blockPath;
+  if (blockPath.rfind("model.", 0) == 0) {
+    t.blockKind = "model";
+    t.modelName = blockPath.substr(6);
+  }
+  if (t.blockKind != "task" && t.blockKind != "eval" &&
+      t.blockKind != "model") {
+    diags.error(at, "unknown block '" + blockPath +
+                        "' in override; use task, eval, model or model.NAME");
+    return std::nullopt;
+  }
+  return t;
+}
+
+// The value after '=', parsed with the same grammar, its locations at its
+// place on the override's line (col: the column of '=').
+std::optional<ast::Value> parseOverrideValue(const std::string &valueText,
+                                             const std::string &where, int line,
+                                             int col, DiagnosticEngine &diags) {
+  if (firstInvalidUtf8(valueText) != std::string::npos) {
+    diags.error({where, line, col + 1},
+                "the override's value is not UTF-8 text");
+    return std::nullopt;
+  }
+  Parse p(where, valueText, diags, col, line - 1);
+  TaskParser::ValueOnlyContext *tree = p.parser.valueOnly();
+  if (p.listener.errors() > 0)
+    return std::nullopt;
+  return AstBuilder(where, col, line - 1).value(tree->value());
+}
+
+// A model's name: its `name` field, else its architecture.
+std::string blockName(const ast::Block &b) {
+  for (const auto &f : b.fields)
+    if (f.name == "name")
+      return f.value.text;
+  return b.head;
+}
+
+// Replaces or adds the field in every block the target names; false if the
+// file has no such block.
+bool setFieldInBlocks(ast::File &file, const OverrideTarget &t,
+                      const ast::Value &value, const SourceLoc &at) {
+  bool applied = false;
+  for (ast::Block &b : file.blocks) {
+    if (b.kind != t.blockKind ||
+        (!t.modelName.empty() && blockName(b) != t.modelName))
+      continue;
+    bool replaced = false;
+    for (ast::Field &f : b.fields)
+      if (f.name == t.field) {
+        f.value = value;
+        f.loc = at;
+        replaced = true;
+      }
+    if (!replaced)
+      b.fields.push_back({t.field, at, value});
+    applied = true;
+  }
+  return applied;
+}
+
 } // namespace
 
 std::optional<ast::File> parseTaskSource(const std::string &name,
@@ -415,90 +517,33 @@ std::optional<ast::File> parseTaskFile(const std::string &path,
 
 bool applyOverride(ast::File &file, const std::string &assignment,
                    DiagnosticEngine &diags) {
-  // Overrides are the lines of one virtual source, "<command line>", so each
-  // error shows its own override under it.
   const std::string where = "<command line>";
-  const std::string *previous = diags.source(where);
-  int line = 1;
-  if (previous) {
-    line = 2 + static_cast<int>(
-                   std::count(previous->begin(), previous->end(), '\n'));
-    diags.addSource(where, *previous + "\n" + assignment);
-  } else {
-    diags.addSource(where, assignment);
-  }
-  const size_t eq = assignment.find('=');
-  const size_t dot = assignment.find('.');
-  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
-    diags.error({where, line, 1},
-                "override '" + assignment +
-                    "' must look like block.field=value (e.g. "
-                    "task.max_length=2^16, model.rnn.precision=f64)");
+  const int line = addOverrideLine(diags, where, assignment);
+  const SourceLoc at{where, line, 1};
+  const std::optional<OverrideTarget> target =
+      overrideTarget(assignment, at, diags);
+  if (!target)
     return false;
-  }
-  const std::string path = assignment.substr(0, eq);
-  const size_t lastDot = path.rfind('.');
-  const std::string blockPath = path.substr(0, lastDot),
-                    field = path.substr(lastDot + 1);
-  std::string blockKind = blockPath, modelName;
-  if (blockPath.rfind("model.", 0) == 0) {
-    blockKind = "model";
-    modelName = blockPath.substr(6);
-  }
-  if (blockKind != "task" && blockKind != "eval" && blockKind != "model") {
-    diags.error({where, line, 1},
-                "unknown block '" + blockPath +
-                    "' in override; use task, eval, model or model.NAME");
+  const std::optional<ast::Value> value =
+      parseOverrideValue(assignment.substr(target->eq + 1), where, line,
+                         static_cast<int>(target->eq) + 1, diags);
+  if (!value)
     return false;
-  }
 
-  const std::string valueText = assignment.substr(eq + 1);
-  const int col = static_cast<int>(eq) + 1;
-  if (firstInvalidUtf8(valueText) != std::string::npos) {
-    diags.error({where, line, col + 1},
-                "the override's value is not UTF-8 text");
-    return false;
-  }
-  Parse p(where, valueText, diags, col, line - 1);
-  TaskParser::ValueOnlyContext *tree = p.parser.valueOnly();
-  if (p.listener.errors() > 0)
-    return false;
-  ast::Value value = AstBuilder(where, col, line - 1).value(tree->value());
-
-  auto nameOf = [](const ast::Block &b) {
-    for (const auto &f : b.fields)
-      if (f.name == "name")
-        return f.value.text;
-    return b.head;
-  };
-  bool applied = false;
-  for (ast::Block &b : file.blocks) {
-    if (b.kind != blockKind || (!modelName.empty() && nameOf(b) != modelName))
-      continue;
-    bool replaced = false;
-    for (ast::Field &f : b.fields)
-      if (f.name == field) {
-        f.value = value;
-        f.loc = {where, line, 1};
-        replaced = true;
-      }
-    if (!replaced)
-      b.fields.push_back({field, {where, line, 1}, value});
-    applied = true;
-  }
-  if (!applied && blockKind == "eval") {
+  bool applied = setFieldInBlocks(file, *target, *value, at);
+  if (!applied && target->blockKind == "eval") {
     ast::Block b;
     b.kind = "eval";
-    b.loc = {where, line, 1};
-    b.fields.push_back({field, {where, line, 1}, value});
+    b.loc = at;
+    b.fields.push_back({target->field, at, *value});
     file.blocks.push_back(std::move(b));
     applied = true;
   }
   if (!applied) {
-    diags.error({where, line, 1},
-                "override '" + path + "': the spec has no " +
-                    (modelName.empty() ? blockKind + " block"
-                                       : "model named '" + modelName + "'"));
+    diags.error(at, "override '" + target->path + "': the spec has no " +
+                        (target->modelName.empty()
+                             ? target->blockKind + " block"
+                             : "model named '" + target->modelName + "'"));
     return false;
   }
   return true;
