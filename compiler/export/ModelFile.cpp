@@ -309,21 +309,20 @@ ModelPaths writeModel(const TaskSpec &task, const Network &net,
   return paths;
 }
 
-LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
-  JsonReader r(configPath);
+namespace {
+// The config's JSON, at most 64 MiB, with its format and version checked.
+json readConfigJson(const std::string &configPath, JsonReader &r) {
   json j;
-  {
-    std::ifstream in(configPath, std::ios::binary | std::ios::ate);
-    if (!in)
-      throw UserError("cannot open '" + configPath + "'");
-    if (static_cast<int64_t>(in.tellg()) > (int64_t(64) << 20))
-      throw UserError("'" + configPath + "' is too large for a model config");
-    in.seekg(0);
-    try {
-      j = json::parse(in);
-    } catch (const json::exception &e) {
-      throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
-    }
+  std::ifstream in(configPath, std::ios::binary | std::ios::ate);
+  if (!in)
+    throw UserError("cannot open '" + configPath + "'");
+  if (static_cast<int64_t>(in.tellg()) > (int64_t(64) << 20))
+    throw UserError("'" + configPath + "' is too large for a model config");
+  in.seekg(0);
+  try {
+    j = json::parse(in);
+  } catch (const json::exception &e) {
+    throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
   }
   if (!j.is_object() || !j.contains("format") ||
       j["format"] != "handwire-model")
@@ -333,13 +332,14 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   if (r.integer(j, "version", "", 1, 1000) != kFormatVersion)
     r.fail("version", "is not supported (this handwire reads version " +
                           std::to_string(kFormatVersion) + ")");
+  return j;
+}
 
-  LoadedModel m;
-  // The same ranges as a .task file (tasks/TaskDefinition.h).
-  m.task = taskFromJson(r.get(j, "task", ""), r);
-  const TaskSpec &task = m.task;
-
-  Network &net = m.net;
+// Name, architecture, precision and vocabulary. The task fixes the
+// vocabulary, and the network must take its longest input: a file that
+// disagrees with its own task was edited by hand or written by something else.
+void readHeaderFields(const json &j, const TaskSpec &task, JsonReader &r,
+                      Network &net) {
   net.task = task.kind;
   net.name = r.string(j, "name", "");
   const std::string arch = r.string(j, "architecture", "");
@@ -357,9 +357,6 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   net.classCount = r.integer(voc, "class_count", "vocabulary.", 1, 65536);
   net.maxSequenceLength = r.integer(voc, "max_sequence_length", "vocabulary.",
                                     1, (int64_t(1) << 26) + 1);
-  // The task fixes the vocabulary, and the network must take its longest
-  // input: a file that disagrees with its own task was edited by hand or
-  // written by something else.
   const Vocabulary implied = vocabularyOf(task);
   auto agree = [&](const char *field, int64_t got, int64_t want) {
     if (got != want)
@@ -374,6 +371,10 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
            "is " + std::to_string(net.maxSequenceLength) +
                ", shorter than the task's longest input (" +
                std::to_string(implied.maxSequenceLength) + " tokens)");
+}
+
+// Width, residual blocks, provenance and certificate.
+void readLayoutFields(const json &j, JsonReader &r, Network &net) {
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
   const json &blocks = r.get(j, "residual_blocks", "");
   if (!blocks.is_array())
@@ -384,12 +385,81 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
          r.integer(b, "offset", "residual_blocks[].", 0, net.width),
          r.integer(b, "width", "residual_blocks[].", 1, net.width),
          b.value("meaning", "")});
-
   const json &prov = r.get(j, "provenance", "");
   net.provenance = {r.string(prov, "construction", "provenance."),
                     r.string(prov, "result", "provenance."),
                     prov.value("source", ""), prov.value("summary", "")};
   net.certificate = certificateFromJson(r.get(j, "certificate", ""), r);
+}
+
+TransformerBody readTransformerBody(const json &j, const Network &net,
+                                    JsonReader &r, WeightReader &w) {
+  const int64_t D = net.width;
+  TransformerBody body;
+  body.embed.token = w.weights("embed.token", net.tokenCount, D);
+  body.embed.position = w.weights("embed.position", net.maxSequenceLength, D);
+  const json &layers = r.get(j, "layers", "");
+  if (!layers.is_array() || layers.empty() || layers.size() > 64)
+    r.fail("layers", "must be a list of 1 to 64 layers");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const std::string L = "layers." + std::to_string(l);
+    TransformerLayer layer;
+    const int64_t heads = r.integer(layers[l], "heads", L + ".", 0, 64);
+    for (int64_t h = 0; h < heads; ++h) {
+      const std::string H = L + ".heads." + std::to_string(h);
+      AttentionHead hd;
+      hd.query = w.weightsRows(H + ".query", D);
+      hd.key = w.weights(H + ".key", hd.query.rows(), D);
+      hd.value = w.weightsRows(H + ".value", D);
+      hd.output = w.weights(H + ".output", D, hd.value.rows());
+      layer.heads.push_back(std::move(hd));
+    }
+    if (layers[l].value("mlp", false)) {
+      MLP mlp;
+      mlp.in = w.weightsRows(L + ".mlp.in", D);
+      mlp.inBias = w.vec(L + ".mlp.in_bias", mlp.in.rows());
+      mlp.out = w.weights(L + ".mlp.out", D, mlp.in.rows());
+      mlp.outBias = w.vec(L + ".mlp.out_bias", D);
+      layer.mlp = std::move(mlp);
+    }
+    body.layers.push_back(std::move(layer));
+  }
+  return body;
+}
+
+ElmanBody readElmanBody(const json &j, const Network &net, JsonReader &r,
+                        WeightReader &w) {
+  const int64_t D = net.width;
+  ElmanBody body;
+  body.recurrent = w.csr("rnn.recurrent", D, D);
+  body.input = w.csr("rnn.input", D, net.tokenCount);
+  body.bias = w.vec("rnn.bias", D);
+  body.initial = w.vec("rnn.initial", D);
+  const int64_t headLayers =
+      j.contains("head_layers") ? r.integer(j, "head_layers", "", 0, 64) : 0;
+  int64_t in = D;
+  for (int64_t k = 0; k < headLayers; ++k) {
+    const std::string K = "rnn.head." + std::to_string(k);
+    HeadLayer layer;
+    layer.weight = w.csrRows(K + ".weight", in);
+    layer.bias = w.vec(K + ".bias", layer.weight.rows());
+    in = layer.weight.rows();
+    body.head.push_back(std::move(layer));
+  }
+  return body;
+}
+} // namespace
+
+LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
+  JsonReader r(configPath);
+  const json j = readConfigJson(configPath, r);
+
+  LoadedModel m;
+  // The same ranges as a .task file (tasks/TaskDefinition.h).
+  m.task = taskFromJson(r.get(j, "task", ""), r);
+  Network &net = m.net;
+  readHeaderFields(j, m.task, r, net);
+  readLayoutFields(j, r, net);
 
   const std::string weightsName = r.string(j, "weights", "");
   if (weightsName.find('/') != std::string::npos || weightsName.empty())
@@ -397,57 +467,10 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   const std::string weightsPath =
       (fs::path(configPath).parent_path() / weightsName).string();
   WeightReader w(weightsPath, readSafetensors(weightsPath, maxBytes));
-  const int64_t D = net.width;
-  if (net.arch == Architecture::Transformer) {
-    TransformerBody body;
-    body.embed.token = w.weights("embed.token", net.tokenCount, D);
-    body.embed.position = w.weights("embed.position", net.maxSequenceLength, D);
-    const json &layers = r.get(j, "layers", "");
-    if (!layers.is_array() || layers.empty() || layers.size() > 64)
-      r.fail("layers", "must be a list of 1 to 64 layers");
-    for (size_t l = 0; l < layers.size(); ++l) {
-      const std::string L = "layers." + std::to_string(l);
-      TransformerLayer layer;
-      const int64_t heads = r.integer(layers[l], "heads", L + ".", 0, 64);
-      for (int64_t h = 0; h < heads; ++h) {
-        const std::string H = L + ".heads." + std::to_string(h);
-        AttentionHead hd;
-        hd.query = w.weightsRows(H + ".query", D);
-        hd.key = w.weights(H + ".key", hd.query.rows(), D);
-        hd.value = w.weightsRows(H + ".value", D);
-        hd.output = w.weights(H + ".output", D, hd.value.rows());
-        layer.heads.push_back(std::move(hd));
-      }
-      if (layers[l].value("mlp", false)) {
-        MLP mlp;
-        mlp.in = w.weightsRows(L + ".mlp.in", D);
-        mlp.inBias = w.vec(L + ".mlp.in_bias", mlp.in.rows());
-        mlp.out = w.weights(L + ".mlp.out", D, mlp.in.rows());
-        mlp.outBias = w.vec(L + ".mlp.out_bias", D);
-        layer.mlp = std::move(mlp);
-      }
-      body.layers.push_back(std::move(layer));
-    }
-    net.body = std::move(body);
-  } else {
-    ElmanBody body;
-    body.recurrent = w.csr("rnn.recurrent", D, D);
-    body.input = w.csr("rnn.input", D, net.tokenCount);
-    body.bias = w.vec("rnn.bias", D);
-    body.initial = w.vec("rnn.initial", D);
-    const int64_t headLayers =
-        j.contains("head_layers") ? r.integer(j, "head_layers", "", 0, 64) : 0;
-    int64_t in = D;
-    for (int64_t k = 0; k < headLayers; ++k) {
-      const std::string K = "rnn.head." + std::to_string(k);
-      HeadLayer layer;
-      layer.weight = w.csrRows(K + ".weight", in);
-      layer.bias = w.vec(K + ".bias", layer.weight.rows());
-      in = layer.weight.rows();
-      body.head.push_back(std::move(layer));
-    }
-    net.body = std::move(body);
-  }
+  if (net.arch == Architecture::Transformer)
+    net.body = readTransformerBody(j, net, r, w);
+  else
+    net.body = readElmanBody(j, net, r, w);
   net.readout.weight =
       w.dense("readout.weight", net.classCount, net.readoutWidth());
   net.readout.bias = w.vec("readout.bias", net.classCount);
