@@ -110,9 +110,10 @@ public:
   // Defaults that depend on other fields, once the block is read (t.locs
   // holds the fields that were written).
   virtual void completeDefaults(TaskSpec &) const {}
-  // Checks of the task against its models (e.g. a construction's table size).
-  virtual void checkModels(const TaskSpec &, const std::vector<ModelSpec> &,
-                           const TaskErrorSink &) const {}
+  // Checks across fields, and of the task against the spec's models (e.g. a
+  // construction's table size), once every block is read.
+  virtual void checkSpec(const TaskSpec &, const std::vector<ModelSpec> &,
+                         const TaskErrorSink &) const {}
   // The values `construction` may take in a model of `arch` (empty: there is
   // one construction, nothing to choose).
   virtual std::vector<std::string> constructionVariants(Architecture) const {
