@@ -138,12 +138,13 @@ AssociativeRecallTask::checkInput(const TaskSpec &task,
   const Vocabulary voc = vocabulary(task);
   const int64_t V = voc.classCount;
   // p_1 .. p_n ?q with 1 <= n <= N, distinct keys, q among them.
-  if (tokens.size() < 2)
-    return "an associative-recall input has at least one pair and a query";
+  if (std::string bad = checkItemCount(
+          tokens, task.maxLength,
+          "an associative-recall input has at least one pair and a query",
+          "pairs");
+      !bad.empty())
+    return bad;
   const int64_t n = static_cast<int64_t>(tokens.size()) - 1;
-  if (n > task.maxLength)
-    return "input has " + std::to_string(n) +
-           " pairs, more than N = " + std::to_string(task.maxLength);
   std::unordered_set<int64_t> keys;
   for (int64_t i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= voc.symbolCount)

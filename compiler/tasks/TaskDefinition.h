@@ -68,6 +68,14 @@ constexpr int64_t kMaxTaskLength = int64_t(1) << 26;
 // max_length, as every task has it; `meaning` says what N counts.
 TaskParameter maxLengthParameter(const char *meaning);
 
+// For inputs of n items then one query token (index lookup, associative
+// recall): what is wrong with their count, or empty if 1 <= n <= N.
+// `tooShort` is the message for fewer than two tokens; `items` names them in
+// "input has 9 symbols, more than N = 8".
+std::string checkItemCount(const std::vector<int32_t> &tokens,
+                           int64_t maxLength, const char *tooShort,
+                           const char *items);
+
 // A generated input with its label (tasks/Generators.h streams them).
 struct Example {
   std::vector<int32_t> tokens;
