@@ -173,6 +173,8 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
                                                    Architecture arch);
 
 // Defined by each construction file, listed in Registry.cpp.
+const Construction &associativeRecallRnnConstruction();
+const Construction &associativeRecallTransformerConstruction();
 const Construction &boundedDyckHewittRnnConstruction();
 const Construction &boundedDyckRnnConstruction();
 const Construction &boundedDyckTransformerConstruction();

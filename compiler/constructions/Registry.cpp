@@ -9,6 +9,8 @@ namespace handwire {
 const std::vector<const Construction *> &allConstructions() {
   // keep sorted by id
   static const std::vector<const Construction *> all = {
+      &associativeRecallRnnConstruction(),
+      &associativeRecallTransformerConstruction(),
       &boundedDyckRnnConstruction(),
       &boundedDyckHewittRnnConstruction(),
       &boundedDyckTransformerConstruction(),

@@ -527,10 +527,10 @@ std::optional<Spec> Analyzer::run() {
       if (!m.construction.empty())
         checkConstruction(spec.task, m);
     taskDefinition(spec.task.kind)
-        .checkModels(spec.task, spec.models,
-                     [this](const SourceLoc &loc, const std::string &msg) {
-                       error(loc, msg);
-                     });
+        .checkSpec(spec.task, spec.models,
+                   [this](const SourceLoc &loc, const std::string &msg) {
+                     error(loc, msg);
+                   });
   }
   const SourceLoc fileStart{file_.path, 1, 1};
   if (!taskBlock)

@@ -23,7 +23,8 @@ enum class TaskKind {
   BoundedDyck,
   StringEquality,
   Disjointness,
-  NearestNeighbour
+  NearestNeighbour,
+  AssociativeRecall
 };
 enum class Architecture { Transformer, RNN };
 // Position-code families (codes-and-bounds.md §1); Auto picks the narrowest
@@ -69,6 +70,8 @@ struct TaskSpec {
   int64_t dimension = 0; // d
   int64_t labels = 0;    // L
   double margin = 0;     // Delta, as written (0 < Delta <= 2)
+  // associative_recall: K distinct keys (the values are the alphabet).
+  int64_t keys = 0;
   FieldLocs locs;
 
   SourceLoc fieldLoc(const std::string &field) const; // falls back to loc

@@ -99,8 +99,8 @@ public:
                              &TaskSpec::depth, "2"),
             maxLengthParameter("N: the most brackets before <eos>")};
   }
-  void checkModels(const TaskSpec &task, const std::vector<ModelSpec> &models,
-                   const TaskErrorSink &error) const override {
+  void checkSpec(const TaskSpec &task, const std::vector<ModelSpec> &models,
+                 const TaskErrorSink &error) const override {
     const bool pairUnits =
         std::any_of(models.begin(), models.end(), [](const ModelSpec &m) {
           return m.arch == Architecture::RNN && m.construction != "hewitt";

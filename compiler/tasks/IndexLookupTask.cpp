@@ -89,12 +89,13 @@ IndexLookupTask::checkInput(const TaskSpec &task,
                             const std::vector<int32_t> &tokens) const {
   const Vocabulary voc = vocabulary(task);
   // s_1 .. s_n IDX_p with 1 <= p <= n <= N.
-  if (tokens.size() < 2)
-    return "an index-lookup input has at least one symbol and an index token";
+  if (std::string bad = checkItemCount(
+          tokens, task.maxLength,
+          "an index-lookup input has at least one symbol and an index token",
+          "symbols");
+      !bad.empty())
+    return bad;
   const int64_t n = static_cast<int64_t>(tokens.size()) - 1;
-  if (n > task.maxLength)
-    return "input has " + std::to_string(n) +
-           " symbols, more than N = " + std::to_string(task.maxLength);
   for (int64_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= voc.symbolCount)
       return "token " + std::to_string(i + 1) + " is not a data symbol";

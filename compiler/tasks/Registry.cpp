@@ -7,6 +7,7 @@
 namespace handwire {
 
 // Defined in their own files.
+const TaskDefinition &associativeRecallTask();
 const TaskDefinition &boundedDyckTask();
 const TaskDefinition &disjointnessTask();
 const TaskDefinition &indexLookupTask();
@@ -16,8 +17,8 @@ const TaskDefinition &stringEqualityTask();
 const std::vector<const TaskDefinition *> &allTaskDefinitions() {
   // keep-sorted by name
   static const std::vector<const TaskDefinition *> all = {
-      &boundedDyckTask(),      &disjointnessTask(),   &indexLookupTask(),
-      &nearestNeighbourTask(), &stringEqualityTask(),
+      &associativeRecallTask(), &boundedDyckTask(),      &disjointnessTask(),
+      &indexLookupTask(),       &nearestNeighbourTask(), &stringEqualityTask(),
   };
   return all;
 }

@@ -52,4 +52,16 @@ TaskParameter maxLengthParameter(const char *meaning) {
                           &TaskSpec::maxLength);
 }
 
+std::string checkItemCount(const std::vector<int32_t> &tokens,
+                           int64_t maxLength, const char *tooShort,
+                           const char *items) {
+  if (tokens.size() < 2)
+    return tooShort;
+  const int64_t n = static_cast<int64_t>(tokens.size()) - 1;
+  if (n > maxLength)
+    return "input has " + std::to_string(n) + " " + items +
+           ", more than N = " + std::to_string(maxLength);
+  return {};
+}
+
 } // namespace handwire

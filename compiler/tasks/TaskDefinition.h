@@ -68,6 +68,14 @@ constexpr int64_t kMaxTaskLength = int64_t(1) << 26;
 // max_length, as every task has it; `meaning` says what N counts.
 TaskParameter maxLengthParameter(const char *meaning);
 
+// For inputs of n items then one query token (index lookup, associative
+// recall): what is wrong with their count, or empty if 1 <= n <= N.
+// `tooShort` is the message for fewer than two tokens; `items` names them in
+// "input has 9 symbols, more than N = 8".
+std::string checkItemCount(const std::vector<int32_t> &tokens,
+                           int64_t maxLength, const char *tooShort,
+                           const char *items);
+
 // A generated input with its label (tasks/Generators.h streams them).
 struct Example {
   std::vector<int32_t> tokens;
@@ -110,9 +118,10 @@ public:
   // Defaults that depend on other fields, once the block is read (t.locs
   // holds the fields that were written).
   virtual void completeDefaults(TaskSpec &) const {}
-  // Checks of the task against its models (e.g. a construction's table size).
-  virtual void checkModels(const TaskSpec &, const std::vector<ModelSpec> &,
-                           const TaskErrorSink &) const {}
+  // Checks across fields, and of the task against the spec's models (e.g. a
+  // construction's table size), once every block is read.
+  virtual void checkSpec(const TaskSpec &, const std::vector<ModelSpec> &,
+                         const TaskErrorSink &) const {}
   // The values `construction` may take in a model of `arch` (empty: there is
   // one construction, nothing to choose).
   virtual std::vector<std::string> constructionVariants(Architecture) const {

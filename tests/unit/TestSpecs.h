@@ -44,8 +44,9 @@ inline Spec taskSpec(TaskKind kind, int64_t N, int layers = 1,
 }
 
 // One model of every construction in the registry at N (nearest neighbour:
-// d = 8, L = 4, margin 1/4). Tests that iterate it also check that it covers
-// the registry, so a new construction cannot be left out.
+// d = 8, L = 4, margin 1/4; associative recall: 16 keys, values {a, b, c, d}).
+// Tests that iterate it also check that it covers the registry, so a new
+// construction cannot be left out.
 struct ConstructionCase {
   const char *name;
   Spec spec;
@@ -64,7 +65,13 @@ inline std::vector<ConstructionCase> everyConstruction(int64_t N) {
   nn.models[0].seed = 7;
   Spec nnRnn = taskSpec(TaskKind::NearestNeighbour, N);
   nnRnn.task = nn.task;
-  return {{"IndexLookupTransformer", indexLookupSpec(N), 0},
+  Spec ar = taskSpec(TaskKind::AssociativeRecall, N, 1, A::Transformer);
+  ar.task.keys = 16;
+  Spec arRnn = taskSpec(TaskKind::AssociativeRecall, N);
+  arRnn.task = ar.task;
+  return {{"AssociativeRecallTransformer", ar, 0},
+          {"AssociativeRecallRnn", arRnn, 0},
+          {"IndexLookupTransformer", indexLookupSpec(N), 0},
           {"IndexLookupRnn", indexLookupSpec(N), 1},
           {"BoundedDyckRnn", taskSpec(TaskKind::BoundedDyck, N), 0},
           {"BoundedDyckHewittRnn", hewitt, 0},

@@ -1,0 +1,159 @@
+// Associative recall with a one-layer, one-head Transformer of width
+// O(|alphabet| + log K): index lookup's construction (B24 Theorem 1) with the
+// code on the keys instead of the positions.
+//
+// Task. Input p_1 .. p_n ?q, each p_i = (k_i, v_i) one token, keys distinct,
+// q one of them; output v_i with k_i = q (tasks/AssociativeRecallTask).
+//
+// Notation. V = |alphabet|; T(0) .. T(K-1) a sign code in R^k over the keys
+// (unit vectors, <T(a), T(b)> <= mu for a != b, measured exactly); gap
+// g = 1 - max(mu, 0); eta the softmax scale; delta the leakage the read-out
+// margin allows.
+//
+// Residual stream, D = V + 2k + 1 (no position embedding: nothing depends on
+// where a pair is):
+//   S [0, V)          one-hot value of a pair token
+//   K [V, V+k)        key code T(k) of a pair token (k, v)
+//   Q [V+k, V+2k)     query code T(q) at the query token ?q
+//   F  V+2k           flag "this is the query token"
+//
+// Claim. With eta >= [ln min(N, K) + ln((1-delta)/delta)] / g the read-out is
+// exact on every input, with logit margin >= 1 - 2 delta.
+//
+// Proof. At the last position the query is eta T(q). The pair with key q
+// scores eta; every other pair scores eta <T(q), T(k_i)> <= eta mu, and the
+// query token itself (K block 0) scores 0; so each of the n <= min(N, K)
+// competitors trails by >= eta g, and by the softmax fact (SoftmaxScale.h)
+// the target gets weight >= 1 - delta. Values are the S block: e(v_i) at
+// pairs, 0 at the query token. The head output, written into S (0 at the
+// query token) and read out from there, gives v_q >= 1 - delta and every other
+// class <= delta. QED.
+#include "constructions/Construction.h"
+
+#include "codes/NearOrthogonalCode.h"
+#include "constructions/SoftmaxScale.h"
+#include "spec/Vocabulary.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace handwire {
+namespace {
+
+// A rows x cols matrix reading the `rows` coordinates from `at` on, times
+// `scale` (its transpose writes them).
+Matrix selector(int64_t rows, int64_t cols, int64_t at, float scale) {
+  Matrix m = Matrix::Zero(rows, cols);
+  m.block(0, at, rows, rows).diagonal().setConstant(scale);
+  return m;
+}
+
+class AssociativeRecallTransformer final : public Construction {
+public:
+  const char *id() const override {
+    return "associative_recall/transformer-1layer";
+  }
+  TaskKind task() const override { return TaskKind::AssociativeRecall; }
+  Architecture arch() const override { return Architecture::Transformer; }
+  std::string requirement() const override {
+    return "transformer with layers = 1";
+  }
+  bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
+
+  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
+    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
+  }
+  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
+    return bytesFor(spec, minimumCodeWidth(spec.task.keys));
+  }
+  static double bytesFor(const Spec &spec, int64_t codeWidth) {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const double k = static_cast<double>(codeWidth),
+                 V = static_cast<double>(voc.classCount),
+                 T = static_cast<double>(voc.tokenCount),
+                 L = static_cast<double>(voc.maxSequenceLength),
+                 K = static_cast<double>(spec.task.keys);
+    const double D = V + 2 * k + 1;
+    // token + position tables dominate; head and read-out are O(k D); the
+    // code's sign bits.
+    return 4 * (T + L + 3 * k + V) * D + K * std::ceil(k / 64) * 8;
+  }
+
+  // Each query selects one key: only the one-sided gap matters.
+  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+    return positionCodeRequest(m, spec.task.keys, Sidedness::OneSided);
+  }
+
+  Network build(
+      const Spec &spec, const ModelSpec &m,
+      const std::function<void(const std::string &)> &progress) const override {
+    const Vocabulary voc = vocabularyOf(spec.task);
+    const int64_t V = voc.classCount, K = spec.task.keys;
+    Code code = makeCode(codeRequest(spec, m), progress);
+    const int64_t k = code.certificate.dim;
+    const int64_t S = 0, Kc = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
+
+    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
+    net.blocks = {
+        {"S", S, V, "one-hot value of a pair; the head writes its answer here"},
+        {"K", Kc, k, "key code T(k) of a pair (k, v)"},
+        {"Q", Q, k, "query code T(q) of the query ?q"},
+        {"F", F, 1, "1 at the query token"}};
+
+    const double gap = 1.0 - std::max(code.certificate.maxInnerProduct, 0.0);
+    const int64_t competitors = std::min(spec.task.maxLength, K);
+    const double leakage = leakageForReadoutMargin(m.margin);
+    const double eta =
+        m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+
+    TransformerBody body;
+    body.embed.token = Matrix::Zero(voc.tokenCount, D);
+    for (int64_t key = 0; key < K; ++key) {
+      for (int64_t v = 0; v < V; ++v) {
+        body.embed.token(key * V + v, S + v) = 1;
+        code.vectors.writeRow(key, 1.0f, &body.embed.token(key * V + v, Kc));
+      }
+      const int64_t query = voc.firstIndexToken + key;
+      code.vectors.writeRow(key, 1.0f, &body.embed.token(query, Q));
+      body.embed.token(query, F) = 1;
+    }
+    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
+
+    AttentionHead head;
+    head.query = selector(k, D, Q, static_cast<float>(eta));
+    head.key = selector(k, D, Kc, 1.0f);
+    head.value = selector(V, D, S, 1.0f);
+    head.output = Matrix(selector(V, D, S, 1.0f).transpose());
+    body.layers.push_back({{std::move(head)}, std::nullopt});
+    net.body = std::move(body);
+    net.readout.weight = selector(V, D, S, 1.0f);
+    net.readout.bias = Vector::Zero(V);
+
+    net.provenance = {
+        id(), "B24 Theorem 1's construction, keyed by content (one layer)",
+        "compiler/constructions/AssociativeRecallTransformer.cpp",
+        "query code T(q) at ?q attends to the pair whose key code is T(q) "
+        "and copies its one-hot value"};
+    Certificate &cert = net.certificate;
+    cert.code = code.certificate;
+    cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
+                                              competitors, leakage, eta));
+    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+    cert.logitTolerance = attentionAverageTolerance(voc.maxSequenceLength);
+    cert.argument =
+        "softmax selection over the keys: target weight >= 1 - leakage, so "
+        "the copied one-hot value leads every other class by the read-out "
+        "margin";
+    checkHeadCertificates(cert);
+    return net;
+  }
+};
+
+} // namespace
+
+const Construction &associativeRecallTransformerConstruction() {
+  static const AssociativeRecallTransformer c;
+  return c;
+}
+
+} // namespace handwire
