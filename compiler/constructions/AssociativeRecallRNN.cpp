@@ -40,25 +40,33 @@ int64_t valueBits(int64_t V) {
   return b;
 }
 
-class AssociativeRecallRnn final : public Construction {
+// Values v < V with bit B set: the pair tokens that write slot bit B.
+int64_t valuesWithBit(int64_t V, int64_t B) {
+  int64_t count = 0;
+  for (int64_t v = 0; v < V; ++v)
+    count += (v >> B) & 1;
+  return count;
+}
+
+class AssociativeRecallRnn final : public ElmanConstruction {
 public:
   const char *id() const override { return "associative_recall/rnn-key-table"; }
   TaskKind task() const override { return TaskKind::AssociativeRecall; }
-  Architecture arch() const override { return Architecture::RNN; }
-  std::string requirement() const override { return "rnn"; }
-  bool accepts(const ModelSpec &) const override { return true; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &) const override {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double K = static_cast<double>(spec.task.keys),
-                 V = static_cast<double>(voc.classCount),
-                 b = static_cast<double>(valueBits(voc.classCount));
-    const double H = 2 * K * b;
-    // recurrent: slot->slot, slot->answer; input: pair bits, query -> answer
-    const double nnz = 2 * K * b + K * V * b + K * b;
-    // sparse entries (value + column index), row pointers, dense read-out,
-    // vectors
-    return 8 * nnz + 8 * H + 4 * V * H + 12 * H;
+  // H = 2 K b units; recurrent: slot -> slot and slot -> answer per (k, B);
+  // input: one query entry per answer unit, and per slot unit one entry for
+  // each value with that bit set.
+  ElmanShape shape(const Spec &spec) const override {
+    const int64_t V = vocabularyOf(spec.task).classCount, b = valueBits(V);
+    const double K = static_cast<double>(spec.task.keys);
+    double slotInputs = 0;
+    for (int64_t B = 0; B < b; ++B)
+      slotInputs += static_cast<double>(valuesWithBit(V, B));
+    ElmanShape shape;
+    shape.units = 2 * K * static_cast<double>(b);
+    shape.recurrentNonZeros = 2 * K * static_cast<double>(b);
+    shape.inputNonZeros = K * static_cast<double>(b) + K * slotInputs;
+    return shape;
   }
 
   Network

@@ -48,39 +48,24 @@ Matrix selector(int64_t rows, int64_t cols, int64_t at, float scale) {
   return m;
 }
 
-class AssociativeRecallTransformer final : public Construction {
+class AssociativeRecallTransformer final
+    : public TransformerOfDepth<1, CodedDenseTransformer> {
 public:
   const char *id() const override {
     return "associative_recall/transformer-1layer";
   }
   TaskKind task() const override { return TaskKind::AssociativeRecall; }
-  Architecture arch() const override { return Architecture::Transformer; }
-  std::string requirement() const override {
-    return "transformer with layers = 1";
-  }
-  bool accepts(const ModelSpec &m) const override { return m.layers == 1; }
 
-  double estimateBytes(const Spec &spec, const ModelSpec &m) const override {
-    return bytesFor(spec, plannedCodeWidth(codeRequest(spec, m)));
+  // One layer, one head (query and key k rows, value V rows), no MLP; the
+  // embedding tables are (tokens, D) and (positions, D) with D = V + 2k + 1.
+  DenseTransformerShape shape(const Spec &spec,
+                              int64_t codeWidth) const override {
+    const int64_t V = vocabularyOf(spec.task).classCount;
+    const DenseLayerShape lookup{{DenseHeadShape{codeWidth, V}}, std::nullopt};
+    return {V + 2 * codeWidth + 1, {lookup}};
   }
-  double minimumBytes(const Spec &spec, const ModelSpec &) const override {
-    return bytesFor(spec, minimumCodeWidth(spec.task.keys));
-  }
-  static double bytesFor(const Spec &spec, int64_t codeWidth) {
-    const Vocabulary voc = vocabularyOf(spec.task);
-    const double k = static_cast<double>(codeWidth),
-                 V = static_cast<double>(voc.classCount),
-                 T = static_cast<double>(voc.tokenCount),
-                 L = static_cast<double>(voc.maxSequenceLength),
-                 K = static_cast<double>(spec.task.keys);
-    const double D = V + 2 * k + 1;
-    // token + position tables dominate; head and read-out are O(k D); the
-    // code's sign bits.
-    return 4 * (T + L + 3 * k + V) * D + K * std::ceil(k / 64) * 8;
-  }
-
-  // Each query selects one key: only the one-sided gap matters.
-  static CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) {
+  // Each query selects one key: a one-sided code over the K keys.
+  CodeRequest codeRequest(const Spec &spec, const ModelSpec &m) const override {
     return positionCodeRequest(m, spec.task.keys, Sidedness::OneSided);
   }
 
@@ -93,7 +78,7 @@ public:
     const int64_t k = code.certificate.dim;
     const int64_t S = 0, Kc = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
 
-    Network net = networkSkeleton(spec, m, Architecture::Transformer, D);
+    Network net = denseTransformerSkeleton(spec, m, shape(spec, k));
     net.blocks = {
         {"S", S, V, "one-hot value of a pair; the head writes its answer here"},
         {"K", Kc, k, "key code T(k) of a pair (k, v)"},

@@ -37,3 +37,5 @@ PY
   rm "$OUT/eval/$name.raw.json"
 done
 (cd "$OUT/models" && find . -type f | sort | xargs sha256sum) >"$OUT/SHA256SUMS"
+# Recorded: the five first tasks' specs before the redesign (54ecd79), from
+# the code of b9a36d8; specs/associative_recall.task when it was added.

@@ -5,7 +5,7 @@
 #include "TestSpecs.h"
 
 #include "analysis/SeparationCard.h"
-#include "driver/Pipeline.h"
+#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "ir/Verifier.h"
 #include "reference/Evaluator.h"
