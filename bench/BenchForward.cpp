@@ -80,16 +80,20 @@ void BM_IndexLookupTransformer_Jit(benchmark::State &state) {
   JitBackend jit(net);
   run(state, jit, net, state.range(0), jit.plan().flops(state.range(0) + 1));
 }
+// Multiply-adds of the reference's index-lookup pass: dense keys and values
+// of every row, then one query row.
+double referenceLookupFlops(const Network &net, int64_t n) {
+  const double M = static_cast<double>(n + 1),
+               D = static_cast<double>(net.width);
+  const auto &h = net.transformer().layers[0].heads[0];
+  return M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
+         M * static_cast<double>(h.key.rows() + h.value.rows());
+}
 void BM_IndexLookupTransformer_Reference(benchmark::State &state) {
   const Network &net = indexLookup(0, state.range(0));
   ReferenceBackend<float> ref(net);
-  const double M = static_cast<double>(state.range(0) + 1),
-               D = static_cast<double>(net.width);
-  const auto &h = net.transformer().layers[0].heads[0];
-  // dense keys and values of every row, then one query row
   run(state, ref, net, state.range(0),
-      M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
-          M * static_cast<double>(h.key.rows() + h.value.rows()));
+      referenceLookupFlops(net, state.range(0)));
 }
 // 16-bit forward passes (index lookup's Transformer is exact in both
 // formats): the JIT's native one and the exactly emulated reference.
@@ -106,12 +110,8 @@ void BM_IndexLookupTransformer_JitBf16(benchmark::State &state) {
 void BM_IndexLookupTransformer_ReferenceBf16(benchmark::State &state) {
   const Network &net = indexLookup(0, state.range(0));
   LowPrecisionBackend ref(net, StorageFormat::BF16);
-  const double M = static_cast<double>(state.range(0) + 1),
-               D = static_cast<double>(net.width);
-  const auto &h = net.transformer().layers[0].heads[0];
   run(state, ref, net, state.range(0),
-      M * D * static_cast<double>(h.key.rows() + h.value.rows()) +
-          M * static_cast<double>(h.key.rows() + h.value.rows()));
+      referenceLookupFlops(net, state.range(0)));
 }
 void BM_IndexLookupRnn_Jit(benchmark::State &state) {
   const Network &net = indexLookup(1, state.range(0));
