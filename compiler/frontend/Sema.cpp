@@ -222,6 +222,8 @@ private:
   void symbolList(const ast::Value &v, const TaskParameter &p,
                   std::vector<std::string> &symbols);
   void model(const ast::Block &b, ModelSpec &m);
+  // How each field of a model block sets `m` (checked as it is read).
+  Handlers modelFieldHandlers(ModelSpec &m);
   void eval(const ast::Block &b, EvalSpec &e);
 
   const ast::File &file_;
@@ -396,8 +398,12 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
   for (const auto &[name, f] : fields)
     m.locs[name] = f->value.loc;
 
+  inOrder(b, fields, modelFieldHandlers(m));
+}
+
+Analyzer::Handlers Analyzer::modelFieldHandlers(ModelSpec &m) {
   Handlers h;
-  h["name"] = [&](const ast::Field &f) {
+  h["name"] = [this, &m](const ast::Field &f) {
     const ast::Value &v = f.value;
     if (v.kind != ast::Value::Kind::String &&
         v.kind != ast::Value::Kind::Identifier)
@@ -411,7 +417,7 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
     else
       m.name = v.text;
   };
-  h["construction"] = [&](const ast::Field &f) {
+  h["construction"] = [this, &m](const ast::Field &f) {
     // Checked against the task's constructions once the task is known.
     if (f.value.kind != ast::Value::Kind::Identifier)
       error(f.value.loc, "'construction' must be a name like hewitt, got " +
@@ -419,38 +425,38 @@ void Analyzer::model(const ast::Block &b, ModelSpec &m) {
     else
       m.construction = f.value.text;
   };
-  h["layers"] = [&](const ast::Field &f) {
+  h["layers"] = [this, &m](const ast::Field &f) {
     if (auto v = integer(f, 1, 64))
       m.layers = static_cast<int>(*v);
   };
-  h["code"] = [&](const ast::Field &f) {
+  h["code"] = [this, &m](const ast::Field &f) {
     std::vector<std::string> names;
     for (CodeFamily c : allCodeFamilies())
       names.push_back(codeFamilyName(c));
     if (auto v = choice(f, names))
       m.code = *codeFamilyByName(*v);
   };
-  h["seed"] = [&](const ast::Field &f) {
+  h["seed"] = [this, &m](const ast::Field &f) {
     if (auto v = unsignedInteger(f))
       m.seed = *v;
   };
-  h["coherence"] = [&](const ast::Field &f) {
+  h["coherence"] = [this, &m](const ast::Field &f) {
     if (auto v = number(f, 0, 1))
       m.coherence = *v;
   };
-  h["margin"] = [&](const ast::Field &f) {
+  h["margin"] = [this, &m](const ast::Field &f) {
     if (auto v = number(f, 0, 1))
       m.margin = *v;
   };
-  h["scale"] = [&](const ast::Field &f) {
+  h["scale"] = [this, &m](const ast::Field &f) {
     if (auto v = number(f, 0, HUGE_VAL))
       m.scale = *v;
   };
-  h["precision"] = [&](const ast::Field &f) {
+  h["precision"] = [this, &m](const ast::Field &f) {
     if (auto v = choice(f, {"f32", "f64", "f16", "bf16"}))
       m.precision = *precisionByName(*v);
   };
-  inOrder(b, fields, h);
+  return h;
 }
 
 void Analyzer::eval(const ast::Block &b, EvalSpec &e) {
