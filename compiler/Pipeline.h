@@ -139,6 +139,7 @@ private:
   template <typename F>
   auto timed(Stage stage, const std::string &model, F &&run);
   void observe(Stage stage, const StageResult &result) const;
+  double lastMs(Stage stage) const; // of the latest run of `stage`
   void verifyModuleAfter(Stage stage, const LlvmModule &module) const;
 
   PipelineOptions options_;
