@@ -7,9 +7,11 @@
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
 
+#include "support/Bits.h"
 #include "support/Diagnostics.h"
 #include "support/Random.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -28,10 +30,7 @@ constexpr double kMaxPairWork = double(int64_t(1) << 37);
 constexpr int kMaxSpanBits = 27; // 2^27 codewords: the largest count we accept
 
 int spanBits(int64_t count) {
-  int K = 1;
-  while ((int64_t(1) << K) < count)
-    ++K;
-  return K;
+  return static_cast<int>(std::max<int64_t>(1, ceilLog2(count)));
 }
 
 // Largest bias a codeword of `dim` coordinates may have: mu * dim, with a

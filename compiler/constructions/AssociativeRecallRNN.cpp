@@ -27,18 +27,14 @@
 // agrees with v_q: b for c = v_q, at most b - 1 otherwise. Small integers
 // throughout, so exact in any precision. QED.
 #include "constructions/Construction.h"
+#include "support/Bits.h"
 
 #include "spec/Vocabulary.h"
 
 namespace handwire {
 namespace {
 
-int64_t valueBits(int64_t V) {
-  int64_t b = 0;
-  while ((int64_t(1) << b) < V)
-    ++b;
-  return b;
-}
+int64_t valueBits(int64_t V) { return ceilLog2(V); }
 
 // Values v < V with bit B set: the pair tokens that write slot bit B.
 int64_t valuesWithBit(int64_t V, int64_t B) {

@@ -81,9 +81,11 @@
 // gives their next-token read-out <r(i), c(j)> = 1 - Hamming(i, j)); the
 // recognizer only reads the b and 1 - b parts but keeps the stack as theirs.
 #include "constructions/Construction.h"
+#include "support/Bits.h"
 
 #include "spec/Vocabulary.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace handwire {
@@ -136,9 +138,7 @@ struct HewittLayout {
 };
 
 HewittLayout hewittLayout(int64_t k, int64_t m) {
-  int64_t L = 1;
-  while ((int64_t(1) << L) < k)
-    ++L;
+  const int64_t L = std::max<int64_t>(1, ceilLog2(k));
   return {k, m, L, 3 * L - 1};
 }
 

@@ -107,6 +107,7 @@
 // weighted sums of M terms are within 2Mu < 1/40 relative, inside the 1/4 -
 // delta = 1/20 that MLP 3's clips leave.
 #include "constructions/Construction.h"
+#include "support/Bits.h"
 
 #include "constructions/SoftmaxScale.h"
 #include "spec/Vocabulary.h"
@@ -123,12 +124,7 @@ constexpr double kZ = 2 + kLambda;       // score normalization
 constexpr double kLeakage = 0.2;         // < 1/4, what MLP 3's clips allow
 const double kUnit = std::ldexp(1, -24); // fp32 unit roundoff
 
-int64_t typeBits(int64_t k) {
-  int64_t L = 1;
-  while ((int64_t(1) << L) < k)
-    ++L;
-  return L;
-}
+int64_t typeBits(int64_t k) { return std::max<int64_t>(1, ceilLog2(k)); }
 
 // Per-unit score error bound Delta (C2) and the lookup's gap g = 1/(5M).
 double scoreError() {

@@ -32,6 +32,7 @@
 // otherwise. All arithmetic is on small integers, so the result is exact in any
 // floating-point precision. QED.
 #include "constructions/Construction.h"
+#include "support/Bits.h"
 
 #include "spec/Vocabulary.h"
 
@@ -40,12 +41,7 @@
 namespace handwire {
 namespace {
 
-int64_t bitsPerSymbol(int64_t V) {
-  int64_t b = 0;
-  while ((int64_t(1) << b) < V)
-    ++b;
-  return b;
-}
+int64_t bitsPerSymbol(int64_t V) { return ceilLog2(V); }
 
 int64_t bit(int64_t c, int64_t B) { return (c >> B) & 1; }
 
