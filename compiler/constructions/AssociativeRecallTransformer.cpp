@@ -40,14 +40,6 @@
 namespace handwire {
 namespace {
 
-// A rows x cols matrix reading the `rows` coordinates from `at` on, times
-// `scale` (its transpose writes them).
-Matrix selector(int64_t rows, int64_t cols, int64_t at, float scale) {
-  Matrix m = Matrix::Zero(rows, cols);
-  m.block(0, at, rows, rows).diagonal().setConstant(scale);
-  return m;
-}
-
 class AssociativeRecallTransformer final
     : public TransformerOfDepth<1, CodedDenseTransformer> {
 public:
@@ -76,7 +68,7 @@ public:
     const int64_t V = voc.classCount, K = spec.task.keys;
     Code code = makeCode(codeRequest(spec, m), progress);
     const int64_t k = code.certificate.dim;
-    const int64_t S = 0, Kc = V, Q = V + k, F = V + 2 * k, D = V + 2 * k + 1;
+    const int64_t S = 0, Kc = V, Q = V + k, F = V + 2 * k;
 
     Network net = denseTransformerSkeleton(spec, m, shape(spec, k));
     net.blocks = {
@@ -91,8 +83,9 @@ public:
     const double eta =
         m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
 
-    TransformerBody body;
-    body.embed.token = Matrix::Zero(voc.tokenCount, D);
+    // Embeddings: pair (key, v) -> e_v in S and T(key) in K; ?key -> T(key)
+    // in Q and 1 in F; positions stay zero.
+    TransformerBody &body = std::get<TransformerBody>(net.body);
     for (int64_t key = 0; key < K; ++key) {
       for (int64_t v = 0; v < V; ++v) {
         body.embed.token(key * V + v, S + v) = 1;
@@ -102,34 +95,18 @@ public:
       code.vectors.writeRow(key, 1.0f, &body.embed.token(query, Q));
       body.embed.token(query, F) = 1;
     }
-    body.embed.position = Matrix::Zero(voc.maxSequenceLength, D);
-
-    AttentionHead head;
-    head.query = selector(k, D, Q, static_cast<float>(eta));
-    head.key = selector(k, D, Kc, 1.0f);
-    head.value = selector(V, D, S, 1.0f);
-    head.output = Matrix(selector(V, D, S, 1.0f).transpose());
-    body.layers.push_back({{std::move(head)}, std::nullopt});
-    net.body = std::move(body);
-    net.readout.weight = selector(V, D, S, 1.0f);
-    net.readout.bias = Vector::Zero(V);
+    wireCopyHead(net, {S, V, Kc, Q, k, eta});
 
     net.provenance = {
         id(), "B24 Theorem 1's construction, keyed by content (one layer)",
         "compiler/constructions/AssociativeRecallTransformer.cpp",
         "query code T(q) at ?q attends to the pair whose key code is T(q) "
         "and copies its one-hot value"};
-    Certificate &cert = net.certificate;
-    cert.code = code.certificate;
-    cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
-                                              competitors, leakage, eta));
-    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
-    cert.logitTolerance = attentionAverageTolerance(voc.maxSequenceLength);
-    cert.argument =
+    certifyCopyHead(
+        net, code.certificate, gap, competitors, leakage, eta,
         "softmax selection over the keys: target weight >= 1 - leakage, so "
         "the copied one-hot value leads every other class by the read-out "
-        "margin";
-    checkHeadCertificates(cert);
+        "margin");
     return net;
   }
 };

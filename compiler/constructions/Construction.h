@@ -99,6 +99,21 @@ Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
 ConstructionSize denseTransformerSize(const Spec &spec,
                                       const DenseTransformerShape &shape);
 
+// The copy head of B24 Theorem 1's lookup (index lookup, associative recall),
+// in layer 0, head 0 of a dense skeleton: the query reads eta times the
+// k-wide Q block, the key the K block, the value the V-wide S block; the
+// output writes S and the read-out reads it. Then its certificate: one
+// selection among `competitors` keys with one-sided gap `gap`, read-out
+// margin 2 w - 1 for the worst target weight w.
+struct CopyHead {
+  int64_t S = 0, V = 0, K = 0, Q = 0, k = 0;
+  double eta = 0;
+};
+void wireCopyHead(Network &net, const CopyHead &h);
+void certifyCopyHead(Network &net, const CodeCertificate &code, double gap,
+                     int64_t competitors, double leakage, double eta,
+                     std::string argument);
+
 // A dense Transformer whose layout depends on the width k of its position
 // code: size() plans the code as build() will make it, minimumBytes() takes
 // the narrowest width any code of that many codewords can have (the size

@@ -106,37 +106,19 @@ public:
     for (int64_t i = 1; i <= voc.maxSequenceLength; ++i)
       code.vectors.writeRow(i - 1, 1.0f, &body.embed.position(i - 1, K));
 
-    // The head: query eta * Q block, key K block, value S block, output into S.
-    AttentionHead &head = body.layers[0].heads[0];
-    head.query.dense()
-        .block(0, Q, k, k)
-        .diagonal()
-        .setConstant(static_cast<float>(eta));
-    head.key.dense().block(0, K, k, k).diagonal().setOnes();
-    head.value.dense().block(0, S, V, V).diagonal().setOnes();
-    head.output.dense().block(S, 0, V, V).diagonal().setOnes();
-
-    // Read-out: the S block.
-    net.readout.weight.block(0, S, V, V).diagonal().setOnes();
+    // The head: query eta * Q block, key K block, value S block, output into
+    // S; the read-out reads S.
+    wireCopyHead(net, {S, V, K, Q, k, eta});
 
     net.provenance = {
         id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",
         "compiler/constructions/IndexLookupTransformer.cpp",
         "query code T(p) at the index token attends to key code T(p) of "
         "position p and copies its one-hot symbol"};
-    Certificate &cert = net.certificate;
-    cert.code = code.certificate;
-    cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
-                                              competitors, leakage, eta));
-    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
-    // Logits are attention averages of 0/1 values over up to N + 1 keys; a
-    // narrow algebraic code spreads the leaked mass over many keys, so the
-    // summation order shows (SoftmaxScale.h).
-    cert.logitTolerance = attentionAverageTolerance(voc.maxSequenceLength);
-    cert.argument =
+    certifyCopyHead(
+        net, code.certificate, gap, competitors, leakage, eta,
         "softmax selection: target weight >= 1 - leakage, so the copied "
-        "one-hot symbol leads every other class by the read-out margin";
-    checkHeadCertificates(cert);
+        "one-hot symbol leads every other class by the read-out margin");
     return net;
   }
 };

@@ -1,6 +1,7 @@
 #include "constructions/Construction.h"
 
 #include "codes/NearOrthogonalCode.h"
+#include "constructions/SoftmaxScale.h"
 
 #include "spec/Vocabulary.h"
 
@@ -178,6 +179,34 @@ std::vector<const Construction *> constructionsFor(TaskKind task,
     if (c->task() == task && c->arch() == arch)
       out.push_back(c);
   return out;
+}
+
+void wireCopyHead(Network &net, const CopyHead &h) {
+  AttentionHead &head = std::get<TransformerBody>(net.body).layers[0].heads[0];
+  head.query.dense()
+      .block(0, h.Q, h.k, h.k)
+      .diagonal()
+      .setConstant(static_cast<float>(h.eta));
+  head.key.dense().block(0, h.K, h.k, h.k).diagonal().setOnes();
+  head.value.dense().block(0, h.S, h.V, h.V).diagonal().setOnes();
+  head.output.dense().block(h.S, 0, h.V, h.V).diagonal().setOnes();
+  net.readout.weight.block(0, h.S, h.V, h.V).diagonal().setOnes();
+}
+
+void certifyCopyHead(Network &net, const CodeCertificate &code, double gap,
+                     int64_t competitors, double leakage, double eta,
+                     std::string argument) {
+  Certificate &cert = net.certificate;
+  cert.code = code;
+  cert.heads.push_back(
+      certifySelectionHead("layers.0.heads.0", gap, competitors, leakage, eta));
+  cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+  // Logits are attention averages of 0/1 values over up to M keys; a narrow
+  // algebraic code spreads the leaked mass over many keys, so the summation
+  // order shows (SoftmaxScale.h).
+  cert.logitTolerance = attentionAverageTolerance(net.maxSequenceLength);
+  cert.argument = std::move(argument);
+  checkHeadCertificates(cert);
 }
 
 } // namespace handwire
