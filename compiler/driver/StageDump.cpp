@@ -2,6 +2,7 @@
 
 #include "codegen/ForwardPlan.h"
 #include "frontend/AST.h"
+#include "tasks/TaskJson.h"
 
 #include <cstring>
 #include <sstream>
@@ -55,20 +56,12 @@ std::string dumpAst(const ast::File &file) {
 
 std::string dumpSpec(const Spec &spec) {
   std::ostringstream os;
-  const TaskSpec &t = spec.task;
-  os << "task " << taskKindName(t.kind) << "\n  max_length " << t.maxLength
-     << "\n";
-  if (!t.alphabet.empty()) {
-    os << "  alphabet";
-    for (const std::string &a : t.alphabet)
-      os << " " << a;
-    os << "\n";
-  }
-  if (t.kind == TaskKind::BoundedDyck)
-    os << "  brackets " << t.brackets << "\n  depth " << t.depth << "\n";
-  if (t.kind == TaskKind::NearestNeighbour)
-    os << "  dimension " << t.dimension << "\n  labels " << t.labels
-       << "\n  margin " << t.margin << "\n";
+  // The task's parameters in their one JSON form (tasks/TaskJson.h).
+  const nlohmann::json task = taskToJson(spec.task);
+  os << "task " << task.at("kind").get<std::string>() << "\n";
+  for (const auto &[field, value] : task.items())
+    if (field != "kind")
+      os << "  " << field << " " << value.dump() << "\n";
   for (const ModelSpec &m : spec.models) {
     os << "model " << m.name << "\n  architecture " << architectureName(m.arch)
        << "\n  precision " << precisionName(m.precision) << "\n";
