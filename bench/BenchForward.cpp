@@ -31,7 +31,8 @@ const Network &indexLookup(int model, int64_t N) {
 }
 
 // String equality's two-layer Transformer: layer 0 keeps all M = 2N + 1
-// rows, so a pass is O(M^2 k) (the blocked score kernel's case).
+// rows; with its linear code (code = auto) its head is a Walsh head, O(M
+// log M) per pass in the JIT, and O(M^2 k) in the reference.
 const Network &equalityTwoLayer(int64_t N) {
   static std::map<int64_t, std::unique_ptr<Network>> cache;
   auto &slot = cache[N];
@@ -45,6 +46,25 @@ const Network &equalityTwoLayer(int64_t N) {
   return *slot;
 }
 
+// A construction of testing::everyConstruction by name, and its spec.
+struct Built {
+  Spec spec;
+  std::unique_ptr<Network> net;
+};
+const Built &construction(const std::string &name, int64_t N) {
+  static std::map<std::pair<std::string, int64_t>, Built> cache;
+  Built &slot = cache[{name, N}];
+  if (!slot.net)
+    for (const auto &c : testing::everyConstruction(N))
+      if (name == c.name) {
+        DiagnosticEngine diags;
+        slot.spec = c.spec;
+        if (auto net = buildNetwork(c.spec, c.spec.models[c.model], {}, diags))
+          slot.net = std::make_unique<Network>(std::move(*net));
+      }
+  return slot;
+}
+
 // Adversarial inputs: full length N, the worst case for time too.
 std::vector<Example> inputs(const Spec &spec, int count) {
   ExampleGenerator gen(spec.task, InputDistribution::Adversarial, 1);
@@ -54,13 +74,8 @@ std::vector<Example> inputs(const Spec &spec, int count) {
   return out;
 }
 
-void run(benchmark::State &state, const Backend &b, const Network &net,
-         int64_t N, double flopsPerInput,
-         TaskKind task = TaskKind::IndexLookup) {
-  const auto xs =
-      inputs(task == TaskKind::IndexLookup ? testing::indexLookupSpec(N)
-                                           : testing::taskSpec(task, N),
-             8);
+void runOn(benchmark::State &state, const Backend &b, const Network &net,
+           const std::vector<Example> &xs, double flopsPerInput) {
   std::vector<double> logits(static_cast<size_t>(net.classCount));
   size_t i = 0;
   for (auto _ : state) {
@@ -73,6 +88,15 @@ void run(benchmark::State &state, const Backend &b, const Network &net,
   state.counters["GFLOP/s"] = benchmark::Counter(
       2 * flopsPerInput * state.iterations(), benchmark::Counter::kIsRate,
       benchmark::Counter::kIs1000);
+}
+void run(benchmark::State &state, const Backend &b, const Network &net,
+         int64_t N, double flopsPerInput,
+         TaskKind task = TaskKind::IndexLookup) {
+  runOn(state, b, net,
+        inputs(task == TaskKind::IndexLookup ? testing::indexLookupSpec(N)
+                                             : testing::taskSpec(task, N),
+               8),
+        flopsPerInput);
 }
 
 void BM_IndexLookupTransformer_Jit(benchmark::State &state) {
@@ -124,7 +148,7 @@ void BM_IndexLookupRnn_Reference(benchmark::State &state) {
   run(state, ref, net, state.range(0),
       JitBackend(net).plan().flops(state.range(0) + 1));
 }
-// Both backends do the same O(M^2 k) score work here: the plan's count.
+// GFLOP/s of both from the JIT plan's count (the reference does O(M^2 k)).
 void BM_EqualityTwoLayer_Jit(benchmark::State &state) {
   const Network &net = equalityTwoLayer(state.range(0));
   JitBackend jit(net);
@@ -138,6 +162,77 @@ void BM_EqualityTwoLayer_Reference(benchmark::State &state) {
       JitBackend(net).plan().flops(2 * state.range(0) + 1),
       TaskKind::StringEquality);
 }
+// The two-layer nearest-neighbour Transformer: its layer-0 head is a Walsh
+// head too (a previous-token head: two kernels per block).
+void BM_NearestNeighbourTwoLayer_Jit(benchmark::State &state) {
+  const Built &b = construction("NearestNeighbourTransformer", state.range(0));
+  JitBackend jit(*b.net);
+  runOn(state, jit, *b.net, inputs(b.spec, 8),
+        jit.plan().flops(b.net->maxSequenceLength));
+}
+void BM_NearestNeighbourTwoLayer_Reference(benchmark::State &state) {
+  const Built &b = construction("NearestNeighbourTransformer", state.range(0));
+  ReferenceBackend<float> ref(*b.net);
+  runOn(state, ref, *b.net, inputs(b.spec, 8),
+        JitBackend(*b.net).plan().flops(b.net->maxSequenceLength));
+}
+// Plan and compile of the two-layer models (Walsh heads: the plan finds the
+// code's basis and the decomposition's tasks).
+void BM_Plan_TwoLayer(benchmark::State &state, const char *name) {
+  const Built &b = construction(name, state.range(0));
+  for (auto _ : state) {
+    ForwardPlan plan = planForward(*b.net);
+    benchmark::DoNotOptimize(&plan);
+  }
+}
+void BM_JitCompile_TwoLayer(benchmark::State &state, const char *name) {
+  const Built &b = construction(name, state.range(0));
+  for (auto _ : state) {
+    JitBackend jit(*b.net);
+    benchmark::DoNotOptimize(&jit);
+  }
+}
+
+// The machine's peaks, measured, for the kernels' GFLOP/s and GB/s to be
+// read against: fp32 fused multiply-adds from 8 independent 16-lane chains
+// (GFLOP/s counts 2 per lane), and a streaming read of 256 MiB (GB/s).
+using Float16 = float __attribute__((vector_size(64)));
+void BM_Peak_Fp32Fma(benchmark::State &state) {
+  constexpr int kChains = 8;
+  constexpr int64_t kSteps = 1 << 16;
+  Float16 acc[kChains], x, y;
+  for (int i = 0; i < 16; ++i) {
+    x[i] = 1.0f + 1e-7f * float(i);
+    y[i] = 1e-7f;
+  }
+  for (Float16 &a : acc)
+    a = y;
+  for (auto _ : state) {
+    for (int64_t s = 0; s < kSteps; ++s)
+      for (Float16 &a : acc)
+        a = a * x + y;
+    benchmark::DoNotOptimize(acc);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * 16 * kChains * kSteps * state.iterations(),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+void BM_Peak_ReadBandwidth(benchmark::State &state) {
+  const int64_t n = int64_t(64) << 20; // floats: 256 MiB
+  std::vector<float> buf(static_cast<size_t>(n), 1.0f);
+  for (auto _ : state) {
+    Float16 sum[4] = {};
+    const Float16 *v = reinterpret_cast<const Float16 *>(buf.data());
+    for (int64_t i = 0; i < n / 16; i += 4)
+      for (int k = 0; k < 4; ++k)
+        sum[k] += v[i + k];
+    benchmark::DoNotOptimize(sum);
+  }
+  state.counters["GB/s"] = benchmark::Counter(
+      double(n) * sizeof(float) * double(state.iterations()),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
 void BM_JitCompile_IndexLookupTransformer(benchmark::State &state) {
   const Network &net = indexLookup(0, state.range(0));
   for (auto _ : state) {
@@ -192,7 +287,38 @@ BENCHMARK(BM_IndexLookupRnn_Reference)
 BENCHMARK(BM_EqualityTwoLayer_Jit)
     ->Arg(1024)
     ->Arg(4096)
+    ->Arg(65536)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighbourTwoLayer_Jit)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighbourTwoLayer_Reference)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Plan_TwoLayer, Equality, "EqualityTransformer2L")
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Plan_TwoLayer, NearestNeighbour,
+                  "NearestNeighbourTransformer")
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JitCompile_TwoLayer, Equality, "EqualityTransformer2L")
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_JitCompile_TwoLayer, NearestNeighbour,
+                  "NearestNeighbourTransformer")
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peak_Fp32Fma)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peak_ReadBandwidth)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EqualityTwoLayer_Reference)
     ->Arg(1024)
     ->Arg(4096)

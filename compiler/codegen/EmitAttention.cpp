@@ -26,8 +26,16 @@ Emitter::HeadSources Emitter::headSources(size_t l, const HeadPlan &h) const {
 // Head h of layer l on the rows first .. rows_ - 1: U[r] += output * o_r.
 void Emitter::attentionHead(size_t l, const HeadPlan &h, Value *first) {
   const HeadSources src = headSources(l, h);
+  if (h.walsh) {
+    walshHead(h, src);
+    return;
+  }
   if (src.keysInK || src.valuesInV)
     loop(c64(0), length_, [&](Value *j) { keysAndValuesAt(l, h, src, j); });
+  if (h.uniform && l + 1 < plan_.layers.size()) {
+    uniformPrefixHead(h, src);
+    return;
+  }
   if (h.blockedScores) {
     blockedHead(l, h, src);
     return;
@@ -41,6 +49,25 @@ void Emitter::attentionHead(size_t l, const HeadPlan &h, Value *first) {
              region(ScratchRegion::Keys));
     }
     attendRow(h, src, r, S);
+  });
+}
+
+// A uniform head on every row (a layer that keeps them): row r's output is
+// the mean of values 0 .. r, from a running sum (O(M dv), not O(M^2 dv)).
+void Emitter::uniformPrefixHead(const HeadPlan &h, const HeadSources &src) {
+  Value *run = region(ScratchRegion::PrefixSums),
+        *O = region(ScratchRegion::HeadOutput);
+  loop(c64(0), c64(h.dv), [&](Value *c) { st(cf(0), run, c); });
+  loop(c64(0), rows_, [&](Value *r) {
+    loop(c64(0), c64(h.dv), [&](Value *c) {
+      Value *sum = B.CreateFAdd(ld(run, c), valueAt(h, src, r, c));
+      st(sum, run, c);
+      st(sum, O, c);
+    });
+    normalize(h.dv, B.CreateSIToFP(add(r, c64(1)), f32));
+    matvec(h.output, O,
+           at(region(ScratchRegion::Update), mul(r, c64(plan_.width))), true,
+           true);
   });
 }
 

@@ -120,6 +120,21 @@ void Emitter::loop(Value *lo, Value *hi, Body body, bool parallel, int unroll) {
   B.SetInsertPoint(exit);
 }
 
+void Emitter::ifThenElse(Value *cond, function_ref<void()> then,
+                         function_ref<void()> otherwise) {
+  BasicBlock *t = BasicBlock::Create(ctx_, "then", fn_),
+             *e = BasicBlock::Create(ctx_, "else", fn_),
+             *join = BasicBlock::Create(ctx_, "join", fn_);
+  B.CreateCondBr(cond, t, e);
+  B.SetInsertPoint(t);
+  then();
+  B.CreateBr(join);
+  B.SetInsertPoint(e);
+  otherwise();
+  B.CreateBr(join);
+  B.SetInsertPoint(join);
+}
+
 // sum_{c < n} a[c] * b[c]
 Value *Emitter::dot(Value *a, Value *b, int64_t n) {
   Value *acc = slot("dot");

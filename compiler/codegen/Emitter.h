@@ -9,6 +9,7 @@
 //   EmitMlp.cpp          MLPs, the read-out, the RNN's read-out head
 //   EmitRecurrence.cpp   the Elman RNN
 //   EmitSparse.cpp       the sparse one-layer Transformer
+//   EmitWalsh.cpp        a Walsh head: attention as a XOR convolution
 #pragma once
 
 #include "codegen/ForwardPlan.h"
@@ -58,6 +59,8 @@ private:
   Value *slot(const char *name);
   void loop(Value *lo, Value *hi, Body body, bool parallel = false,
             int unroll = 0);
+  void ifThenElse(Value *cond, llvm::function_ref<void()> then,
+                  llvm::function_ref<void()> otherwise);
   void parallelLoop(Value *lo, Value *hi, Body body) {
     loop(lo, hi, body, /*parallel=*/true);
   }
@@ -91,6 +94,7 @@ private:
   HeadSources headSources(size_t l, const HeadPlan &h) const;
   void attentionHead(size_t l, const HeadPlan &h, Value *first);
   void blockedHead(size_t l, const HeadPlan &h, const HeadSources &src);
+  void uniformPrefixHead(const HeadPlan &h, const HeadSources &src);
   void attendRow(const HeadPlan &h, const HeadSources &src, Value *r, Value *S);
   Value *softmaxInPlace(Value *S, Value *n);
   Value *valueAt(const HeadPlan &h, const HeadSources &src, Value *j, Value *c);
@@ -103,6 +107,12 @@ private:
                    Value *SB, Value *keys);
   void tokenScoreRow(const HeadPlan &h, Value *b, Value *SB, Value *n,
                      bool perToken);
+
+  // --- EmitWalsh.cpp ---
+  void walshHead(const HeadPlan &h, const HeadSources &src);
+  void walshBlock(const HeadPlan &h, const HeadSources &src, Value *blk);
+  void walshRows(const HeadPlan &h, const HeadSources &src);
+  void walshTransform(Value *x, Value *n, Value *logn);
 
   // --- EmitTables.cpp ---
   Value *tableSum(const FoldedTable &tt, const FoldedTable &pt, Value *j,

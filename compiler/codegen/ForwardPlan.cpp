@@ -1,5 +1,6 @@
 #include "codegen/ForwardPlan.h"
 
+#include "codegen/WalshHead.h"
 #include "support/Diagnostics.h"
 
 #include <algorithm>
@@ -312,6 +313,27 @@ void foldValues(const Embedding &embed, const AttentionHead &h,
   }
 }
 
+// A blocked layer-0 head whose keys have no token part: a Walsh head if its
+// queries have none either and the scores have that structure (WalshHead.h);
+// it then needs no transposed key table.
+void planWalsh(const Embedding &embed, const AttentionHead &h,
+               int64_t maxLength, HeadPlan &hp) {
+  if (fold(embed.token.dense(), h.query.dense(), hp.query).present) {
+    hp.notWalsh = "its queries depend on the token";
+    return;
+  }
+  const FoldedTable queryPos =
+      fold(embed.position.dense(), h.query.dense(), hp.query);
+  hp.walsh = planWalshHead(
+      {queryPos, hp.keyPos, hp.valueTok, hp.valuePos, hp.dk, hp.dv, maxLength},
+      hp.notWalsh);
+  if (!hp.walsh)
+    return;
+  hp.keyPosByDim.reset();
+  hp.paddedKeys = 0;
+  hp.blockedScores = false;
+}
+
 HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
                   const AttentionHead &h) {
   const TransformerBody &t = net.transformer();
@@ -327,6 +349,8 @@ HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
     if (!hp.uniform)
       foldKeys(t.embed, h, p.storage, t.layers.size() > 1, hp);
     foldValues(t.embed, h, p.storage, hp);
+    if (hp.blockedScores && !hp.keyTok.present)
+      planWalsh(t.embed, h, net.maxSequenceLength, hp);
   }
   // Later layers of fp32 plans that keep every row score in blocks too,
   // from keys written per input in the same tile-major layout (into K).
@@ -419,6 +443,29 @@ ScratchLayout transformerScratch(const ForwardPlan &p) {
         ScratchSize::fixed(blocked * kQueryBlock * dkMax));
   s.add(ScratchRegion::TokenScores,
         ScratchSize::fixed(blocked * kQueryBlock * p.tokenCount));
+  // Walsh heads: a block's values and one task's convolution at the largest
+  // level, the rows' sums, the running sums.
+  int64_t walshBlock = 0, walshComponents = 0;
+  for (const LayerPlan &l : p.layers)
+    for (const HeadPlan &h : l.heads)
+      if (h.walsh) {
+        walshBlock = std::max(walshBlock, int64_t(1) << h.walsh->maxLevel);
+        walshComponents = std::max(walshComponents, h.dv + 1);
+      }
+  bool prefix = false; // a uniform head in a layer that keeps every row
+  for (size_t l = 0; l + 1 < p.layers.size(); ++l)
+    for (const HeadPlan &h : p.layers[l].heads)
+      prefix = prefix || h.uniform;
+  if (prefix)
+    s.add(ScratchRegion::PrefixSums, ScratchSize::fixed(dvMax));
+  if (walshComponents) {
+    s.add(ScratchRegion::WalshValues,
+          ScratchSize::fixed(walshComponents * walshBlock));
+    s.add(ScratchRegion::WalshTransform, ScratchSize::fixed(walshBlock));
+    s.add(ScratchRegion::WalshSums, ScratchSize::perPositions(walshComponents));
+    s.add(ScratchRegion::WalshRunning,
+          ScratchSize::fixed(2 * walshComponents - 1));
+  }
   return s;
 }
 
@@ -569,12 +616,31 @@ double ForwardPlan::flops(int64_t M) const {
     const double attended =
         last ? static_cast<double>(M) : (static_cast<double>(M) + 1) / 2;
     for (const auto &h : layers[l].heads) {
+      if (h.walsh) { // per block: a transform, and two per task
+        const WalshHeadPlan &w = *h.walsh;
+        double work = static_cast<double>(w.queryRow.size());
+        for (size_t b = 0; b < w.blockStart.size(); ++b) {
+          const double l = w.blockLevel[b],
+                       n = std::ldexp(1.0, w.blockLevel[b]),
+                       tasks = w.blockTasks[b + 1] - w.blockTasks[b];
+          work += n * (l + 1) * (1 + 2 * tasks);
+        }
+        f += static_cast<double>(h.dv + 1) * work +
+             static_cast<double>(M) *
+                 (static_cast<double>(h.dv) *
+                      (4 + static_cast<double>(w.tapOffsets.size())) +
+                  static_cast<double>(h.output.rows * h.output.width()));
+        continue;
+      }
       const double keys =
           l == 0 ? 0
                  : static_cast<double>(M) * (h.key.rows * h.key.width() +
                                              h.value.rows * h.value.width());
       f += keys + rows * static_cast<double>(h.query.rows * h.query.width()) +
-           rows * attended * (h.uniform ? h.dv : h.dk + h.dv) +
+           (h.uniform && !last
+                ? rows * static_cast<double>(h.dv)
+                : rows * attended *
+                      static_cast<double>(h.uniform ? h.dv : h.dk + h.dv)) +
            rows * static_cast<double>(h.output.rows * h.output.width());
     }
     if (layers[l].hasMlp)

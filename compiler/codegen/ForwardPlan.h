@@ -14,7 +14,14 @@
 //    scaled slice of the embedding (no matrix product at all).
 //  - Every projection is compacted to the range of columns where it is not
 //    zero (the constructions write disjoint blocks of the residual stream).
-//  - A head whose query is identically zero attends uniformly: no scores.
+//  - A head whose query is identically zero attends uniformly: no scores;
+//    in a layer that keeps every row, a running sum gives every row's mean.
+//  - A layer-0 head whose scores depend on positions only and are a XOR
+//    convolution (queries and keys are +-alpha / +-beta sign vectors of one
+//    linear code) is evaluated with fast Walsh-Hadamard transforms over
+//    dyadic blocks of positions: O(M log^2 M) per input instead of
+//    O(M^2 dk) (WalshHeadPlan; docs/jit.md, "Walsh heads"). Used only when
+//    its worst-case rounding error is at most the dense kernel's.
 //  - Elman RNNs keep their sparse (CSR) recurrence and read-out head layers:
 //    work and memory are O(non-zeros), however wide a head is.
 //
@@ -40,6 +47,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace handwire {
@@ -72,6 +80,52 @@ struct FoldedTable {
   int64_t rowStride() const { return view ? stride : cols; }
 };
 
+// A Walsh head (layer 0 of an fp32 plan that keeps every row; docs/jit.md,
+// "Walsh heads"). The sign patterns of its non-zero queries (all of one
+// magnitude alpha) and keys (beta) are p = c(a) for a linear map c: Z_2^K ->
+// F_2^dk (a basis of their span, found by elimination), so query row t and
+// key s score alpha beta (dk - 2 |c(a_t ^ b_s)|), a function of a_t ^ b_s.
+// Shifted by the largest score, the weight is w(a_t ^ b_s) with w(x) =
+// exp(-2 alpha beta |c(x)|) <= 1. The causal sums
+//   num_t = sum_{s <= t} w(a_t ^ b_s) v_s,   den_t = sum_{s <= t} w(...)
+// split by the highest bit in which s and t differ: for each level l, keys
+// in a left block [2k 2^l, (2k+1) 2^l) and queries in its right sibling.
+// The keys of a block lie in one coset of the subgroup of the low l bits
+// (checked), so their contribution to a query is a XOR convolution of size
+// 2^l, read at a_t's low bits: H(spectrum . H V_block), with the kernel
+// restricted to one coset (a task per block and kernel coset). The pair s =
+// t is the row's own term. The few large weights (taps, w >= kWalshTapWeight)
+// are left out of the kernels and added directly, so the transforms' rounding
+// scales with the small weights only. Zero keys (score 0, weight w0 =
+// exp(-alpha beta dk)) and rows with a zero query (uniform) use running sums.
+// den is computed like num, as one more value component that is 1 per key.
+struct WalshHeadPlan {
+  int bits = 0;                 // K
+  int64_t size = 0;             // P = 2^K
+  int levels = 0, maxLevel = 0; // levels with a task; the largest
+  // The blocks with tasks, by level, then position: level l, first key
+  // position s0 (keys s0 .. s0 + 2^l - 1, queries the next 2^l rows), and
+  // tasks (CSR); a task: its kernel's offset in `spectra` and its queries
+  // (CSR): row t and a_t mod 2^l.
+  std::vector<int32_t> blockLevel, blockStart, blockTasks;
+  std::vector<int32_t> taskSpectrum, taskQueries;
+  std::vector<int32_t> queryRow, queryLow;
+  std::vector<float> spectra;      // per kernel: H(rest on coset) / 2^l
+  std::vector<int32_t> keyIndex;   // per position: b_s, or -1 (zero key)
+  std::vector<int32_t> queryIndex; // per position: a_t, or -1 (zero query)
+  std::vector<int32_t> keyAt;      // per group element: its key's position, -1
+  std::vector<float> selfWeight;   // per position: w(a_t ^ b_t) if no tap
+  std::vector<int32_t> tapOffsets; // x with w(x) >= kWalshTapWeight
+  std::vector<float> tapWeights;   // w(x)
+  float zeroKeyWeight = 0;         // w0
+  // Worst-case error of a row's head output (absolute, per component) of
+  // this evaluation, and of the dense kernel's recursive sums (gamma_{M+3}
+  // vmax, which the precision certificate covers): used only if the first
+  // is at most the second.
+  double errorBound = 0, denseErrorBound = 0;
+};
+constexpr double kWalshTapWeight = 1.0 / 4096;
+
 struct HeadPlan {
   int64_t dk = 0, dv = 0;
   bool uniform = false; // query identically zero: uniform attention
@@ -93,6 +147,10 @@ struct HeadPlan {
   // loaded once per block instead of once per row: the O(M^2 dk) score work
   // is then compute-bound. Score rows have stride paddedKeys.
   bool blockedScores = false;
+  // Scores that are a XOR convolution of positions (layer 0, fp32, every
+  // row kept): evaluated by Walsh-Hadamard transforms instead.
+  std::optional<WalshHeadPlan> walsh;
+  std::string notWalsh; // why a blocked layer-0 head is not one, if tried
 };
 
 // The score kernel's shape: kKeyTile keys per vector, kRegisterRows query
@@ -178,6 +236,11 @@ enum class ScratchRegion {
   NextState,    // RNN: the next h (H)
   HeadBufferA,  // RNN read-out head: two buffers in turn (its widest layer)
   HeadBufferB,
+  WalshValues,    // Walsh heads: a block's V, (dv + 1) 2^maxLevel
+  WalshTransform, // one task's convolution, 2^maxLevel
+  WalshSums,      // per row: the convolutions' sums, M x (dv + 1)
+  WalshRunning,   // running sums: all values, zero keys' values and count
+  PrefixSums,     // uniform heads of layers that keep every row: dvMax
   Guard, // a gap that nothing reads or writes (ScratchLayout::withGuards)
 };
 

@@ -113,11 +113,14 @@ std::string columns(const CompactMatrix &m) {
 
 const char *regionName(ScratchRegion r) {
   static const char *const kNames[] = {
-      "residual",      "update",       "keys",          "values",
-      "query",         "scores",       "head-output",   "hidden",
-      "embedded",      "block-scores", "block-queries", "token-scores",
-      "token-sums",    "state",        "next-state",    "head-buffer-a",
-      "head-buffer-b", "guard"};
+      "residual",        "update",        "keys",
+      "values",          "query",         "scores",
+      "head-output",     "hidden",        "embedded",
+      "block-scores",    "block-queries", "token-scores",
+      "token-sums",      "state",         "next-state",
+      "head-buffer-a",   "head-buffer-b", "walsh-values",
+      "walsh-transform", "walsh-sums",    "walsh-running",
+      "prefix-sums",     "guard"};
   return kNames[static_cast<int>(r)];
 }
 
@@ -153,6 +156,14 @@ void dumpLayers(std::ostream &os, const ForwardPlan &p) {
         os << "      folded tables: key tok " << head.keyTok.present << " pos "
            << head.keyPos.present << ", value tok " << head.valueTok.present
            << " pos " << head.valuePos.present << "\n";
+      if (!head.notWalsh.empty())
+        os << "      not a walsh head: " << head.notWalsh << "\n";
+      if (const auto &w = head.walsh)
+        os << "      walsh: group 2^" << w->bits << ", levels " << w->levels
+           << " (largest " << w->maxLevel << "), taps " << w->tapOffsets.size()
+           << ", blocks " << w->blockStart.size() << ", tasks "
+           << w->taskSpectrum.size() << ", error bound " << w->errorBound
+           << " (dense " << w->denseErrorBound << ")\n";
     }
     if (layer.hasMlp)
       os << "    mlp in " << columns(layer.mlpIn) << ", out "

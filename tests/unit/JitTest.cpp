@@ -5,8 +5,8 @@
 #include "TestScale.h"
 #include "TestSpecs.h"
 
-#include "codegen/EmitLLVM.h"
 #include "Pipeline.h"
+#include "codegen/EmitLLVM.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "jit/JitLink.h"
@@ -363,10 +363,11 @@ TEST(Jit, LayersThatKeepEveryRowScoreQueryBlocks) {
     EXPECT_TRUE(net);
     return std::make_pair(planForward(*net, format), net->maxSequenceLength);
   };
-  const auto [eq, M] =
-      plans(handwire::testing::taskSpec(TaskKind::StringEquality, 100, 2,
-                                        Architecture::Transformer),
-            std::nullopt);
+  // (A random code: with a linear one, layer 0 is a Walsh head instead.)
+  Spec equality = handwire::testing::taskSpec(TaskKind::StringEquality, 100, 2,
+                                              Architecture::Transformer);
+  equality.models[0].code = CodeFamily::Rademacher;
+  const auto [eq, M] = plans(equality, std::nullopt);
   const HeadPlan &h = eq.layers[0].heads[0];
   EXPECT_TRUE(h.blockedScores);
   EXPECT_EQ(h.paddedKeys % kKeyTile, 0);

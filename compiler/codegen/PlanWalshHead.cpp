@@ -1,0 +1,413 @@
+// Planning a Walsh head (ForwardPlan.h, WalshHeadPlan; docs/jit.md): the
+// sign patterns of the queries and keys, their coordinates in a basis of
+// their span, the kernel w over the group, the tasks of the dyadic
+// decomposition with their kernels' spectra, and the rounding bound that
+// decides whether to use it.
+#include "codegen/WalshHead.h"
+
+#include "codes/Walsh.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace handwire {
+namespace {
+
+constexpr double kUnitRoundoff = 0x1p-24; // fp32
+constexpr int kMaxBits = 22; // generators of the group (P <= 4M anyway)
+// Kernel cosets one block's queries may need; more, and the transforms
+// would cost more than the dense scores.
+constexpr size_t kMaxCosetsPerBlock = 16;
+
+float entry(const FoldedTable &t, int64_t r, int64_t c) {
+  return t.view ? t.view[r * t.stride + c] * t.scale
+                : t.data[static_cast<size_t>(r * t.cols + c)];
+}
+
+// Rows of a table that are zero or m (-1)^p_r, one magnitude m for all the
+// non-zero rows; p_r packed into `words` words per row.
+struct SignPatterns {
+  int64_t words = 0, rows = 0;
+  float magnitude = 0;
+  std::vector<uint64_t> bits;
+  std::vector<char> nonZero;
+  const uint64_t *row(int64_t r) const { return bits.data() + r * words; }
+};
+
+// False if some row is neither zero nor a sign pattern of the magnitude.
+// Reads the float bits of the table (a scaled view unscaled: its entries
+// have equal magnitudes iff the view's have), one branch per row.
+bool readSignPatterns(const FoldedTable &t, int64_t rows, int64_t dk,
+                      SignPatterns &p) {
+  p.words = (dk + 63) / 64;
+  p.rows = rows;
+  p.bits.assign(static_cast<size_t>(rows * p.words), 0);
+  p.nonZero.assign(static_cast<size_t>(rows), 0);
+  if (!t.present)
+    return true;
+  const float *base = t.view ? t.view : t.data.data();
+  const int64_t stride = t.view ? t.stride : t.cols;
+  const float scale = t.view ? t.scale : 1.0f;
+  const uint32_t flip = std::signbit(scale) ? 0x80000000u : 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = base + r * stride;
+    uint32_t first;
+    std::memcpy(&first, row, sizeof first);
+    const uint32_t m = first & 0x7fffffffu;
+    uint32_t differ = 0;
+    uint64_t *bits = p.bits.data() + r * p.words;
+    for (int64_t w = 0; w < p.words; ++w) { // a word in a register
+      const int64_t c0 = 64 * w, width = std::min<int64_t>(64, dk - c0);
+      uint64_t word = 0;
+      for (int64_t c = 0; c < width; ++c) {
+        uint32_t x;
+        std::memcpy(&x, row + c0 + c, sizeof x);
+        differ |= (x & 0x7fffffffu) ^ m;
+        word |= uint64_t((x ^ flip) >> 31) << c;
+      }
+      bits[w] = word;
+    }
+    if (differ != 0)
+      return false;
+    if (m == 0) { // zero (signs of -0 dropped)
+      std::fill(bits, bits + p.words, 0);
+      continue;
+    }
+    const float magnitude = std::fabs(row[0] * scale);
+    if (!std::isfinite(magnitude) ||
+        (p.magnitude != 0 && magnitude != p.magnitude))
+      return false;
+    p.magnitude = magnitude;
+    p.nonZero[static_cast<size_t>(r)] = 1;
+  }
+  return true;
+}
+
+// A basis of the span of the patterns met so far, over F_2: the first
+// independent ones ("originals"), and for elimination the same span in
+// echelon form, each echelon row with the originals it combines. A pattern
+// in the span has coordinates a with p = XOR of the originals a selects.
+class SpanBasis {
+public:
+  explicit SpanBasis(int64_t words) : words_(words) {}
+  int bits() const { return static_cast<int>(originals_.size()); }
+  const std::vector<uint64_t> &original(int k) const { return originals_[k]; }
+
+  // p's coordinates, extending the basis if p is independent; -1 if that
+  // would take more than kMaxBits originals.
+  int64_t coordinates(const uint64_t *p) {
+    if (words_ == 1) { // codes of up to 64 dimensions: no vectors
+      uint64_t x = p[0], mask = 0;
+      for (size_t k = 0; k < pivot_.size(); ++k)
+        if ((x >> pivot_[k]) & 1) {
+          x ^= echelon_[k][0];
+          mask ^= combines_[k];
+        }
+      if (x == 0)
+        return static_cast<int64_t>(mask);
+    }
+    tmp_.assign(p, p + words_);
+    uint64_t mask = 0;
+    for (size_t k = 0; k < echelon_.size(); ++k)
+      if ((tmp_[pivot_[k] / 64] >> (pivot_[k] % 64)) & 1) {
+        for (int64_t w = 0; w < words_; ++w)
+          tmp_[w] ^= echelon_[k][w];
+        mask ^= combines_[k];
+      }
+    int64_t w = 0;
+    while (w < words_ && tmp_[w] == 0)
+      ++w;
+    if (w == words_)
+      return static_cast<int64_t>(mask);
+    if (bits() == kMaxBits)
+      return -1;
+    // tmp = p ^ (the originals in mask): p becomes original K.
+    const uint64_t self = uint64_t(1) << bits();
+    pivot_.push_back(w * 64 + __builtin_ctzll(tmp_[w]));
+    echelon_.push_back(tmp_);
+    combines_.push_back(mask | self);
+    originals_.emplace_back(p, p + words_);
+    return static_cast<int64_t>(self);
+  }
+
+private:
+  int64_t words_;
+  std::vector<std::vector<uint64_t>> originals_, echelon_;
+  std::vector<int64_t> pivot_;
+  std::vector<uint64_t> combines_;
+  std::vector<uint64_t> tmp_;
+};
+
+// |c(x)| for every x of the group: c(x) = c(x without its lowest bit) ^
+// original(lowest bit).
+std::vector<int32_t> codewordWeights(const SpanBasis &basis, int64_t words) {
+  const int64_t P = int64_t(1) << basis.bits();
+  std::vector<uint64_t> c(static_cast<size_t>(P * words), 0);
+  std::vector<int32_t> weight(static_cast<size_t>(P), 0);
+  for (int64_t x = 1; x < P; ++x) {
+    const std::vector<uint64_t> &g =
+        basis.original(__builtin_ctzll(static_cast<uint64_t>(x)));
+    const uint64_t *prev = c.data() + (x & (x - 1)) * words;
+    uint64_t *cx = c.data() + x * words;
+    int32_t wt = 0;
+    for (int64_t w = 0; w < words; ++w) {
+      cx[w] = prev[w] ^ g[w];
+      wt += __builtin_popcountll(cx[w]);
+    }
+    weight[static_cast<size_t>(x)] = wt;
+  }
+  return weight;
+}
+
+// Largest |value| a component can take: max |token part| + max |position
+// part| over all components.
+double largestValue(const PositionHead &h) {
+  auto largest = [&](const FoldedTable &t) {
+    double m = 0;
+    if (t.present)
+      for (int64_t r = 0; r < t.rows; ++r)
+        for (int64_t c = 0; c < h.dv; ++c)
+          m = std::max(m, std::fabs(double(entry(t, r, c))));
+    return m;
+  };
+  return largest(h.valueTok) + largest(h.valuePos);
+}
+
+// Group coordinates of the non-zero queries (a) and keys (b), -1 for zero
+// rows, in `basis`. If the code is linear in the position, p(s) = c(s), then
+// p(s) ^ p(s ^ 2^m) = c(2^m) for any two keys s, s ^ 2^m: the basis starts
+// with those differences, so that b_s = s and a dyadic block of keys is a
+// coset of the low bits (what the decomposition checks). False if the span
+// needs more than kMaxBits generators.
+bool coordinates(const SignPatterns &q, const SignPatterns &k, SpanBasis &basis,
+                 std::vector<int64_t> &a, std::vector<int64_t> &b) {
+  const int64_t M = q.rows, words = q.words;
+  std::vector<uint64_t> difference(static_cast<size_t>(words));
+  for (int64_t bit = 1; bit < M; bit *= 2)
+    for (int64_t s = 0; s < M; ++s) {
+      const int64_t partner = s ^ bit;
+      if (partner >= M || !k.nonZero[static_cast<size_t>(s)] ||
+          !k.nonZero[static_cast<size_t>(partner)])
+        continue;
+      for (int64_t w = 0; w < words; ++w)
+        difference[w] = k.row(s)[w] ^ k.row(partner)[w];
+      if (basis.coordinates(difference.data()) < 0)
+        return false;
+      break;
+    }
+  a.assign(static_cast<size_t>(M), -1);
+  b.assign(static_cast<size_t>(M), -1);
+  for (int64_t i = 0; i < M; ++i) {
+    if (k.nonZero[static_cast<size_t>(i)] &&
+        (b[i] = basis.coordinates(k.row(i))) < 0)
+      return false;
+    if (q.nonZero[static_cast<size_t>(i)] &&
+        (a[i] = basis.coordinates(q.row(i))) < 0)
+      return false;
+  }
+  return true;
+}
+
+// The kernel's share of the convolutions: w without its taps, restricted
+// to coset h of the subgroup of the low l bits, transformed, over 2^l.
+void appendSpectrum(const std::vector<double> &rest, int l, int64_t h,
+                    std::vector<float> &spectra, double &mass) {
+  const int64_t n = int64_t(1) << l;
+  std::vector<double> t(rest.begin() + (h << l), rest.begin() + ((h + 1) << l));
+  mass = 0;
+  for (double x : t)
+    mass += x;
+  fwhtInPlace(t.data(), n);
+  for (double x : t)
+    spectra.push_back(static_cast<float>(x / double(n)));
+}
+
+// The tasks of level l: for every non-zero query t with bit l set, the keys
+// of its left sibling block, grouped by block and kernel coset, appended to
+// the plan's blocks. False if a block's keys are not in one coset of the
+// low-l subgroup, or its queries need too many kernels.
+struct Decomposition {
+  WalshHeadPlan &p;
+  const std::vector<int64_t> &a, &b;
+  const std::vector<double> &rest;
+  std::map<std::pair<int, int64_t>, int32_t> spectrumOf; // (l, coset)
+  std::vector<double> levelMass; // largest kernel mass, per level with tasks
+  std::vector<int> levelOf;      // that level
+  std::vector<int64_t> coset;    // per block of 2^l positions, -1: no key
+  std::vector<std::pair<int64_t, int64_t>> queries; // (kernel coset, t)
+  std::string whyNot;
+
+  bool level(int l) {
+    const int64_t M = static_cast<int64_t>(a.size()), n = int64_t(1) << l;
+    coset.assign(static_cast<size_t>((M >> l) + 1), -1);
+    for (int64_t s = 0; s < M; ++s)
+      if (b[s] >= 0) {
+        int64_t &c = coset[static_cast<size_t>(s >> l)];
+        if (c >= 0 && c != (b[s] >> l)) {
+          whyNot = "the keys of positions " + std::to_string(s >> l << l) +
+                   " .. " + std::to_string(s) +
+                   " are not one coset (the "
+                   "code is not linear in the position)";
+          return false;
+        }
+        c = b[s] >> l;
+      }
+    double mass = 0;
+    const size_t blocksBefore = p.blockStart.size();
+    for (int64_t left = 0; 2 * left + 1 < ((M + n - 1) >> l); ++left) {
+      const int64_t hk = coset[static_cast<size_t>(2 * left)];
+      if (hk < 0)
+        continue;
+      queries.clear();
+      const int64_t r0 = (2 * left + 1) * n, r1 = std::min(M, r0 + n);
+      for (int64_t t = r0; t < r1; ++t)
+        if (a[t] >= 0)
+          queries.push_back({(a[t] >> l) ^ hk, t});
+      if (queries.empty())
+        continue;
+      std::stable_sort(
+          queries.begin(), queries.end(),
+          [](const auto &x, const auto &y) { return x.first < y.first; });
+      p.blockLevel.push_back(l);
+      p.blockStart.push_back(static_cast<int32_t>(2 * left * n));
+      size_t kernels = 0;
+      for (size_t i = 0; i < queries.size(); ++i) {
+        const int64_t h = queries[i].first;
+        if (i == 0 || h != queries[i - 1].first) {
+          if (++kernels > kMaxCosetsPerBlock) {
+            whyNot = "the queries of one block need more than " +
+                     std::to_string(kMaxCosetsPerBlock) + " kernels";
+            return false;
+          }
+          auto [it, fresh] = spectrumOf.try_emplace(
+              {l, h}, static_cast<int32_t>(p.spectra.size()));
+          double m = 0;
+          if (fresh)
+            appendSpectrum(rest, l, h, p.spectra, m);
+          mass = std::max(mass, m);
+          if (!p.taskSpectrum.empty()) // the previous task ends here
+            p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
+          p.taskSpectrum.push_back(it->second);
+        }
+        p.queryRow.push_back(static_cast<int32_t>(queries[i].second));
+        p.queryLow.push_back(
+            static_cast<int32_t>(a[queries[i].second] & (n - 1)));
+      }
+      p.blockTasks.push_back(static_cast<int32_t>(p.taskSpectrum.size()));
+    }
+    if (p.blockStart.size() > blocksBefore) {
+      ++p.levels;
+      p.maxLevel = l;
+      levelMass.push_back(mass);
+      levelOf.push_back(l);
+    }
+    return true;
+  }
+};
+
+} // namespace
+
+std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
+                                           std::string &whyNot) {
+  auto refuse = [&](std::string why) {
+    whyNot = std::move(why);
+    return std::nullopt;
+  };
+  const int64_t M = h.maxLength;
+  SignPatterns q, k;
+  if (!readSignPatterns(h.queryPos, M, h.dk, q) ||
+      !readSignPatterns(h.keyPos, M, h.dk, k))
+    return refuse("queries or keys are not sign vectors of one magnitude");
+  if (q.magnitude == 0 || k.magnitude == 0)
+    return refuse("no non-zero query or key");
+  std::vector<int64_t> a, b;
+  SpanBasis basis(q.words);
+  if (!coordinates(q, k, basis, a, b))
+    return refuse("the sign patterns span more than 2^" +
+                  std::to_string(kMaxBits) + " elements");
+  const int K = basis.bits();
+  const int64_t P = int64_t(1) << K;
+  if (P > 4 * M)
+    return refuse("the sign patterns span 2^" + std::to_string(K) +
+                  " elements, more than 4 M (a random code?)");
+
+  WalshHeadPlan p;
+  p.bits = K;
+  p.size = P;
+  // Keys by group element (unique: a tap must find one key); every query's
+  // own element must hold a key at or before it (its weight 1 bounds den).
+  p.keyAt.assign(static_cast<size_t>(P), -1);
+  for (int64_t s = 0; s < M; ++s)
+    if (b[s] >= 0) {
+      if (p.keyAt[b[s]] >= 0)
+        return refuse("two keys have one sign pattern");
+      p.keyAt[b[s]] = static_cast<int32_t>(s);
+    }
+  for (int64_t t = 0; t < M; ++t)
+    if (a[t] >= 0 && !(p.keyAt[a[t]] >= 0 && p.keyAt[a[t]] <= t))
+      return refuse("the query of position " + std::to_string(t) +
+                    " has no key of its own pattern at or before it");
+
+  // The kernel, shifted by the largest score alpha beta dk, and its taps.
+  const double ab = double(q.magnitude) * double(k.magnitude);
+  const std::vector<int32_t> weight = codewordWeights(basis, q.words);
+  std::vector<double> w(static_cast<size_t>(P)), rest(w);
+  double restMass = 0;
+  for (int64_t x = 0; x < P; ++x) {
+    w[x] = std::exp(-2.0 * ab * weight[static_cast<size_t>(x)]);
+    if (w[x] >= kWalshTapWeight) {
+      p.tapOffsets.push_back(static_cast<int32_t>(x));
+      p.tapWeights.push_back(static_cast<float>(w[x]));
+    } else {
+      rest[x] = w[x];
+      restMass += w[x];
+    }
+  }
+  p.zeroKeyWeight = static_cast<float>(std::exp(-ab * double(h.dk)));
+  p.keyIndex.assign(b.begin(), b.end());
+  p.queryIndex.assign(a.begin(), a.end());
+  p.selfWeight.assign(static_cast<size_t>(M), 0.0f);
+  for (int64_t t = 0; t < M; ++t)
+    if (a[t] >= 0 && b[t] >= 0)
+      p.selfWeight[t] = static_cast<float>(rest[a[t] ^ b[t]]);
+
+  Decomposition d{p, a, b, rest, {}, {}, {}, {}, {}, {}};
+  p.blockTasks.push_back(0);
+  p.taskQueries.push_back(0);
+  for (int l = 0; (int64_t(1) << l) < M; ++l)
+    if (!d.level(l))
+      return refuse(d.whyNot);
+  p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
+  if (static_cast<int64_t>(p.spectra.size()) > 8 * M)
+    return refuse("its kernels would take more than 8 M floats");
+
+  // Rounding (ForwardPlan.h): a level-l convolution of a block's values
+  // (sum of |V| <= 2^l vmax) errs by <= (2l + 3) u mass_l 2^l vmax, which
+  // den >= 1 divides; the row's sum of its <= levels + taps + 3 terms, each
+  // a weight of den times a value, by (levels + taps + 3) u den vmax, a
+  // relative error once divided; den the same with vmax = 1.
+  const double u = kUnitRoundoff, vmax = largestValue(h);
+  const double terms = double(p.levels) + double(p.tapOffsets.size()) + 3;
+  double conv = 0;
+  for (size_t i = 0; i < d.levelOf.size(); ++i) {
+    const int l = d.levelOf[i];
+    conv += (2.0 * l + 3) * u * d.levelMass[i] * std::ldexp(1.0, l);
+  }
+  const double perUnit = conv + terms * u; // per unit of |value|
+  p.errorBound = 1.01 * (perUnit * vmax + perUnit * vmax + 2 * u * vmax);
+  p.denseErrorBound = double(M + 3) * u * vmax;
+  if (!(p.errorBound <= p.denseErrorBound)) {
+    std::ostringstream os;
+    os << "its rounding bound " << p.errorBound << " exceeds the dense "
+       << "kernel's " << p.denseErrorBound;
+    return refuse(os.str());
+  }
+  return p;
+}
+
+} // namespace handwire
