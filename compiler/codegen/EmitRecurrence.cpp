@@ -243,8 +243,8 @@ void Emitter::chainRecord(size_t c, Value *t) {
 // work list); a changed broadcast column only flags the candidates.
 void Emitter::applyChanges() {
   const EventPlan &ev = *plan_.events;
-  Value *colStart = addr(ev.colStart.data()), *colRows = addr(ev.colRows.data()),
-        *colVals = addr(ev.colVals.data()),
+  Value *colStart = addr(ev.colStart.data()),
+        *colRows = addr(ev.colRows.data()), *colVals = addr(ev.colVals.data()),
         *broadcast = addr(ev.broadcast.data());
   loop(c64(0), get(ev_.changeCount), [&](Value *i) {
     Value *c = idx(ev_.changed, i);
@@ -271,8 +271,8 @@ void Emitter::scanCandidates() {
   set(kept, c64(0));
   loop(c64(0), get(ev_.candidateCount), [&](Value *i) {
     Value *r = idx(ev_.candidates, i);
-    Value *live = B.CreateFCmpOGT(
-        B.CreateFAdd(ld(ev_.sums, r), ld(bound, r)), cf(0));
+    Value *live =
+        B.CreateFCmpOGT(B.CreateFAdd(ld(ev_.sums, r), ld(bound, r)), cf(0));
     ifThen(live, [&] {
       Value *n = get(kept);
       sti(r, ev_.candidates, n);
@@ -289,9 +289,9 @@ void Emitter::scanCandidates() {
 // past its cap sets the fallback flag.
 void Emitter::computeRows() {
   const EventPlan &ev = *plan_.events;
-  Value *rowStart = addr(ev.rowStart.data()), *rowCols = addr(ev.rowCols.data()),
-        *rowVals = addr(ev.rowVals.data()), *bound = addr(ev.bound.data()),
-        *cap = addr(ev.cap.data());
+  Value *rowStart = addr(ev.rowStart.data()),
+        *rowCols = addr(ev.rowCols.data()), *rowVals = addr(ev.rowVals.data()),
+        *bound = addr(ev.bound.data()), *cap = addr(ev.cap.data());
   Value *acc = slot("a");
   loop(c64(0), get(ev_.workCount), [&](Value *i) {
     Value *r = idx(ev_.work, i);
@@ -299,12 +299,12 @@ void Emitter::computeRows() {
     B.CreateStore(s, acc);
     Value *lo = idx(rowStart, r), *hi = idx(rowStart, add(r, c64(1)));
     ifThen(B.CreateICmpSLT(lo, hi), [&] {
-      Value *live =
-          B.CreateFCmpOGT(B.CreateFAdd(s, ld(bound, r)), cf(0));
+      Value *live = B.CreateFCmpOGT(B.CreateFAdd(s, ld(bound, r)), cf(0));
       ifThen(B.CreateNot(live), [&] { B.CreateStore(cf(0), acc); });
       ifThen(live, [&] {
         loop(lo, hi, [&](Value *k) {
-          Value *term = B.CreateFMul(ld(rowVals, k), ld(ev_.z, idx(rowCols, k)));
+          Value *term =
+              B.CreateFMul(ld(rowVals, k), ld(ev_.z, idx(rowCols, k)));
           B.CreateStore(B.CreateFAdd(B.CreateLoad(f32, acc), term), acc);
         });
         ifThen(B.CreateICmpEQ(idx(ev_.inCandidates, r), c64(0)), [&] {
@@ -317,8 +317,7 @@ void Emitter::computeRows() {
     });
     Value *v = B.CreateMaxNum(B.CreateLoad(f32, acc), cf(0));
     st(v, ev_.fresh, i);
-    ifThen(B.CreateFCmpOGT(v, ld(cap, r)),
-           [&] { set(ev_.fallback, c64(1)); });
+    ifThen(B.CreateFCmpOGT(v, ld(cap, r)), [&] { set(ev_.fallback, c64(1)); });
   });
 }
 
@@ -345,8 +344,7 @@ void Emitter::materializeChains() {
     Value *units = addr(ch.units.data());
     loop(c64(1), c64(ch.length() + 1), [&](Value *i) {
       Value *s = B.CreateNSWSub(length_, i);
-      st(ld(ev_.ring[c], ringIndex(B, s, ch.ringSize())), ev_.z,
-         idx(units, i));
+      st(ld(ev_.ring[c], ringIndex(B, s, ch.ringSize())), ev_.z, idx(units, i));
     });
   }
 }

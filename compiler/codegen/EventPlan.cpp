@@ -69,10 +69,9 @@ std::vector<std::vector<int32_t>> findChains(const std::vector<int32_t> &succ) {
     if (static_cast<int64_t>(c.size()) - 1 >= kMinChainLength)
       chains.push_back(std::move(c));
   }
-  std::stable_sort(chains.begin(), chains.end(),
-                   [](const auto &a, const auto &b) {
-                     return a.size() > b.size();
-                   });
+  std::stable_sort(
+      chains.begin(), chains.end(),
+      [](const auto &a, const auto &b) { return a.size() > b.size(); });
   if (chains.size() > kMaxChains)
     chains.resize(kMaxChains);
   return chains;
@@ -106,7 +105,8 @@ ShiftChain chainOf(const std::vector<int32_t> &units, const EventPlan &p,
   c.tapped.assign(static_cast<size_t>(k + 1), 0);
   for (int64_t i = 1; i <= k; ++i) {
     const int32_t u = units[static_cast<size_t>(i)];
-    if (p.colStart[static_cast<size_t>(u) + 1] > p.colStart[static_cast<size_t>(u)]) {
+    if (p.colStart[static_cast<size_t>(u) + 1] >
+        p.colStart[static_cast<size_t>(u)]) {
       c.taps.push_back(static_cast<int32_t>(i));
       c.tapped[static_cast<size_t>(i)] = 1;
     }
@@ -219,7 +219,8 @@ std::optional<EventPlan> planEvents(const ElmanBody &e, int64_t tokenCount) {
     for (int64_t r = 0; r < H; ++r)
       if (!member[static_cast<size_t>(r)])
         for (SparseMatrix::InnerIterator it(W, r); it; ++it)
-          f(static_cast<size_t>(r), static_cast<size_t>(it.index()), it.value());
+          f(static_cast<size_t>(r), static_cast<size_t>(it.index()),
+            it.value());
     for (int64_t t = 0; t < T; ++t)
       for (ColMajor::InnerIterator it(U, t); it; ++it)
         if (!member[static_cast<size_t>(it.index())])

@@ -205,12 +205,13 @@ struct EventPlan {
   // CSR of the broadcast entries (H + 1 starts; columns of z).
   std::vector<int32_t> rowStart, rowCols;
   std::vector<float> rowVals;
-  std::vector<float> bound; // per row: the largest g (0: no broadcast entry)
-  std::vector<float> cap;   // per unit: a larger h falls back to dense
-  std::vector<float> s0;    // per row: bias + non-broadcast W h_0
+  std::vector<float> bound;  // per row: the largest g (0: no broadcast entry)
+  std::vector<float> cap;    // per unit: a larger h falls back to dense
+  std::vector<float> s0;     // per row: bias + non-broadcast W h_0
   std::vector<int32_t> rows; // computed rows (not chain members), ascending
   std::vector<ShiftChain> chains;
-  float limit = 0; // the common cap: 2 sum|W_r| limit + |b_r| + 2 max|U_r| <= 2^24
+  float limit =
+      0; // the common cap: 2 sum|W_r| limit + |b_r| + 2 max|U_r| <= 2^24
 };
 constexpr int64_t kBroadcastFanOut = 32, kMinChainLength = 4;
 
@@ -237,14 +238,14 @@ enum class ScratchRegion {
   NextState,    // RNN: the next h (H)
   HeadBufferA,  // RNN read-out head: two buffers in turn (its widest layer)
   HeadBufferB,
-  EventZ,       // event-driven RNN: z = [h; e(x_t)] (H + T)
-  EventSums,    // s (H)
-  EventNew,     // new values of the rows in the work list (H)
-  EventFlags,   // int32: in the work list (H), then candidate (H)
-  EventLists,   // int32: work list (H), candidates (H), changed rows (H)
-  EventDeltas,  // changes of the changed rows (H)
-  EventRings,   // the chains' rings (floats), then their FIFOs (int64 as 2)
-  Guard, // a gap that nothing reads or writes (ScratchLayout::withGuards)
+  EventZ,      // event-driven RNN: z = [h; e(x_t)] (H + T)
+  EventSums,   // s (H)
+  EventNew,    // new values of the rows in the work list (H)
+  EventFlags,  // int32: in the work list (H), then candidate (H)
+  EventLists,  // int32: work list (H), candidates (H), changed rows (H)
+  EventDeltas, // changes of the changed rows (H)
+  EventRings,  // the chains' rings (floats), then their FIFOs (int64 as 2)
+  Guard,       // a gap that nothing reads or writes (ScratchLayout::withGuards)
 };
 
 // Floats of a scratch region for an input of M tokens: `floats`, or with

@@ -104,7 +104,8 @@ TEST(RnnEvents, EqualDenseAndReferenceOnGeneratedInputs) {
         o.inputs = d;
         o.seed = 5 + static_cast<uint64_t>(N);
         o.threads = 1;
-        EvalResult r = evaluate(c.spec.task, *net, {&events, dense.get(), &ref}, o);
+        EvalResult r =
+            evaluate(c.spec.task, *net, {&events, dense.get(), &ref}, o);
         EXPECT_EQ(r.disagreements, 0);
         EXPECT_LE(r.maxLogitDifference, net->certificate.logitTolerance);
         for (const BackendResult &b : r.backends)
