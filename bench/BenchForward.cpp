@@ -65,6 +65,27 @@ const Built &construction(const std::string &name, int64_t N) {
   return slot;
 }
 
+// Nearest neighbour as specs/nearest_neighbour.task has it (d = 10, L = 4),
+// and its RNN (a clock, write buffers and memories: 30 N units).
+Spec nearestNeighbourSpec(int64_t N) {
+  Spec spec = testing::taskSpec(TaskKind::NearestNeighbour, N);
+  spec.task.dimension = 10;
+  spec.task.labels = 4;
+  spec.task.margin = 0.2;
+  return spec;
+}
+const Network &nearestNeighbourRnn(int64_t N) {
+  static std::map<int64_t, std::unique_ptr<Network>> cache;
+  auto &slot = cache[N];
+  if (!slot) {
+    Spec spec = nearestNeighbourSpec(N);
+    DiagnosticEngine diags;
+    slot = std::make_unique<Network>(
+        *buildNetwork(spec, spec.models[0], {}, diags));
+  }
+  return *slot;
+}
+
 // Adversarial inputs: full length N, the worst case for time too.
 std::vector<Example> inputs(const Spec &spec, int count) {
   ExampleGenerator gen(spec.task, InputDistribution::Adversarial, 1);
@@ -94,7 +115,9 @@ void run(benchmark::State &state, const Backend &b, const Network &net,
          TaskKind task = TaskKind::IndexLookup) {
   runOn(state, b, net,
         inputs(task == TaskKind::IndexLookup ? testing::indexLookupSpec(N)
-                                             : testing::taskSpec(task, N),
+               : task == TaskKind::NearestNeighbour
+                   ? nearestNeighbourSpec(N)
+                   : testing::taskSpec(task, N),
                8),
         flopsPerInput);
 }
@@ -147,6 +170,31 @@ void BM_IndexLookupRnn_Reference(benchmark::State &state) {
   ReferenceBackend<float> ref(net);
   run(state, ref, net, state.range(0),
       JitBackend(net).plan().flops(state.range(0) + 1));
+}
+// The event-driven recurrence (EventPlan) against the dense one (the same
+// plan without it: every step O(H), H = 30 N) and the reference.
+void BM_NearestNeighbourRnn_Jit(benchmark::State &state) {
+  const Network &net = nearestNeighbourRnn(state.range(0));
+  JitBackend jit(net);
+  run(state, jit, net, state.range(0), jit.plan().flops(2 * state.range(0) + 2),
+      TaskKind::NearestNeighbour);
+}
+void BM_NearestNeighbourRnn_JitDense(benchmark::State &state) {
+  const Network &net = nearestNeighbourRnn(state.range(0));
+  ForwardPlan plan = planForward(net);
+  plan.events.reset();
+  std::unique_ptr<LlvmModule> module = emitModule(plan, kForwardSymbol);
+  JitBackend jit(net, std::move(plan), std::move(module), 0, CompileTimes{});
+  run(state, jit, net, state.range(0), jit.plan().flops(2 * state.range(0) + 2),
+      TaskKind::NearestNeighbour);
+}
+void BM_NearestNeighbourRnn_Reference(benchmark::State &state) {
+  const Network &net = nearestNeighbourRnn(state.range(0));
+  ReferenceBackend<float> ref(net);
+  ForwardPlan dense = planForward(net);
+  dense.events.reset();
+  run(state, ref, net, state.range(0), dense.flops(2 * state.range(0) + 2),
+      TaskKind::NearestNeighbour);
 }
 // GFLOP/s of both from the JIT plan's count (the reference does O(M^2 k)).
 void BM_EqualityTwoLayer_Jit(benchmark::State &state) {
@@ -284,6 +332,17 @@ BENCHMARK(BM_IndexLookupRnn_Jit)->Arg(1024)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexLookupRnn_Reference)
     ->Arg(1024)
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NearestNeighbourRnn_Jit)
+    ->Arg(1024)
+    ->Arg(16384)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighbourRnn_JitDense)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighbourRnn_Reference)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_EqualityTwoLayer_Jit)
     ->Arg(1024)
     ->Arg(4096)

@@ -75,6 +75,21 @@ Value *Emitter::slot(const char *name) {
   return e.CreateAlloca(f32, nullptr, name);
 }
 
+Value *Emitter::slot64(const char *name) {
+  IRBuilder<> e(entry_, entry_->begin());
+  return e.CreateAlloca(i64, nullptr, name);
+}
+
+void Emitter::ifThen(Value *cond, function_ref<void()> then) {
+  BasicBlock *yes = BasicBlock::Create(ctx_, "then", fn_);
+  BasicBlock *done = BasicBlock::Create(ctx_, "endif", fn_);
+  B.CreateCondBr(cond, yes, done);
+  B.SetInsertPoint(yes);
+  then();
+  B.CreateBr(done);
+  B.SetInsertPoint(done);
+}
+
 // for (i = lo; i < hi; ++i) body(i). A parallel loop declares its
 // iterations independent (llvm.loop.parallel_accesses): LLVM cannot prove
 // that a gather x[cols[i]] does not alias the store to out[i], and would

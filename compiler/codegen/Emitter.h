@@ -55,6 +55,15 @@ private:
     return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
   }
   Value *token(Value *j) { return idx(tokens_, j); }
+  // int32 base[i] = v (an i64, truncated).
+  void sti(Value *v, Value *base, Value *i) {
+    B.CreateStore(B.CreateTrunc(v, i32), B.CreateGEP(i32, base, i));
+  }
+  // An i64 variable (promoted to a register by mem2reg).
+  Value *slot64(const char *name);
+  Value *get(Value *slot64) { return B.CreateLoad(i64, slot64); }
+  void set(Value *slot64, Value *v) { B.CreateStore(v, slot64); }
+  void ifThen(Value *cond, llvm::function_ref<void()> then);
   Value *rnd(Value *v);
   Value *slot(const char *name);
   void loop(Value *lo, Value *hi, Body body, bool parallel = false,
@@ -131,6 +140,26 @@ private:
 
   // --- EmitRecurrence.cpp ---
   void rnn();
+  void denseRecurrence(Value *h);
+  void eventRecurrence();
+  void eventInit();
+  void eventStep(Value *t);
+  void pushChange(Value *column, Value *delta);
+  void touch(Value *row);
+  void chainTaps(size_t c, Value *t);
+  void chainRecord(size_t c, Value *t);
+  void applyChanges();
+  void scanCandidates();
+  void computeRows();
+  void commitRows();
+  void materializeChains();
+  // The event-driven recurrence's buffers and variables (EventPlan).
+  struct EventValues {
+    Value *z, *sums, *fresh, *touched, *inCandidates, *work, *candidates,
+        *changed, *deltas;
+    Value *workCount, *candidateCount, *changeCount, *fallback, *broadcastHit;
+    std::vector<Value *> ring, fifo, fifoHead, fifoTail; // per chain
+  } ev_{};
 
   // --- EmitSparse.cpp ---
   void sparseOneLayer();

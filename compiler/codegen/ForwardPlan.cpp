@@ -267,6 +267,8 @@ void planRnn(const Network &net, ForwardPlan &p) {
   p.inVals.assign(in.valuePtr(), in.valuePtr() + in.nonZeros());
   p.bias.assign(e.bias.data(), e.bias.data() + e.bias.size());
   p.initial.assign(e.initial.data(), e.initial.data() + e.initial.size());
+  if (!p.storage) // 16-bit plans round every pre-activation: dense
+    p.events = planEvents(e, p.tokenCount);
   for (const HeadLayer &layer : e.head)
     p.head.push_back(
         {hybOf(layer.weight),
@@ -393,6 +395,18 @@ ScratchLayout rnnScratch(const ForwardPlan &p) {
   s.add(ScratchRegion::NextState, ScratchSize::fixed(H));
   s.add(ScratchRegion::HeadBufferA, ScratchSize::fixed(head));
   s.add(ScratchRegion::HeadBufferB, ScratchSize::fixed(head));
+  if (const auto &ev = p.events) {
+    int64_t rings = 0;
+    for (const ShiftChain &c : ev->chains)
+      rings += 2 * c.ringSize(); // values, then FIFO times (int32)
+    s.add(ScratchRegion::EventZ, ScratchSize::fixed(ev->columns));
+    s.add(ScratchRegion::EventSums, ScratchSize::fixed(H));
+    s.add(ScratchRegion::EventNew, ScratchSize::fixed(H));
+    s.add(ScratchRegion::EventFlags, ScratchSize::fixed(2 * H));
+    s.add(ScratchRegion::EventLists, ScratchSize::fixed(3 * H + 2));
+    s.add(ScratchRegion::EventDeltas, ScratchSize::fixed(H + 2));
+    s.add(ScratchRegion::EventRings, ScratchSize::fixed(rings));
+  }
   return s;
 }
 
@@ -588,6 +602,19 @@ ScratchLayout ScratchLayout::withGuards(int64_t guardFloats) const {
 }
 
 double ForwardPlan::flops(int64_t M) const {
+  if (!transformer && events) {
+    // Event-driven: per token, about the readers of the few columns that
+    // change (an estimate: the entries of an average column, a few times),
+    // and the state once.
+    const double perColumn =
+        static_cast<double>(events->colRows.size() + events->rowCols.size()) /
+        static_cast<double>(events->columns);
+    double f = static_cast<double>(M) * 4 * (perColumn + 1) +
+               static_cast<double>(width);
+    for (const HeadLayerPlan &l : head)
+      f += static_cast<double>(l.weight.nonZeros);
+    return f;
+  }
   if (!transformer) {
     double f = static_cast<double>(M) *
                static_cast<double>(recurrent.nonZeros + width);

@@ -24,6 +24,14 @@
 //    its worst-case rounding error is at most the dense kernel's.
 //  - Elman RNNs keep their sparse (CSR) recurrence and read-out head layers:
 //    work and memory are O(non-zeros), however wide a head is.
+//  - An fp32 RNN whose weights, bias and initial state are integers is
+//    stepped event-driven (EventPlan): per token only the units whose
+//    pre-activation changed are recomputed, from the columns of the units
+//    that changed at the previous step. Integer sums below 2^24 are exact in
+//    fp32 in any order, so this equals the dense update bit for bit; the
+//    emitted code checks every value it computes against a bound that keeps
+//    every partial sum below 2^24, and on a violation recomputes the input
+//    densely. 16-bit plans and non-integer RNNs keep the dense update.
 //
 // A 16-bit plan (planForward(net, format)) is built from a copy of the network
 // with its weights rounded as the emulated reference rounds them
@@ -217,6 +225,58 @@ struct HeadLayerPlan {
   std::vector<float> bias;
 };
 
+// A shift chain of an event-driven RNN: units[i] = units[i-1] one step
+// later for i >= 1 (its row is the single weight 1 on units[i-1], no bias,
+// no input, and h_0 >= 0, so ReLU copies exactly); units[0], the head, is an
+// ordinary unit. The chain is not stepped: a ring of K = k + 2 values holds
+// the head's history (value(s) = h_s(head), value(-j) = h_0(units[j])), so
+// h_t(units[i]) = value(t - i). Changes of a tapped unit (one whose column
+// others read) are delivered either by scanning the taps or by walking the
+// head's recent change times (a FIFO), whichever is shorter at that step.
+struct ShiftChain {
+  std::vector<int32_t> units;   // c_0 .. c_k
+  std::vector<int32_t> taps;    // positions i >= 1 whose column is read
+  std::vector<int32_t> tapped;  // per position 0 .. k: 1 if tapped
+  std::vector<float> ring;      // K values at t = 0 (ring index (s + K) % K)
+  std::vector<int64_t> changes; // times s <= 0 where value(s) != value(s-1)
+  int64_t length() const { return static_cast<int64_t>(units.size()) - 1; }
+  int64_t ringSize() const { return length() + 2; }
+};
+
+// The event-driven recurrence (see the header comment; docs/jit.md). The
+// extended state z = [h; e(x_t)] has H + T columns (T tokens), so a token
+// change is two column changes. s(r) = bias + the sum over non-broadcast
+// columns, kept incrementally; a broadcast column (more than
+// kBroadcastFanOut readers, and a known bound on its value) is read by the
+// rows that need it instead of pushed to all of them: a row with broadcast
+// entries has a = s + g, g <= bound, so if s + bound <= 0 its h is 0 without
+// reading g; the others are candidates, recomputed when a broadcast column
+// changes. All values are integers; `cap` keeps every partial sum below
+// 2^24.
+struct EventPlan {
+  int64_t columns = 0; // H + T
+  // CSC of [W U] over columns that are not broadcast, rows that are computed
+  // (not chain members).
+  std::vector<int32_t> colStart, colRows;
+  std::vector<float> colVals;
+  std::vector<int32_t> broadcast; // per column: 1 if broadcast
+  // CSR of the broadcast entries (H + 1 starts; columns of z).
+  std::vector<int32_t> rowStart, rowCols;
+  std::vector<float> rowVals;
+  std::vector<float> bound;  // per row: the largest g (0: no broadcast entry)
+  std::vector<float> cap;    // per unit: a larger h falls back to dense
+  std::vector<float> s0;     // per row: bias + non-broadcast W h_0
+  std::vector<int32_t> rows; // computed rows (not chain members), ascending
+  std::vector<ShiftChain> chains;
+  float limit =
+      0; // the common cap: 2 sum|W_r| limit + |b_r| + 2 max|U_r| <= 2^24
+};
+constexpr int64_t kBroadcastFanOut = 32, kMinChainLength = 4;
+
+// The event plan of an fp32 Elman body, or none if its weights are not all
+// integers (or too large for any state to stay exact).
+std::optional<EventPlan> planEvents(const ElmanBody &e, int64_t tokenCount);
+
 // A region of the scratch buffer the forward function works in.
 enum class ScratchRegion {
   Residual,    // x: rows x D (rows: M in a model of two or more layers, else 1)
@@ -241,6 +301,13 @@ enum class ScratchRegion {
   WalshSums,      // per row: the convolutions' sums, M x (dv + 1)
   WalshRunning,   // running sums: all values, zero keys' values and count
   PrefixSums,     // uniform heads of layers that keep every row: dvMax
+  EventZ,         // event-driven RNN: z = [h; e(x_t)] (H + T)
+  EventSums,      // s (H)
+  EventNew,       // new values of the rows in the work list (H)
+  EventFlags,     // int32: in the work list (H), then candidate (H)
+  EventLists,     // int32: work list (H), candidates (H), changed rows (H)
+  EventDeltas,    // changes of the changed rows (H)
+  EventRings,     // the chains' rings (floats), then their FIFOs (int64 as 2)
   Guard, // a gap that nothing reads or writes (ScratchLayout::withGuards)
 };
 
@@ -302,6 +369,7 @@ struct ForwardPlan {
   std::vector<int32_t> inColStart, inRows;
   std::vector<float> inVals, bias, initial;
   std::vector<HeadLayerPlan> head;  // applied to h_M, in order
+  std::optional<EventPlan> events;  // event-driven recurrence, if exact
   int64_t headWidthMax() const;     // widest head layer (0: no head)
   int64_t blockedStrideMax() const; // widest blocked score row (0: none)
   // Read-out

@@ -120,7 +120,12 @@ const char *regionName(ScratchRegion r) {
       "token-sums",      "state",         "next-state",
       "head-buffer-a",   "head-buffer-b", "walsh-values",
       "walsh-transform", "walsh-sums",    "walsh-running",
-      "prefix-sums",     "guard"};
+      "prefix-sums",     "event-z",       "event-sums",
+      "event-new",       "event-flags",   "event-lists",
+      "event-deltas",    "event-rings",   "guard"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) ==
+                    static_cast<size_t>(ScratchRegion::Guard) + 1,
+                "a name for every scratch region");
   return kNames[static_cast<int>(r)];
 }
 
@@ -191,6 +196,20 @@ std::string dumpPlan(const ForwardPlan &p) {
     for (const HeadLayerPlan &h : p.head)
       os << "    " << h.weight.rows << " rows, " << h.weight.nonZeros
          << " non-zeros\n";
+    if (const auto &ev = p.events) {
+      int64_t broadcast = 0;
+      for (int32_t b : ev->broadcast)
+        broadcast += b;
+      os << "  event-driven: " << ev->rows.size() << " computed rows, "
+         << ev->colRows.size() << " pushed + " << ev->rowCols.size()
+         << " read entries, " << broadcast << " broadcast columns, limit "
+         << ev->limit << ", chains";
+      for (const ShiftChain &c : ev->chains)
+        os << " " << c.length() << " (" << c.taps.size() << " taps)";
+      os << (ev->chains.empty() ? " none\n" : "\n");
+    } else {
+      os << "  dense recurrence\n";
+    }
   }
   dumpScratch(os, p.scratch);
   os << "  read-out " << columns(p.readout) << "\n  scratch floats at length "
