@@ -50,6 +50,7 @@ class HandwireModel:
         self.w = {k: (v.to(self.dtype) if v.is_floating_point() else v.long())
                   for k, v in load_safetensors(weights).items()}
         self.name = self.cfg["name"]
+        self._memo = {}  # CSR triples and dense tables, built once, not per input
         if self.cfg["architecture"] == "rnn":
             self.recurrent = self._csr("rnn.recurrent")
             self.input = self._csr("rnn.input")
@@ -59,6 +60,11 @@ class HandwireModel:
     def _csr(self, prefix):
         """CSR -> (row, column, value) of each non-zero (Debian's torch has no
         MKL, so sparse @ dense is unavailable; index_add_ does the sums)."""
+        if ("csr", prefix) not in self._memo:
+            self._memo[("csr", prefix)] = self._csr_triples(prefix)
+        return self._memo[("csr", prefix)]
+
+    def _csr_triples(self, prefix):
         offsets = self.w[prefix + ".row_offsets"]
         rows = torch.repeat_interleave(torch.arange(offsets.numel() - 1), offsets.diff())
         return rows, self.w[prefix + ".columns"], self.w[prefix + ".values"]
@@ -76,10 +82,13 @@ class HandwireModel:
         """An embedding table, dense."""
         if name in self.w:
             return self.w[name]
+        if ("table", name) in self._memo:
+            return self._memo[("table", name)]
         r, c, v = self._csr(name)
         rows = self.w[name + ".row_offsets"].numel() - 1
         t = torch.zeros(rows, self.cfg["width"], dtype=self.dtype)
         t[r, c] = v
+        self._memo[("table", name)] = t
         return t
 
     @torch.no_grad()
@@ -100,15 +109,25 @@ class HandwireModel:
                 h = torch.relu(torch.zeros_like(b).index_add_(0, r, v * h[c]) + b)
             return w["readout.weight"] @ h + w["readout.bias"]
         x = self._table("embed.token")[tokens] + self._table("embed.position")[: len(tokens)]
-        causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
-        for l, layer in enumerate(self.cfg["layers"]):
-            upd = torch.zeros_like(x)
+        layers = self.cfg["layers"]
+        if len(layers) > 1:
+            causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
+        for l, layer in enumerate(layers):
+            # The read-out sees only the last row, and the last row attends to
+            # every position: the last layer needs neither other rows nor a mask
+            # (as in the reference evaluator and the ONNX graph).
+            last = l == len(layers) - 1
+            rows = x[-1:] if last else x
+            upd = torch.zeros_like(rows)
             for h in range(layer["heads"]):
                 p = f"layers.{l}.heads.{h}."
-                q, k, v = (self._times_t(x, p + m) for m in ("query", "key", "value"))
-                s = (q @ k.T).masked_fill(causal, float("-inf"))  # no 1/sqrt(d): scale is in Q
+                q = self._times_t(rows, p + "query")
+                k, v = (self._times_t(x, p + m) for m in ("key", "value"))
+                s = q @ k.T  # no 1/sqrt(d): the scale is in Q
+                if not last:
+                    s = s.masked_fill(causal, float("-inf"))
                 upd += self._times_t(torch.softmax(s, -1) @ v, p + "output")
-            x = x + upd
+            x = rows + upd
             if layer["mlp"]:
                 p = f"layers.{l}.mlp."
                 hidden = torch.relu(self._times_t(x, p + "in") + w[p + "in_bias"])
@@ -122,6 +141,18 @@ def decide(logits):
     return -1 if int((logits == logits[best]).sum()) > 1 else best
 
 
+def read_cases(decisions, name):
+    """The inputs of model `name` in a decisions file: (line, decision, tokens)."""
+    cases = []
+    with open(decisions) as f:
+        for i, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields or fields[0].startswith("#") or fields[0] != name:
+                continue
+            cases.append((i, int(fields[1]), [int(t) for t in fields[3:]]))
+    return cases
+
+
 def replay(config, decisions):
     """Replays the inputs of one model; returns the number of mismatches, or
     None if the model cannot be loaded or has no inputs."""
@@ -130,13 +161,7 @@ def replay(config, decisions):
     except (OSError, ValueError, KeyError) as e:
         print(f"torch_forward.py: cannot load {config}: {e}", file=sys.stderr)
         return None
-    cases = []
-    with open(decisions) as f:
-        for i, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields or fields[0].startswith("#") or fields[0] != model.name:
-                continue
-            cases.append((i, int(fields[1]), [int(t) for t in fields[3:]]))
+    cases = read_cases(decisions, model.name)
     if not cases:
         print(f"torch_forward.py: {decisions}: no inputs for model '{model.name}'",
               file=sys.stderr)

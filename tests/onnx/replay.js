@@ -25,25 +25,43 @@ function decide(logits) {
   return tie ? -1 : best;
 }
 
-async function main() {
-  const [modelPath, decisionsPath, name] = process.argv.slice(2);
-  if (!name) fail('usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME', 2);
-  let ort;
-  try {
-    ort = require('onnxruntime-node');
-  } catch (e) {
-    fail(`cannot load onnxruntime-node (${e.message})`, 2);
-  }
+// The inputs of model `name` in a decisions file: [{line, decision, tokens}]
+// (tokens as BigInts). Throws on a malformed line or when there are none.
+function readCases(decisionsPath, name) {
   const cases = [];
   const lines = fs.readFileSync(decisionsPath, 'utf8').split('\n');
   lines.forEach((line, i) => {
     if (!line || line.startsWith('#')) return;
     const f = line.trim().split(/\s+/);
     if (f[0] !== name) return;
-    if (f.length < 4) fail(`${decisionsPath}:${i + 1}: expected MODEL DECISION EXPECTED TOKEN...`, 2);
+    if (f.length < 4) throw new Error(`${decisionsPath}:${i + 1}: expected MODEL DECISION EXPECTED TOKEN...`);
     cases.push({ line: i + 1, decision: Number(f[1]), tokens: f.slice(3).map(BigInt) });
   });
-  if (cases.length === 0) fail(`${decisionsPath}: no inputs for model '${name}'`, 2);
+  if (cases.length === 0) throw new Error(`${decisionsPath}: no inputs for model '${name}'`);
+  return cases;
+}
+
+// onnxruntime-node, resolved from this directory's node_modules (so that
+// bench/compare's ONNX Runtime side finds the same install).
+function loadOrt() {
+  return require('onnxruntime-node');
+}
+
+async function main() {
+  const [modelPath, decisionsPath, name] = process.argv.slice(2);
+  if (!name) fail('usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME', 2);
+  let ort;
+  try {
+    ort = loadOrt();
+  } catch (e) {
+    fail(`cannot load onnxruntime-node (${e.message})`, 2);
+  }
+  let cases;
+  try {
+    cases = readCases(decisionsPath, name);
+  } catch (e) {
+    fail(e.message, 2);
+  }
 
   let session;
   try {
@@ -73,4 +91,5 @@ async function main() {
   process.exit(mismatches || ruleMismatches ? 1 : 0);
 }
 
-main().catch((e) => fail(e.stack || String(e), 2));
+module.exports = { decide, readCases, loadOrt };
+if (require.main === module) main().catch((e) => fail(e.stack || String(e), 2));
