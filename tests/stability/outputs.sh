@@ -8,7 +8,10 @@
 # writes OUT_DIR/SHA256SUMS (one line per model file) and OUT_DIR/eval/*.json.
 # tests/stability/expected/ holds what the code before the pipeline redesign
 # wrote (recorded with this script; re-record only for an intended change, and
-# say why in the commit). The ctest `stability.outputs` compares.
+# say why in the commit), re-recorded once since: 2026-12-07, when the two-layer
+# equality, disjointness and nearest-neighbour specs moved to `code = ext_bch`
+# (their Transformer files and certificates changed; nothing else). The ctest
+# `stability.outputs` compares.
 set -euo pipefail
 HW=$1
 OUT=$2
