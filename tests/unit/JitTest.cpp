@@ -1,6 +1,7 @@
 // The JIT against the reference evaluator: random networks of every shape the
 // IR allows, and every construction on generated inputs. Decisions must agree
 // exactly and logits within the tolerance each construction declares.
+#include "JitAgreement.h"
 #include "RandomNetworks.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
@@ -21,27 +22,9 @@
 namespace handwire {
 namespace {
 
+using handwire::testing::expectSameLogits;
 using handwire::testing::randomRnn;
 using handwire::testing::randomTransformer;
-
-void expectSameLogits(const Network &net, uint64_t seed, double tol) {
-  JitBackend jit(net);
-  SplitMix64 rng(seed);
-  std::vector<int32_t> tokens;
-  std::vector<double> got(static_cast<size_t>(net.classCount));
-  for (int trial = 0; trial < 50; ++trial) {
-    const int64_t n =
-        1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
-    tokens.resize(static_cast<size_t>(n));
-    for (auto &t : tokens)
-      t = static_cast<int32_t>(rng.below(net.tokenCount));
-    Eigen::VectorXd want = referenceLogits<double>(net, tokens.data(), n);
-    jit.logits(tokens.data(), n, got.data());
-    for (int64_t c = 0; c < net.classCount; ++c)
-      ASSERT_NEAR(got[c], want[c], tol * (1 + std::fabs(want[c])))
-          << "length " << n;
-  }
-}
 
 // f(net, seed, layers) for a random Transformer of every shape: each layer
 // count, 1 or 2 heads, with and without an MLP and a uniform (zero-query)

@@ -3,6 +3,7 @@
 // computes what the reference computes, on random networks built that way
 // (taps, zero keys and queries, causal masks, short inputs) and on the
 // constructions that ship with linear codes.
+#include "JitAgreement.h"
 #include "RandomNetworks.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
@@ -19,6 +20,7 @@
 namespace handwire {
 namespace {
 
+using handwire::testing::expectSameLogits;
 using handwire::testing::randomMatrix;
 
 constexpr int64_t kFree = 12; // columns of random token and position parts
@@ -100,28 +102,6 @@ Network walshNetwork(uint64_t seed, float alpha, int64_t dk = 10,
   readout.leftCols(kFree) = net.readout.weight.leftCols(kFree);
   net.readout.weight = readout;
   return net;
-}
-
-// JIT against the double reference on `trials` random inputs of random
-// lengths (1 .. maxLength).
-void expectSameLogits(const Network &net, uint64_t seed, double tol,
-                      int trials = 60) {
-  JitBackend jit(net);
-  SplitMix64 rng(seed);
-  std::vector<int32_t> tokens;
-  std::vector<double> got(static_cast<size_t>(net.classCount));
-  for (int trial = 0; trial < trials; ++trial) {
-    const int64_t n =
-        1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
-    tokens.resize(static_cast<size_t>(n));
-    for (auto &t : tokens)
-      t = static_cast<int32_t>(rng.below(net.tokenCount));
-    Eigen::VectorXd want = referenceLogits<double>(net, tokens.data(), n);
-    jit.logits(tokens.data(), n, got.data());
-    for (int64_t c = 0; c < net.classCount; ++c)
-      ASSERT_NEAR(got[c], want[c], tol * (1 + std::fabs(want[c])))
-          << "length " << n;
-  }
 }
 
 TEST(WalshHead, RandomLinearCodeHeadsArePlannedAndAgreeWithTheReference) {
