@@ -156,10 +156,10 @@ void Emitter::walshRows(const HeadPlan &h, const HeadSources &src) {
   });
 }
 
-// x <- H x for x[0 .. n), n = 2^logn (runtime values). From n = 16 on, the
-// first four butterfly stages run on each 16 values at once (unrolled), and
-// the later ones, whose runs are 16 or longer, vectorize within a run;
-// smaller n take every stage one butterfly at a time.
+// x <- H x for x[0 .. n), n = 2^logn (runtime values): logn butterfly
+// stages. Runs of 16 or more vectorize; the four shorter stages are scalar
+// loops (an unrolled 16-value block for them cost 50 ms of code generation
+// and gained nothing measurable: bench/README.md).
 void Emitter::walshTransform(Value *x, Value *n, Value *logn) {
   auto butterfly = [&](Value *j, Value *h) {
     Value *k = add(j, h);
@@ -178,29 +178,11 @@ void Emitter::walshTransform(Value *x, Value *n, Value *logn) {
       });
     });
   };
-  constexpr int64_t kFused = 16, kFusedStages = 4;
-  ifThenElse(
-      B.CreateICmpSGE(n, c64(kFused)),
-      [&] {
-        parallelLoop(c64(0), B.CreateLShr(n, c64(kFusedStages)),
-                     [&](Value *blk) {
-                       Value *base = mul(blk, c64(kFused));
-                       std::array<Value *, kFused> v;
-                       for (int64_t i = 0; i < kFused; ++i)
-                         v[i] = ld(x, add(base, c64(i)));
-                       for (int64_t h = 1; h < kFused; h *= 2)
-                         for (int64_t i = 0; i < kFused; ++i)
-                           if ((i & h) == 0) {
-                             Value *p = v[i], *q = v[i + h];
-                             v[i] = B.CreateFAdd(p, q);
-                             v[i + h] = B.CreateFSub(p, q);
-                           }
-                       for (int64_t i = 0; i < kFused; ++i)
-                         st(v[i], x, add(base, c64(i)));
-                     });
-        stages(c64(kFusedStages), logn, /*parallel=*/true);
-      },
-      [&] { stages(c64(0), logn, /*parallel=*/false); });
+  // Stages with runs shorter than 16 go one butterfly at a time; the
+  // later ones vectorize within a run.
+  Value *shortStages = B.CreateBinaryIntrinsic(Intrinsic::smin, logn, c64(4));
+  stages(c64(0), shortStages, /*parallel=*/false);
+  stages(shortStages, logn, /*parallel=*/true);
 }
 
 } // namespace handwire

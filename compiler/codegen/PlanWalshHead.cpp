@@ -238,65 +238,87 @@ struct Decomposition {
   std::map<std::pair<int, int64_t>, int32_t> spectrumOf; // (l, coset)
   std::vector<double> levelMass; // largest kernel mass, per level with tasks
   std::vector<int> levelOf;      // that level
-  std::vector<int64_t> coset;    // per block of 2^l positions, -1: no key
-  std::vector<std::pair<int64_t, int64_t>> queries; // (kernel coset, t)
+  std::vector<int64_t> nextKey;  // per position: the first key at or after
+  std::vector<char> notCosets;   // per level: some block's keys are not one
+  std::vector<int64_t> cosets;   // a block's kernel cosets, first seen first
+  std::vector<std::vector<int64_t>> rows; // their queries
   std::string whyNot;
+
+  // One pass for every level: the keys of a block of 2^l positions are one
+  // coset of the low-l subgroup iff every two consecutive keys s < s' in it
+  // have b_s >> l == b_s' >> l; s and s' share the block from level
+  // hb(s ^ s') + 1 on (hb: the highest set bit), their cosets agree from
+  // level hb(b_s ^ b_s') + 1 on, so the levels in between fail.
+  void prepare() {
+    const int64_t M = static_cast<int64_t>(b.size());
+    nextKey.assign(static_cast<size_t>(M + 1), M);
+    for (int64_t s = M - 1; s >= 0; --s)
+      nextKey[s] = b[s] >= 0 ? s : nextKey[s + 1];
+    notCosets.assign(64, 0);
+    auto hb = [](uint64_t x) { return x ? 63 - __builtin_clzll(x) : -1; };
+    for (int64_t s = nextKey[0], t; s < M; s = t) {
+      if ((t = nextKey[s + 1]) >= M)
+        break;
+      for (int l = hb(uint64_t(s ^ t)) + 1; l <= hb(uint64_t(b[s] ^ b[t])); ++l)
+        notCosets[l] = 1;
+    }
+  }
 
   bool level(int l) {
     const int64_t M = static_cast<int64_t>(a.size()), n = int64_t(1) << l;
-    coset.assign(static_cast<size_t>((M >> l) + 1), -1);
-    for (int64_t s = 0; s < M; ++s)
-      if (b[s] >= 0) {
-        int64_t &c = coset[static_cast<size_t>(s >> l)];
-        if (c >= 0 && c != (b[s] >> l)) {
-          whyNot = "the keys of positions " + std::to_string(s >> l << l) +
-                   " .. " + std::to_string(s) +
-                   " are not one coset (the "
-                   "code is not linear in the position)";
-          return false;
-        }
-        c = b[s] >> l;
-      }
+    if (notCosets[l]) {
+      whyNot = "the keys of some block of " + std::to_string(n) +
+               " positions are not one coset (the code is not linear in the "
+               "position)";
+      return false;
+    }
     double mass = 0;
     const size_t blocksBefore = p.blockStart.size();
     for (int64_t left = 0; 2 * left + 1 < ((M + n - 1) >> l); ++left) {
-      const int64_t hk = coset[static_cast<size_t>(2 * left)];
-      if (hk < 0)
-        continue;
-      queries.clear();
-      const int64_t r0 = (2 * left + 1) * n, r1 = std::min(M, r0 + n);
-      for (int64_t t = r0; t < r1; ++t)
-        if (a[t] >= 0)
-          queries.push_back({(a[t] >> l) ^ hk, t});
-      if (queries.empty())
-        continue;
-      std::stable_sort(
-          queries.begin(), queries.end(),
-          [](const auto &x, const auto &y) { return x.first < y.first; });
-      p.blockLevel.push_back(l);
-      p.blockStart.push_back(static_cast<int32_t>(2 * left * n));
-      size_t kernels = 0;
-      for (size_t i = 0; i < queries.size(); ++i) {
-        const int64_t h = queries[i].first;
-        if (i == 0 || h != queries[i - 1].first) {
-          if (++kernels > kMaxCosetsPerBlock) {
+      const int64_t s0 = 2 * left * n, key = nextKey[s0];
+      if (key >= s0 + n)
+        continue; // no key in the left block
+      const int64_t hk = b[key] >> l;
+      cosets.clear();
+      const int64_t r0 = s0 + n, r1 = std::min(M, r0 + n);
+      for (int64_t t = r0; t < r1; ++t) {
+        if (a[t] < 0)
+          continue;
+        const int64_t h = (a[t] >> l) ^ hk;
+        size_t i = 0;
+        while (i < cosets.size() && cosets[i] != h)
+          ++i;
+        if (i == cosets.size()) {
+          if (i == kMaxCosetsPerBlock) {
             whyNot = "the queries of one block need more than " +
                      std::to_string(kMaxCosetsPerBlock) + " kernels";
             return false;
           }
-          auto [it, fresh] = spectrumOf.try_emplace(
-              {l, h}, static_cast<int32_t>(p.spectra.size()));
-          double m = 0;
-          if (fresh)
-            appendSpectrum(rest, l, h, p.spectra, m);
-          mass = std::max(mass, m);
-          if (!p.taskSpectrum.empty()) // the previous task ends here
-            p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
-          p.taskSpectrum.push_back(it->second);
+          cosets.push_back(h);
+          if (rows.size() < cosets.size())
+            rows.emplace_back();
+          rows[i].clear();
         }
-        p.queryRow.push_back(static_cast<int32_t>(queries[i].second));
-        p.queryLow.push_back(
-            static_cast<int32_t>(a[queries[i].second] & (n - 1)));
+        rows[i].push_back(t);
+      }
+      if (cosets.empty())
+        continue;
+      p.blockLevel.push_back(l);
+      p.blockStart.push_back(static_cast<int32_t>(s0));
+      for (size_t i = 0; i < cosets.size(); ++i) {
+        auto [it, fresh] = spectrumOf.try_emplace(
+            {l, cosets[i]}, static_cast<int32_t>(p.spectra.size()));
+        double m = 0;
+        if (fresh)
+          appendSpectrum(rest, l, cosets[i], p.spectra, m);
+        mass = std::max(mass, m);
+        if (!p.taskSpectrum.empty()) // the previous task ends here
+          p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
+        p.taskSpectrum.push_back(it->second);
+        for (int64_t t : rows[i]) {
+          p.queryRow.push_back(static_cast<int32_t>(t));
+          p.queryLow.push_back(static_cast<int32_t>(a[t] & (n - 1)));
+        }
       }
       p.blockTasks.push_back(static_cast<int32_t>(p.taskSpectrum.size()));
     }
@@ -376,7 +398,8 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
     if (a[t] >= 0 && b[t] >= 0)
       p.selfWeight[t] = static_cast<float>(rest[a[t] ^ b[t]]);
 
-  Decomposition d{p, a, b, rest, {}, {}, {}, {}, {}, {}};
+  Decomposition d{p, a, b, rest, {}, {}, {}, {}, {}, {}, {}, {}};
+  d.prepare();
   p.blockTasks.push_back(0);
   p.taskQueries.push_back(0);
   for (int l = 0; (int64_t(1) << l) < M; ++l)
