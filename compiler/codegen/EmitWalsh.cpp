@@ -103,8 +103,9 @@ void Emitter::walshRows(const HeadPlan &h, const HeadSources &src) {
   parallelLoop(c64(0), c64(2 * dv + 1), [&](Value *i) { st(cf(0), run, i); });
   loop(c64(0), rows_, [&](Value *r) {
     Value *zero = B.CreateICmpSLT(idx(keyIndex, r), c64(0));
-    loop(c64(0), c64(dv), [&](Value *c) {
+    loop(c64(0), c64(dv), [&](Value *c) { // O[c]: the row's value, kept
       Value *v = valueAt(h, src, r, c), *cz = add(c, c64(dv));
+      st(v, O, c);
       st(B.CreateFAdd(ld(run, c), v), run, c);
       st(B.CreateFAdd(ld(run, cz), B.CreateSelect(zero, v, cf(0))), run, cz);
     });
@@ -132,9 +133,8 @@ void Emitter::walshRows(const HeadPlan &h, const HeadSources &src) {
               den, B.CreateFMul(cf(w.zeroKeyWeight), ld(run, c64(2 * dv))));
           Value *inverse = B.CreateFDiv(cf(1), den);
           loop(c64(0), c64(dv), [&](Value *c) {
-            Value *num =
-                B.CreateFAdd(ld(sums, add(base, c)),
-                             B.CreateFMul(selfWeight, valueAt(h, src, r, c)));
+            Value *num = B.CreateFAdd(ld(sums, add(base, c)),
+                                      B.CreateFMul(selfWeight, ld(O, c)));
             for (size_t t = 0; t < taps; ++t)
               num = B.CreateFAdd(
                   num, B.CreateSelect(on[t],

@@ -320,7 +320,7 @@ void foldValues(const Embedding &embed, const AttentionHead &h,
 // it then needs no transposed key table.
 void planWalsh(const Embedding &embed, const AttentionHead &h,
                int64_t maxLength, HeadPlan &hp) {
-  if (fold(embed.token.dense(), h.query.dense(), hp.query).present) {
+  if (!columnsAreZero(embed.token.dense(), hp.query.c0, hp.query.width())) {
     hp.notWalsh = "its queries depend on the token";
     return;
   }

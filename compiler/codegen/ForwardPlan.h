@@ -108,8 +108,7 @@ struct FoldedTable {
 // exp(-alpha beta dk)) and rows with a zero query (uniform) use running sums.
 // den is computed like num, as one more value component that is 1 per key.
 struct WalshHeadPlan {
-  int bits = 0;                 // K
-  int64_t size = 0;             // P = 2^K
+  int bits = 0;                 // K: the group has 2^K elements
   int levels = 0, maxLevel = 0; // levels with a task; the largest
   // The blocks with tasks, by level, then position: level l, first key
   // position s0 (keys s0 .. s0 + 2^l - 1, queries the next 2^l rows), and

@@ -360,7 +360,6 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
 
   WalshHeadPlan p;
   p.bits = K;
-  p.size = P;
   // Keys by group element (unique: a tap must find one key); every query's
   // own element must hold a key at or before it (its weight 1 bounds den).
   p.keyAt.assign(static_cast<size_t>(P), -1);
