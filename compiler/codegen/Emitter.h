@@ -9,7 +9,7 @@
 //   EmitMlp.cpp          MLPs, the read-out, the RNN's read-out head
 //   EmitRecurrence.cpp   the Elman RNN
 //   EmitSparse.cpp       the sparse one-layer Transformer
-//   EmitWalsh.cpp        a Walsh head: attention as a XOR convolution
+//   EmitWalsh.cpp        a Walsh head: a call of its precompiled kernel
 #pragma once
 
 #include "codegen/ForwardPlan.h"
@@ -119,9 +119,6 @@ private:
 
   // --- EmitWalsh.cpp ---
   void walshHead(const HeadPlan &h, const HeadSources &src);
-  void walshBlock(const HeadPlan &h, const HeadSources &src, Value *blk);
-  void walshRows(const HeadPlan &h, const HeadSources &src);
-  void walshTransform(Value *x, Value *n, Value *logn);
 
   // --- EmitTables.cpp ---
   Value *tableSum(const FoldedTable &tt, const FoldedTable &pt, Value *j,
