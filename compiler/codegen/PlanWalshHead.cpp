@@ -10,6 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <map>
 #include <optional>
 #include <sstream>
@@ -39,6 +42,36 @@ struct SignPatterns {
   const uint64_t *row(int64_t r) const { return bits.data() + r * words; }
 };
 
+// The sign bits of x[0 .. width), width <= 64; `differ` gets a non-zero bit
+// if some |x[c]|'s bits are not m. Eight floats per step where AVX is there
+// (a scalar loop read the 2 x 65536 x 64 floats of nearest neighbour's
+// tables in 20 ms).
+uint64_t signBits(const float *x, int64_t width, uint32_t m, uint32_t &differ) {
+  uint64_t word = 0;
+  int64_t c = 0;
+#if defined(__AVX__)
+  const __m256 magnitudeBits =
+      _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 mv = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(m)));
+  __m256 other = _mm256_setzero_ps();
+  for (; c + 8 <= width; c += 8) {
+    const __m256 v = _mm256_loadu_ps(x + c);
+    word |= uint64_t(static_cast<unsigned>(_mm256_movemask_ps(v))) << c;
+    other =
+        _mm256_or_ps(other, _mm256_xor_ps(_mm256_and_ps(v, magnitudeBits), mv));
+  }
+  const __m256i o = _mm256_castps_si256(other);
+  differ |= _mm256_testz_si256(o, o) ? 0u : 1u;
+#endif
+  for (; c < width; ++c) {
+    uint32_t bits;
+    std::memcpy(&bits, x + c, sizeof bits);
+    differ |= (bits & 0x7fffffffu) ^ m;
+    word |= uint64_t(bits >> 31) << c;
+  }
+  return word;
+}
+
 // False if some row is neither zero nor a sign pattern of the magnitude.
 // Reads the float bits of the table (a scaled view unscaled: its entries
 // have equal magnitudes iff the view's have), one branch per row.
@@ -61,15 +94,12 @@ bool readSignPatterns(const FoldedTable &t, int64_t rows, int64_t dk,
     const uint32_t m = first & 0x7fffffffu;
     uint32_t differ = 0;
     uint64_t *bits = p.bits.data() + r * p.words;
-    for (int64_t w = 0; w < p.words; ++w) { // a word in a register
+    for (int64_t w = 0; w < p.words; ++w) {
       const int64_t c0 = 64 * w, width = std::min<int64_t>(64, dk - c0);
-      uint64_t word = 0;
-      for (int64_t c = 0; c < width; ++c) {
-        uint32_t x;
-        std::memcpy(&x, row + c0 + c, sizeof x);
-        differ |= (x & 0x7fffffffu) ^ m;
-        word |= uint64_t((x ^ flip) >> 31) << c;
-      }
+      uint64_t word = signBits(row + c0, width, m, differ);
+      if (flip)
+        word =
+            ~word & (width == 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1);
       bits[w] = word;
     }
     if (differ != 0)
@@ -101,13 +131,13 @@ public:
   // p's coordinates, extending the basis if p is independent; -1 if that
   // would take more than kMaxBits originals.
   int64_t coordinates(const uint64_t *p) {
-    if (words_ == 1) { // codes of up to 64 dimensions: no vectors
+    if (words_ == 1) { // codes of up to 64 dimensions: branch-free words
       uint64_t x = p[0], mask = 0;
-      for (size_t k = 0; k < pivot_.size(); ++k)
-        if ((x >> pivot_[k]) & 1) {
-          x ^= echelon_[k][0];
-          mask ^= combines_[k];
-        }
+      for (size_t k = 0; k < pivot_.size(); ++k) {
+        const uint64_t take = uint64_t(0) - ((x >> pivot_[k]) & 1);
+        x ^= echelon1_[k] & take;
+        mask ^= combines_[k] & take;
+      }
       if (x == 0)
         return static_cast<int64_t>(mask);
     }
@@ -130,6 +160,7 @@ public:
     const uint64_t self = uint64_t(1) << bits();
     pivot_.push_back(w * 64 + __builtin_ctzll(tmp_[w]));
     echelon_.push_back(tmp_);
+    echelon1_.push_back(tmp_[0]);
     combines_.push_back(mask | self);
     originals_.emplace_back(p, p + words_);
     return static_cast<int64_t>(self);
@@ -139,7 +170,7 @@ private:
   int64_t words_;
   std::vector<std::vector<uint64_t>> originals_, echelon_;
   std::vector<int64_t> pivot_;
-  std::vector<uint64_t> combines_;
+  std::vector<uint64_t> echelon1_, combines_; // echelon1_: first words
   std::vector<uint64_t> tmp_;
 };
 
@@ -378,15 +409,16 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
   const double ab = double(q.magnitude) * double(k.magnitude);
   const std::vector<int32_t> weight = codewordWeights(basis, q.words);
   std::vector<double> w(static_cast<size_t>(P)), rest(w);
-  double restMass = 0;
+  std::vector<double> kernelOf(static_cast<size_t>(64 * q.words + 1));
+  for (size_t d = 0; d < kernelOf.size(); ++d) // by distance: dk + 1 values
+    kernelOf[d] = std::exp(-2.0 * ab * double(d));
   for (int64_t x = 0; x < P; ++x) {
-    w[x] = std::exp(-2.0 * ab * weight[static_cast<size_t>(x)]);
+    w[x] = kernelOf[static_cast<size_t>(weight[static_cast<size_t>(x)])];
     if (w[x] >= kWalshTapWeight) {
       p.tapOffsets.push_back(static_cast<int32_t>(x));
       p.tapWeights.push_back(static_cast<float>(w[x]));
     } else {
       rest[x] = w[x];
-      restMass += w[x];
     }
   }
   p.zeroKeyWeight = static_cast<float>(std::exp(-ab * double(h.dk)));
