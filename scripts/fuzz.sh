@@ -5,23 +5,29 @@
 #
 #   ./scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 #
-# Builds build-fuzz/ with clang-19. The working corpus (build-fuzz/corpus) is
+# Builds the fuzz target in build-asan/ (the sanitizer build of
+# scripts/sanitize.sh, configured with the fuzz targets), with clang-19. The
+# working corpus (build-asan/corpus) is
 # seeded from specs/*.task and tests/golden/errors/*.task and kept between
-# runs. Crashing inputs are written to build-fuzz/artifacts/; turn each into a
+# runs. Crashing inputs are written to build-asan/artifacts/; turn each into a
 # golden error test (tests/golden/errors) or a unit test, then fix the bug.
 # Exit status: 0 if the run ended without a finding, non-zero otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 shift || true
-BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+BUILD_DIR=${FUZZ_BUILD_DIR:-${ASAN_BUILD_DIR:-build-asan}}
 JOBS=${JOBS:-$(nproc)}
 
 ./scripts/setup.sh
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-    -DHANDWIRE_FUZZ=ON
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
+    -DHANDWIRE_SANITIZE=ON -DHANDWIRE_FUZZ=ON
+elif ! grep -q '^HANDWIRE_FUZZ:BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
+  cmake "$BUILD_DIR" -DHANDWIRE_FUZZ=ON # an older sanitizer tree
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS" --target handwire_fuzz_frontend
 

@@ -4,6 +4,9 @@
 # Any sanitizer report aborts the test that triggered it (-fno-sanitize-recover),
 # so a green run means no report. Extra arguments go to ctest (e.g. -R codes).
 #
+# The build also has the libFuzzer targets (HANDWIRE_FUZZ: coverage counters
+# everywhere), so scripts/fuzz.sh reuses it instead of building a third tree.
+#
 # Heavy tests run fewer inputs in this build (tests/unit/TestScale.h; instrumented
 # code is 2-10x slower); every test still runs.
 set -euo pipefail
@@ -18,7 +21,9 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
     -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
-    -DHANDWIRE_SANITIZE=ON
+    -DHANDWIRE_SANITIZE=ON -DHANDWIRE_FUZZ=ON
+elif ! grep -q '^HANDWIRE_FUZZ:BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
+  cmake "$BUILD_DIR" -DHANDWIRE_FUZZ=ON # a tree configured before the fuzz targets
 fi
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
