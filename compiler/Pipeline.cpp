@@ -229,6 +229,16 @@ std::vector<std::string> Pipeline::exportModel(const TaskSpec &task,
   });
 }
 
+std::vector<std::string> Pipeline::exportFileNames(const TaskSpec &task,
+                                                   const Network &net,
+                                                   ExportFormat format) {
+  const std::string stem =
+      std::string(taskKindName(task.kind)) + "." + net.name;
+  if (format == ExportFormat::Onnx)
+    return {stem + ".onnx"};
+  return {stem + ".safetensors", stem + ".json"};
+}
+
 std::optional<Spec> loadSpec(const std::string &path,
                              const std::vector<std::string> &overrides,
                              DiagnosticEngine &diags) {

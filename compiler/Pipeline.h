@@ -131,6 +131,11 @@ public:
   std::vector<std::string> exportModel(const TaskSpec &task, const Network &net,
                                        const std::string &dir,
                                        ExportFormat format);
+  // The names (without directory) of the files exportModel writes, in the
+  // order it returns them.
+  static std::vector<std::string> exportFileNames(const TaskSpec &task,
+                                                  const Network &net,
+                                                  ExportFormat format);
 
   // Every stage run so far, in order.
   const std::vector<StageTiming> &timings() const { return timings_; }

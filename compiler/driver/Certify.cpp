@@ -25,7 +25,7 @@ bool certifyNetwork(Network &net, const ModelSpec &model,
     if (options.allowUncertified)
       diags.warning(at, "model '" + model.name + "' is not certified: " + f);
     else
-      diags.error(at, "model '" + model.name + "' cannot be certified: " + f);
+      diags.refusal(at, "model '" + model.name + "' cannot be certified: " + f);
   }
   if (options.allowUncertified)
     return true;

@@ -7,6 +7,7 @@
 #include "export/Safetensors.h"
 #include "ir/Verifier.h"
 #include "support/Diagnostics.h"
+#include "support/FileIO.h"
 
 #include <nlohmann/json.hpp>
 
@@ -313,14 +314,10 @@ namespace {
 // The config's JSON, at most 64 MiB, with its format and version checked.
 json readConfigJson(const std::string &configPath, JsonReader &r) {
   json j;
-  std::ifstream in(configPath, std::ios::binary | std::ios::ate);
-  if (!in)
-    throw UserError("cannot open '" + configPath + "'");
-  if (static_cast<int64_t>(in.tellg()) > (int64_t(64) << 20))
-    throw UserError("'" + configPath + "' is too large for a model config");
-  in.seekg(0);
+  const std::string text =
+      readRegularFile(configPath, int64_t(64) << 20, "a model config");
   try {
-    j = json::parse(in);
+    j = json::parse(text);
   } catch (const json::exception &e) {
     throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
   }

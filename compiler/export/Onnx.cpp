@@ -20,6 +20,7 @@
 #include "export/Onnx.h"
 
 #include "support/Diagnostics.h"
+#include "support/FileIO.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -638,12 +639,9 @@ OnnxSummary checkOnnxBytes(const std::string &bytes, const std::string &what) {
 }
 
 OnnxSummary checkOnnxFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw UserError("cannot open '" + path + "'");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return checkOnnxBytes(s.str(), path);
+  // protobuf's own limit on one message is 2 GiB.
+  return checkOnnxBytes(readRegularFile(path, int64_t(2) << 30, "an ONNX file"),
+                        path);
 }
 
 } // namespace handwire

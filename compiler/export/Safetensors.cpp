@@ -1,6 +1,7 @@
 #include "export/Safetensors.h"
 
 #include "support/Diagnostics.h"
+#include "support/FileIO.h"
 
 #include <nlohmann/json.hpp>
 
@@ -173,10 +174,8 @@ void checkNoOverlap(std::vector<std::pair<uint64_t, uint64_t>> ranges,
 } // namespace
 
 SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in)
-    throw UserError("cannot open '" + path + "': " + std::strerror(errno));
-  const int64_t size = static_cast<int64_t>(in.tellg());
+  int64_t size = 0;
+  std::ifstream in = openRegularFile(path, "a weights file", size);
   if (size > maxBytes)
     throw UserError("'" + path + "' is " + std::to_string(size) +
                     " bytes, above the limit of " + std::to_string(maxBytes) +

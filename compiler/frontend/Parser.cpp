@@ -1,5 +1,6 @@
 // The ANTLR wall: generated headers and the runtime are included here only.
 #include "frontend/Parser.h"
+#include "support/FileIO.h"
 
 #include "TaskLexer.h"
 #include "TaskParser.h"
@@ -497,21 +498,11 @@ std::optional<ast::File> parseTaskSource(const std::string &name,
 
 std::optional<ast::File> parseTaskFile(const std::string &path,
                                        DiagnosticEngine &diags) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    diags.error({path, 0, 0},
-                "cannot open '" + path + "': " + std::strerror(errno));
+  std::string text, error;
+  if (!readRegularFile(path, kMaxSpecBytes, "a spec", text, error)) {
+    diags.error({path, 0, 0}, error);
     return std::nullopt;
   }
-  const std::streamoff size = in.tellg();
-  if (size > kMaxSpecBytes) {
-    diags.error({path, 0, 0}, "'" + path + "' is " + std::to_string(size) +
-                                  " bytes; a spec may be at most 1 MiB");
-    return std::nullopt;
-  }
-  in.seekg(0);
-  std::string text(static_cast<size_t>(size), '\0');
-  in.read(text.data(), size);
   return parseTaskSource(path, text, diags);
 }
 

@@ -13,6 +13,8 @@ namespace handwire {
 namespace {
 
 constexpr int kMaxErrors = 20;
+constexpr double kMaxSoftmaxScale = 1e6;    // docs/language.md
+constexpr double kMinReadoutMargin = 1e-12; // docs/language.md
 
 // Edit distance, for "did you mean".
 size_t editDistance(const std::string &a, const std::string &b) {
@@ -59,6 +61,13 @@ std::string clip(const std::string &text) {
   return text.size() <= 40 ? text : text.substr(0, 37) + "...";
 }
 
+// A number as written, for a message: a 900,000-digit one is not echoed.
+std::string shownNumber(const std::string &text) {
+  return text.size() <= 40 ? text
+                           : text.substr(0, 24) + "... (" +
+                                 std::to_string(text.size()) + " characters)";
+}
+
 class Analyzer {
 public:
   Analyzer(const ast::File &file, DiagnosticEngine &diags)
@@ -73,6 +82,11 @@ private:
       diags_.error(loc, msg);
     else if (errors_ == kMaxErrors + 1)
       diags_.note(loc, "too many errors; stopping here");
+  }
+  // A note belongs to the error just reported: dropped with it past the cap.
+  void note(const SourceLoc &loc, const std::string &msg) {
+    if (errors_ <= kMaxErrors)
+      diags_.note(loc, msg);
   }
 
   // --- typed field readers: report and return nullopt on a bad value ---
@@ -89,20 +103,21 @@ private:
         (v.negative &&
          (lo >= 0 || v.magnitude > static_cast<uint64_t>(-(lo + 1)) + 1))) {
       if (v.outOfRange)
-        error(v.loc, "'" + f.name + "' is out of range: " + v.text +
-                         " does not fit in 64 bits");
+        error(v.loc, "'" + f.name + "' is out of range: " +
+                         shownNumber(v.text) + " does not fit in 64 bits");
       else if (v.negative && lo >= 0)
-        error(v.loc, name + " must not be negative, got " + v.text);
+        error(v.loc,
+              name + " must not be negative, got " + shownNumber(v.text));
       else
         error(v.loc, name + " must be at most " + std::to_string(hi) +
-                         ", got " + v.text);
+                         ", got " + shownNumber(v.text));
       return std::nullopt;
     }
     const int64_t x = v.negative ? -static_cast<int64_t>(v.magnitude - 1) - 1
                                  : static_cast<int64_t>(v.magnitude);
     if (x < lo) {
       error(v.loc, name + " must be at least " + std::to_string(lo) + ", got " +
-                       v.text);
+                       shownNumber(v.text));
       return std::nullopt;
     }
     return x;
@@ -115,11 +130,12 @@ private:
       return std::nullopt;
     }
     if (v.negative && v.magnitude != 0) {
-      error(v.loc, "'" + f.name + "' must not be negative, got " + v.text);
+      error(v.loc, "'" + f.name + "' must not be negative, got " +
+                       shownNumber(v.text));
       return std::nullopt;
     }
     if (v.outOfRange) {
-      error(v.loc, "'" + f.name + "' is out of range: " + v.text +
+      error(v.loc, "'" + f.name + "' is out of range: " + shownNumber(v.text) +
                        " does not fit in 64 bits");
       return std::nullopt;
     }
@@ -141,7 +157,7 @@ private:
         os << "greater than " << lo;
       else
         os << "strictly between " << lo << " and " << hi;
-      os << ", got " << v.text;
+      os << ", got " << shownNumber(v.text);
       error(v.loc, os.str());
       return std::nullopt;
     }
@@ -185,7 +201,7 @@ private:
       }
       if (out.count(f.name)) {
         error(f.loc, "field '" + f.name + "' is set twice in " + context);
-        diags_.note(out[f.name]->loc, "first set here");
+        note(out[f.name]->loc, "first set here");
         continue;
       }
       out[f.name] = &f;
@@ -281,7 +297,8 @@ void Analyzer::taskParameter(const ast::Field &f, const TaskParameter &p,
   // max_length for integers); others the plain range.
   auto aboveMaximum = [&](const std::string &max) {
     error(f.value.loc,
-          "'" + f.name + "' must be at most " + max + ", got " + f.value.text +
+          "'" + f.name + "' must be at most " + max + ", got " +
+              shownNumber(f.value.text) +
               (p.whyAtMost ? ": " + p.whyAtMost(f.value.text) : std::string()));
   };
   switch (p.type) {
@@ -352,7 +369,7 @@ void Analyzer::symbolList(const ast::Value &v, const TaskParameter &p,
       }
       if (seen.count(s.text)) {
         error(s.loc, "duplicate " + name + " symbol '" + clip(s.text) + "'");
-        diags_.note(seen[s.text], "first listed here");
+        note(seen[s.text], "first listed here");
         continue;
       }
       seen[s.text] = s.loc;
@@ -445,11 +462,21 @@ Analyzer::Handlers Analyzer::modelFieldHandlers(ModelSpec &m) {
       m.coherence = *v;
   };
   h["margin"] = [this, &m](const ast::Field &f) {
-    if (auto v = number(f, 0, 1))
+    // The leakage the margin allows is (1 - margin) / 2: below about 1e-16 it
+    // rounds to 1/2 in double precision, and no softmax scale achieves it.
+    if (auto v = number(f, 0, 1); v && *v < kMinReadoutMargin)
+      error(f.value.loc, "'margin' must be at least 1e-12 (the leakage it "
+                         "allows, (1 - margin) / 2, must stay below 1/2 in "
+                         "double precision), got " +
+                             shownNumber(f.value.text));
+    else if (v)
       m.margin = *v;
   };
   h["scale"] = [this, &m](const ast::Field &f) {
-    if (auto v = number(f, 0, HUGE_VAL))
+    // Above 10^6 the softmax is a hard max to float precision anyway, and
+    // the queries (scale x code entries) would leave the range of f16 and,
+    // towards 10^38, of f32: refused here, at the field, not in the builder.
+    if (auto v = number(f, 0, kMaxSoftmaxScale))
       m.scale = *v;
   };
   h["precision"] = [this, &m](const ast::Field &f) {
@@ -494,7 +521,7 @@ std::optional<Spec> Analyzer::run() {
     if (b.kind == "task") {
       if (taskBlock) {
         error(b.loc, "a spec has exactly one task block; this is a second one");
-        diags_.note(taskBlock->loc, "the first task block is here");
+        note(taskBlock->loc, "the first task block is here");
         continue;
       }
       taskBlock = &b;
@@ -508,8 +535,8 @@ std::optional<Spec> Analyzer::run() {
         error(m.locs.count("name") ? m.locs["name"] : m.loc,
               "duplicate model name '" + m.name +
                   "'; add name = \"...\" to one of them");
-        diags_.note(modelNames[m.name],
-                    "the other model named '" + m.name + "' is here");
+        note(modelNames[m.name],
+             "the other model named '" + m.name + "' is here");
         continue;
       }
       modelNames[m.name] = m.loc;
@@ -517,7 +544,7 @@ std::optional<Spec> Analyzer::run() {
     } else if (b.kind == "eval") {
       if (evalBlock) {
         error(b.loc, "a spec has at most one eval block; this is a second one");
-        diags_.note(evalBlock->loc, "the first eval block is here");
+        note(evalBlock->loc, "the first eval block is here");
         continue;
       }
       evalBlock = &b;

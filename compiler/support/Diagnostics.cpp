@@ -1,5 +1,6 @@
 #include "support/Diagnostics.h"
 
+#include <cstdint>
 #include <sstream>
 
 namespace handwire {
@@ -37,6 +38,26 @@ void DiagnosticEngine::warning(const SourceLoc &loc, const std::string &msg) {
 void DiagnosticEngine::note(const SourceLoc &loc, const std::string &msg) {
   add(Severity::Note, loc, msg);
 }
+void DiagnosticEngine::refusal(const SourceLoc &loc, const std::string &msg) {
+  add(Severity::Error, loc, msg);
+  ++refusals_;
+}
+
+std::string clipMiddle(const std::string &text, size_t max) {
+  if (text.size() <= max)
+    return text;
+  const auto continuation = [&](size_t i) {
+    return i < text.size() &&
+           (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+  };
+  size_t head = max / 2, tail = text.size() - max / 2;
+  while (head > 0 && continuation(head))
+    --head;
+  while (continuation(tail))
+    ++tail;
+  return text.substr(0, head) + " ... (" + std::to_string(tail - head) +
+         " bytes left out) ... " + text.substr(tail);
+}
 
 namespace {
 // Line `line` (1-based) of `text`, without its newline; empty if absent.
@@ -60,8 +81,9 @@ std::string sourceLine(const std::string &text, int line) {
 std::string DiagnosticEngine::render(const Diagnostic &d) const {
   static const char *kNames[] = {"error", "warning", "note"};
   std::ostringstream os;
-  os << d.loc.str() << ": " << kNames[static_cast<int>(d.severity)] << ": "
-     << d.message << '\n';
+  os << clipMiddle(d.loc.str(), 300) << ": "
+     << kNames[static_cast<int>(d.severity)] << ": "
+     << clipMiddle(d.message, kMaxMessageBytes) << '\n';
   auto it = sources_.find(d.loc.file);
   if (d.loc.valid() && it != sources_.end()) {
     std::string text = sourceLine(it->second, d.loc.line);
@@ -98,8 +120,28 @@ std::string DiagnosticEngine::render(const Diagnostic &d) const {
 }
 
 void DiagnosticEngine::flush(std::ostream &os) {
-  for (const auto &d : diags_)
-    os << render(d);
+  // Once the cap is reached the closing note is printed and printed_ is set
+  // past it for good: later flushes (one per model) drop silently instead of
+  // repeating the note.
+  constexpr size_t kClosed = SIZE_MAX / 2;
+  size_t dropped = 0, droppedBytes = 0;
+  for (const auto &d : diags_) {
+    const std::string text = render(d);
+    if (printed_ >= kClosed || printed_ + text.size() > kMaxOutputBytes) {
+      ++dropped;
+      droppedBytes += text.size();
+      continue;
+    }
+    printed_ += text.size();
+    os << text;
+  }
+  if (dropped > 0 && printed_ < kClosed) {
+    os << "note: " << dropped << " more diagnostic" << (dropped == 1 ? "" : "s")
+       << " (" << droppedBytes
+       << " bytes) not shown, nor any that follow: at most "
+       << kMaxOutputBytes / 1024 << " KiB of diagnostics are printed\n";
+    printed_ = kClosed;
+  }
   diags_.clear();
 }
 

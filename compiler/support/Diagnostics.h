@@ -33,13 +33,22 @@ public:
   void error(const SourceLoc &loc, const std::string &msg);
   void warning(const SourceLoc &loc, const std::string &msg);
   void note(const SourceLoc &loc, const std::string &msg);
+  // An error that refuses a valid request (a model that cannot be
+  // certified): the command exits 2 if every error was one.
+  void refusal(const SourceLoc &loc, const std::string &msg);
+  int refusalCount() const { return refusals_; }
 
   int errorCount() const { return errors_; }
   bool hasErrors() const { return errors_ > 0; }
   const std::vector<Diagnostic> &diagnostics() const { return diags_; }
 
-  // Prints every diagnostic recorded so far (in order) and forgets them.
+  // Prints every diagnostic recorded so far (in order) and forgets them. At
+  // most kMaxOutputBytes are printed over the engine's life; the rest is
+  // counted in one closing note, so a flood of errors stays readable.
   void flush(std::ostream &os);
+  static constexpr size_t kMaxOutputBytes = 32 * 1024;
+  // A message longer than this is clipped in the middle, saying how much.
+  static constexpr size_t kMaxMessageBytes = 1000;
   // Renders one diagnostic with its source line and caret.
   std::string render(const Diagnostic &d) const;
 
@@ -47,7 +56,8 @@ private:
   void add(Severity s, const SourceLoc &loc, const std::string &msg);
   std::map<std::string, std::string> sources_;
   std::vector<Diagnostic> diags_;
-  int errors_ = 0;
+  int errors_ = 0, refusals_ = 0;
+  size_t printed_ = 0; // bytes flushed so far
 };
 
 // Thrown for user errors found outside the front end (bad model files,
@@ -70,6 +80,10 @@ public:
 
 [[noreturn]] void internalError(const char *file, int line,
                                 const std::string &msg);
+
+// `text` if it is at most `max` bytes; otherwise its start and end with
+// "... (N bytes left out) ..." between, cut at UTF-8 character boundaries.
+std::string clipMiddle(const std::string &text, size_t max);
 
 // A byte count for messages: "1.47 KiB", "384 GiB" (3 significant digits).
 std::string humanBytes(double bytes);

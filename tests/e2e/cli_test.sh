@@ -160,7 +160,7 @@ codes_and_precision)
     "$HW" eval specs/index_lookup.task -N 256 -n 300 --precision bf16 --backend both
   grep -c ": agree" "$TMP/out" | grep -qx 2 || { cat "$TMP/out"; fail "both models must agree in bf16"; }
   # A scale beyond f16's range: refused for f16 with the reason, and really wrong there.
-  expect 1 "error: model 'transformer' cannot be certified: not exact in f16: weight 70000 in layers.0.heads.0.query overflows f16" -- \
+  expect 2 "error: model 'transformer' cannot be certified: not exact in f16: weight 70000 in layers.0.heads.0.query overflows f16" -- \
     "$HW" inspect specs/certified_codes.task -D model.transformer.scale=70000 -D model.transformer.precision=f16
   expect 3 "MISMATCHES FOUND" -- "$HW" eval specs/certified_codes.task -D model.transformer.scale=70000 -n 100 --precision f16
   expect 3 "eval reference-f16 .* [1-9][0-9]* mismatches" -- \
@@ -171,10 +171,10 @@ codes_and_precision)
   ;;
 uncertified_scale_is_refused)
   # The override came from the command line, so that is where the error points.
-  expect 1 "<command line>:1:25: error: model 'transformer' cannot be certified: layers.0.heads.0: softmax scale 1 is below" -- \
+  expect 2 "<command line>:1:25: error: model 'transformer' cannot be certified: layers.0.heads.0: softmax scale 1 is below" -- \
     "$HW" compile specs/index_lookup.task -D model.transformer.scale=1 -o "$TMP"
   printf 'task index_lookup {\n  alphabet = [a, b];\n  max_length = 64;\n}\nmodel transformer {\n  scale = 1;\n}\n' >"$TMP/s.task"
-  expect 1 "s.task:6:11: error: model 'transformer' cannot be certified" -- "$HW" compile "$TMP/s.task" -o "$TMP"
+  expect 2 "s.task:6:11: error: model 'transformer' cannot be certified" -- "$HW" compile "$TMP/s.task" -o "$TMP"
   expect 3 "MISMATCHES FOUND" -- "$HW" eval specs/index_lookup.task -D model.transformer.scale=1 \
     --allow-uncertified --model transformer --inputs adversarial -n 200
   ;;

@@ -2,8 +2,11 @@
 
 #include "support/Parallel.h"
 
+#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -11,6 +14,56 @@
 namespace handwire::cli {
 
 std::atomic<bool> interrupted{false};
+
+const char *const kExitCodeTable =
+    "Exit codes: 0 ok; 1 usage or input error (bad option, spec, file or "
+    "output directory); 2 refused (a model cannot be certified, or inspect "
+    "finds one below its lower bound); 3 mismatches (eval, sweep); 70 "
+    "internal error (a bug); 130 interrupted (Ctrl-C).";
+
+namespace {
+// The option's text, clipped for a message.
+std::string shown(const std::string &text) {
+  return text.size() <= 40 ? text
+                           : text.substr(0, 40) + "... (" +
+                                 std::to_string(text.size()) + " characters)";
+}
+} // namespace
+
+CLI::Validator integerIn(int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string &text) -> std::string {
+        int64_t v = 0;
+        const char *end = text.data() + text.size();
+        const auto [p, ec] = std::from_chars(text.data(), end, v);
+        const std::string range = "an integer from " + std::to_string(lo) +
+                                  " to " + std::to_string(hi);
+        if (text.empty() || p != end ||
+            (ec != std::errc() && ec != std::errc::result_out_of_range))
+          return "must be " + range + ", got '" + shown(text) + "'";
+        if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+          return "must be " + range + ", got " + shown(text);
+        return "";
+      },
+      "INT in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+      "integerIn");
+}
+
+CLI::Validator numberIn(double lo, double hi) {
+  std::ostringstream range;
+  range << "a number from " << lo << " to " << hi;
+  return CLI::Validator(
+      [lo, hi, range = range.str()](std::string &text) -> std::string {
+        char *end = nullptr;
+        errno = 0;
+        const double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() ||
+            !std::isfinite(v) || errno == ERANGE || v < lo || v > hi)
+          return "must be " + range + ", got '" + shown(text) + "'";
+        return "";
+      },
+      range.str(), "numberIn");
+}
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }
 
@@ -64,7 +117,7 @@ void addCommonOptions(CLI::App &cmd, CommonOptions &o) {
       "override a spec field: block.field=value (block: task, eval, model, "
       "model.NAME), e.g. -D task.max_length=2^16");
   cmd.add_option("-N,--max-length", o.maxLength,
-                 "shorthand for -D task.max_length=N");
+                 "shorthand for -D task.max_length=N (also 2^k)");
   cmd.add_option("-m,--model", o.models,
                  "only these models (by name; default: all)");
   cmd.add_flag("--allow-uncertified", o.allowUncertified,
@@ -76,7 +129,7 @@ void addCommonOptions(CLI::App &cmd, CommonOptions &o) {
   cmd.add_option("-j,--threads", o.threads,
                  "worker threads (default: all cores); results do not "
                  "depend on it")
-      ->check(CLI::Range(0, 1024));
+      ->check(integerIn(0, 1024));
 }
 
 namespace {
@@ -96,8 +149,8 @@ bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
       std::string names;
       for (const auto &m : spec.models)
         names += (names.empty() ? "" : ", ") + m.name;
-      std::cerr << "handwire: error: no model named '" << want << "' in "
-                << input << " (models: " << names << ")\n";
+      std::cerr << "handwire: error: no model named '" << shown(want) << "' in "
+                << input << " (models: " << clipMiddle(names, 2000) << ")\n";
       return false;
     }
   }
@@ -107,7 +160,7 @@ bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
 namespace {
 // A compiled model file: read and verified (it enters after stage 4).
 bool loadModelFile(const CommonOptions &o, int64_t limit, LoadedModels &out) {
-  if (!o.overrides.empty() || o.maxLength) {
+  if (!o.overrides.empty() || !o.maxLength.empty()) {
     std::cerr << "handwire: error: -D and -N apply to .task specs, not to the "
                  "compiled model '"
               << o.input << "'\n";
@@ -166,8 +219,8 @@ bool loadModels(const CommonOptions &o, LoadedModels &out,
     return loadModelFile(o, limit, out);
 
   std::vector<std::string> overrides = o.overrides;
-  if (o.maxLength)
-    overrides.push_back("task.max_length=" + std::to_string(o.maxLength));
+  if (!o.maxLength.empty())
+    overrides.push_back("task.max_length=" + o.maxLength);
   PipelineOptions po;
   po.compile.allowUncertified = o.allowUncertified;
   po.compile.memoryLimitBytes = limit;
@@ -182,6 +235,8 @@ bool loadModels(const CommonOptions &o, LoadedModels &out,
 
   bool ok = true;
   for (const ModelSpec &model : spec->models) {
+    if (interrupted)
+      return false; // Ctrl-C: the command reports it
     if (!o.models.empty() && std::find(o.models.begin(), o.models.end(),
                                        model.name) == o.models.end())
       continue;
@@ -191,7 +246,14 @@ bool loadModels(const CommonOptions &o, LoadedModels &out,
       out.models.push_back({spec->task, std::move(*net)});
   }
   out.timings = pipeline.timings();
+  out.refused = !ok && diags.errorCount() == diags.refusalCount();
   return ok;
+}
+
+int loadFailureCode(const LoadedModels &loaded) {
+  if (interrupted)
+    return kExitInterrupted;
+  return loaded.refused ? kExitRefused : kExitError;
 }
 
 } // namespace handwire::cli

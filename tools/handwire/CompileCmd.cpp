@@ -8,6 +8,9 @@
 #include "driver/StageDump.h"
 #include "export/Onnx.h"
 #include "jit/JitBackend.h"
+#include "support/FileIO.h"
+
+#include <filesystem>
 
 #include <iostream>
 
@@ -19,42 +22,6 @@ struct CompileCliOptions {
   std::string output = "out";
   std::string emit = "weights";
 };
-
-// --emit onnx: DIR/TASK.MODEL.onnx per model, each passed by the ONNX checker.
-int writeOnnxFiles(const CompileCliOptions &o, const LoadedModels &loaded) {
-  nlohmann::json out = {{"input", o.common.input},
-                        {"models", nlohmann::json::array()}};
-  DiagnosticEngine diags;
-  PipelineOptions po;
-  po.compile.memoryLimitBytes = parseByteSize(o.common.memoryLimit);
-  Pipeline pipeline(po, diags);
-  for (const LoadedModel &m : loaded.models) {
-    std::string path;
-    try {
-      path = pipeline
-                 .exportModel(m.task, m.net, o.output,
-                              Pipeline::ExportFormat::Onnx)
-                 .front();
-    } catch (const UserError &e) {
-      std::cerr << "handwire: error: " << e.what() << "\n";
-      return 1;
-    }
-    if (o.common.json) {
-      out["models"].push_back({{"name", m.net.name},
-                               {"onnx", path},
-                               {"opset", kOnnxOpset},
-                               {"weight_bytes", onnxWeightBytes(m.net)},
-                               {"certified", m.net.certificate.certified}});
-    } else {
-      printModelLine(std::cout, m.net);
-      std::cout << "  wrote " << path << " (ONNX opset " << kOnnxOpset
-                << ", checked)\n";
-    }
-  }
-  if (o.common.json)
-    std::cout << out.dump(2) << "\n";
-  return 0;
-}
 
 // --emit STAGE for the stages before export: the stage's result as text.
 std::string stageText(Stage stage, const StageResult &r) {
@@ -90,7 +57,7 @@ int printStage(const CompileCliOptions &o, Stage until) {
   LoadedModels loaded;
   if (!loadModels(o.common, loaded,
                   until <= Stage::Certify ? show : StageObserver{}))
-    return 1;
+    return loadFailureCode(loaded);
   if (!loaded.fromSpec && until <= Stage::Sema) {
     std::cerr << "handwire: error: --emit " << o.emit << " needs a .task "
               << "spec; '" << o.common.input << "' is a compiled model\n";
@@ -114,46 +81,104 @@ int printStage(const CompileCliOptions &o, Stage until) {
   return 0;
 }
 
+// Writes every model's files to the staging directory of `out`; the paths
+// they will have after the commit go to `paths`. False (with a message) on
+// an error or Ctrl-C.
+bool stageModelFiles(const CompileCliOptions &o, const LoadedModels &loaded,
+                     OutputSet &out,
+                     std::vector<std::vector<std::string>> &paths) {
+  const auto format = o.emit == "onnx" ? Pipeline::ExportFormat::Onnx
+                                       : Pipeline::ExportFormat::Weights;
+  DiagnosticEngine diags;
+  PipelineOptions po;
+  po.compile.memoryLimitBytes = parseByteSize(o.common.memoryLimit);
+  Pipeline pipeline(po, diags);
+  const std::string dir = o.output.empty() ? "." : o.output;
+  for (const LoadedModel &m : loaded.models) {
+    if (interrupted)
+      return false;
+    std::vector<std::string> names =
+        Pipeline::exportFileNames(m.task, m.net, format);
+    for (std::string &name : names) {
+      out.add(name);
+      name = (std::filesystem::path(dir) / name).string();
+    }
+    try {
+      pipeline.exportModel(m.task, m.net, out.stagingDir(), format);
+    } catch (const UserError &e) {
+      // The message names the staging path; name the file asked for.
+      std::string msg = e.what();
+      for (size_t at; (at = msg.find(out.stagingDir())) != std::string::npos;)
+        msg.replace(at, out.stagingDir().size(), dir);
+      std::cerr << "handwire: error: " << msg << "\n";
+      return false;
+    }
+    paths.push_back(std::move(names));
+  }
+  return !interrupted;
+}
+
+void printWritten(const CompileCliOptions &o, const LoadedModels &loaded,
+                  const std::vector<std::vector<std::string>> &paths) {
+  nlohmann::json out = {{"input", o.common.input},
+                        {"models", nlohmann::json::array()}};
+  for (size_t i = 0; i < loaded.models.size(); ++i) {
+    const Network &net = loaded.models[i].net;
+    const std::vector<std::string> &p = paths[i];
+    if (o.common.json && o.emit == "onnx")
+      out["models"].push_back({{"name", net.name},
+                               {"onnx", p[0]},
+                               {"opset", kOnnxOpset},
+                               {"weight_bytes", onnxWeightBytes(net)},
+                               {"certified", net.certificate.certified}});
+    else if (o.common.json)
+      out["models"].push_back({{"name", net.name},
+                               {"config", p[1]},
+                               {"weights", p[0]},
+                               {"width", net.width},
+                               {"parameters", parameterCount(net)},
+                               {"certified", net.certificate.certified}});
+    else {
+      printModelLine(std::cout, net);
+      if (o.emit == "onnx")
+        std::cout << "  wrote " << p[0] << " (ONNX opset " << kOnnxOpset
+                  << ", checked)\n";
+      else
+        std::cout << "  wrote " << p[0] << "\n  wrote " << p[1] << "\n";
+    }
+  }
+  if (o.common.json)
+    std::cout << out.dump(2) << "\n";
+}
+
+// Writes every model's files (weights + config, or ONNX) all-or-nothing: if
+// one cannot be written, or Ctrl-C comes first, none is left behind.
 int runCompile(const CompileCliOptions &o) {
   const Stage until = *stageForEmit(o.emit);
   if (until != Stage::Export)
     return printStage(o, until);
   LoadedModels loaded;
-  if (!loadModels(o.common, loaded))
-    return 1;
-  if (o.emit == "onnx")
-    return writeOnnxFiles(o, loaded);
-  nlohmann::json out = {{"input", o.common.input},
-                        {"models", nlohmann::json::array()}};
-  DiagnosticEngine diags;
-  Pipeline pipeline({}, diags);
-  for (const LoadedModel &m : loaded.models) {
-    ModelPaths paths;
-    try {
-      const auto written = pipeline.exportModel(
-          m.task, m.net, o.output, Pipeline::ExportFormat::Weights);
-      paths.weights = written[0];
-      paths.config = written[1];
-    } catch (const UserError &e) {
-      std::cerr << "handwire: error: " << e.what() << "\n";
-      return 1;
-    }
-    if (o.common.json) {
-      out["models"].push_back({{"name", m.net.name},
-                               {"config", paths.config},
-                               {"weights", paths.weights},
-                               {"width", m.net.width},
-                               {"parameters", parameterCount(m.net)},
-                               {"certified", m.net.certificate.certified}});
-    } else {
-      printModelLine(std::cout, m.net);
-      std::cout << "  wrote " << paths.weights << "\n  wrote " << paths.config
-                << "\n";
-    }
+  if (!loadModels(o.common, loaded) || interrupted) {
+    if (interrupted)
+      std::cerr << "handwire: interrupted; no file was written\n";
+    return loadFailureCode(loaded);
   }
-  if (o.common.json)
-    std::cout << out.dump(2) << "\n";
-  return 0;
+  std::vector<std::vector<std::string>> paths;
+  try {
+    OutputSet out(o.output);
+    if (!stageModelFiles(o, loaded, out, paths)) {
+      if (!interrupted)
+        return kExitError;
+      std::cerr << "handwire: interrupted; no file was written\n";
+      return kExitInterrupted;
+    }
+    out.commit();
+  } catch (const UserError &e) {
+    std::cerr << "handwire: error: " << e.what() << "\n";
+    return kExitError;
+  }
+  printWritten(o, loaded, paths);
+  return kExitOk;
 }
 } // namespace
 

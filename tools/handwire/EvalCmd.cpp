@@ -7,7 +7,9 @@
 #include "backends/ModelEval.h"
 #include "eval/EvalSettings.h"
 #include "spec/Vocabulary.h"
+#include "support/FileIO.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -171,10 +173,21 @@ nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep,
   return jm;
 }
 
-// The --write-decisions file, opened with its header line; false (with a
-// message) if it cannot be written.
-bool openDecisionFile(const std::string &path, std::ofstream &file) {
-  file.open(path, std::ios::trunc);
+// The --write-decisions file, staged in its directory (it lands there when
+// the run completes, exact or not; an error or Ctrl-C leaves nothing) and
+// opened with its header line; false (with a message) if it cannot be.
+bool openDecisionFile(const std::string &path, std::unique_ptr<OutputSet> &set,
+                      std::ofstream &file) {
+  namespace fs = std::filesystem;
+  try {
+    const std::string dir = fs::path(path).parent_path().string();
+    set = std::make_unique<OutputSet>(dir.empty() ? "." : dir);
+    file.open(set->add(fs::path(path).filename().string()), std::ios::trunc);
+  } catch (const UserError &e) {
+    std::cerr << "handwire: error: cannot write '" << path << "': " << e.what()
+              << "\n";
+    return false;
+  }
   if (!file) {
     std::cerr << "handwire: error: cannot write '" << path << "'\n";
     return false;
@@ -202,14 +215,16 @@ ModelEvalReport evaluateWithProgress(const LoadedModel &m,
 int runEval(const EvalCliOptions &o) {
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
-    return 1;
+    return loadFailureCode(loaded);
   EvalOptions eo = evalOptionsFor(loaded.spec.eval, overridesOf(o));
   eo.threads = o.common.threads;
   eo.cancel = &interrupted;
   eo.recordDecisions = !o.writeDecisions.empty();
   std::ofstream decisionsFile;
-  if (eo.recordDecisions && !openDecisionFile(o.writeDecisions, decisionsFile))
-    return 1;
+  std::unique_ptr<OutputSet> decisionsSet;
+  if (eo.recordDecisions &&
+      !openDecisionFile(o.writeDecisions, decisionsSet, decisionsFile))
+    return kExitError;
   const BackendChoice choice = *backendChoiceByName(o.backend);
   const std::optional<Precision> precision = precisionByName(o.precision);
 
@@ -259,8 +274,19 @@ int runEval(const EvalCliOptions &o) {
               << (failures == 0 ? "all models exact" : "MISMATCHES FOUND")
               << " on the generated inputs\n";
   if (cancelled)
-    return 130;
-  return failures == 0 ? 0 : 3;
+    return kExitInterrupted;
+  if (decisionsSet) {
+    decisionsFile.close();
+    try {
+      if (!decisionsFile)
+        throw UserError("error while writing '" + o.writeDecisions + "'");
+      decisionsSet->commit();
+    } catch (const UserError &e) {
+      std::cerr << "handwire: error: " << e.what() << "\n";
+      return kExitError;
+    }
+  }
+  return failures == 0 ? kExitOk : kExitMismatch;
 }
 } // namespace
 void setupEval(CLI::App &app) {
@@ -268,13 +294,14 @@ void setupEval(CLI::App &app) {
   CLI::App *cmd = app.add_subcommand(
       "eval",
       "Compile and run every model on generated inputs; compare with the task "
-      "semantics (exit 0: exact, 3: mismatches, 1: error)");
+      "semantics (exit 0: exact, 3: mismatches, 1: error, 2: refused, 130: "
+      "interrupted)");
   addCommonOptions(*cmd, opts->common);
   cmd->add_option("-n,--samples", opts->samples,
                   "number of inputs (default: the spec's)")
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+      ->check(integerIn(1, int64_t(1) << 40));
   cmd->add_option("--seed", opts->seed, "input seed (default: the spec's)")
-      ->check(CLI::Range(int64_t(0), INT64_MAX));
+      ->check(integerIn(0, INT64_MAX));
   cmd->add_option("--inputs", opts->inputs,
                   "uniform | adversarial | mixed (default: the spec's)")
       ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));

@@ -20,7 +20,7 @@ struct InspectOptions {
 int runInspect(const InspectOptions &o) {
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
-    return 1;
+    return loadFailureCode(loaded);
   nlohmann::json out = {{"input", o.common.input},
                         {"task", taskJson(loaded.spec.task)},
                         {"models", nlohmann::json::array()}};
@@ -79,7 +79,9 @@ int runInspect(const InspectOptions &o) {
   }
   if (o.common.json)
     std::cout << out.dump(2) << "\n";
-  return allRespect ? 0 : 1;
+  // A model below its lower bound would be a broken construction or bound:
+  // refused, like an uncertified one.
+  return allRespect ? kExitOk : kExitRefused;
 }
 } // namespace
 

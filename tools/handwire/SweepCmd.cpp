@@ -6,6 +6,7 @@
 // the progress bar and prints.
 #include "Commands.h"
 
+#include "support/FileIO.h"
 #include "sweep/Sweep.h"
 #include "sweep/SweepPoint.h"
 #include "sweep/SweepTable.h"
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <spawn.h>
@@ -160,20 +162,24 @@ bool endsWith(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Writes `text` to `path`; false (with a message) if it cannot.
-bool writeFile(const std::string &path, const std::string &text) {
+// Writes `text` to `path`; false (with a message naming `shown`, the path
+// the user asked for) if it cannot.
+bool writeFile(const std::string &path, const std::string &text,
+               const std::string &shown) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f << text;
   f.close();
   if (!f) {
-    std::cerr << "handwire: error: cannot write '" << path << "'\n";
+    std::cerr << "handwire: error: cannot write '" << shown << "'\n";
     return false;
   }
   return true;
 }
 
 // Runs rsvg-convert (librsvg2-bin) to render `svg` as `png`.
-bool convertToPng(const std::string &svg, const std::string &png) {
+// `shownPng` is the path the user asked for (png is its staged path).
+bool convertToPng(const std::string &svg, const std::string &png,
+                  const std::string &shownPng) {
   std::vector<std::string> args = {"rsvg-convert", "--background-color=white",
                                    "-o", png, svg};
   std::vector<char *> argv;
@@ -184,32 +190,37 @@ bool convertToPng(const std::string &svg, const std::string &png) {
   if (posix_spawnp(&pid, "rsvg-convert", nullptr, nullptr, argv.data(),
                    environ) != 0) {
     std::cerr << "handwire: error: --png needs rsvg-convert (Debian package "
-                 "librsvg2-bin), which is not installed; the SVG is at '"
-              << svg << "'\n";
+                 "librsvg2-bin), which is not installed; nothing was "
+                 "written\n";
     return false;
   }
   int status = 0;
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::cerr << "handwire: error: rsvg-convert failed to write '" << png
+    std::cerr << "handwire: error: rsvg-convert failed to write '" << shownPng
               << "'\n";
     return false;
   }
   return true;
 }
 
+struct OutputPaths {
+  std::string csv, svg, png;
+};
+bool writeOutputs(const OutputPaths &out, const std::vector<SweepRow> &rows,
+                  const std::string &source);
+
 // --replot: reads a sweep CSV and writes its plot again.
 int runReplot(const SweepOptions &o) {
-  std::ifstream in(o.replot, std::ios::binary);
-  if (!in) {
-    std::cerr << "handwire: error: cannot open '" << o.replot << "'\n";
-    return 1;
+  std::string text, error;
+  if (!readRegularFile(o.replot, int64_t(64) << 20, "a sweep CSV", text,
+                       error)) {
+    std::cerr << "handwire: error: " << error << "\n";
+    return kExitError;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   std::vector<SweepRow> rows;
   try {
-    rows = readSweepCsv(text.str());
+    rows = readSweepCsv(text);
   } catch (const std::exception &e) {
     std::cerr << "handwire: error: " << o.replot << ": " << e.what() << "\n";
     return 1;
@@ -222,10 +233,8 @@ int runReplot(const SweepOptions &o) {
              : o.prefix) +
         ".svg";
   const std::string source = o.input.empty() ? o.replot : o.input;
-  if (!writeFile(svgPath, renderSvg(sweepPlot(rows, source))))
-    return 1;
-  if (!o.png.empty() && !convertToPng(svgPath, o.png))
-    return 1;
+  if (!writeOutputs({"", svgPath, o.png}, rows, source))
+    return kExitError;
   if (!o.json)
     std::cout << "replotted " << rows.size() << " rows of " << o.replot
               << ": wrote " << svgPath << (o.png.empty() ? "" : ", " + o.png)
@@ -287,10 +296,6 @@ std::vector<size_t> selectedModels(const Spec &spec,
   return models;
 }
 
-struct OutputPaths {
-  std::string csv, svg, png;
-};
-
 OutputPaths outputPaths(const SweepOptions &o) {
   const std::string stem = std::filesystem::path(o.input).stem().string();
   const std::string prefix = o.prefix.empty() ? "sweep_" + stem : o.prefix;
@@ -339,16 +344,39 @@ void printIntro(const SweepOptions &o, size_t models,
   std::cout << std::flush;
 }
 
-// The CSV, the SVG and (with --png) the PNG; false if one failed.
+// The CSV, the SVG and (with --png) the PNG, all or none: each is staged in
+// its directory and renamed into place once all are written; false (with a
+// message) if one failed.
 bool writeOutputs(const OutputPaths &out, const std::vector<SweepRow> &rows,
                   const std::string &source) {
-  std::ostringstream csv;
-  writeSweepCsv(csv, rows);
-  bool ok = writeFile(out.csv, csv.str());
-  ok &= writeFile(out.svg, renderSvg(sweepPlot(rows, source)));
-  if (ok && !out.png.empty())
-    ok &= convertToPng(out.svg, out.png);
-  return ok;
+  namespace fs = std::filesystem;
+  try {
+    std::map<std::string, std::unique_ptr<OutputSet>> sets; // by directory
+    const auto stage = [&sets](const std::string &path) {
+      const std::string dir = fs::path(path).parent_path().string();
+      auto &set = sets[dir.empty() ? "." : dir];
+      if (!set)
+        set = std::make_unique<OutputSet>(dir.empty() ? "." : dir);
+      return set->add(fs::path(path).filename().string());
+    };
+    if (!out.csv.empty()) { // empty: --replot
+      std::ostringstream csv;
+      writeSweepCsv(csv, rows);
+      if (!writeFile(stage(out.csv), csv.str(), out.csv))
+        return false;
+    }
+    const std::string svgStaged = stage(out.svg);
+    if (!writeFile(svgStaged, renderSvg(sweepPlot(rows, source)), out.svg))
+      return false;
+    if (!out.png.empty() && !convertToPng(svgStaged, stage(out.png), out.png))
+      return false;
+    for (auto &[dir, set] : sets)
+      set->commit();
+  } catch (const UserError &e) {
+    std::cerr << "handwire: error: " << e.what() << "\n";
+    return false;
+  }
+  return true;
 }
 
 // The summary (JSON or text) and the exit code.
@@ -461,23 +489,23 @@ void setupSweep(CLI::App &app) {
                   "only these models (by name; default: all)");
   cmd->add_option("--from", o->from, "smallest N (then doubling)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(2), int64_t(1) << 40));
+      ->check(integerIn(2, int64_t(1) << 40));
   cmd->add_option("--to", o->to, "largest N")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(2), int64_t(1) << 40));
+      ->check(integerIn(2, int64_t(1) << 40));
   cmd->add_option("--lengths", o->lengths,
                   "explicit list of N, e.g. 16,64,256 (instead of "
                   "--from/--to)")
       ->delimiter(',')
-      ->check(CLI::Range(int64_t(2), int64_t(1) << 40))
+      ->check(integerIn(2, int64_t(1) << 40))
       ->excludes("--from")
       ->excludes("--to");
   cmd->add_option("-n,--samples", o->samples,
                   "inputs per point (at most; see --time-budget)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+      ->check(integerIn(1, int64_t(1) << 40));
   cmd->add_option("--seed", o->seed, "input seed (default: the spec's)")
-      ->check(CLI::Range(int64_t(0), INT64_MAX));
+      ->check(integerIn(0, INT64_MAX));
   cmd->add_option("--inputs", o->inputs,
                   "uniform | adversarial | mixed (default: the spec's)")
       ->check(CLI::IsMember({"uniform", "adversarial", "mixed"}));
@@ -485,15 +513,15 @@ void setupSweep(CLI::App &app) {
                   "seconds of evaluation per point: then no new input starts "
                   "(the ones running finish; 0: no limit)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(numberIn(0, 1e9));
   cmd->add_option("--input-time-limit", o->inputTimeLimit,
                   "do not evaluate a point whose single input is estimated "
                   "(from the previous N) to take longer, in seconds (0: no "
                   "limit)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e9));
+      ->check(numberIn(0, 1e9));
   cmd->add_option("-j,--jobs", o->jobs, "cores to use (default: all)")
-      ->check(CLI::Range(0, 1024));
+      ->check(integerIn(0, 1024));
   cmd->add_option("--parallel", o->parallel,
                   "inputs: one point at a time, its inputs on all --jobs "
                   "cores; points: --jobs points at a time, one thread each")
