@@ -242,9 +242,12 @@ public:
     const int64_t nnz = values.elements();
     if (o[0] != 0 || o[rows] != nnz)
       throw bad("row_offsets must start at 0 and end at the number of values");
-    for (int64_t r = 0; r < rows; ++r) {
+    // All offsets first: a row that ends past the values (o = [0, 100, 5])
+    // must be refused before its columns are read.
+    for (int64_t r = 0; r < rows; ++r)
       if (o[r + 1] < o[r])
         throw bad("row_offsets must not decrease");
+    for (int64_t r = 0; r < rows; ++r) {
       for (int32_t k = o[r]; k < o[r + 1]; ++k)
         if (c[k] < 0 || c[k] >= cols || (k > o[r] && c[k] <= c[k - 1]))
           throw bad("has a column index out of range or out of order in row " +

@@ -397,6 +397,21 @@ TEST(ModelFileValidation, SparseIndicesAndValuesAreChecked) {
       "sparse tensor 'rnn.recurrent' has a column index out of range");
   expectRefusal(pokeInt("rnn.input.row_offsets", 5), "m.safetensors",
                 "sparse tensor 'rnn.input' row_offsets must start at 0");
+  // Found by the fuzzer: a row ending far past the values, with a later
+  // offset back in range, had its columns read before the decrease was seen
+  // (heap-buffer-overflow).
+  expectRefusal(
+      withWeights(rnn(),
+                  [](Weights &w) {
+                    const uint64_t at =
+                        w.header["rnn.input.row_offsets"]["data_offsets"][0]
+                            .get<uint64_t>() +
+                        4;
+                    const int32_t past = 100000;
+                    std::memcpy(&w.data[at], &past, 4);
+                  }),
+      "m.safetensors",
+      "sparse tensor 'rnn.input' row_offsets must not decrease");
   // A NaN weight reaches no forward pass.
   const std::string why = refusal(withWeights(rnn(), [](Weights &w) {
     const uint64_t at = w.header["rnn.bias"]["data_offsets"][0];
