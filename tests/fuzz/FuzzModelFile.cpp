@@ -29,6 +29,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -92,6 +94,11 @@ void exercise(const LoadedModel &m) {
   (void)evaluate(m.task, net, {&f32, &f64, &bf16}, options);
 }
 
+bool verbose() {
+  static const bool on = std::getenv("HANDWIRE_FUZZ_VERBOSE") != nullptr;
+  return on;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -103,9 +110,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       std::istringstream in(p.weights);
       return readSafetensors(in, static_cast<int64_t>(p.weights.size()), path);
     });
-  } catch (const UserError &) {
-    return 0; // refused with a message: what a corrupt file must get
+  } catch (const UserError &e) {
+    // Refused with a message: what a corrupt file must get.
+    // HANDWIRE_FUZZ_VERBOSE=1 prints it (to check that the seeds load).
+    if (verbose())
+      std::fprintf(stderr, "refused: %s\n", e.what());
+    return 0;
   }
+  if (verbose())
+    std::fprintf(stderr, "loaded: %s\n", m.net.name.c_str());
   try {
     exercise(m);
   } catch (const UserError &) {
