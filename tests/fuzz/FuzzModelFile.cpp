@@ -1,10 +1,10 @@
 // libFuzzer target for compiled model files (export/ModelFile.cpp,
 // Safetensors.cpp, JsonForm.cpp, tasks/TaskJson.cpp): reading the JSON config
 // and its safetensors weights, then what `inspect` and `eval` do with a model
-// that loads: the reports, the precision certificate, the forward plans and a
-// few inputs through the reference evaluator. Any crash, sanitizer report,
-// leak, hang or escaping exception other than UserError is a bug: a corrupt
-// file must only ever be refused with a message.
+// that loads: the reports, the precision certificate, the forward plans, the
+// ONNX export and a few inputs through the reference evaluator. Any crash,
+// sanitizer report, leak, hang or escaping exception other than UserError is a
+// bug: a corrupt file must only ever be refused with a message.
 //
 // An input is the config's text, optionally followed by a line
 // "#safetensors" and the weights file's bytes (kSeparator):
@@ -19,6 +19,7 @@
 #include "codegen/ForwardPlan.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
+#include "export/Onnx.h"
 #include "export/Safetensors.h"
 #include "reference/Evaluator.h"
 #include "support/Diagnostics.h"
@@ -85,6 +86,8 @@ void exercise(const LoadedModel &m) {
     ForwardPlan plan = planForward(net, storage);
     plan.fillTables();
   }
+  // compile --emit onnx (its checker refuses what the exporter got wrong).
+  (void)onnxModelBytes(m.task, net, int64_t(64) << 20);
   ReferenceBackend<float> f32(net);
   ReferenceBackend<double> f64(net);
   LowPrecisionBackend bf16(net, StorageFormat::BF16);
