@@ -82,7 +82,8 @@ void exercise(const LoadedModel &m) {
     return;
   (void)precisionVerdicts(net);
   for (std::optional<StorageFormat> storage :
-       {std::optional<StorageFormat>(), std::optional(StorageFormat::BF16)}) {
+       {std::optional<StorageFormat>(), std::optional(StorageFormat::BF16),
+        std::optional(StorageFormat::F16)}) {
     ForwardPlan plan = planForward(net, storage);
     plan.fillTables();
   }
@@ -91,10 +92,11 @@ void exercise(const LoadedModel &m) {
   ReferenceBackend<float> f32(net);
   ReferenceBackend<double> f64(net);
   LowPrecisionBackend bf16(net, StorageFormat::BF16);
+  LowPrecisionBackend f16(net, StorageFormat::F16);
   EvalOptions options;
   options.samples = 6;
   options.threads = 1;
-  (void)evaluate(m.task, net, {&f32, &f64, &bf16}, options);
+  (void)evaluate(m.task, net, {&f32, &f64, &bf16, &f16}, options);
 }
 
 bool verbose() {
