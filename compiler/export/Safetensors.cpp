@@ -1,5 +1,6 @@
 #include "export/Safetensors.h"
 
+#include "spec/JsonReader.h"
 #include "support/Diagnostics.h"
 
 #include <nlohmann/json.hpp>
@@ -68,16 +69,7 @@ namespace {
 
 // A tensor name inside a message: clipped, control characters escaped.
 std::string shownName(const std::string &name, size_t most = 80) {
-  std::string out;
-  for (unsigned char c : name.substr(0, most)) {
-    if (c < 0x20 || c == 0x7f) {
-      static const char hex[] = "0123456789abcdef";
-      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return name.size() > most ? out + "..." : out;
+  return JsonReader::clipped(name, most);
 }
 
 UserError invalidFile(const std::string &path, const std::string &what) {

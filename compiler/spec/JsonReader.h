@@ -38,10 +38,20 @@ public:
     return clipped(
         v.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
   }
-  // Text from the file inside a message, clipped (a 5,000-character name
-  // must not become a 5,000-character message).
+  // Text from the file inside a message: clipped (a 5,000-character name
+  // must not become a 5,000-character message), control characters escaped
+  // (a key may hold a terminal escape sequence).
   static std::string clipped(const std::string &text, size_t most = 80) {
-    return text.size() <= most ? text : text.substr(0, most - 3) + "...";
+    std::string out;
+    for (unsigned char c : text.substr(0, most)) {
+      if (c < 0x20 || c == 0x7f) {
+        static const char hex[] = "0123456789abcdef";
+        out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return text.size() <= most ? out : out + "...";
   }
 
   bool has(const nlohmann::json &j, const std::string &key) const {
