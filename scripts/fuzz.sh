@@ -5,10 +5,8 @@
 #
 #   ./scripts/fuzz.sh [SECONDS] [extra libFuzzer flags...]
 #
-# Builds the fuzz target in build-asan/ (the sanitizer build of
-# scripts/sanitize.sh, configured with the fuzz targets), with clang-19. The
-# working corpus (build-asan/corpus) is
-# seeded from specs/*.task and tests/golden/errors/*.task and kept between
+# Builds its target in the sanitizer tree, build-asan/ (scripts/asan_tree.sh).
+# The working corpus (build-asan/corpus) is seeded from specs/*.task and tests/golden/errors/*.task and kept between
 # runs. Crashing inputs are written to build-asan/artifacts/; turn each into a
 # golden error test (tests/golden/errors) or a unit test, then fix the bug.
 # Exit status: 0 if the run ended without a finding, non-zero otherwise.
@@ -17,19 +15,8 @@ cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 shift || true
 BUILD_DIR=${FUZZ_BUILD_DIR:-${ASAN_BUILD_DIR:-build-asan}}
-JOBS=${JOBS:-$(nproc)}
 
-./scripts/setup.sh
-if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
-    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
-    -DHANDWIRE_SANITIZE=ON -DHANDWIRE_FUZZ=ON
-elif ! grep -q '^HANDWIRE_FUZZ:BOOL=ON' "$BUILD_DIR/CMakeCache.txt"; then
-  cmake "$BUILD_DIR" -DHANDWIRE_FUZZ=ON # an older sanitizer tree
-fi
-cmake --build "$BUILD_DIR" -j "$JOBS" --target handwire_fuzz_frontend
+ASAN_BUILD_DIR=$BUILD_DIR ./scripts/asan_tree.sh handwire_fuzz_frontend
 
 mkdir -p "$BUILD_DIR/corpus" "$BUILD_DIR/artifacts"
 cp -n specs/*.task tests/golden/errors/*.task "$BUILD_DIR/corpus/" 2>/dev/null || true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI runs (.ci/run calls this): set up, build, run the whole test
-# suite through CTest; then the unit tests under ASan + UBSan, and a one-minute
-# fuzz run of the front end (docs/reliability.md).
+# suite through CTest; then the unit tests and the hostile-input corpus under
+# ASan + UBSan, and 45-second fuzz runs of the front end and of model files
+# (docs/reliability.md), in the same sanitizer tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
@@ -11,4 +12,5 @@ ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeo
 # already run above) and the source-text checks are left to the Release pass to
 # keep CI under 20 minutes.
 ./scripts/sanitize.sh -E '^(cli|export|stability|style|bench)\.'
-./scripts/fuzz.sh 60
+./scripts/fuzz.sh 45
+./scripts/fuzz_model.sh 45

@@ -1,5 +1,7 @@
 #include "export/JsonForm.h"
 
+#include <limits>
+
 namespace handwire {
 
 using nlohmann::json;
@@ -30,31 +32,63 @@ json codeCertificateToJson(const CodeCertificate &k) {
           {"worst_pairs", pairs}};
 }
 
+// The most codewords a code certificate may describe (a position code has
+// one per position; 2^27 is the largest vocabulary a model file may have).
+constexpr int64_t kMaxCodewords = int64_t(1) << 27;
+
 CodeCertificate codeCertificateFromJson(const json &k, const JsonReader &r) {
   const std::string ctx = "certificate.code.";
+  if (!k.is_object())
+    r.fail("certificate.code",
+           "must be an object, got " + JsonReader::shown(k));
   CodeCertificate cc;
-  cc.family = r.string(k, "family", ctx);
-  cc.requested = k.value("requested", cc.family);
-  cc.params = k.value("params", "");
-  cc.requirement = k.value("requirement", "two-sided");
-  cc.method = k.value("method", "");
-  cc.lowerLimitDim = k.value("lower_limit_dim", int64_t(0));
-  for (const auto &a : k.value("alternatives", json::array()))
-    if (a.is_object() && a.contains("family") && a["family"].is_string() &&
-        a.contains("dim") && a["dim"].is_number_integer())
-      cc.alternatives.emplace_back(a["family"].get<std::string>(),
-                                   a["dim"].get<int64_t>());
-  cc.seed = r.get(k, "seed", ctx).get<uint64_t>();
+  cc.family = r.name(k, "family", ctx);
+  cc.requested = r.stringOr(k, "requested", ctx, cc.family);
+  cc.params = r.stringOr(k, "params", ctx, "");
+  cc.requirement = r.stringOr(k, "requirement", ctx, "two-sided");
+  if (cc.requirement != "two-sided" && cc.requirement != "one-sided")
+    r.fail(ctx + "requirement", "must be \"two-sided\" or \"one-sided\"");
+  cc.method = r.stringOr(k, "method", ctx, "");
+  cc.lowerLimitDim =
+      r.integerOr(k, "lower_limit_dim", ctx, 0, kMaxCodewords, 0);
+  if (r.has(k, "alternatives")) {
+    const json &alts = r.array(k, "alternatives", ctx, 0, 64);
+    for (size_t i = 0; i < alts.size(); ++i) {
+      const std::string at = ctx + "alternatives[" + std::to_string(i) + "].";
+      cc.alternatives.emplace_back(
+          r.name(alts[i], "family", at),
+          r.integer(alts[i], "dim", at, -1, int64_t(1) << 30));
+    }
+  }
+  const json &seed = r.get(k, "seed", ctx);
+  if (!seed.is_number_integer() ||
+      (!seed.is_number_unsigned() && seed.get<int64_t>() < 0))
+    r.fail(ctx + "seed",
+           "must be an integer in [0, 2^64), got " + JsonReader::shown(seed));
+  cc.seed = seed.get<uint64_t>();
   cc.dim = r.integer(k, "dim", ctx, 1, int64_t(1) << 20);
-  cc.count = r.integer(k, "count", ctx, 2, int64_t(1) << 27);
+  cc.count = r.integer(k, "count", ctx, 2, kMaxCodewords);
   cc.draws = static_cast<int>(r.integer(k, "draws", ctx, 1, 1 << 20));
-  cc.targetCoherence = r.number(k, "target_coherence", ctx);
-  cc.coherence = r.number(k, "coherence", ctx);
-  cc.maxInnerProduct = r.number(k, "max_inner_product", ctx);
-  for (const auto &p : k.value("worst_pairs", json::array()))
-    if (p.is_array() && p.size() == 2 && p[0].is_number_integer() &&
-        p[1].is_number_integer())
-      cc.worstPairs.emplace_back(p[0].get<int64_t>(), p[1].get<int64_t>());
+  cc.targetCoherence = r.number(k, "target_coherence", ctx, 0, 1);
+  cc.coherence = r.number(k, "coherence", ctx, 0, 1);
+  cc.maxInnerProduct = r.number(k, "max_inner_product", ctx, -1, 1);
+  // Codeword ids: eval aims its adversarial inputs at them, indexing
+  // positions, so each must name one of the `count` codewords.
+  if (r.has(k, "worst_pairs")) {
+    const json &pairs = r.array(k, "worst_pairs", ctx, 0, 64);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const std::string at = ctx + "worst_pairs[" + std::to_string(i) + "]";
+      const json &p = pairs[i];
+      if (!p.is_array() || p.size() != 2)
+        r.fail(at, "must be a pair [i, j] of codeword ids, got " +
+                       JsonReader::shown(p));
+      const int64_t a = r.integerValue(p[0], at + "[0]", 0, cc.count - 1);
+      const int64_t b = r.integerValue(p[1], at + "[1]", 0, cc.count - 1);
+      if (a == b)
+        r.fail(at, "pairs codeword " + std::to_string(a) + " with itself");
+      cc.worstPairs.emplace_back(a, b);
+    }
+  }
   return cc;
 }
 
@@ -82,26 +116,45 @@ json certificateToJson(const Certificate &c) {
 }
 
 Certificate certificateFromJson(const json &cert, const JsonReader &r) {
+  const std::string ctx = "certificate.";
+  if (!cert.is_object())
+    r.fail("certificate", "must be an object, got " + JsonReader::shown(cert));
   Certificate c;
-  c.certified = cert.value("certified", false);
-  for (const auto &f : cert.value("failures", json::array()))
-    if (f.is_string())
-      c.failures.push_back(f.get<std::string>());
-  c.readoutMargin = r.number(cert, "readout_margin", "certificate.");
-  c.logitTolerance = r.number(cert, "logit_tolerance", "certificate.");
-  c.argument = cert.value("argument", "");
-  if (cert.contains("code"))
+  c.certified = r.booleanOr(cert, "certified", ctx, false);
+  if (r.has(cert, "failures")) {
+    const json &failures = r.array(cert, "failures", ctx, 0, 4096);
+    for (size_t i = 0; i < failures.size(); ++i)
+      c.failures.push_back(r.stringValue(
+          failures[i], ctx + "failures[" + std::to_string(i) + "]"));
+  }
+  c.readoutMargin = r.number(cert, "readout_margin", ctx);
+  // Eval compares backends' logits within it: a negative tolerance would
+  // fail every comparison.
+  c.logitTolerance = r.number(cert, "logit_tolerance", ctx, 0,
+                              std::numeric_limits<double>::max());
+  c.argument = r.stringOr(cert, "argument", ctx, "");
+  if (r.has(cert, "code"))
     c.code = codeCertificateFromJson(cert["code"], r);
-  const std::string ctx = "certificate.heads[].";
-  for (const auto &h : r.get(cert, "heads", "certificate."))
-    c.heads.push_back(
-        {r.string(h, "head", ctx), r.number(h, "gap", ctx),
-         r.integer(h, "competitors", ctx, 1, int64_t(1) << 27),
-         r.number(h, "leakage", ctx), r.number(h, "required_scale", ctx),
-         r.number(h, "scale", ctx), r.number(h, "worst_target_weight", ctx)});
-  for (size_t i = 0; i < c.heads.size(); ++i)
-    c.heads[i].logitBound =
-        cert["heads"][i].value("logit_bound", 1.0); // absent: unit codes
+  // At most one head per head of the network (64 layers of 64 heads).
+  const json &heads = r.array(cert, "heads", ctx, 0, 64 * 64);
+  for (size_t i = 0; i < heads.size(); ++i) {
+    const std::string at = ctx + "heads[" + std::to_string(i) + "].";
+    const json &h = heads[i];
+    HeadCertificate hc;
+    hc.head = r.name(h, "head", at);
+    // The precision certificate takes log2(12 logit_bound / gap): both
+    // within [1e-30, 1e30] keep it a small finite number of bits.
+    hc.gap = r.number(h, "gap", at, 1e-30, 1e30);
+    hc.competitors = r.integer(h, "competitors", at, 1, kMaxCodewords);
+    hc.leakage = r.number(h, "leakage", at, 0, 1);
+    hc.requiredScale = r.number(h, "required_scale", at, 0,
+                                std::numeric_limits<double>::max());
+    hc.scale = r.number(h, "scale", at, 0, std::numeric_limits<double>::max());
+    hc.worstTargetWeight = r.number(h, "worst_target_weight", at, 0, 1);
+    // Absent in older files: unit codes.
+    hc.logitBound = r.numberOr(h, "logit_bound", at, 1e-30, 1e30, 1.0);
+    c.heads.push_back(std::move(hc));
+  }
   return c;
 }
 

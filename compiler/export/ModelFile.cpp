@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 namespace handwire {
 
@@ -172,16 +173,18 @@ public:
   WeightReader(std::string path, SafetensorsFile file)
       : path_(std::move(path)), file_(std::move(file)) {}
 
-  const Tensor &find(const std::string &name, DType dtype) const {
+  const Tensor &find(const std::string &name, DType dtype) {
     auto it = file_.tensors.find(name);
     if (it == file_.tensors.end())
       throw UserError("'" + path_ + "': tensor '" + name + "' is missing");
     if (it->second.dtype != dtype)
-      throw UserError("'" + path_ + "': tensor '" + name +
-                      "' has the wrong dtype");
+      throw UserError("'" + path_ + "': tensor '" + name + "' has dtype " +
+                      dtypeName(it->second.dtype) + ", expected " +
+                      dtypeName(dtype));
+    used_.insert(name);
     return it->second;
   }
-  Matrix dense(const std::string &name, int64_t rows, int64_t cols) const {
+  Matrix dense(const std::string &name, int64_t rows, int64_t cols) {
     const Tensor &t = find(name, DType::F32);
     if (t.shape != std::vector<int64_t>{rows, cols})
       throw UserError("'" + path_ + "': tensor '" + name +
@@ -189,7 +192,7 @@ public:
                       std::to_string(cols) + "]");
     return Eigen::Map<const Matrix>(t.f32(), rows, cols);
   }
-  Matrix denseRows(const std::string &name, int64_t cols) const {
+  Matrix denseRows(const std::string &name, int64_t cols) {
     const Tensor &t = find(name, DType::F32);
     if (t.shape.size() != 2 || t.shape[1] != cols || t.shape[0] < 1 ||
         t.shape[0] > (1 << 24))
@@ -198,18 +201,17 @@ public:
     return Eigen::Map<const Matrix>(t.f32(), t.shape[0], cols);
   }
   // A Transformer matrix: dense if the file has `name`, else CSR.
-  WeightMatrix weights(const std::string &name, int64_t rows,
-                       int64_t cols) const {
+  WeightMatrix weights(const std::string &name, int64_t rows, int64_t cols) {
     if (file_.tensors.count(name) || !file_.tensors.count(name + ".values"))
       return dense(name, rows, cols);
     return csr(name, rows, cols);
   }
-  WeightMatrix weightsRows(const std::string &name, int64_t cols) const {
+  WeightMatrix weightsRows(const std::string &name, int64_t cols) {
     if (file_.tensors.count(name) || !file_.tensors.count(name + ".values"))
       return denseRows(name, cols);
     return csrRows(name, cols);
   }
-  Vector vec(const std::string &name, int64_t n) const {
+  Vector vec(const std::string &name, int64_t n) {
     const Tensor &t = find(name, DType::F32);
     if (t.shape != std::vector<int64_t>{n})
       throw UserError("'" + path_ + "': tensor '" + name +
@@ -218,7 +220,7 @@ public:
   }
   // A CSR matrix whose row count the file decides (a read-out head layer's
   // width): 1 to 2^24 rows.
-  SparseMatrix csrRows(const std::string &name, int64_t cols) const {
+  SparseMatrix csrRows(const std::string &name, int64_t cols) {
     const Tensor &offsets = find(name + ".row_offsets", DType::I32);
     const int64_t rows = offsets.elements() - 1;
     if (offsets.shape.size() != 1 || rows < 1 || rows > (1 << 24))
@@ -227,7 +229,7 @@ public:
                       "[rows + 1])");
     return csr(name, rows, cols);
   }
-  SparseMatrix csr(const std::string &name, int64_t rows, int64_t cols) const {
+  SparseMatrix csr(const std::string &name, int64_t rows, int64_t cols) {
     const Tensor &offsets = find(name + ".row_offsets", DType::I32);
     const Tensor &columns = find(name + ".columns", DType::I32);
     const Tensor &values = find(name + ".values", DType::F32);
@@ -241,9 +243,12 @@ public:
     const int64_t nnz = values.elements();
     if (o[0] != 0 || o[rows] != nnz)
       throw bad("row_offsets must start at 0 and end at the number of values");
-    for (int64_t r = 0; r < rows; ++r) {
+    // All offsets first: a row that ends past the values (o = [0, 100, 5])
+    // must be refused before its columns are read.
+    for (int64_t r = 0; r < rows; ++r)
       if (o[r + 1] < o[r])
         throw bad("row_offsets must not decrease");
+    for (int64_t r = 0; r < rows; ++r) {
       for (int32_t k = o[r]; k < o[r + 1]; ++k)
         if (c[k] < 0 || c[k] >= cols || (k > o[r] && c[k] <= c[k - 1]))
           throw bad("has a column index out of range or out of order in row " +
@@ -256,11 +261,23 @@ public:
     std::copy(values.f32(), values.f32() + nnz, m.valuePtr());
     return m;
   }
-  size_t tensorCount() const { return file_.tensors.size(); }
+  // Every tensor of the file must belong to the model: an extra one means
+  // the config and the weights disagree (a layer or head the config lost).
+  void checkAllUsed() const {
+    for (const auto &[name, t] : file_.tensors)
+      if (!used_.count(name))
+        throw UserError("'" + path_ + "': tensor '" +
+                        JsonReader::clipped(name) +
+                        "' is not part of the model its config describes");
+  }
 
 private:
+  static const char *dtypeName(DType t) {
+    return t == DType::F32 ? "F32" : "I32";
+  }
   std::string path_;
   SafetensorsFile file_;
+  std::set<std::string> used_;
 };
 
 } // namespace
@@ -311,15 +328,25 @@ ModelPaths writeModel(const TaskSpec &task, const Network &net,
 }
 
 namespace {
-// The config's JSON, at most 64 MiB, with its format and version checked.
-json readConfigJson(const std::string &configPath, JsonReader &r) {
+constexpr int64_t kMaxConfigBytes = int64_t(64) << 20;
+
+// The config's text, at most 64 MiB.
+std::string readConfigText(const std::string &configPath) {
+  return readRegularFile(configPath, kMaxConfigBytes, "a model config");
+}
+
+// The config's JSON with its format and version checked.
+json readConfigJson(const std::string &text, const std::string &configPath,
+                    JsonReader &r) {
   json j;
-  const std::string text =
-      readRegularFile(configPath, int64_t(64) << 20, "a model config");
+  if (static_cast<int64_t>(text.size()) > kMaxConfigBytes)
+    throw UserError("'" + configPath + "' is too large for a model config");
   try {
     j = json::parse(text);
   } catch (const json::exception &e) {
-    throw UserError("'" + configPath + "' is not valid JSON: " + e.what());
+    // Clipped: the parser quotes what it read, which may be megabytes.
+    throw UserError("'" + configPath + "' is not valid JSON: " +
+                    JsonReader::clipped(e.what(), 300));
   }
   if (!j.is_object() || !j.contains("format") ||
       j["format"] != "handwire-model")
@@ -338,7 +365,7 @@ json readConfigJson(const std::string &configPath, JsonReader &r) {
 void readHeaderFields(const json &j, const TaskSpec &task, JsonReader &r,
                       Network &net) {
   net.task = task.kind;
-  net.name = r.string(j, "name", "");
+  net.name = r.name(j, "name", "");
   const std::string arch = r.string(j, "architecture", "");
   if (arch != "transformer" && arch != "rnn")
     r.fail("architecture", "must be \"transformer\" or \"rnn\"");
@@ -373,35 +400,37 @@ void readHeaderFields(const json &j, const TaskSpec &task, JsonReader &r,
 // Width, residual blocks, provenance and certificate.
 void readLayoutFields(const json &j, JsonReader &r, Network &net) {
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
-  const json &blocks = r.get(j, "residual_blocks", "");
-  if (!blocks.is_array())
-    r.fail("residual_blocks", "must be a list");
-  for (const auto &b : blocks)
-    net.blocks.push_back(
-        {r.string(b, "name", "residual_blocks[]."),
-         r.integer(b, "offset", "residual_blocks[].", 0, net.width),
-         r.integer(b, "width", "residual_blocks[].", 1, net.width),
-         b.value("meaning", "")});
-  const json &prov = r.get(j, "provenance", "");
+  // Each block is at least one dimension wide.
+  const json &blocks =
+      r.array(j, "residual_blocks", "", 1, static_cast<size_t>(net.width));
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const std::string at = "residual_blocks[" + std::to_string(i) + "].";
+    const json &b = blocks[i];
+    net.blocks.push_back({r.name(b, "name", at),
+                          r.integer(b, "offset", at, 0, net.width - 1),
+                          r.integer(b, "width", at, 1, net.width),
+                          r.stringOr(b, "meaning", at, "")});
+  }
+  const json &prov = r.object(j, "provenance", "");
   net.provenance = {r.string(prov, "construction", "provenance."),
                     r.string(prov, "result", "provenance."),
-                    prov.value("source", ""), prov.value("summary", "")};
+                    r.stringOr(prov, "source", "provenance.", ""),
+                    r.stringOr(prov, "summary", "provenance.", "")};
   net.certificate = certificateFromJson(r.get(j, "certificate", ""), r);
 }
 
 TransformerBody readTransformerBody(const json &j, const Network &net,
-                                    JsonReader &r, WeightReader &w) {
+                                    const JsonReader &r, WeightReader &w) {
   const int64_t D = net.width;
   TransformerBody body;
   body.embed.token = w.weights("embed.token", net.tokenCount, D);
   body.embed.position = w.weights("embed.position", net.maxSequenceLength, D);
-  const json &layers = r.get(j, "layers", "");
-  if (!layers.is_array() || layers.empty() || layers.size() > 64)
-    r.fail("layers", "must be a list of 1 to 64 layers");
+  const json &layers = r.array(j, "layers", "", 1, 64);
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::string L = "layers." + std::to_string(l);
+    const std::string at = "layers[" + std::to_string(l) + "].";
     TransformerLayer layer;
-    const int64_t heads = r.integer(layers[l], "heads", L + ".", 0, 64);
+    const int64_t heads = r.integer(layers[l], "heads", at, 0, 64);
     for (int64_t h = 0; h < heads; ++h) {
       const std::string H = L + ".heads." + std::to_string(h);
       AttentionHead hd;
@@ -411,7 +440,7 @@ TransformerBody readTransformerBody(const json &j, const Network &net,
       hd.output = w.weights(H + ".output", D, hd.value.rows());
       layer.heads.push_back(std::move(hd));
     }
-    if (layers[l].value("mlp", false)) {
+    if (r.booleanOr(layers[l], "mlp", at, false)) {
       MLP mlp;
       mlp.in = w.weightsRows(L + ".mlp.in", D);
       mlp.inBias = w.vec(L + ".mlp.in_bias", mlp.in.rows());
@@ -424,7 +453,7 @@ TransformerBody readTransformerBody(const json &j, const Network &net,
   return body;
 }
 
-ElmanBody readElmanBody(const json &j, const Network &net, JsonReader &r,
+ElmanBody readElmanBody(const json &j, const Network &net, const JsonReader &r,
                         WeightReader &w) {
   const int64_t D = net.width;
   ElmanBody body;
@@ -432,8 +461,7 @@ ElmanBody readElmanBody(const json &j, const Network &net, JsonReader &r,
   body.input = w.csr("rnn.input", D, net.tokenCount);
   body.bias = w.vec("rnn.bias", D);
   body.initial = w.vec("rnn.initial", D);
-  const int64_t headLayers =
-      j.contains("head_layers") ? r.integer(j, "head_layers", "", 0, 64) : 0;
+  const int64_t headLayers = r.integerOr(j, "head_layers", "", 0, 64, 0);
   int64_t in = D;
   for (int64_t k = 0; k < headLayers; ++k) {
     const std::string K = "rnn.head." + std::to_string(k);
@@ -448,8 +476,17 @@ ElmanBody readElmanBody(const json &j, const Network &net, JsonReader &r,
 } // namespace
 
 LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
+  return readModelText(readConfigText(configPath), configPath,
+                       [&](const std::string &weightsPath) {
+                         return readSafetensors(weightsPath, maxBytes);
+                       });
+}
+
+LoadedModel readModelText(const std::string &configText,
+                          const std::string &configPath,
+                          const WeightsReader &weights) {
   JsonReader r(configPath);
-  const json j = readConfigJson(configPath, r);
+  const json j = readConfigJson(configText, configPath, r);
 
   LoadedModel m;
   // The same ranges as a .task file (tasks/TaskDefinition.h).
@@ -458,12 +495,13 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   readHeaderFields(j, m.task, r, net);
   readLayoutFields(j, r, net);
 
-  const std::string weightsName = r.string(j, "weights", "");
-  if (weightsName.find('/') != std::string::npos || weightsName.empty())
+  const std::string weightsName = r.name(j, "weights", "");
+  if (weightsName.find('/') != std::string::npos || weightsName == "." ||
+      weightsName == "..")
     r.fail("weights", "must be a plain file name next to the config");
   const std::string weightsPath =
       (fs::path(configPath).parent_path() / weightsName).string();
-  WeightReader w(weightsPath, readSafetensors(weightsPath, maxBytes));
+  WeightReader w(weightsPath, weights(weightsPath));
   if (net.arch == Architecture::Transformer)
     net.body = readTransformerBody(j, net, r, w);
   else
@@ -471,6 +509,7 @@ LoadedModel readModel(const std::string &configPath, int64_t maxBytes) {
   net.readout.weight =
       w.dense("readout.weight", net.classCount, net.readoutWidth());
   net.readout.bias = w.vec("readout.bias", net.classCount);
+  w.checkAllUsed();
 
   std::vector<std::string> problems = verifyNetwork(net);
   if (!problems.empty())

@@ -3,9 +3,11 @@
 // provenance, certificate). docs/export.md documents both for outside tools.
 #pragma once
 
+#include "export/Safetensors.h"
 #include "ir/Network.h"
 #include "spec/TaskSpec.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,5 +44,13 @@ struct LoadedModel {
 // to it). Validates everything; throws UserError naming the file and the
 // field or tensor at fault. Refuses weights above maxBytes before reading.
 LoadedModel readModel(const std::string &configPath, int64_t maxBytes);
+
+// The same from a config's text; `weights` reads the weights file whose
+// path (next to configPath) the config names. For tests and the fuzzer
+// (tests/fuzz/FuzzModelFile.cpp), which keep both files in memory.
+using WeightsReader = std::function<SafetensorsFile(const std::string &path)>;
+LoadedModel readModelText(const std::string &configText,
+                          const std::string &configPath,
+                          const WeightsReader &weights);
 
 } // namespace handwire

@@ -1,5 +1,6 @@
 #include "export/Safetensors.h"
 
+#include "spec/JsonReader.h"
 #include "support/Diagnostics.h"
 #include "support/FileIO.h"
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 namespace handwire {
 
@@ -66,13 +68,18 @@ void writeSafetensors(const std::string &path, std::vector<TensorRef> tensors,
 
 namespace {
 
+// A tensor name inside a message: clipped, control characters escaped.
+std::string shownName(const std::string &name, size_t most = 80) {
+  return JsonReader::clipped(name, most);
+}
+
 UserError invalidFile(const std::string &path, const std::string &what) {
   return UserError("'" + path + "' is not a valid safetensors file: " + what);
 }
 
 // The JSON header after the 8-byte little-endian length, which goes to
 // headerSize. `in` holds a file of `size` bytes.
-nlohmann::json readHeader(std::ifstream &in, const std::string &path,
+nlohmann::json readHeader(std::istream &in, const std::string &path,
                           int64_t size, uint64_t &headerSize) {
   if (size < 8)
     throw invalidFile(path, "shorter than its 8-byte header length");
@@ -89,12 +96,25 @@ nlohmann::json readHeader(std::ifstream &in, const std::string &path,
   std::string text(headerSize, '\0');
   in.read(text.data(), static_cast<std::streamsize>(headerSize));
   nlohmann::json header;
+  // A repeated tensor name would silently keep only its last entry.
+  std::set<std::string> names;
+  std::string repeated;
+  auto noRepeats = [&](int depth, nlohmann::json::parse_event_t event,
+                       nlohmann::json &parsed) {
+    if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
+        !names.insert(parsed.get<std::string>()).second && repeated.empty())
+      repeated = parsed.get<std::string>();
+    return true;
+  };
   try {
-    header = nlohmann::json::parse(text);
+    header = nlohmann::json::parse(text, noRepeats);
   } catch (const nlohmann::json::exception &e) {
     throw invalidFile(path,
-                      std::string("header is not JSON (") + e.what() + ")");
+                      "header is not JSON (" + shownName(e.what(), 300) + ")");
   }
+  if (!repeated.empty())
+    throw invalidFile(path, "tensor '" + shownName(repeated) +
+                                "' appears twice in the header");
   if (!header.is_object())
     throw invalidFile(path, "header is not a JSON object");
   return header;
@@ -133,17 +153,24 @@ TensorEntry validateTensorEntry(const nlohmann::json &e,
   else if (e["dtype"] == "I32")
     t.dtype = DType::I32;
   else
-    throw fail("unsupported dtype " + e["dtype"].dump() + " (F32 or I32)");
+    throw fail("unsupported dtype " +
+               (e["dtype"].is_string()
+                    ? "\"" + shownName(e["dtype"].get<std::string>()) + "\""
+                    : std::string("of JSON type ") + e["dtype"].type_name()) +
+               " (F32 or I32)");
   if (!e["shape"].is_array() || e["shape"].size() > 8)
     throw fail("shape must be an array of at most 8 dimensions");
   uint64_t elements = 1;
   for (const auto &d : e["shape"]) {
     if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 40))
       throw fail("shape entries must be non-negative integers");
-    t.shape.push_back(d.get<int64_t>());
-    elements *= d.get<uint64_t>();
-    if (elements > dataSize)
+    // elements <= dataSize before the product; checked by division so
+    // that [2^24, 2^40] cannot wrap around to a small count.
+    const uint64_t n = d.get<uint64_t>();
+    t.shape.push_back(static_cast<int64_t>(n));
+    if (n != 0 && elements > dataSize / n)
       throw fail("shape is larger than the file's data");
+    elements *= n;
   }
   const auto &off = e["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
@@ -180,6 +207,11 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
     throw UserError("'" + path + "' is " + std::to_string(size) +
                     " bytes, above the limit of " + std::to_string(maxBytes) +
                     "; raise it with --memory-limit");
+  return readSafetensors(in, size, path);
+}
+
+SafetensorsFile readSafetensors(std::istream &in, int64_t size,
+                                const std::string &path) {
   uint64_t headerSize = 0;
   const nlohmann::json header = readHeader(in, path, size, headerSize);
 
@@ -191,7 +223,15 @@ SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes) {
       readMetadata(*it, path, file.metadata);
       continue;
     }
-    const std::string where = "tensor '" + it.key() + "': ";
+    // Names are what the model's config asks for: printable, non-empty.
+    const std::string where = "tensor '" + shownName(it.key()) + "': ";
+    if (it.key().empty() || it.key().size() > 256 ||
+        std::any_of(it.key().begin(), it.key().end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        }))
+      throw invalidFile(path, where +
+                                  "a tensor name must be 1 to 256 printable "
+                                  "characters");
     TensorEntry entry = validateTensorEntry(*it, path, where, dataSize);
     Tensor &t = entry.tensor;
     ranges.emplace_back(entry.begin, entry.end);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,5 +48,9 @@ struct SafetensorsFile {
 // inside the data and consistent with the shapes. Throws UserError naming the
 // file and what is wrong. Refuses files above maxBytes before reading them.
 SafetensorsFile readSafetensors(const std::string &path, int64_t maxBytes);
+// The same from a stream of `size` bytes (a file's contents in memory);
+// `path` names it in messages.
+SafetensorsFile readSafetensors(std::istream &in, int64_t size,
+                                const std::string &path);
 
 } // namespace handwire

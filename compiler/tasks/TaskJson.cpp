@@ -2,6 +2,8 @@
 
 #include "tasks/TaskDefinition.h"
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 namespace handwire {
@@ -57,10 +59,15 @@ void readParameter(const json &t, const JsonReader &r, const TaskParameter &p,
         static_cast<int64_t>(list.size()) > p.max)
       r.fail(field, "must be a list of " + std::to_string(p.min) + " to " +
                         std::to_string(p.max) + " symbols");
-    for (const auto &s : list) {
-      if (!s.is_string())
-        r.fail(field, "must hold strings");
-      (task.*p.symbols).push_back(s.get<std::string>());
+    // As in a .task file (frontend/Sema.cpp): distinct symbols. A string
+    // there cannot hold a control character, nor may one here.
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string at = field + "[" + std::to_string(i) + "]";
+      std::string s = r.nameValue(list[i], at, /*mayBeEmpty=*/true);
+      if (!seen.insert(s).second)
+        r.fail(at, "repeats the symbol \"" + JsonReader::clipped(s) + "\"");
+      (task.*p.symbols).push_back(std::move(s));
     }
     break;
   }
@@ -71,13 +78,30 @@ void readParameter(const json &t, const JsonReader &r, const TaskParameter &p,
 TaskSpec taskFromJson(const json &t, const JsonReader &r) {
   TaskSpec task;
   task.loc.file = r.path();
+  if (!t.is_object())
+    r.fail("task", "must be an object, got " + JsonReader::shown(t));
   const TaskDefinition *def =
       taskDefinitionByName(r.string(t, "kind", "task."));
   if (!def)
     r.fail("task.kind", "names an unknown task");
   task.kind = def->kind();
-  for (const TaskParameter &p : def->parameters())
+  const std::vector<TaskParameter> params = def->parameters();
+  // Exactly the fields taskToJson writes: a misspelt field would otherwise
+  // be ignored (Sema refuses unknown fields too).
+  for (auto it = t.begin(); it != t.end(); ++it)
+    if (it.key() != "kind" &&
+        std::none_of(params.begin(), params.end(), [&](const TaskParameter &p) {
+          return it.key() == p.name;
+        }))
+      r.fail("task." + it.key(),
+             std::string("is not a field of the ") + def->name() + " task");
+  for (const TaskParameter &p : params)
     readParameter(t, r, p, task);
+  // The checks across fields that Sema makes (those that concern a model's
+  // construction do not apply: the file holds the built network).
+  def->checkSpec(task, {}, [&](const SourceLoc &, const std::string &what) {
+    r.fail("task", what);
+  });
   return task;
 }
 

@@ -3,8 +3,8 @@
 #include "TestFiles.h"
 #include "TestSpecs.h"
 
-#include "constructions/Construction.h"
 #include "Pipeline.h"
+#include "constructions/Construction.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "export/Safetensors.h"
@@ -207,7 +207,8 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
   wrongModelWidth.replace(
       mw, wrongModelWidth.find_first_not_of("0123456789", mw) - mw, "7");
   put(p.config, wrongModelWidth);
-  expectRefused(p.config, "field 'residual_blocks[].width' is");
+  expectRefused(p.config,
+                "field 'residual_blocks[1].width' is 8, outside [1, 7]");
   std::string noWeights = config;
   noWeights.replace(noWeights.find("\"weights\": \"m.safetensors\""), 26,
                     "\"weights\": \"../etc/passwd\"");
