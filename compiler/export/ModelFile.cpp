@@ -322,6 +322,7 @@ ModelPaths writeModel(const TaskSpec &task, const Network &net,
   if (!out)
     throw UserError("cannot write '" + paths.config + "'");
   out << modelConfigJson(task, net, stem + ".safetensors");
+  out.close(); // the last buffer is written here: check after it
   if (!out)
     throw UserError("error while writing '" + paths.config + "'");
   return paths;
