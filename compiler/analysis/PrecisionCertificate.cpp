@@ -1,5 +1,7 @@
 #include "analysis/PrecisionCertificate.h"
 
+#include "ir/SoftmaxChain.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -219,22 +221,29 @@ void certifyElman(PrecisionVerdict &v, const ElmanBody &e, const Format &f,
   certifyReadoutHead(v, e, f, name, w.fractionBits);
 }
 
-// 2b. Selection heads: a logit s <q,k> with |<q,k>| <= B is stored with
-// error <= s B u, and the rounded codes move <q,k> by <= 2 B u, so the
-// gap s g survives with half to spare when 12 B u <= g, i.e.
-// p >= log2(12 B / g) (§4.3, with codes rounded to the format;
-// HeadCertificate::requiredBits).
+// 2b. Selection heads: each head's rounding chain (ir/SoftmaxChain.h) must
+// hold at its scale in the format: the stored scale, the score error of
+// stored codes and fp32 sums, the computed gap, the exponentials and the sum
+// give the target at least 1 - leakage and any other value at most leakage.
 void certifySelectionHeads(PrecisionVerdict &v, const Certificate &c,
-                           const Format &f, const std::string &name) {
-  for (const HeadCertificate &h : c.heads) {
+                           const Format &f, const std::string &name,
+                           Precision p) {
+  for (HeadCertificate h : c.heads) {
     if (h.gap <= 0)
       continue;
-    const int bits = h.requiredBits();
-    v.requiredBits = std::max(v.requiredBits, bits);
-    if (bits > f.significand)
-      fail(v, h.head + ": gap " + num(h.gap) + " needs " +
-                  std::to_string(bits) + " significand bits, " + name +
-                  " has " + std::to_string(f.significand));
+    v.requiredBits = std::max(v.requiredBits, h.requiredBits());
+    const SelectionChain chain = fillSelectionChain(h, p);
+    if (!chain.holds) {
+      std::string why = h.head + ": the rounding chain fails at scale " +
+                        num(h.scale) + " in " + name + " (";
+      const double needs = soundSoftmaxScale(h, p);
+      why += std::isfinite(needs) ? "it needs scale >= " + num(needs)
+                                  : "no scale makes it hold";
+      why += "):";
+      for (const std::string &step : chain.steps)
+        why += " " + step + ";";
+      fail(v, why);
+    }
     if (h.scale * h.logitBound > f.maxFinite)
       fail(v, h.head + ": logits up to " + num(h.scale * h.logitBound) +
                   " overflow " + name);
@@ -273,12 +282,13 @@ PrecisionVerdict certifyWith(const Network &net, Precision p,
     certifyElman(v, net.elman(), f, name, w);
     return v;
   }
-  certifySelectionHeads(v, net.certificate, f, name);
+  certifySelectionHeads(v, net.certificate, f, name, p);
   certifyAverages(v, net.certificate, f, name);
   if (v.exact)
-    v.reasons.push_back("selection heads keep half their logit gap with " +
+    v.reasons.push_back("every selection head's rounding chain holds (" +
                         std::to_string(std::max(v.requiredBits, 1)) +
-                        " significand bits; weights and averages are in range");
+                        " significand bits suffice at its scale); weights "
+                        "and averages are in range");
   return v;
 }
 

@@ -79,9 +79,9 @@ public:
 
     const double gap = 1.0 - std::max(code.certificate.maxInnerProduct, 0.0);
     const int64_t competitors = std::min(spec.task.maxLength, K);
-    const double leakage = leakageForReadoutMargin(m.margin);
-    const double eta =
-        m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+    const HeadCertificate head = certifyCopyHead(
+        m, gap, competitors, leakageForReadoutMargin(m.margin), k, net.width);
+    const double eta = head.scale;
 
     // Embeddings: pair (key, v) -> e_v in S and T(key) in K; ?key -> T(key)
     // in Q and 1 in F; positions stay zero.
@@ -102,8 +102,8 @@ public:
         "compiler/constructions/AssociativeRecallTransformer.cpp",
         "query code T(q) at ?q attends to the pair whose key code is T(q) "
         "and copies its one-hot value"};
-    certifyCopyHead(
-        net, code.certificate, gap, competitors, leakage, eta,
+    recordCopyHead(
+        net, code.certificate, head,
         "softmax selection over the keys: target weight >= 1 - leakage, so "
         "the copied one-hot value leads every other class by the read-out "
         "margin");

@@ -329,10 +329,19 @@ public:
     // Layer 3's scale, for the gap less twice the score rounding (C2).
     const double gap = lookupGap(M), delta = scoreError();
     const int64_t competitors = M - 1;
-    const double eta =
-        model.scale
-            ? *model.scale
-            : requiredSoftmaxScale(gap - 2 * delta, competitors, kLeakage);
+    SelectionHead lookup;
+    lookup.head = "layers.2.heads.0";
+    lookup.gap = gap;
+    lookup.competitors = competitors;
+    lookup.leakage = kLeakage;
+    lookup.layer = 2;
+    lookup.dotLength = g.m + 2;
+    lookup.residualWidth = g.width();
+    lookup.sequenceLength = M;
+    lookup.scaleIsWeight = false;           // eta / Z, rounded
+    lookup.scoreErrorUnits = delta / kUnit; // C2
+    const HeadCertificate head = certifySelectionHead(lookup, model);
+    const double eta = head.scale;
 
     TransformerBody &body = std::get<TransformerBody>(net.body);
     embed(g, spec.task.brackets, M, body.embed);
@@ -354,9 +363,6 @@ public:
         "indicators; layer 3 finds each close's open by depth and recency; "
         "layer 4 averages the violation flags"};
     Certificate &cert = net.certificate;
-    HeadCertificate head = certifySelectionHead(
-        "layers.2.heads.0", gap - 2 * delta, competitors, kLeakage, eta);
-    head.gap = gap; // the gap itself; the scale allows for score rounding
     cert.heads.push_back(head);
     cert.readoutMargin = 0.5 - 1e-4; // up to a few u at IND_0 and REJ
     // Layer 4's average must resolve 1/M (and layer 1's d/(i+1) within
@@ -370,7 +376,7 @@ public:
         "exact indicators; the lookup gap 1/(5M) exceeds twice the score "
         "rounding, so the matching open's type bits arrive within 1/5 < 1/4; "
         "flags are exact 0 unless violated, and their average is 0 or >= 1/M";
-    checkHeadCertificates(cert);
+    checkHeadCertificates(cert, net.precision);
     return net;
   }
 };

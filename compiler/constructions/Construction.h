@@ -109,10 +109,16 @@ struct CopyHead {
   int64_t S = 0, V = 0, K = 0, Q = 0, k = 0;
   double eta = 0;
 };
+// Its certificate (SoftmaxScale.h): unit codes of width k in a residual of
+// width D, the scale stored as Q's diagonal.
+HeadCertificate certifyCopyHead(const ModelSpec &m, double gap,
+                                int64_t competitors, double leakage, int64_t k,
+                                int64_t D);
 void wireCopyHead(Network &net, const CopyHead &h);
-void certifyCopyHead(Network &net, const CodeCertificate &code, double gap,
-                     int64_t competitors, double leakage, double eta,
-                     std::string argument);
+// Records the code and the head; the read-out margin is what the head's
+// rounding chain delivers (1 - 2 outputError).
+void recordCopyHead(Network &net, const CodeCertificate &code,
+                    HeadCertificate head, std::string argument);
 
 // A dense Transformer whose layout depends on the width k of its position
 // code: size() plans the code as build() will make it, minimumBytes() takes

@@ -89,9 +89,9 @@ public:
     // Scale from the measured one-sided gap and the read-out margin.
     const double gap = 1.0 - code.certificate.maxInnerProduct;
     const int64_t competitors = N; // at most n <= N keys besides the target
-    const double leakage = leakageForReadoutMargin(m.margin);
-    const double eta =
-        m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+    const HeadCertificate head = certifyCopyHead(
+        m, gap, competitors, leakageForReadoutMargin(m.margin), k, net.width);
+    const double eta = head.scale;
 
     TransformerBody &body = std::get<TransformerBody>(net.body);
     // Embeddings: data symbol c -> e_c in S; IDX_p -> T(p) in Q and 1 in F;
@@ -115,8 +115,8 @@ public:
         "compiler/constructions/IndexLookupTransformer.cpp",
         "query code T(p) at the index token attends to key code T(p) of "
         "position p and copies its one-hot symbol"};
-    certifyCopyHead(
-        net, code.certificate, gap, competitors, leakage, eta,
+    recordCopyHead(
+        net, code.certificate, head,
         "softmax selection: target weight >= 1 - leakage, so the copied "
         "one-hot symbol leads every other class by the read-out margin");
     return net;

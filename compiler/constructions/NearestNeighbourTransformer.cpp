@@ -182,7 +182,6 @@ public:
     const int64_t competitors = 2 * N + 1; // every key but the target
     // The retrieval head's logits reach 3 per unit of scale.
     constexpr double kRetrievalLogitBound = 3;
-    refuseMarginBelowPrecision(task, m, retrieval.gap, kRetrievalLogitBound);
 
     // Codes for positions 0 .. 2N+1 (codeword t is position t).
     Code code = makeCode(codeRequest(spec, m), progress);
@@ -201,12 +200,30 @@ public:
 
     // Scales from the measured one-sided gap and the leakages.
     const double gap1 = 1.0 - code.certificate.maxInnerProduct;
-    const double eta1 =
-        m.scale ? *m.scale
-                : requiredSoftmaxScale(gap1, competitors, retrieval.leakage1);
-    const double eta2 =
-        m.scale ? *m.scale
-                : requiredSoftmaxScale(retrieval.gap, competitors, leakage2);
+    SelectionHead copy;
+    copy.head = "layers.0.heads.0";
+    copy.gap = gap1;
+    copy.competitors = competitors;
+    copy.leakage = retrieval.leakage1;
+    copy.dotLength = k;
+    copy.residualWidth = g.width();
+    SelectionHead retrieve = copy;
+    retrieve.head = "layers.1.heads.0";
+    retrieve.gap = retrieval.gap;
+    retrieve.leakage = leakage2;
+    retrieve.logitBound = kRetrievalLogitBound;
+    retrieve.layer = 1;
+    // Cx = sum_j a_j x_j: the stored point (1 rounding), each weight's stored
+    // exponential (1; the sum and division are in the chain's gamma terms),
+    // the stored average (1); the update and residual add to zeros (exact);
+    // then K's weight and the stored key (1 each). The query [x; 1] has fewer.
+    retrieve.inputRoundings = 5;
+    retrieve.dotLength = d + 1;
+    retrieve.sequenceLength = voc.maxSequenceLength;
+    refuseMarginBelowPrecision(task, m, retrieve);
+    const HeadCertificate head1 = certifySelectionHead(copy, m),
+                          head2 = certifySelectionHead(retrieve, m);
+    const double eta1 = head1.scale, eta2 = head2.scale;
 
     TransformerBody &body = std::get<TransformerBody>(net.body);
     embed(g, voc, code.vectors, body.embed);
@@ -224,12 +241,8 @@ public:
         "copied point has the largest inner product with it"};
     Certificate &cert = net.certificate;
     cert.code = code.certificate;
-    cert.heads.push_back(certifySelectionHead(
-        "layers.0.heads.0", gap1, competitors, retrieval.leakage1, eta1));
-    cert.heads.push_back(certifySelectionHead("layers.1.heads.0", retrieval.gap,
-                                              competitors, leakage2, eta2));
-    cert.heads.back().logitBound = kRetrievalLogitBound;
-    cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+    cert.heads = {head1, head2};
+    cert.readoutMargin = 1 - 2 * head2.outputError;
     // Two fp32 passes differ in a layer-2 score by <= eta2 (3 (d + 1) + 2 M)
     // u (the dot product, plus Cx, an average over M keys), which moves the
     // softmax weights by twice that; then the average of 0/1 values itself.
@@ -245,38 +258,35 @@ public:
         << " = Hamming " << task.hammingMargin() << " at d = " << d
         << "); the retrieved one-hot label leads by the read-out margin";
     cert.argument = why.str();
-    checkHeadCertificates(cert);
+    checkHeadCertificates(cert, net.precision);
     return net;
   }
 
 private:
-  // Refuses a margin whose retrieval gap the model's precision cannot keep,
-  // naming the smallest margin that it can.
+  // Refuses a margin whose retrieval gap no scale can keep in the model's
+  // precision (its rounding chain), naming the smallest margin that it can.
   static void refuseMarginBelowPrecision(const TaskSpec &task,
-                                         const ModelSpec &m, double gap,
-                                         double logitBound) {
-    HeadCertificate h;
-    h.gap = gap;
-    h.logitBound = logitBound;
-    const int have = significandBits(m.precision);
-    if (h.requiredBits() <= have)
+                                         const ModelSpec &m,
+                                         SelectionHead retrieve) {
+    if (selectionCertifiable(retrieve, m.precision))
       return;
-    const int64_t d = task.dimension, bits = h.requiredBits();
+    const int64_t d = task.dimension;
     std::string wider; // the precisions that keep this margin
     for (Precision p : {Precision::F16, Precision::F32, Precision::F64})
-      if (significandBits(p) >= bits)
+      if (significandBits(p) > significandBits(m.precision) &&
+          selectionCertifiable(retrieve, p))
         wider += std::string(wider.empty() ? "" : ", ") + precisionName(p);
     std::ostringstream os;
     os.precision(4);
     os << "margin " << task.margin << " (Hamming distance "
        << task.hammingMargin() << " at d = " << d
-       << ") leaves the nearest-neighbour head a logit gap of " << gap
-       << " per unit of scale, which needs " << bits << " significand bits; "
-       << precisionName(m.precision) << " has " << have;
+       << ") leaves the nearest-neighbour head a logit gap of " << retrieve.gap
+       << " per unit of scale, within the rounding of its scores in "
+       << precisionName(m.precision) << " (no softmax scale certifies it)";
     int64_t fits = 0;
     for (int64_t hm = task.hammingMargin() + 1; hm <= d && !fits; ++hm) {
-      h.gap = retrievalGap(2.0 * double(hm) / double(d)).gap;
-      if (h.requiredBits() <= have)
+      retrieve.gap = retrievalGap(2.0 * double(hm) / double(d)).gap;
+      if (selectionCertifiable(retrieve, m.precision))
         fits = hm;
     }
     if (fits)

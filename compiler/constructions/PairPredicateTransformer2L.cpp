@@ -172,9 +172,15 @@ public:
     const double gap = 1.0 - std::max(0.0, code.certificate.maxInnerProduct);
     const int64_t competitors =
         2 * n; // at y_n: the other 2n - 1 keys and itself
-    const double leakage = 0.2;
-    const double eta =
-        m.scale ? *m.scale : requiredSoftmaxScale(gap, competitors, leakage);
+    SelectionHead lookup;
+    lookup.head = "layers.0.heads.0";
+    lookup.gap = gap;
+    lookup.competitors = competitors;
+    lookup.leakage = 0.2;
+    lookup.dotLength = k;
+    lookup.residualWidth = g.width();
+    const HeadCertificate head = certifySelectionHead(lookup, m);
+    const double eta = head.scale;
 
     TransformerBody &body = std::get<TransformerBody>(net.body);
     embed(g, code.vectors, n, body.embed);
@@ -191,8 +197,7 @@ public:
         "MLP marks the violating positions; layer 2 counts them"};
     Certificate &cert = net.certificate;
     cert.code = code.certificate;
-    cert.heads.push_back(certifySelectionHead("layers.0.heads.0", gap,
-                                              competitors, leakage, eta));
+    cert.heads.push_back(head);
     cert.readoutMargin = 0.5;
     // A = c / M read as ReLU(2 M A - 1/2): relative error 1/4 still gives
     // 2c (3/4) - 1/2 >= 1 for c >= 1, so 3 significand bits at 1 / M.
@@ -207,7 +212,7 @@ public:
         "partner lookup within leakage 1/5 < 1/4, so the MLP's clipped "
         "thresholds give exact 0/1 flags; the uniform count c is 0 iff no "
         "flag, and ReLU(2c - 1/2) only grows with c";
-    checkHeadCertificates(cert);
+    checkHeadCertificates(cert, net.precision);
     return net;
   }
 

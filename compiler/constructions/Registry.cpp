@@ -193,20 +193,31 @@ void wireCopyHead(Network &net, const CopyHead &h) {
   net.readout.weight.block(0, h.S, h.V, h.V).diagonal().setOnes();
 }
 
-void certifyCopyHead(Network &net, const CodeCertificate &code, double gap,
-                     int64_t competitors, double leakage, double eta,
-                     std::string argument) {
+HeadCertificate certifyCopyHead(const ModelSpec &m, double gap,
+                                int64_t competitors, double leakage, int64_t k,
+                                int64_t D) {
+  SelectionHead s;
+  s.head = "layers.0.heads.0";
+  s.gap = gap;
+  s.competitors = competitors;
+  s.leakage = leakage;
+  s.dotLength = k;
+  s.residualWidth = D;
+  return certifySelectionHead(s, m);
+}
+
+void recordCopyHead(Network &net, const CodeCertificate &code,
+                    HeadCertificate head, std::string argument) {
   Certificate &cert = net.certificate;
   cert.code = code;
-  cert.heads.push_back(
-      certifySelectionHead("layers.0.heads.0", gap, competitors, leakage, eta));
-  cert.readoutMargin = 2 * cert.heads.back().worstTargetWeight - 1;
+  cert.readoutMargin = 1 - 2 * head.outputError;
+  cert.heads.push_back(std::move(head));
   // Logits are attention averages of 0/1 values over up to M keys; a narrow
   // algebraic code spreads the leaked mass over many keys, so the summation
   // order shows (SoftmaxScale.h).
   cert.logitTolerance = attentionAverageTolerance(net.maxSequenceLength);
   cert.argument = std::move(argument);
-  checkHeadCertificates(cert);
+  checkHeadCertificates(cert, net.precision);
 }
 
 } // namespace handwire

@@ -7,13 +7,24 @@ namespace handwire {
 bool certifyNetwork(Network &net, const ModelSpec &model,
                     const CompileOptions &options, DiagnosticEngine &diags) {
   net.certificate.precisions = precisionVerdicts(net);
+  // The construction already refused heads whose rounding chain fails in
+  // the model's precision; the verdict's copy of that reason is not repeated.
+  auto alreadySaid = [&net](const std::string &why) {
+    for (const HeadCertificate &h : net.certificate.heads)
+      if (why.rfind(h.head + ": the rounding chain", 0) == 0)
+        for (const std::string &f : net.certificate.failures)
+          if (f.rfind(h.head + ":", 0) == 0)
+            return true;
+    return false;
+  };
   for (const PrecisionVerdict &v : net.certificate.precisions)
     if (v.precision == model.precision && !v.exact) {
       net.certificate.certified = false;
       for (const std::string &why : v.reasons)
-        net.certificate.failures.push_back(std::string("not exact in ") +
-                                           precisionName(v.precision) + ": " +
-                                           why);
+        if (!alreadySaid(why))
+          net.certificate.failures.push_back(std::string("not exact in ") +
+                                             precisionName(v.precision) + ": " +
+                                             why);
     }
   if (net.certificate.certified)
     return true;

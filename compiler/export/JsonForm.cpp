@@ -1,5 +1,7 @@
 #include "export/JsonForm.h"
 
+#include <cmath>
+
 #include <limits>
 
 namespace handwire {
@@ -104,14 +106,27 @@ json certificateToJson(const Certificate &c) {
   if (c.code)
     j["code"] = codeCertificateToJson(*c.code);
   for (const auto &h : c.heads)
-    j["heads"].push_back({{"head", h.head},
-                          {"gap", h.gap},
-                          {"competitors", h.competitors},
-                          {"leakage", h.leakage},
-                          {"required_scale", h.requiredScale},
-                          {"scale", h.scale},
-                          {"worst_target_weight", h.worstTargetWeight},
-                          {"logit_bound", h.logitBound}});
+    j["heads"].push_back(
+        {{"head", h.head},
+         {"gap", h.gap},
+         {"competitors", h.competitors},
+         {"leakage", h.leakage},
+         // Infinite when no scale certifies the head (an
+         // --allow-uncertified model): JSON has no inf.
+         {"required_scale", std::isfinite(h.requiredScale)
+                                ? h.requiredScale
+                                : std::numeric_limits<double>::max()},
+         {"scale", h.scale},
+         {"worst_target_weight", h.worstTargetWeight},
+         {"logit_bound", h.logitBound},
+         {"dot_length", h.dotLength},
+         {"input_terms", h.inputTerms},
+         {"input_roundings", h.inputRoundings},
+         {"scale_is_weight", h.scaleIsWeight},
+         {"score_error_units", h.scoreErrorUnits},
+         {"stored_scale", h.storedScale},
+         {"score_error", h.scoreError},
+         {"output_error", h.outputError}});
   return j;
 }
 
@@ -153,6 +168,19 @@ Certificate certificateFromJson(const json &cert, const JsonReader &r) {
     hc.worstTargetWeight = r.number(h, "worst_target_weight", at, 0, 1);
     // Absent in older files: unit codes.
     hc.logitBound = r.numberOr(h, "logit_bound", at, 1e-30, 1e30, 1.0);
+    // The rounding chain's error model (absent in older files: a layer-0
+    // head of unit codes, its scale not a weight).
+    hc.dotLength = r.integerOr(h, "dot_length", at, 1, 1 << 30, 1);
+    hc.inputTerms = r.integerOr(h, "input_terms", at, 1, int64_t(1) << 40, 1);
+    hc.inputRoundings =
+        static_cast<int>(r.integerOr(h, "input_roundings", at, 0, 64, 4));
+    hc.scaleIsWeight = r.booleanOr(h, "scale_is_weight", at, false);
+    hc.scoreErrorUnits = r.numberOr(h, "score_error_units", at, 0, 1e30, 0);
+    hc.storedScale = r.numberOr(h, "stored_scale", at, 0,
+                                std::numeric_limits<double>::max(), 0);
+    hc.scoreError = r.numberOr(h, "score_error", at, 0,
+                               std::numeric_limits<double>::max(), 0);
+    hc.outputError = r.numberOr(h, "output_error", at, 0, 1e30, 1);
     c.heads.push_back(std::move(hc));
   }
   return c;

@@ -116,10 +116,6 @@ double Network::denseTransformerBytes() const {
   return bytes;
 }
 
-int HeadCertificate::requiredBits() const {
-  return int(std::ceil(std::log2(12.0 * logitBound / gap))) + 1;
-}
-
 const ResidualBlock *Network::block(const std::string &name) const {
   for (const auto &b : blocks)
     if (b.name == name)

@@ -188,23 +188,39 @@ struct CodeCertificate {
   std::vector<std::pair<int64_t, int64_t>> worstPairs;
 };
 
-// Certificate of one attention head that must pick out a single key (§6.0).
+// Certificate of one attention head that must pick out a single key (§6.0),
+// and the error model of its rounding chain (ir/SoftmaxChain.h).
 struct HeadCertificate {
-  std::string head;         // "layers.0.heads.0"
-  double gap = 0;           // logit gap per unit of scale: target - best other
-  int64_t competitors = 0;  // most keys besides the target (M_max - 1)
-  double leakage = 0;       // delta: mass the head may leave off the target
-  double requiredScale = 0; // [ln(competitors) + ln((1-delta)/delta)] / gap
+  std::string head;        // "layers.0.heads.0"
+  double gap = 0;          // logit gap per unit of scale: target - best other
+  int64_t competitors = 0; // most keys besides the target (M_max - 1)
+  double leakage = 0;      // delta: how far the output may be from the target's
+  double requiredScale = 0; // the smallest scale at which the chain holds
   double scale = 0;         // the scale folded into Q
-  double worstTargetWeight = 0; // 1 / (1 + competitors * exp(-scale * gap))
-  // Largest |<q, k>| per unit of scale (1 for unit codes; a query and key with
-  // extra coordinates, like nearest neighbour's [x; 1] . [Cx; 2], have more).
+  // w': the target's weight after rounding is at least this (the chain's
+  // step 6; 1 / (1 + competitors exp(-scale gap)) in exact arithmetic).
+  double worstTargetWeight = 0;
+  // B: the largest sum of |q_l| |k_l| per unit of scale (1 for unit codes; a
+  // query and key with extra coordinates, like nearest neighbour's [x; 1] .
+  // [Cx; 2], have more).
   double logitBound = 1;
 
-  // Significand bits (with the implicit one) that keep half the gap when
-  // logits and codes are stored in the format: a logit s <q,k> is stored
-  // with error <= s B u (B = logitBound), the rounded vectors move <q,k> by
-  // <= 2 B u, so 12 B u <= gap suffices (codes-and-bounds.md §4.3).
+  // Error model, declared by the construction (SoftmaxChain.h, steps 1-3).
+  int64_t dotLength = 1;  // dk: terms of q . k
+  int64_t inputTerms = 1; // S: the longest sum behind an entry of q or k
+  int inputRoundings = 4; // R: roundings on an entry's path, the scale's apart
+  bool scaleIsWeight = false; // the scale is stored as a weight by itself
+  // A construction's own bound on the score error per unit of scale, in units
+  // of fp32's u, for fp32 storage (0: the generic bound of step 3).
+  double scoreErrorUnits = 0;
+
+  // The chain's results in the model's precision.
+  double storedScale = 0; // step 1
+  double scoreError = 0;  // step 3: E
+  double outputError = 1; // max(1 - w', leak): at most `leakage` when it holds
+
+  // Significand bits (with the implicit one, fp32 accumulation) at which the
+  // chain holds at this scale.
   int requiredBits() const;
 };
 

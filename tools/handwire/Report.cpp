@@ -2,6 +2,7 @@
 
 #include "Commands.h"
 #include "export/JsonForm.h"
+#include "ir/SoftmaxChain.h"
 #include "tasks/TaskDefinition.h"
 #include "tasks/TaskJson.h"
 
@@ -82,18 +83,25 @@ void printCertificate(std::ostream &os, const Network &net) {
       os << "\n";
     }
   }
-  for (const auto &h : c.heads)
+  for (HeadCertificate h : c.heads) {
     os << "  " << h.head << "  scale " << h.scale
        << " (needs >= " << h.requiredScale << ": gap " << h.gap << ", "
        << h.competitors << " competitors, leakage " << h.leakage
        << "), target weight >= " << h.worstTargetWeight << "\n";
+    // The rounding chain in the model's own precision, step by step.
+    os << "               rounding chain in " << precisionName(net.precision)
+       << ":\n";
+    for (const std::string &step : fillSelectionChain(h, net.precision).steps)
+      os << "                 " << step << "\n";
+  }
   if (!c.precisions.empty()) {
     os << "  precision   ";
     for (const PrecisionVerdict &v : c.precisions)
       os << " " << precisionName(v.precision) << " "
          << (v.exact ? "exact" : "NOT exact") << ";";
     os << " needs " << c.precisions.front().requiredBits
-       << " significand bits (16-bit storage, fp32 accumulation)\n";
+       << " significand bits at its scales (weights and activations stored in "
+          "the format, fp32 accumulation)\n";
     for (const PrecisionVerdict &v : c.precisions)
       if (!v.exact)
         for (const std::string &why : v.reasons)
