@@ -1,6 +1,7 @@
 // The inequality chain behind a selection head, evaluated with the numbers a
 // model stores and the arithmetic its forward pass runs (docs/certificates.md
-// writes it out). A construction's proof says "the target key gets weight
+// and docs/codes.md write it out). A construction's proof says "the target key
+// gets weight
 // >= 1 - delta"; this is the part of the proof that holds after rounding.
 //
 // Arithmetic model (the one PrecisionCertificate, `eval --precision` and the

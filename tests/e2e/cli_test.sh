@@ -381,6 +381,42 @@ sweep_refusals_and_errors)
   [ "$(cell "$TMP/int.csv" rnn 16 status)" = ok ] || fail "N=16 row lost"
   [ "$(cell "$TMP/int.csv" rnn 4096 status)" = interrupted ] || fail "N=4096 not marked interrupted"
   ;;
+verify_certificates)
+  # Every shipped spec's models at N = 1024 verify from their files alone.
+  for spec in specs/*.task; do
+    "$HW" compile "$spec" -N 1024 -o "$TMP/$(basename "$spec" .task)" >"$TMP/c" 2>&1 ||
+      { cat "$TMP/c"; fail "compile $spec"; }
+  done
+  expect 0 "certificate verified" -- "$HW" verify "$TMP"/*/*.json
+  grep -q "FAIL" "$TMP/out" && { cat "$TMP/out"; fail "a check failed"; }
+  n=$(ls "$TMP"/*/*.json | wc -l)
+  [ "$(grep -c ': certificate verified' "$TMP/out")" -eq "$n" ] || fail "not all $n models verified"
+  expect 0 "targets: every IDX_p's best key is position p, alone" -- \
+    "$HW" verify "$TMP/index_lookup/index_lookup.transformer.json"
+  # The softmax scale one ulp below the certified minimum is rejected.
+  python3 tests/e2e/lower_tensor_max.py \
+    "$TMP/index_lookup/index_lookup.transformer.safetensors" layers.0.heads.0.query >/dev/null
+  expect 2 "FAIL  layers.0.heads.0: stored scale: Q stores .*; the certificate's minimum is" -- \
+    "$HW" verify "$TMP/index_lookup/index_lookup.transformer.json"
+  grep -q "CERTIFICATE FAILS" "$TMP/out" || fail "no verdict line"
+  # So is the bf16 one (its scale is a bf16 number; one bf16 step down).
+  python3 tests/e2e/lower_tensor_max.py \
+    "$TMP/certified_codes/index_lookup.transformer.safetensors" layers.0.heads.0.query 65536 >/dev/null
+  expect 2 "FAIL  layers.0.heads.0: stored scale" -- \
+    "$HW" verify "$TMP/certified_codes/index_lookup.transformer.json"
+  # Two position codewords swapped: the file still says certified, but IDX_1
+  # now selects position 2.
+  "$HW" compile specs/index_lookup.task -N 64 --model transformer -o "$TMP/swap" >/dev/null 2>&1 ||
+    fail "compile N=64"
+  python3 tests/e2e/swap_tensor_rows.py "$TMP/swap/index_lookup.transformer.safetensors" embed.position 0 1
+  expect 2 "FAIL  layers.0.heads.0: targets: IDX_1 selects position 2" -- \
+    "$HW" verify "$TMP/swap/index_lookup.transformer.json"
+  # JSON, and a bad file is an input error.
+  expect 0 '"rederived": false' -- "$HW" verify --json "$TMP/nearest_neighbour/nearest_neighbour.transformer.json"
+  printf '{' >"$TMP/bad.json"
+  expect 1 "bad.json" -- "$HW" verify "$TMP/bad.json"
+  expect 1 "required" -- "$HW" verify
+  ;;
 *) fail "unknown case $CASE" ;;
 esac
 echo "PASS: $CASE"

@@ -72,6 +72,7 @@ extern std::atomic<bool> interrupted; // set by SIGINT
 void setupCompile(CLI::App &app);
 void setupEval(CLI::App &app);
 void setupInspect(CLI::App &app);
+void setupVerify(CLI::App &app);
 void setupSweep(CLI::App &app);
 
 } // namespace handwire::cli

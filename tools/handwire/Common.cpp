@@ -17,8 +17,9 @@ std::atomic<bool> interrupted{false};
 
 const char *const kExitCodeTable =
     "Exit codes: 0 ok; 1 usage or input error (bad option, spec, file or "
-    "output directory); 2 refused (a model cannot be certified, or inspect "
-    "finds one below its lower bound); 3 mismatches (eval, sweep); 70 "
+    "output directory); 2 refused (a model cannot be certified, inspect "
+    "finds one below its lower bound, or verify finds a check failing); 3 "
+    "mismatches (eval, sweep); 70 "
     "internal error (a bug); 130 interrupted (Ctrl-C).";
 
 namespace {
