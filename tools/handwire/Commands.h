@@ -73,5 +73,6 @@ void setupCompile(CLI::App &app);
 void setupEval(CLI::App &app);
 void setupInspect(CLI::App &app);
 void setupSweep(CLI::App &app);
+void setupBound(CLI::App &app);
 
 } // namespace handwire::cli
