@@ -27,36 +27,42 @@ const char *boundKindMeaning(BoundKind kind) {
   return "no lower bound applies";
 }
 
-LowerBound stateSizeBound(std::string formula, double bits,
-                          std::string argument, std::string note) {
+namespace {
+LowerBound boundOf(BoundKind kind, std::string formula, double bits,
+                   std::string argument, const char *precision,
+                   std::string note) {
   LowerBound b;
-  b.kind = BoundKind::StateSize;
+  b.kind = kind;
   b.formula = std::move(formula);
   b.bits = bits;
   b.argument = std::move(argument);
-  // The state is the message: with m units of p bits there are at most
-  // 2^(m p) states, whatever the number format and the update function.
-  b.precision = "p bits per state unit (at most 2^p distinct values each, "
-                "any number format); m counts every unit carried from one "
-                "token to the next";
+  b.precision = precision;
   b.note = std::move(note);
   return b;
+}
+} // namespace
+
+LowerBound stateSizeBound(std::string formula, double bits,
+                          std::string argument, std::string note) {
+  // The state is the message: with m units of p bits there are at most
+  // 2^(m p) states, whatever the number format and the update function.
+  return boundOf(BoundKind::StateSize, std::move(formula), bits,
+                 std::move(argument),
+                 "p bits per state unit (at most 2^p distinct values each, "
+                 "any number format); m counts every unit carried from one "
+                 "token to the next",
+                 std::move(note));
 }
 
 LowerBound cutBound(std::string formula, double bits, std::string argument,
                     std::string note) {
-  LowerBound b;
-  b.kind = BoundKind::Cut;
-  b.formula = std::move(formula);
-  b.bits = bits;
-  b.argument = std::move(argument);
   // The protocol sends each head's partial sums; that they fit p bits is the
   // assumption (a model computing them more precisely could send more).
-  b.precision = "p bits per number crossing the cut: assumes each head's d_v "
-                "partial softmax numerators and its denominator are numbers "
-                "of the model's p-bit format";
-  b.note = std::move(note);
-  return b;
+  return boundOf(BoundKind::Cut, std::move(formula), bits, std::move(argument),
+                 "p bits per number crossing the cut: assumes each head's d_v "
+                 "partial softmax numerators and its denominator are numbers "
+                 "of the model's p-bit format",
+                 std::move(note));
 }
 
 TaskParameter integerParameter(const char *name, const char *meaning,
