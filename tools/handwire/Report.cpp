@@ -129,7 +129,12 @@ void printStateTwoWays(std::ostream &os, const SeparationCard &card) {
           "invariant matches this state)\n";
     return;
   }
-  os << "               information: " << *card.informationBits << " bits"
+  // Whole bits in full (30735, not 3.074e+04); a counter's log2 to 0.1.
+  std::ostringstream bits;
+  const double info = *card.informationBits;
+  bits << std::fixed << std::setprecision(info == std::floor(info) ? 0 : 1)
+       << info;
+  os << "               information: " << bits.str() << " bits"
      << timesBound(*card.informationBits, card) << ": "
      << card.informationDetail << "\n";
   os << "               (value sets by the construction's invariant: "
