@@ -1,5 +1,6 @@
 #include "analysis/SeparationCard.h"
 
+#include "analysis/StateValues.h"
 #include "tasks/TaskDefinition.h"
 
 #include <cmath>
@@ -45,11 +46,20 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
     // weights are in `parameters`).
     c.sizeMeasure = "state bits";
     c.sizeBits = net.width * c.precisionBits;
+    if (const auto values = stateValues(task, net)) {
+      c.informationBits = values->informationBits();
+      c.informationDetail = values->describe();
+      c.informationArgument = values->argument;
+    }
   }
 
   const LowerBound lower = def.lowerBound(task, net.arch, c.layers);
   c.bound = lower.formula;
   c.boundBits = lower.bits;
+  c.boundKind = boundKindName(lower.kind);
+  c.boundKindMeaning = boundKindMeaning(lower.kind);
+  c.boundArgument = lower.argument;
+  c.boundPrecision = lower.precision;
   c.boundNote = lower.note;
 
   std::ostringstream v;
@@ -63,6 +73,13 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
     else
       v << "below bound: cannot be exact on all inputs (" << c.sizeBits << " < "
         << bound << ")";
+    // Information below the bound would make the value claim (or the
+    // bound) wrong: no state of that many bits tells the inputs apart.
+    if (c.informationBits && *c.informationBits < *c.boundBits) {
+      c.respectsBound = false;
+      v << "; information bits " << *c.informationBits
+        << " below the bound: the claimed unit values are wrong";
+    }
   } else {
     v << "respects bound (no lower bound applies)";
   }

@@ -22,10 +22,21 @@ struct SeparationCard {
   // communication protocol, heads x (value width + 1) x precision.
   std::string sizeMeasure; // "state bits" | "cut bits" | "width"
   int64_t sizeBits = 0;
+  // RNN state two ways. Stored: sizeBits, units x storage bits. Information:
+  // sum over units of log2(values the unit takes), 1 bit for a 0/1 unit, from
+  // the construction's invariant (analysis/StateValues.h); absent where no
+  // invariant is claimed (Transformers, a state the claim does not match).
+  std::optional<double> informationBits;
+  std::string informationDetail;   // "7168 units x 1 bit (0/1: ptr, ...)"
+  std::string informationArgument; // where the value sets are proved
   // The applicable lower bound, in bits (absent: none applies).
   std::string bound; // formula, e.g. "state bits >= N log2|alphabet|"
   std::optional<double> boundBits;
-  std::string boundNote; // why it applies (or why none does)
+  std::string boundKind = "none"; // "state-size" | "cut" | "none"
+  std::string boundKindMeaning;   // what the kind counts, in words
+  std::string boundArgument;      // the communication / counting argument
+  std::string boundPrecision;     // the precision model it assumes
+  std::string boundNote;          // why it applies (or why none does)
   bool respectsBound = true;
   std::string verdict;
 };

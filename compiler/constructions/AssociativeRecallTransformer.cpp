@@ -98,7 +98,9 @@ public:
     wireCopyHead(net, {S, V, Kc, Q, k, eta});
 
     net.provenance = {
-        id(), "B24 Theorem 1's construction, keyed by content (one layer)",
+        id(),
+        "the index-lookup construction of Bhattamishra et al. 2024, Theorem "
+        "1 (one layer, width O(log N)), keyed by content",
         "compiler/constructions/AssociativeRecallTransformer.cpp",
         "query code T(q) at ?q attends to the pair whose key code is T(q) "
         "and copies its one-hot value"};

@@ -1,7 +1,8 @@
 // Bounded Dyck-(k, m) recognition with Hewitt et al.'s O(m log k) Elman stack,
 // exact in any precision: 2 m s + 4 L + 5 ReLU units, L = max(1, ceil(log2
 // k)), s = 3 L - 1. Hewitt, Hahn, Ganguli, Liang, Manning (EMNLP 2020);
-// codes-and-bounds.md §2.2; B24: constant size (in N) suffices for RNNs.
+// codes-and-bounds.md §2.2; Bhattamishra et al. (2024): constant size (in N)
+// suffices for RNNs.
 //
 // Task. Input b_1 .. b_n <eos> (n <= N); accept iff b is well nested over k
 // bracket types with nesting depth never above m (Dyck-(k, m)).
@@ -276,8 +277,8 @@ public:
     net.provenance = {
         id(),
         "Hewitt et al. 2020: Dyck-(k,m) in O(m log k) Elman units, against "
-        "Omega(m log k) bits for any recognizer; B24: constant size in N "
-        "for RNNs",
+        "Omega(m log k) bits for any recognizer; constant size in N for "
+        "RNNs (Bhattamishra et al. 2024)",
         "compiler/constructions/BoundedDyckHewittRNN.cpp",
         "Hewitt's push/pop slot stack (binary slot codes) with ReLU, plus a "
         "violation latch and an empty-stack check at <eos>"};

@@ -1,5 +1,6 @@
 // Bounded Dyck-(k, m) recognition with a constant-size ReLU Elman RNN, exact in
-// any precision. B24: recurrent models need only constant size here, while
+// any precision. Bhattamishra et al. (2024): recurrent models need only
+// constant size here, while
 // one-layer Transformers need linear size. paper-constructions.md §6.5.
 //
 // Task. Input b_1 .. b_n <eos> (n <= N); accept iff b is well nested over k
@@ -166,8 +167,9 @@ public:
 
     net.provenance = {
         id(),
-        "B24: bounded Dyck needs only constant size in an RNN (upper "
-        "bound), against Omega(N) for one-layer Transformers",
+        "bounded Dyck needs only constant size in an RNN (upper bound), "
+        "against Omega(N) for one-layer Transformers (Bhattamishra et al. "
+        "2024)",
         "compiler/constructions/BoundedDyckRNN.cpp",
         "one ReLU unit per (stack state, symbol) pair simulates the "
         "bounded-stack automaton"};

@@ -3,9 +3,10 @@
 // 3L + 2m + 15, L = max(1, ceil(log2 k)), independent of N. Yao, Peng,
 // Papadimitriou, Narasimhan (ACL 2021) for the depth and top-of-stack lookups,
 // plus an aggregation layer for whole-string recognition;
-// paper-constructions.md §6.7, codes-and-bounds.md §2.3-2.4. With B24's
-// one-layer bound (cut bits >= N/2 + 1) this makes bounded Dyck a depth
-// separation: one layer needs linear size, four layers constant width.
+// paper-constructions.md §6.7, codes-and-bounds.md §2.3-2.4. With the
+// one-layer Transformer lower bound of Bhattamishra et al. (2024) (cut bits >=
+// N/2 + 1) this makes bounded Dyck a depth separation: one layer needs linear
+// size, four layers constant width.
 //
 // Task. Input b_1 .. b_n <eos> (n <= N), at 0-based positions 0 .. n; accept
 // iff b is in Dyck-(k, m).
@@ -357,7 +358,8 @@ public:
     net.provenance = {
         id(),
         "Yao et al. 2021: bounded Dyck in constant width with more than one "
-        "layer (depth separation against B24's one-layer bound)",
+        "layer (depth separation against the one-layer Transformer lower "
+        "bound for bounded Dyck, Bhattamishra et al. 2024)",
         "compiler/constructions/BoundedDyckTransformer.cpp",
         "layer 1 averages +-1 into depth/(i+1), MLPs make exact depth "
         "indicators; layer 3 finds each close's open by depth and recency; "

@@ -99,10 +99,10 @@ Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
 ConstructionSize denseTransformerSize(const Spec &spec,
                                       const DenseTransformerShape &shape);
 
-// The copy head of B24 Theorem 1's lookup (index lookup, associative recall),
-// in layer 0, head 0 of a dense skeleton: the query reads eta times the
-// k-wide Q block, the key the K block, the value the V-wide S block; the
-// output writes S and the read-out reads it. Then its certificate: one
+// The copy head of the index-lookup construction (Bhattamishra et al. 2024,
+// Theorem 1; index lookup, associative recall), in layer 0, head 0 of a dense
+// skeleton: the query reads eta times the k-wide Q block, the key the K block,
+// the value the V-wide S block; the output writes S and the read-out reads it. Then its certificate: one
 // selection among `competitors` keys with one-sided gap `gap`, read-out
 // margin 2 w - 1 for the worst target weight w.
 struct CopyHead {

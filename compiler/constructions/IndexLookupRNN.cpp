@@ -149,8 +149,8 @@ public:
 
     net.provenance = {
         id(),
-        "B24 RNN lower bound (state >= N log2|alphabet| bits), met "
-        "up to a constant factor",
+        "RNN lower bound for index lookup, state >= N log2|alphabet| bits "
+        "(Bhattamishra et al. 2024), met up to a constant factor",
         "compiler/constructions/IndexLookupRNN.cpp",
         "a pointer walks over N memory slots and stores each symbol's bits; "
         "the index token reads slot p"};

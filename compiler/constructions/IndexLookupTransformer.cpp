@@ -111,7 +111,9 @@ public:
     wireCopyHead(net, {S, V, K, Q, k, eta});
 
     net.provenance = {
-        id(), "B24 Theorem 1 (upper bound: one layer, width O(log N))",
+        id(),
+        "Bhattamishra et al. 2024, Theorem 1: one-layer Transformer for "
+        "index lookup, width O(log N) (upper bound)",
         "compiler/constructions/IndexLookupTransformer.cpp",
         "query code T(p) at the index token attends to key code T(p) of "
         "position p and copies its one-hot symbol"};

@@ -1,7 +1,8 @@
 // Nearest neighbour with a ReLU Elman RNN that stores every example, and a
 // three-layer sparse read-out head that finds the nearest label. State
-// N(2d + 2L + 2) + d + L + 1 units: linear in N, as B24's T9 requires of any
-// recurrent model (state bits >= n log2 L); paper-constructions.md §6.4.
+// N(2d + 2L + 2) + d + L + 1 units: linear in N, as the RNN lower bound for
+// nearest neighbour of Bhattamishra et al. (2024) requires of any recurrent
+// model (state bits >= n log2 L); paper-constructions.md §6.4.
 //
 // Task. Input <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N, points of the cube
 // {+1,-1}^d / sqrt(d), labels y_i in [L]; output the label of the x_i nearest
@@ -270,8 +271,8 @@ public:
 
     net.provenance = {
         id(),
-        "B24 T9 RNN lower bound (state >= n log2 L bits), met up to a "
-        "factor O(d + L)",
+        "RNN lower bound for nearest neighbour, state >= n log2 L bits "
+        "(Bhattamishra et al. 2024), met up to a factor O(d + L)",
         "compiler/constructions/NearestNeighbourRNN.cpp",
         "a clock writes each example's bits and label into its own memory "
         "slots; a sparse head counts, per label and distance, the examples "

@@ -1,6 +1,7 @@
 // Nearest neighbour with a two-layer, one-head-per-layer Transformer of width
-// 2d + L + 2 + 2k, k = O(log N). B24 (T8, upper bound: two layers, size
-// O(d + L + log N)); weights as in paper-constructions.md §6.4.
+// 2d + L + 2 + 2k, k = O(log N). Bhattamishra et al. (2024): a two-layer
+// Transformer of size O(d + L + log N) does nearest neighbour (upper bound);
+// weights as in paper-constructions.md §6.4.
 //
 // Task. Input <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N, points of the cube
 // {+1,-1}^d / sqrt(d) (unit vectors), labels y_i in [L]; output y_i* with
@@ -234,7 +235,9 @@ public:
     net.readout.weight.block(0, g.Y(), L, L).diagonal().setOnes();
 
     net.provenance = {
-        id(), "B24 (T8): two layers, size O(d + L + log N) (upper bound)",
+        id(),
+        "two-layer Transformer for nearest neighbour, size O(d + L + log N) "
+        "(Bhattamishra et al. 2024; upper bound)",
         "compiler/constructions/NearestNeighbourTransformer.cpp",
         "layer 1 copies each example's point onto its label by the previous "
         "position's code; layer 2 attends from the query to the label whose "

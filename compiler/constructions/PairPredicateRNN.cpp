@@ -133,7 +133,9 @@ public:
     net.readout.bias(0) = -0.5f;
 
     net.provenance = {
-        id(), "B24 RNN lower bound (state >= n bits), met up to a constant",
+        id(),
+        "RNN lower bound for string equality and disjointness, state >= n "
+        "bits (Bhattamishra et al. 2024), met up to a constant factor",
         "compiler/constructions/PairPredicateRNN.cpp",
         "a delay line brings x_i next to y_i; a ReLU pair flags f(x_i, y_i) "
         "and a counter adds the flags"};

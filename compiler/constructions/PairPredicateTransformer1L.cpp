@@ -1,7 +1,8 @@
 // String equality and disjointness with a ONE-layer, one-head Transformer of
 // linear width: value width n + 1, so its cut H (d_v + 1) p is of the order of
-// B24's one-layer lower bound (n + 1 bits). This is the achievable side of that
-// bound; the two-layer construction needs only O(log N).
+// the one-layer lower bound of Bhattamishra et al. (2024) (n + 1 bits). This is
+// the achievable side of that bound; the two-layer construction needs only
+// O(log N).
 //
 // Task. x_1 .. x_n y_1 .. y_n <out> (M = 2n + 1 tokens); class 1 iff no i has
 // f(x_i, y_i) = 1, f = XOR (equality) or AND (disjointness).
@@ -220,8 +221,9 @@ public:
 
     net.provenance = {
         id(),
-        "B24 one-layer lower bound (cut H (d_v+1) p >= n + 1), met: one "
-        "layer suffices with linear width",
+        "one-layer Transformer lower bound for string equality and "
+        "disjointness, cut H (d_v+1) p >= n + 1 (Bhattamishra et al. 2024), "
+        "met: one layer suffices with linear width",
         "compiler/constructions/PairPredicateTransformer1L.cpp",
         "softmax weights carry the bits, values carry the positions; an MLP "
         "compares x_i with y_i coordinate by coordinate"};

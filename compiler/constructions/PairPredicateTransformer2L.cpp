@@ -1,6 +1,6 @@
 // String equality and disjointness with a two-layer, one-head-per-layer
-// Transformer of width 2k + 7, k = O(log N). B24 (upper bound: two layers,
-// O(log N) size); paper-constructions.md §6.3.
+// Transformer of width 2k + 7, k = O(log N). Bhattamishra et al. (2024): two
+// layers of width O(log n) suffice (upper bound); paper-constructions.md §6.3.
 //
 // Task. Input x_1 .. x_n y_1 .. y_n <out> (n = N, bits); equality: 1 iff x = y;
 // disjointness: 1 iff no i has x_i = y_i = 1. Both are "no position i has
@@ -191,7 +191,9 @@ public:
     net.readout.bias(1) = 0.5f;       // "equal" / "disjoint": 1/2
 
     net.provenance = {
-        id(), "B24: two layers, O(log N) width suffice (upper bound)",
+        id(),
+        "two-layer Transformer for string equality and disjointness, width "
+        "O(log n) (Bhattamishra et al. 2024; upper bound)",
         "compiler/constructions/PairPredicateTransformer2L.cpp",
         "layer 1 fetches each y_i's partner x_i by its position code; an "
         "MLP marks the violating positions; layer 2 counts them"};

@@ -159,7 +159,8 @@ struct Readout {
 struct Provenance {
   std::string
       construction;    // registry id, e.g. "index_lookup/transformer-1layer"
-  std::string result;  // e.g. "B24 Theorem 1 (upper bound)"
+  std::string result;  // which result, cited so a reader can find it:
+                       // the paper and the result in words
   std::string source;  // the construction's file, for people who want the proof
   std::string summary; // one line
 };

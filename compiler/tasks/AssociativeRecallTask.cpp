@@ -119,10 +119,18 @@ public:
     if (arch == Architecture::RNN) {
       const double pairs =
           static_cast<double>(std::min(task.maxLength, task.keys));
-      b.formula = "state bits >= min(N, K) log2|alphabet|";
-      b.bits = pairs * std::log2(static_cast<double>(alphabetSize(task)));
-      b.note = "one-way INDEX: after the pairs, the state must tell apart "
-               "every assignment of values to min(N, K) keys";
+      const double perPair = std::log2(static_cast<double>(alphabetSize(task)));
+      b = stateSizeBound(
+          "state bits >= min(N, K) log2|alphabet|", pairs * perPair,
+          "one-way communication: INDEX (Alice holds the pairs, Bob the "
+          "query) needs min(N, K) log2|alphabet| bits from Alice to Bob; "
+          "the state after the pairs is that message",
+          "one-way INDEX: after the pairs, the state must tell apart "
+          "every assignment of values to min(N, K) keys");
+      b.perLength = perPair;
+      b.perLengthMeaning = "log2|alphabet|";
+      b.cap = task.keys;
+      b.capMeaning = "K, the number of keys";
     } else {
       b.note = "the query is on Bob's side, as in index lookup: a two-way "
                "protocol of O(log K) bits exists; the upper bound used is "

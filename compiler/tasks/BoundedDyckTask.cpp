@@ -5,7 +5,8 @@
 //   classes 0 reject, 1 accept
 // An input is b_1 .. b_n <eos> with 0 <= n <= N.
 // Lower bounds: an RNN needs log2 of its stack states (constant in N); a
-// one-layer Transformer needs floor(N/2) + 1 cut bits (B24, via EQUALITY);
+// one-layer Transformer needs floor(N/2) + 1 cut bits (Bhattamishra et al.
+// 2024, via EQUALITY);
 // none is known for two layers.
 #include "tasks/TaskDefinition.h"
 #include "tasks/TaskSemantics.h"
@@ -224,22 +225,33 @@ LowerBound BoundedDyckTask::lowerBound(const TaskSpec &task, Architecture arch,
     for (int64_t i = 0; i <= task.depth;
          ++i, p *= static_cast<double>(task.brackets))
       states += p;
-    b.formula = "state bits >= log2(1 + sum_{i<=m} k^i) >= m log2 k";
-    b.bits = std::log2(states);
-    b.note = "information bound: the state must tell apart every reachable "
-             "stack and the dead state; constant in N, and at least m log2 k "
-             "(Hewitt et al.'s Omega(m log k))";
+    b = stateSizeBound(
+        "state bits >= log2(1 + sum_{i<=m} k^i) >= m log2 k", std::log2(states),
+        "counting states: any two reachable stacks (and the dead state) are "
+        "told apart by some suffix, so the state must take 1 + sum_{i<=m} "
+        "k^i values",
+        "information bound: the state must tell apart every reachable "
+        "stack and the dead state; constant in N, and at least m log2 k "
+        "(Hewitt et al.'s Omega(m log k))");
+    b.constant = *b.bits; // perLength 0: the same for every N
   } else if (layers == 1) {
-    b.formula = "cut bits >= floor(N/2) + 1";
-    b.bits = std::floor(static_cast<double>(N) / 2) + 1;
-    b.note = "B24 one-layer lower bound via EQUALITY: blocks (x_i y_i) make "
-             "the string balanced iff x = y";
+    b = cutBound(
+        "cut bits >= floor(N/2) + 1",
+        std::floor(static_cast<double>(N) / 2) + 1,
+        "communication: EQUALITY on floor(N/2) bits needs floor(N/2) + 1 bits "
+        "in any deterministic protocol; the layer's partial sums at a cut "
+        "between the open and close brackets of the blocks are a one-way "
+        "protocol",
+        "one-layer Transformer lower bound for bounded Dyck "
+        "(Bhattamishra et al. 2024), via EQUALITY: blocks (x_i y_i) "
+        "make the string balanced iff x = y");
     b.refusal = "a one-layer Transformer recognizing Dyck-(" +
                 std::to_string(task.brackets) + "," +
                 std::to_string(task.depth) +
                 ") needs heads x (value width + 1) x precision >= floor(N/2) "
                 "+ 1 = " +
-                std::to_string(N / 2 + 1) + " bits (B24, via EQUALITY)";
+                std::to_string(N / 2 + 1) +
+                " bits (Bhattamishra et al. 2024, via EQUALITY)";
   } else {
     b.note = "no lower bound is known for two or more layers (Yao et al.: "
              "O(log k) width suffices)";

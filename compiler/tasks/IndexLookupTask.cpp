@@ -3,7 +3,8 @@
 //   tokens  0 .. V-1          data symbols, in alphabet order
 //   tokens  V .. V+N-1        IDX_1 .. IDX_N (the query "which position?")
 //   classes 0 .. V-1          the symbol at the queried position
-// Lower bounds: an RNN needs N log2 V state bits (B24, one-way INDEX); a
+// Lower bounds: an RNN needs N log2 V state bits (Bhattamishra et al. 2024,
+// one-way INDEX); a
 // one-layer Transformer escapes the communication bound (the index token is
 // on Bob's side).
 #include "tasks/TaskDefinition.h"
@@ -70,11 +71,19 @@ public:
                         int64_t) const override {
     LowerBound b;
     if (arch == Architecture::RNN) {
-      b.formula = "state bits >= N log2|alphabet|";
-      b.bits = static_cast<double>(task.maxLength) *
-               std::log2(static_cast<double>(alphabetSize(task)));
-      b.note = "B24 RNN lower bound via one-way INDEX: after the symbols, the "
-               "state must tell apart all |alphabet|^N sequences";
+      const double perSymbol =
+          std::log2(static_cast<double>(alphabetSize(task)));
+      b = stateSizeBound(
+          "state bits >= N log2|alphabet|",
+          static_cast<double>(task.maxLength) * perSymbol,
+          "one-way communication: INDEX (Alice holds the N symbols, Bob the "
+          "index) needs N log2|alphabet| bits from Alice to Bob; the state "
+          "after the symbols is that message",
+          "RNN lower bound for index lookup (Bhattamishra et al. 2024), "
+          "via one-way INDEX: after the symbols, the state must tell "
+          "apart all |alphabet|^N sequences");
+      b.perLength = perSymbol;
+      b.perLengthMeaning = "log2|alphabet|";
     } else {
       b.note = "index lookup escapes the one-layer bound: the index token is "
                "on Bob's side, so a two-way protocol of O(log N) bits exists; "

@@ -11,8 +11,9 @@
 // read at x_q. Valid inputs keep the task's margin: the nearest example x_i*
 // (largest <x_q, x_i>) leads every other by Hamming distance >= m, i.e. inner
 // product >= Delta (TaskSpec::hammingMargin).
-// Lower bound: an RNN needs min(N, A) log2 L state bits (B24 T9, A the
-// Gilbert-Varshamov number of points m apart); none for Transformers.
+// Lower bound: an RNN needs min(N, A) log2 L state bits (the RNN lower bound
+// for nearest neighbour of Bhattamishra et al. 2024, A the Gilbert-Varshamov
+// number of points m apart); none for Transformers.
 #include "tasks/TaskDefinition.h"
 #include "tasks/TaskSemantics.h"
 
@@ -293,21 +294,30 @@ LowerBound NearestNeighbourTask::lowerBound(const TaskSpec &task,
              "width D = 2d + L + 2 + 2k with k = O(log N)";
     return b;
   }
-  // T9 via one-way INDEX: Alice's labels sit on a code of points with
-  // pairwise Hamming distance >= m (the margin), Bob queries one of them.
-  // The cube holds at least the Gilbert-Varshamov number of such points,
+  // The RNN lower bound via one-way INDEX: Alice's labels sit on a code of
+  // points with pairwise Hamming distance >= m (the margin), Bob queries one of
+  // them. The cube holds at least the Gilbert-Varshamov number of such points,
   // so the bound is min(N, GV) log2 L.
   const double points =
       std::min(static_cast<double>(task.maxLength), gilbertVarshamov(task));
-  b.formula = "state bits >= min(N, A) log2 L";
-  b.bits = points * std::log2(static_cast<double>(task.labels));
   std::ostringstream note;
-  note << "B24 (T9) via one-way INDEX: the labels of A = "
+  note << "RNN lower bound for nearest neighbour (Bhattamishra et al. "
+          "2024), via one-way INDEX: the labels of A = "
        << static_cast<int64_t>(points)
        << " examples on points m = " << task.hammingMargin()
        << " apart (Gilbert-Varshamov in {+1,-1}^" << task.dimension
        << ", capped at N) must all survive in the state";
-  b.note = note.str();
+  const double perExample = std::log2(static_cast<double>(task.labels));
+  b = stateSizeBound(
+      "state bits >= min(N, A) log2 L", points * perExample,
+      "one-way communication: INDEX (Alice holds the labels of A examples on "
+      "points m apart, Bob queries one point) needs min(N, A) log2 L bits "
+      "from Alice to Bob; the state after the examples is that message",
+      note.str());
+  b.perLength = perExample;
+  b.perLengthMeaning = "log2 L";
+  b.cap = static_cast<int64_t>(gilbertVarshamov(task)); // d <= 16: <= 2^16
+  b.capMeaning = "A, the Gilbert-Varshamov number of points m apart";
   return b;
 }
 

@@ -4,9 +4,9 @@
 //   classes equality: 0 different, 1 equal; disjointness: 0 intersect,
 //           1 disjoint
 // An input is x_1 .. x_n y_1 .. y_n <out> (length 2N + 1).
-// Lower bounds (B24, via the communication problems EQUALITY and
-// DISJOINTNESS): an RNN needs n state bits, a one-layer Transformer n + 1 cut
-// bits; none is known for two layers.
+// Lower bounds (Bhattamishra et al. 2024, via the communication problems
+// EQUALITY and DISJOINTNESS): an RNN needs n state bits, a one-layer
+// Transformer n + 1 cut bits; none is known for two layers.
 #include "tasks/TaskDefinition.h"
 
 namespace handwire {
@@ -85,18 +85,30 @@ public:
     LowerBound b;
     const int64_t N = task.maxLength;
     if (arch == Architecture::RNN) {
-      b.formula = "state bits >= n";
-      b.bits = static_cast<double>(N);
-      b.note = std::string("B24 via one-way ") + problem_ +
-               ": after x the state must tell apart all 2^n strings";
+      b = stateSizeBound(
+          "state bits >= n", static_cast<double>(N),
+          std::string("one-way communication: ") + problem_ +
+              "_n (Alice holds x, Bob y) needs n bits from Alice to Bob; "
+              "the state after x is that message",
+          std::string("RNN lower bound (Bhattamishra et al. 2024), via "
+                      "one-way ") +
+              problem_ + ": after x the state must tell apart all 2^n strings");
+      b.perLength = 1;
+      b.perLengthMeaning = "one bit per position of x";
     } else if (layers == 1) {
-      b.formula = "cut bits >= n + 1";
-      b.bits = static_cast<double>(N) + 1;
-      b.note = std::string("B24 one-layer bound via ") + problem_ +
-               ": Alice sends each head's partial numerators and denominator";
+      b = cutBound(
+          "cut bits >= n + 1", static_cast<double>(N) + 1,
+          std::string("communication: ") + problem_ +
+              "_n needs n + 1 bits in any deterministic protocol (one-way or "
+              "two-way); the layer's partial sums at a cut between x and y "
+              "are a one-way protocol",
+          std::string("one-layer Transformer lower bound (Bhattamishra et al. "
+                      "2024), via ") +
+              problem_ +
+              ": Alice sends each head's partial numerators and denominator");
       b.refusal = "a one-layer Transformer needs heads x (value width + 1) x "
                   "precision >= n + 1 = " +
-                  std::to_string(N + 1) + " bits (B24)";
+                  std::to_string(N + 1) + " bits (Bhattamishra et al. 2024)";
     } else {
       b.note = "no lower bound for two or more layers; O(log N) width suffices";
     }

@@ -89,16 +89,54 @@ struct AdversarialHints {
   std::vector<std::pair<int64_t, int64_t>> coherentPositions;
 };
 
+// What a lower bound counts (paper-constructions.md §2.2, §7.1-7.2). Each is
+// the size of a message: a bound on the bits of a communication protocol
+// (one-way or two-way) becomes a bound on the model part that carries them.
+enum class BoundKind {
+  None,      // no lower bound applies
+  StateSize, // an RNN's state m p: units x bits per unit (the one-way message
+             // after Alice's half of the input)
+  Cut,       // a one-layer Transformer's H (d_v + 1) p: the partial softmax
+             // numerators and denominators crossing a cut of the positions
+};
+const char *boundKindName(BoundKind kind); // "none" | "state-size" | "cut"
+// What the bound measures, in words: "state-size bound on an RNN's m p
+// (hidden units x bits per unit)".
+const char *boundKindMeaning(BoundKind kind);
+
 // The lower bound on a model of an architecture and depth for a task
 // (paper-constructions.md §7.4), in the units of the separation card.
 struct LowerBound {
+  BoundKind kind = BoundKind::None;
   std::string formula = "none"; // e.g. "state bits >= N log2|alphabet|"
   std::optional<double> bits;   // its value (absent: no bound applies)
-  std::string note;             // why it applies, or why none does
+  // The argument it comes from: "one-way communication: INDEX_N" (a
+  // protocol-bits bound), or "counting states" (an information bound).
+  std::string argument;
+  // The precision model it assumes, e.g. "p bits per stored number (at most
+  // 2^p values per scalar)". The card evaluates it at p = the model's
+  // storage bits.
+  std::string precision;
+  std::string note; // why it applies, or why none does
+  // How `bits` grows with N = max_length, the other parameters fixed, so
+  // that it can be inverted (handwire bound): bits = perLength x min(N, cap)
+  // + constant. perLength = 0: constant in N. Set for every state-size bound.
+  double perLength = 0;
+  std::string perLengthMeaning; // "log2|alphabet|": bits per unit of N
+  std::optional<int64_t> cap;   // N beyond which the bound stops growing
+  std::string capMeaning;       // "K, the number of keys"
+  double constant = 0;
   // Where the bound rules a model out: one sentence with its value, for the
   // "no construction" error (empty where none is stated).
   std::string refusal;
 };
+
+// The bound kinds with their precision models filled in (the `precision`
+// text of each kind), from the argument and the value.
+LowerBound stateSizeBound(std::string formula, double bits,
+                          std::string argument, std::string note);
+LowerBound cutBound(std::string formula, double bits, std::string argument,
+                    std::string note);
 
 // Reports an error at a location (the front end's error()).
 using TaskErrorSink =

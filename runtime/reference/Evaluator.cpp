@@ -191,9 +191,10 @@ Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
   return readoutLogits<Scalar>(net, X.row(M - 1).transpose(), round);
 }
 
-template <typename Scalar>
-Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
-                        Rounding round) {
+// The recurrence: h_M, calling visit(t, h_{t+1}) after each token t.
+template <typename Scalar, typename Visit>
+Vec<Scalar> elmanState(const Network &net, const int32_t *tokens, int64_t M,
+                       Rounding round, Visit &&visit) {
   const ElmanBody &e = net.elman();
   const Eigen::SparseMatrix<Scalar, Eigen::RowMajor, int32_t> W =
       e.recurrent.template cast<Scalar>();
@@ -209,7 +210,17 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
       next[it.index()] += it.value();
     store(next, round);
     h = next.cwiseMax(Scalar(0));
+    visit(t, h);
   }
+  return h;
+}
+
+template <typename Scalar>
+Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
+                        Rounding round) {
+  const ElmanBody &e = net.elman();
+  Vec<Scalar> h = elmanState<Scalar>(net, tokens, M, round,
+                                     [](int64_t, const Vec<Scalar> &) {});
   // The read-out head: z = ReLU(weight z + bias), layer by layer, row by row
   // over the CSR weights (a head may be far wider than the state; no copy).
   for (const HeadLayer &layer : e.head) {
@@ -250,6 +261,15 @@ template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
 referenceLogits(const Network &net, const int32_t *tokens, int64_t length) {
   return logitsOf<Scalar>(net, tokens, length, nullptr);
+}
+
+void referenceElmanStates(
+    const Network &net, const int32_t *tokens, int64_t length,
+    const std::function<void(int64_t, const Eigen::VectorXd &)> &visit) {
+  HW_ASSERT(!net.isTransformer(), "states of a Transformer");
+  HW_ASSERT(length >= 1 && length <= net.maxSequenceLength,
+            "input length out of the network's range");
+  elmanState<double>(net, tokens, length, nullptr, visit);
 }
 
 template Eigen::VectorXf referenceLogits<float>(const Network &,

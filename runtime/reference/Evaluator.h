@@ -11,11 +11,20 @@
 
 #include <Eigen/Dense>
 
+#include <functional>
+
 namespace handwire {
 
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
 referenceLogits(const Network &net, const int32_t *tokens, int64_t length);
+
+// The Elman recurrence alone, in double: visit(t, h) after token t (0-based)
+// with h = h_{t+1}, the state after it. For tests of a construction's
+// invariants on its states (tests/unit/StateValuesTest.cpp).
+void referenceElmanStates(
+    const Network &net, const int32_t *tokens, int64_t length,
+    const std::function<void(int64_t, const Eigen::VectorXd &)> &visit);
 
 // Backend adapter; Scalar is float or double.
 template <typename Scalar> class ReferenceBackend : public Backend {

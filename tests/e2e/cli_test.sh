@@ -269,10 +269,67 @@ ctrl_c_stops_eval)
   grep -q "interrupted after [0-9]* inputs" "$TMP/out" || { cat "$TMP/out"; fail "no interruption report"; }
   ;;
 help)
-  for cmd in compile eval inspect sweep; do
+  for cmd in bound compile eval inspect sweep; do
     expect 0 "Usage" -- "$HW" $cmd --help
   done
   expect 0 "compile" -- "$HW" --help
+  ;;
+report_labels)
+  # Reports cite results the way a reader finds them (the paper and the result
+  # in words): no label /work/shared/theory does not have, i.e. no internal ID
+  # such as "B24" or "T9", and "Theorem" only as index lookup's Theorem 1.
+  # Every shipped spec, text and JSON, inspect and bound.
+  : >"$TMP/labels.txt"
+  for spec in specs/*.task; do
+    "$HW" inspect "$spec" --no-tensors >>"$TMP/labels.txt" 2>&1 || fail "inspect $spec"
+    "$HW" inspect "$spec" --no-tensors --json >>"$TMP/labels.txt" 2>&1 || fail "inspect --json $spec"
+  done
+  "$HW" bound specs/*.task --state "lstm hidden=512" >>"$TMP/labels.txt" 2>&1 || fail "bound"
+  "$HW" bound specs/*.task --state "lstm hidden=512" --json >>"$TMP/labels.txt" 2>&1 || fail "bound --json"
+  if grep -nE '(^|[^A-Za-z0-9_])(B24|T[0-9]+|Thm)([^A-Za-z0-9_]|$)' "$TMP/labels.txt"; then
+    fail "a report cites an internal label (above)"
+  fi
+  if grep -nE 'Theorem ([02-9]|1[0-9])' "$TMP/labels.txt"; then
+    fail "a report cites a theorem number other than index lookup's Theorem 1"
+  fi
+  grep -q "Bhattamishra et al. 2024, Theorem 1: one-layer Transformer for index lookup" "$TMP/labels.txt" ||
+    fail "index lookup's Transformer does not cite Theorem 1"
+  # Every lower bound says its kind and precision assumption.
+  expect 0 "state-size bound on an RNN's m p" -- "$HW" inspect specs/index_lookup.task --no-tensors
+  expect 0 "precision: p bits per state unit .*evaluated at p = 32" -- \
+    "$HW" inspect specs/index_lookup.task --no-tensors
+  expect 0 "\"bound_kind\": \"cut\"" -- "$HW" inspect specs/string_equality.task --no-tensors --json
+  # RNN state two ways: stored and information bits, each against the bound.
+  expect 0 "information: 7168 bits, 3.5x the bound: 7168 units x 1 bit" -- \
+    "$HW" inspect specs/index_lookup.task --no-tensors -m rnn
+  expect 0 "\"information_bits\": 7168" -- "$HW" inspect specs/index_lookup.task --json -m rnn
+  ;;
+bound)
+  # An LSTM with 512 units at 16 bits: 1024 numbers (h and c), S = 16384.
+  expect 0 "S       units x bits = 1024 x 16 = 16384 state bits" -- \
+    "$HW" bound specs/index_lookup.task --state "lstm hidden=512 bits=16"
+  expect 0 "=> largest N = 8192 \(the spec's N = 1024 is within it\)" -- \
+    "$HW" bound specs/index_lookup.task --state "lstm hidden=512 bits=16"
+  expect 0 "N_max   floor\(16384 / 2\) = 8192" -- \
+    "$HW" bound specs/index_lookup.task --state "lstm hidden=512 bits=16"
+  expect 0 "=> any N" -- "$HW" bound specs/bounded_dyck.task --state "gru hidden=4"
+  expect 0 "=> largest N = 16384" -- \
+    "$HW" bound specs/string_equality.task --state "lstm hidden=512 bits=16"
+  expect 0 '"max_length": 8192' -- \
+    "$HW" bound specs/index_lookup.task --state "lstm hidden=512" --json
+  expect 0 "units   layers x expand x d_model x \(d_state \+ d_conv - 1\) = 24 x 2 x 768 x \(16 \+ 4 - 1\) = 700416" -- \
+    "$HW" bound specs/index_lookup.task --state "mamba d_model=768 d_state=16 layers=24 bits=16"
+  # Every shipped spec at once.
+  "$HW" bound specs/*.task --state "lstm hidden=512 layers=2" >"$TMP/all" 2>&1 || { cat "$TMP/all"; fail "bound specs/*.task"; }
+  [ "$(grep -c '^  => ' "$TMP/all")" -eq "$(ls specs/*.task | wc -l)" ] || { cat "$TMP/all"; fail "one result per spec"; }
+  # Malformed states: exit 1, naming the key, the family and its keys.
+  expect 1 "unknown key 'hiden' for lstm; its keys are hidden \(required\), layers \(default 1\), bits \(default 16\)" -- \
+    "$HW" bound specs/index_lookup.task --state "lstm hiden=512"
+  expect 1 "unknown family 'transformer'" -- "$HW" bound specs/index_lookup.task --state "transformer width=4"
+  expect 1 "lstm needs hidden=" -- "$HW" bound specs/index_lookup.task --state "lstm layers=2"
+  expect 1 "hidden=-3 for gru: must be an integer" -- "$HW" bound specs/index_lookup.task --state "gru hidden=-3"
+  expect 1 "state.*required" -- "$HW" bound specs/index_lookup.task
+  expect 1 "is a model file" -- "$HW" bound x.json --state "gru hidden=4"
   ;;
 sweep_index_lookup)
   # A small sweep: every point exact, Transformer width ~ log N, RNN state ~ N.

@@ -8,10 +8,12 @@
 # writes OUT_DIR/SHA256SUMS (one line per model file) and OUT_DIR/eval/*.json.
 # tests/stability/expected/ holds what the code before the pipeline redesign
 # wrote (recorded with this script; re-record only for an intended change, and
-# say why in the commit), re-recorded once since: 2026-12-07, when the two-layer
+# say why in the commit), re-recorded since: 2026-12-07, when the two-layer
 # equality, disjointness and nearest-neighbour specs moved to `code = ext_bch`
-# (their Transformer files and certificates changed; nothing else). The ctest
-# `stability.outputs` compares.
+# (their Transformer files and certificates changed; nothing else); and when
+# provenance.result stopped citing internal labels (B24, T8, T9) and cites the
+# paper and the result in words (every .json and .onnx; no .safetensors, no
+# eval result). The ctest `stability.outputs` compares.
 set -euo pipefail
 HW=$1
 OUT=$2

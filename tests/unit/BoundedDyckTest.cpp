@@ -1,8 +1,8 @@
 // Bounded Dyck: semantics, generators, and the constant-size RNN, exhaustively
 // on all strings up to length 10 and on generated inputs at N = 1024.
+#include "Pipeline.h"
 #include "TestScale.h"
 #include "analysis/SeparationCard.h"
-#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
@@ -481,7 +481,9 @@ TEST(BoundedDyckTransformer, RefusesOneToThreeLayersAndUncertifiedLengths) {
                         "construction = hewitt"),
               std::string::npos)
         << text;
-    EXPECT_EQ(text.find("B24, via EQUALITY") != std::string::npos, layers == 1)
+    EXPECT_EQ(text.find("Bhattamishra et al. 2024, via EQUALITY") !=
+                  std::string::npos,
+              layers == 1)
         << text;
   }
   // The fp32 certificate: M <= min(1 / (88 u), 1 / (16 (m + 3) u)), the

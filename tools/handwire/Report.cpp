@@ -41,7 +41,13 @@ void printModelLine(std::ostream &os, const Network &net) {
     }
   }
   os << ", " << humanCount(static_cast<double>(parameterCount(net)))
-     << " parameters, " << precisionName(net.precision) << "\n";
+     << " parameters, "
+     << precisionName(net.precision)
+     // The weights of every model are fp32 tensors: an f64 model computes in
+     // fp64 on them, and says so.
+     << (net.precision == Precision::F64 ? " (fp64 arithmetic on fp32 weights)"
+                                         : "")
+     << "\n";
   os << "  construction " << net.provenance.construction << ": "
      << net.provenance.result << "\n";
 }
@@ -115,6 +121,40 @@ void printCertificate(std::ostream &os, const Network &net) {
     os << "    failure: " << f << "\n";
 }
 
+namespace {
+// " (12.5x the bound)", or "" without a bound.
+std::string timesBound(double bits, const SeparationCard &card) {
+  if (!card.boundBits || *card.boundBits <= 0)
+    return "";
+  std::ostringstream os;
+  os.precision(3);
+  os << ", " << bits / *card.boundBits << "x the bound";
+  return os.str();
+}
+} // namespace
+
+void printStateTwoWays(std::ostream &os, const SeparationCard &card) {
+  const int64_t units = card.sizeBits / card.precisionBits;
+  os << "               stored: " << units << " units x " << card.precisionBits
+     << " bits = " << card.sizeBits
+     << timesBound(static_cast<double>(card.sizeBits), card) << "\n";
+  if (!card.informationBits) {
+    os << "               information: not claimed (no construction "
+          "invariant matches this state)\n";
+    return;
+  }
+  // Whole bits in full (30735, not 3.074e+04); a counter's log2 to 0.1.
+  std::ostringstream bits;
+  const double info = *card.informationBits;
+  bits << std::fixed << std::setprecision(info == std::floor(info) ? 0 : 1)
+       << info;
+  os << "               information: " << bits.str() << " bits"
+     << timesBound(*card.informationBits, card) << ": "
+     << card.informationDetail << "\n";
+  os << "               (value sets by the construction's invariant: "
+     << card.informationArgument << ")\n";
+}
+
 void printSeparationCard(std::ostream &os, const SeparationCard &card) {
   os << std::setprecision(4);
   os << "  sizes        layers " << card.layers << ", heads " << card.heads
@@ -133,10 +173,18 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
       os << " (hidden units x bits)";
     os << "\n";
   }
+  if (card.sizeMeasure == "state bits")
+    printStateTwoWays(os, card);
   os << "  lower bound  " << card.bound;
   if (card.boundBits)
     os << " = " << static_cast<int64_t>(std::ceil(*card.boundBits)) << " bits";
-  os << "\n               " << card.boundNote << "\n";
+  os << "\n               " << card.boundKindMeaning << "\n";
+  if (!card.boundArgument.empty())
+    os << "               from: " << card.boundArgument << "\n";
+  if (!card.boundPrecision.empty())
+    os << "               precision: " << card.boundPrecision
+       << "; evaluated at p = " << card.precisionBits << "\n";
+  os << "               " << card.boundNote << "\n";
   os << "  verdict      " << card.verdict << "\n";
 }
 
@@ -170,10 +218,33 @@ json separationCardJson(const SeparationCard &c) {
             {"size_measure", c.sizeMeasure},
             {"size_bits", c.sizeBits},
             {"bound", c.bound},
+            {"bound_kind", c.boundKind},
+            {"bound_kind_meaning", c.boundKindMeaning},
+            {"bound_argument", c.boundArgument},
+            {"bound_precision", c.boundPrecision},
+            {"bound_precision_bits", c.precisionBits},
             {"bound_note", c.boundNote},
             {"respects_bound", c.respectsBound},
             {"verdict", c.verdict}};
   j["bound_bits"] = c.boundBits ? json(*c.boundBits) : json(nullptr);
+  if (c.sizeMeasure == "state bits") {
+    // The state two ways, each with its ratio to the bound (null without one).
+    const auto ratio = [&](double bits) {
+      return c.boundBits && *c.boundBits > 0 ? json(bits / *c.boundBits)
+                                             : json(nullptr);
+    };
+    const double stored = static_cast<double>(c.sizeBits);
+    json state = {{"units", c.sizeBits / c.precisionBits},
+                  {"stored_bits", c.sizeBits},
+                  {"stored_ratio", ratio(stored)}};
+    state["information_bits"] =
+        c.informationBits ? json(*c.informationBits) : json(nullptr);
+    state["information_ratio"] =
+        c.informationBits ? ratio(*c.informationBits) : json(nullptr);
+    state["information_detail"] = c.informationDetail;
+    state["information_argument"] = c.informationArgument;
+    j["state"] = state;
+  }
   return j;
 }
 

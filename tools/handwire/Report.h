@@ -17,6 +17,9 @@ void printModelLine(std::ostream &os, const Network &net);
 void printCertificate(std::ostream &os, const Network &net);
 // The separation card, indented.
 void printSeparationCard(std::ostream &os, const SeparationCard &card);
+// An RNN's state in stored bits (units x storage bits) and information bits
+// (units x log2 of the values each takes), each against the bound.
+void printStateTwoWays(std::ostream &os, const SeparationCard &card);
 
 // The task's JSON form (tasks/TaskJson.h, as in model files) with what
 // reports derive from it.

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 namespace {
-const char *const kCommands[] = {"compile", "eval", "inspect", "sweep",
-                                 "verify"};
+const char *const kCommands[] = {"bound",   "compile", "eval",
+                                 "inspect", "sweep",   "verify"};
 
 // A command line whose first word is not a command: the message names it
 // (CLI11 only says that a subcommand is required). Empty if it is fine.
@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
   cli::setupInspect(app);
   cli::setupSweep(app);
   cli::setupVerify(app);
+  cli::setupBound(app);
 
   // The first Ctrl-C asks the running command to stop cleanly (it finishes
   // the inputs in flight, reports what ran, and removes output it had not
