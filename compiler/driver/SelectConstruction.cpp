@@ -3,15 +3,23 @@
 #include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
 
+#include <algorithm>
+
 namespace handwire {
 
 namespace {
+// The construction for a model: the first that accepts it (RNNs: by their
+// `construction` field); for a Transformer, the deepest one its `layers`
+// allow (string equality with layers = 3: the two-layer construction and one
+// identity layer, not the one-layer linear-width one and two).
 const Construction *constructionAccepting(TaskKind task,
                                           const ModelSpec &model) {
+  const Construction *chosen = nullptr;
   for (const Construction *c : allConstructions())
-    if (c->task() == task && c->arch() == model.arch && c->accepts(model))
-      return c;
-  return nullptr;
+    if (c->task() == task && c->arch() == model.arch && c->accepts(model) &&
+        (!chosen || c->depth() > chosen->depth()))
+      chosen = c;
+  return chosen;
 }
 
 // Bytes of weights `c` would emit for `model`, or nullopt if it would refuse
