@@ -10,8 +10,11 @@
 # wrote (recorded with this script; re-record only for an intended change, and
 # say why in the commit), re-recorded once since: 2026-12-07, when the two-layer
 # equality, disjointness and nearest-neighbour specs moved to `code = ext_bch`
-# (their Transformer files and certificates changed; nothing else). The ctest
-# `stability.outputs` compares.
+# (their Transformer files and certificates changed; nothing else), and for
+# issue #19, when index lookup's position code lost the index token's own
+# codeword (N codewords, not N + 1: the index_lookup and certified_codes
+# Transformer files, their code counts and one margin changed; nothing
+# else). The ctest `stability.outputs` compares.
 set -euo pipefail
 HW=$1
 OUT=$2

@@ -4,17 +4,19 @@
 #include "TestScale.h"
 #include "TestSpecs.h"
 
+#include "Pipeline.h"
 #include "analysis/SeparationCard.h"
 #include "codes/NearOrthogonalCode.h"
-#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "ir/Verifier.h"
+#include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
 #include "spec/Vocabulary.h"
 #include "tasks/TaskSemantics.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace handwire {
@@ -195,9 +197,9 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     Network tf = build(spec, 0), rnn = build(spec, 1);
     const SeparationCard tfCard = separationCard(spec.task, tf);
     const SeparationCard rnnCard = separationCard(spec.task, rnn);
-    // Width V + 2k + 1 with k = ceil(8 ln(N(N+1)/0.01)): grows by a constant
-    // (about 8 * 2 ln 4 * 2 = 44) when N quadruples.
-    const int64_t k = rademacherDimension(N + 1, 0.5);
+    // Width V + 2k + 1 with k = ceil(8 ln(N(N-1)/0.01)) (N codewords):
+    // grows by a constant (about 8 * 2 ln 4 * 2 = 44) when N quadruples.
+    const int64_t k = rademacherDimension(N, 0.5);
     EXPECT_EQ(tf.width, 4 + 2 * k + 1);
     if (prevTf) {
       EXPECT_GT(tf.width, prevTf);
@@ -226,6 +228,102 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     EXPECT_EQ(rnnCard.sizeBits, rnn.width * 32);
     EXPECT_FALSE(tfCard.boundBits);
     prevRnn = rnn.width;
+  }
+}
+
+// The code has N codewords, not N + 1 (position N + 1, only ever the index
+// token's, has a zero key), so at N = 2^m it needs no extra generator. Widths
+// code = auto chose with N + 1 codewords: 16 at (1024, 0.8), 32 at (4096,
+// 0.84), 64 at (65536, 0.5). Each model is exact: in the JIT on adversarial
+// and uniform inputs, and in the reference on a share of them.
+TEST(IndexLookupTransformer, NoCodewordForTheIndexTokensOwnPosition) {
+  struct Case {
+    int64_t N;
+    double mu;
+    int64_t k, kBefore;
+  };
+  for (const Case &c : {Case{1024, 0.8, 10, 16}, Case{4096, 0.84, 12, 32},
+                        Case{65536, 0.5, 32, 64}}) {
+    SCOPED_TRACE(::testing::Message() << "N = " << c.N << ", mu = " << c.mu);
+    Spec spec = indexLookupSpec(c.N, 4, c.mu);
+    spec.models[0].code = CodeFamily::Auto;
+    const Network net = build(spec, 0);
+    ASSERT_TRUE(net.certificate.code);
+    const CodeCertificate &code = *net.certificate.code;
+    EXPECT_EQ(code.count, c.N);
+    EXPECT_EQ(code.dim, c.k);
+    // The width the old layout needed, from the same planner.
+    CodeRequest old;
+    old.family = CodeFamily::Auto;
+    old.count = c.N + 1;
+    old.coherence = c.mu;
+    old.sided = Sidedness::OneSided;
+    EXPECT_EQ(plannedCodeWidth(old), c.kBefore);
+    // Position N + 1 has no key; the certificate's gap accounts for it.
+    const TransformerBody &t = net.transformer();
+    const ResidualBlock *K = net.block("K");
+    ASSERT_TRUE(K);
+    EXPECT_TRUE(t.embed.position.dense()
+                    .row(c.N)
+                    .segment(K->offset, K->width)
+                    .isZero());
+    const HeadCertificate &h = net.certificate.heads.at(0);
+    EXPECT_DOUBLE_EQ(h.gap, 1 - std::max(code.maxInnerProduct, 0.0));
+    EXPECT_EQ(h.competitors, c.N);
+    EXPECT_TRUE(net.certificate.certified);
+
+    JitBackend jit(net);
+    ReferenceBackend<float> ref(net);
+    for (InputDistribution inputs :
+         {InputDistribution::Adversarial, InputDistribution::Uniform}) {
+      EvalOptions o;
+      o.inputs = inputs;
+      o.seed = 7;
+      o.samples = handwire::testing::samples(c.N > 4096 ? 1000 : 5000);
+      const EvalResult r = evaluate(spec.task, net, {&jit}, o);
+      EXPECT_EQ(r.backends[0].mismatches, 0);
+      EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);
+      o.samples = handwire::testing::samples(c.N > 4096 ? 20 : 300);
+      const EvalResult both = evaluate(spec.task, net, {&jit, &ref}, o);
+      EXPECT_EQ(both.disagreements, 0);
+      EXPECT_EQ(both.backends[1].mismatches, 0);
+    }
+  }
+}
+
+// The index token of a shorter input sits on a data position, n + 1, and its
+// key T(n + 1) competes: put it on the codeword most coherent with the
+// queried one (a worst pair (p, n + 1)), every other symbol wrong, and check
+// the certified margin; then the full input, whose index token has the zero
+// key.
+TEST(IndexLookupTransformer, TheIndexTokensOwnKeyNeverWins) {
+  for (double mu : {0.5, 0.8}) {
+    Spec spec = indexLookupSpec(1024, 4, mu);
+    spec.models[0].code = CodeFamily::Auto;
+    const Network net = build(spec, 0);
+    const Vocabulary voc = vocabularyOf(spec.task);
+    ASSERT_TRUE(net.certificate.code);
+    ASSERT_FALSE(net.certificate.code->worstPairs.empty());
+    JitBackend jit(net);
+    int64_t tried = 0;
+    for (auto [a, b] : net.certificate.code->worstPairs) {
+      const int64_t p = std::min(a, b) + 1, n = std::max(a, b); // n + 1 > p
+      for (int64_t len : {n, int64_t(1024)}) {
+        std::vector<int32_t> tokens(static_cast<size_t>(len + 1), 1);
+        tokens[p - 1] = 0;
+        tokens[len] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
+        const Eigen::VectorXd r =
+            referenceLogits<double>(net, tokens.data(), int64_t(tokens.size()));
+        std::vector<double> j(static_cast<size_t>(net.classCount));
+        jit.logits(tokens.data(), int64_t(tokens.size()), j.data());
+        EXPECT_EQ(decision(j.data(), net.classCount), 0);
+        for (int64_t c = 1; c < net.classCount; ++c)
+          EXPECT_GE(r[0] - r[c], net.certificate.readoutMargin - 1e-6)
+              << "p = " << p << ", n = " << len;
+        ++tried;
+      }
+    }
+    EXPECT_GE(tried, 2);
   }
 }
 
