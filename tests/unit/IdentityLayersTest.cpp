@@ -161,27 +161,6 @@ TEST(IdentityLayers, WalshHeadsSurviveAnIdentityLayer) {
   EXPECT_EQ(r.backends[1].mismatches, 0);
 }
 
-// Every input s_1..s_n IDX_p with n <= N over V symbols.
-template <typename F> void forAllInputs(const TaskSpec &task, F &&f) {
-  const Vocabulary voc = vocabularyOf(task);
-  const int64_t V = voc.symbolCount;
-  for (int64_t n = 1; n <= task.maxLength; ++n) {
-    std::vector<int32_t> tokens(static_cast<size_t>(n + 1), 0);
-    int64_t combos = 1;
-    for (int64_t i = 0; i < n; ++i)
-      combos *= V;
-    for (int64_t code = 0; code < combos; ++code) {
-      int64_t x = code;
-      for (int64_t i = 0; i < n; ++i, x /= V)
-        tokens[i] = static_cast<int32_t>(x % V);
-      for (int64_t p = 1; p <= n; ++p) {
-        tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
-        f(tokens);
-      }
-    }
-  }
-}
-
 TEST(IdentityLayers, IndexLookupWithTwoOrThreeLayersIsExactOnEveryInput) {
   for (int layers : {2, 3})
     for (auto [N, V] : {std::pair{6, 2}, std::pair{4, 3}}) {
@@ -195,18 +174,21 @@ TEST(IdentityLayers, IndexLookupWithTwoOrThreeLayersIsExactOnEveryInput) {
       EXPECT_TRUE(net.certificate.certified);
       JitBackend jit(net);
       int64_t count = 0;
-      forAllInputs(spec.task, [&](const std::vector<int32_t> &tokens) {
-        const int64_t truth = groundTruth(spec.task, tokens);
-        const std::vector<double> j = jitLogits(jit, net.classCount, tokens);
-        const Eigen::VectorXd r =
-            referenceLogits<double>(net, tokens.data(), int64_t(tokens.size()));
-        ASSERT_EQ(decision(j.data(), net.classCount), truth);
-        ASSERT_EQ(decision(r.data(), net.classCount), truth);
-        for (int64_t c = 0; c < net.classCount; ++c)
-          if (c != truth)
-            EXPECT_GE(r[truth] - r[c], net.certificate.readoutMargin - 1e-6);
-        ++count;
-      });
+      handwire::testing::forAllIndexLookupInputs(
+          spec.task, [&](const std::vector<int32_t> &tokens) {
+            const int64_t truth = groundTruth(spec.task, tokens);
+            const std::vector<double> j =
+                jitLogits(jit, net.classCount, tokens);
+            const Eigen::VectorXd r = referenceLogits<double>(
+                net, tokens.data(), int64_t(tokens.size()));
+            ASSERT_EQ(decision(j.data(), net.classCount), truth);
+            ASSERT_EQ(decision(r.data(), net.classCount), truth);
+            for (int64_t c = 0; c < net.classCount; ++c)
+              if (c != truth)
+                EXPECT_GE(r[truth] - r[c],
+                          net.certificate.readoutMargin - 1e-6);
+            ++count;
+          });
       EXPECT_GT(count, 100);
     }
 }

@@ -35,27 +35,6 @@ Network build(const Spec &spec, int model, CompileOptions opt = {}) {
   return net ? std::move(*net) : Network{};
 }
 
-// Every input s_1..s_n IDX_p with n <= N over V symbols.
-template <typename F> void forAllInputs(const TaskSpec &task, F &&f) {
-  const Vocabulary voc = vocabularyOf(task);
-  const int64_t V = voc.symbolCount;
-  for (int64_t n = 1; n <= task.maxLength; ++n) {
-    std::vector<int32_t> tokens(static_cast<size_t>(n + 1), 0);
-    int64_t combos = 1;
-    for (int64_t i = 0; i < n; ++i)
-      combos *= V;
-    for (int64_t code = 0; code < combos; ++code) {
-      int64_t x = code;
-      for (int64_t i = 0; i < n; ++i, x /= V)
-        tokens[i] = static_cast<int32_t>(x % V);
-      for (int64_t p = 1; p <= n; ++p) {
-        tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
-        f(tokens);
-      }
-    }
-  }
-}
-
 class IndexLookup : public ::testing::TestWithParam<int> {};
 
 TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
@@ -64,26 +43,27 @@ TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
     Network net = build(spec, GetParam());
     EXPECT_TRUE(verifyNetwork(net).empty());
     int64_t count = 0;
-    forAllInputs(spec.task, [&](const std::vector<int32_t> &tokens) {
-      const int64_t truth = groundTruth(spec.task, tokens);
-      for (bool dbl : {false, true}) {
-        Eigen::VectorXd l =
-            dbl ? referenceLogits<double>(net, tokens.data(),
-                                          int64_t(tokens.size()))
-                : referenceLogits<float>(net, tokens.data(),
-                                         int64_t(tokens.size()))
-                      .cast<double>();
-        ASSERT_EQ(decision(l.data(), l.size()), truth)
-            << "N=" << N << " V=" << V;
-        // The certified margin holds on every input.
-        double other = -1e300;
-        for (int64_t c = 0; c < l.size(); ++c)
-          if (c != truth)
-            other = std::max(other, l[c]);
-        EXPECT_GE(l[truth] - other, net.certificate.readoutMargin - 1e-4);
-      }
-      ++count;
-    });
+    handwire::testing::forAllIndexLookupInputs(
+        spec.task, [&](const std::vector<int32_t> &tokens) {
+          const int64_t truth = groundTruth(spec.task, tokens);
+          for (bool dbl : {false, true}) {
+            Eigen::VectorXd l =
+                dbl ? referenceLogits<double>(net, tokens.data(),
+                                              int64_t(tokens.size()))
+                    : referenceLogits<float>(net, tokens.data(),
+                                             int64_t(tokens.size()))
+                          .cast<double>();
+            ASSERT_EQ(decision(l.data(), l.size()), truth)
+                << "N=" << N << " V=" << V;
+            // The certified margin holds on every input.
+            double other = -1e300;
+            for (int64_t c = 0; c < l.size(); ++c)
+              if (c != truth)
+                other = std::max(other, l[c]);
+            EXPECT_GE(l[truth] - other, net.certificate.readoutMargin - 1e-4);
+          }
+          ++count;
+        });
     EXPECT_GT(count, 30);
   }
 }
