@@ -136,7 +136,7 @@ std::optional<Network> Pipeline::network(const Spec &spec,
     if (!chosen)
       return out;
     try {
-      out = chosen->build(spec, model, {});
+      out = chosen->construct(spec, model, {});
     } catch (const UserError &e) {
       diags_.error(e.loc().valid() ? e.loc() : model.loc, e.what());
       return out;

@@ -3,6 +3,7 @@
 #include "analysis/StateValues.h"
 #include "tasks/TaskDefinition.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -26,13 +27,14 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
     c.layers = static_cast<int64_t>(t.layers.size());
+    c.identityLayers = t.identityLayerCount();
     int64_t cut = 0;
     for (const auto &layer : t.layers) {
       c.heads += static_cast<int64_t>(layer.heads.size());
       for (const auto &h : layer.heads)
         cut += (h.value.rows() + 1) * c.precisionBits;
     }
-    if (c.layers == 1) {
+    if (c.layers - c.identityLayers <= 1) {
       c.sizeMeasure = "cut bits";
       c.sizeBits = cut;
     } else {
@@ -53,7 +55,8 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
     }
   }
 
-  const LowerBound lower = def.lowerBound(task, net.arch, c.layers);
+  const int64_t computing = std::max<int64_t>(1, c.layers - c.identityLayers);
+  const LowerBound lower = def.lowerBound(task, net.arch, computing);
   c.bound = lower.formula;
   c.boundBits = lower.bits;
   c.boundKind = boundKindName(lower.kind);
@@ -61,6 +64,14 @@ SeparationCard separationCard(const TaskSpec &task, const Network &net) {
   c.boundArgument = lower.argument;
   c.boundPrecision = lower.precision;
   c.boundNote = lower.note;
+  if (c.identityLayers > 0)
+    c.boundNote +=
+        " (" + std::to_string(c.identityLayers) + " of its " +
+        std::to_string(c.layers) + " layers " +
+        (c.identityLayers == 1 ? "is an identity" : "are identities") +
+        ", so it computes what a " + std::to_string(computing) +
+        "-layer model does: the bound for " + std::to_string(computing) +
+        " layer" + (computing == 1 ? "" : "s") + " applies)";
 
   std::ostringstream v;
   if (c.boundBits) {

@@ -18,8 +18,14 @@ struct SeparationCard {
   int64_t maxLength = 0, alphabetSize = 0;
   int precisionBits = 32;
   int64_t layers = 0, heads = 0, width = 0, codeDim = 0, parameters = 0;
-  // RNN: hidden units x precision. One-layer Transformer: the cut of the
-  // communication protocol, heads x (value width + 1) x precision.
+  // Of `layers`, those that are identities (no head, no MLP, no parameter:
+  // a construction padded to the depth asked for). The bound is the one for
+  // the layers that compute: a model whose other layers are identities
+  // computes what a model of that depth does, so that depth's bound binds it.
+  int64_t identityLayers = 0;
+  // RNN: hidden units x precision. One-layer Transformer (one layer that
+  // computes): the cut of the communication protocol, heads x (value width +
+  // 1) x precision.
   std::string sizeMeasure; // "state bits" | "cut bits" | "width"
   int64_t sizeBits = 0;
   // RNN state two ways. Stored: sizeBits, units x storage bits. Information:

@@ -197,7 +197,7 @@ void planSparseOneLayer(const Network &net, ForwardPlan &p) {
                         position.innerIndexPtr() + position.nonZeros());
   s.positionVals.assign(position.valuePtr(),
                         position.valuePtr() + position.nonZeros());
-  const TransformerLayer &layer = t.layers.front();
+  const TransformerLayer &layer = t.layers[t.computingLayers().front()];
   for (const AttentionHead &h : layer.heads) {
     SparseHeadPlan hp;
     hp.dk = h.query.rows();
@@ -336,8 +336,10 @@ void planWalsh(const Embedding &embed, const AttentionHead &h,
   hp.blockedScores = false;
 }
 
+// Head h of the l-th of `depth` planned layers (identity layers are not
+// planned: ForwardPlan.h).
 HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
-                  const AttentionHead &h) {
+                  size_t depth, const AttentionHead &h) {
   const TransformerBody &t = net.transformer();
   HeadPlan hp;
   hp.dk = h.query.rows();
@@ -349,14 +351,14 @@ HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
   hp.uniform = hp.query.empty();
   if (l == 0 && p.foldLayer0) {
     if (!hp.uniform)
-      foldKeys(t.embed, h, p.storage, t.layers.size() > 1, hp);
+      foldKeys(t.embed, h, p.storage, depth > 1, hp);
     foldValues(t.embed, h, p.storage, hp);
     if (hp.blockedScores && !hp.keyTok.present)
       planWalsh(t.embed, h, net.maxSequenceLength, hp);
   }
   // Later layers of fp32 plans that keep every row score in blocks too,
   // from keys written per input in the same tile-major layout (into K).
-  if (l > 0 && l + 1 < t.layers.size() && !p.storage && !hp.uniform) {
+  if (l > 0 && l + 1 < depth && !p.storage && !hp.uniform) {
     hp.paddedKeys = paddedToTiles(net.maxSequenceLength);
     hp.blockedScores = true;
   }
@@ -370,11 +372,18 @@ void planTransformer(const Network &net, ForwardPlan &p) {
   if (p.storage)
     p.foldLayer0 =
         embeddingSumIsExact(t.embed.token.dense(), t.embed.position.dense());
-  for (size_t l = 0; l < t.layers.size(); ++l) {
+  // An identity layer leaves x as it is (16-bit plans too: x is stored
+  // rounded, and rounding it again changes nothing), so only the layers that
+  // compute are planned: a one-layer model padded with identity layers runs
+  // as the one-layer model.
+  const std::vector<size_t> computing = t.computingLayers();
+  p.networkLayers = t.layers.size();
+  for (size_t l = 0; l < computing.size(); ++l) {
+    const TransformerLayer &layer = t.layers[computing[l]];
     LayerPlan lp;
-    for (const AttentionHead &h : t.layers[l].heads)
-      lp.heads.push_back(planHead(net, p, l, h));
-    if (const auto &mlp = t.layers[l].mlp) {
+    for (const AttentionHead &h : layer.heads)
+      lp.heads.push_back(planHead(net, p, l, computing.size(), h));
+    if (const auto &mlp = layer.mlp) {
       lp.hasMlp = true;
       lp.mlpIn = compact(mlp->in.dense());
       lp.mlpOut = compact(mlp->out.dense());
@@ -384,6 +393,7 @@ void planTransformer(const Network &net, ForwardPlan &p) {
                            mlp->outBias.data() + mlp->outBias.size());
     }
     p.layers.push_back(std::move(lp));
+    p.networkLayer.push_back(computing[l]);
   }
 }
 
@@ -491,7 +501,7 @@ ForwardPlan planForward(const Network &input,
   p.storage = storage;
   const bool sparseOneLayer =
       input.isTransformer() && input.hasSparseTransformerWeights() &&
-      input.transformer().layers.size() == 1 && !storage;
+      input.transformer().computingLayers().size() == 1 && !storage;
   const Network &net = plannedNetwork(input, sparseOneLayer, p);
   p.width = net.width;
   p.classes = net.classCount;

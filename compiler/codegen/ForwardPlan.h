@@ -5,6 +5,10 @@
 //  - The read-out looks at the last position, so the last layer needs its
 //    query, attention, MLP and read-out at that row only; a one-layer model
 //    never materializes the other rows at all.
+//  - A layer with no head and no MLP (an identity, as a construction pads
+//    itself to the depth a spec asks for) is not planned: below, "layer l"
+//    is the l-th layer that computes, and a model whose other layers are
+//    identities is planned as a one-layer model.
 //  - Layer 0 sees x_j = token[w_j] + position[j], so its keys and values are
 //    folded into per-token and per-position tables (K token^T, K position^T):
 //    gathers instead of projections, read in place (never copied per input);
@@ -363,6 +367,8 @@ struct ForwardPlan {
   const float *tokenTable = nullptr,
               *positionTable = nullptr; // borrowed from the Network
   std::vector<LayerPlan> layers;
+  std::vector<size_t> networkLayer; // per planned layer: its network index
+  size_t networkLayers = 0;         // the network's layers, identities too
   // RNN (HYB recurrence, CSC input columns)
   HybMatrix recurrent;
   std::vector<int32_t> inColStart, inRows;

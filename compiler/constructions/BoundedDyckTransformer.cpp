@@ -275,7 +275,7 @@ public:
   const char *id() const override { return "bounded_dyck/transformer-4layer"; }
   TaskKind task() const override { return TaskKind::BoundedDyck; }
   std::string requirement() const override {
-    return "transformer with layers = 4 (width 3 ceil(log2 k) + 2m + 15)";
+    return "transformer with layers >= 4 (width 3 ceil(log2 k) + 2m + 15)";
   }
 
   static void checkLength(const Spec &spec) {

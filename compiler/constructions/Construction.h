@@ -34,8 +34,11 @@ public:
   virtual TaskKind task() const = 0;
   virtual Architecture arch() const = 0;
   virtual std::string
-  requirement() const = 0; // what it accepts, for errors: "layers = 1"
+  requirement() const = 0; // what it accepts, for errors: "layers >= 1"
   virtual bool accepts(const ModelSpec &model) const = 0;
+  // The layers a Transformer construction computes with (0: an RNN). It
+  // accepts any depth from there: construct() appends identity layers.
+  virtual int depth() const { return 0; }
   // The value of the model's `construction` field that selects this one
   // among constructions of the same (task, architecture, layers); "" if it is
   // the default (the field left out).
@@ -62,6 +65,13 @@ public:
   virtual Network
   build(const Spec &spec, const ModelSpec &model,
         const std::function<void(const std::string &)> &progress) const = 0;
+  // build(), then, for a Transformer asked for more layers than depth(),
+  // identity layers after the construction's (no head, no MLP: x passes
+  // unchanged, so the proof and the certificate stand as they are; no
+  // parameter, so size() is the same). What the pipeline calls.
+  Network
+  construct(const Spec &spec, const ModelSpec &model,
+            const std::function<void(const std::string &)> &progress) const;
 };
 
 // A network whose counts (tokens, classes, longest input) come from the
@@ -141,15 +151,19 @@ public:
 };
 
 // A Transformer construction of a fixed depth: it takes the transformer
-// models with `layers = Layers`.
+// models with `layers >= Layers` (a deeper model gets identity layers after
+// its own, Construction::construct). Where a task has constructions of
+// several depths, the deepest one a model's `layers` allows is chosen
+// (selectConstruction).
 template <int Layers, typename Base = Construction>
 class TransformerOfDepth : public Base {
 public:
   Architecture arch() const override { return Architecture::Transformer; }
+  int depth() const override { return Layers; }
   std::string requirement() const override {
-    return "transformer with layers = " + std::to_string(Layers);
+    return "transformer with layers >= " + std::to_string(Layers);
   }
-  bool accepts(const ModelSpec &m) const override { return m.layers == Layers; }
+  bool accepts(const ModelSpec &m) const override { return m.layers >= Layers; }
 };
 
 // The matrices of an Elman RNN: H units, the non-zeros of the recurrent and

@@ -182,7 +182,7 @@ public:
   }
   TaskKind task() const override { return task_; }
   std::string requirement() const override {
-    return "transformer with layers = 1 (linear width)";
+    return "transformer with layers >= 1 (linear width)";
   }
 
   Layout layout(const Spec &spec) const {

@@ -29,6 +29,18 @@ const std::vector<const Construction *> &allConstructions() {
   return all;
 }
 
+Network Construction::construct(
+    const Spec &spec, const ModelSpec &model,
+    const std::function<void(const std::string &)> &progress) const {
+  Network net = build(spec, model, progress);
+  if (net.isTransformer()) {
+    TransformerBody &t = std::get<TransformerBody>(net.body);
+    if (model.layers > static_cast<int>(t.layers.size()))
+      t.layers.resize(static_cast<size_t>(model.layers)); // identities
+  }
+  return net;
+}
+
 CodeRequest positionCodeRequest(const ModelSpec &model, int64_t count,
                                 Sidedness sided) {
   CodeRequest r;

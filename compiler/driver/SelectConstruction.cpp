@@ -3,15 +3,23 @@
 #include "analysis/SeparationCard.h"
 #include "constructions/Construction.h"
 
+#include <algorithm>
+
 namespace handwire {
 
 namespace {
+// The construction for a model: the first that accepts it (RNNs: by their
+// `construction` field); for a Transformer, the deepest one its `layers`
+// allow (string equality with layers = 3: the two-layer construction and one
+// identity layer, not the one-layer linear-width one and two).
 const Construction *constructionAccepting(TaskKind task,
                                           const ModelSpec &model) {
+  const Construction *chosen = nullptr;
   for (const Construction *c : allConstructions())
-    if (c->task() == task && c->arch() == model.arch && c->accepts(model))
-      return c;
-  return nullptr;
+    if (c->task() == task && c->arch() == model.arch && c->accepts(model) &&
+        (!chosen || c->depth() > chosen->depth()))
+      chosen = c;
+  return chosen;
 }
 
 // Bytes of weights `c` would emit for `model`, or nullopt if it would refuse
@@ -29,11 +37,16 @@ std::optional<double> fittingBytes(const Construction &c, const Spec &spec,
   return std::nullopt;
 }
 
-// The cheapest model of another architecture or depth that handwire can build
-// for this task within `limit`, as a note ("" if there is none): what to
-// write instead of a refused model.
+// The cheapest model of another construction (another architecture, depth or
+// rnn construction) that handwire can build for this task within `limit`
+// bytes of weights and, if the model asked for has a size (`askedBytes`),
+// strictly below it, as a note ("" if there is none): what to write instead
+// of a refused model. Every size is Construction::estimateBytes (stored
+// floats and CSR indices, as the memory limit counts them), so they compare.
 std::string cheapestAlternative(const Spec &spec, const ModelSpec &model,
-                                double limit) {
+                                double limit,
+                                std::optional<double> askedBytes) {
+  const Construction *asked = constructionAccepting(spec.task.kind, model);
   std::vector<ModelSpec> variants;
   for (int layers = 1; layers <= 4; ++layers) {
     ModelSpec v = model;
@@ -51,18 +64,18 @@ std::string cheapestAlternative(const Spec &spec, const ModelSpec &model,
     variants.push_back(rnn);
   }
 
+  const double ceiling = askedBytes ? std::min(limit, *askedBytes) : limit;
   std::optional<double> best;
   std::string what;
   for (const ModelSpec &v : variants) {
-    if (v.arch == model.arch &&
-        (v.arch == Architecture::RNN ? v.construction == model.construction
-                                     : v.layers == model.layers))
-      continue;
     const Construction *c = constructionAccepting(spec.task.kind, v);
-    if (!c)
+    // The same construction at another depth only adds identity layers:
+    // never cheaper. Among equal sizes the first (fewest layers) stays.
+    if (!c || c == asked)
       continue;
-    const std::optional<double> bytes = fittingBytes(*c, spec, v, limit);
-    if (!bytes || (best && !(*bytes < *best)))
+    const std::optional<double> bytes = fittingBytes(*c, spec, v, ceiling);
+    if (!bytes || (askedBytes && !(*bytes < *askedBytes)) ||
+        (best && !(*bytes < *best)))
       continue;
     best = bytes;
     what = v.arch == Architecture::RNN
@@ -97,8 +110,8 @@ const Construction *selectConstruction(const Spec &spec, const ModelSpec &model,
   const std::string bound = lowerBoundFor(spec.task, model.arch, model.layers);
   if (!bound.empty())
     diags.note(at, bound + "; handwire emits no model that would be below it");
-  const std::string alternative =
-      cheapestAlternative(spec, model, static_cast<double>(memoryLimitBytes));
+  const std::string alternative = cheapestAlternative(
+      spec, model, static_cast<double>(memoryLimitBytes), std::nullopt);
   if (!alternative.empty())
     diags.note(at, alternative);
   return nullptr;
@@ -146,7 +159,8 @@ const Construction *planConstruction(const Spec &spec, const ModelSpec &model,
                         (coherence ? "raise coherence" : "lower max_length") +
                         " or raise the limit with --memory-limit");
     if (!coherence) {
-      const std::string alternative = cheapestAlternative(spec, model, limit);
+      const std::string alternative =
+          cheapestAlternative(spec, model, limit, bytes);
       if (!alternative.empty())
         diags.note(at, alternative);
     }

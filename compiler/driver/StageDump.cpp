@@ -85,7 +85,12 @@ std::string dumpNetwork(const Network &net) {
      << architectureName(net.arch) << ", " << precisionName(net.precision)
      << ")\n  tokens " << net.tokenCount << ", classes " << net.classCount
      << ", longest input " << net.maxSequenceLength << ", width " << net.width
-     << "\n  blocks";
+     << "\n";
+  if (net.isTransformer())
+    if (const int64_t identities = net.transformer().identityLayerCount())
+      os << "  layers " << net.transformer().layers.size() << ", of which "
+         << identities << " identity (no head, no MLP)\n";
+  os << "  blocks";
   for (const ResidualBlock &b : net.blocks)
     os << " " << b.name << "[" << b.offset << ":" << b.offset + b.width << ")";
   os << "\n  weight arrays\n";
@@ -149,7 +154,7 @@ void dumpScratch(std::ostream &os, const ScratchLayout &layout) {
 void dumpLayers(std::ostream &os, const ForwardPlan &p) {
   for (size_t l = 0; l < p.layers.size(); ++l) {
     const LayerPlan &layer = p.layers[l];
-    os << "  layer " << l << "\n";
+    os << "  layer " << p.networkLayer[l] << "\n";
     for (size_t h = 0; h < layer.heads.size(); ++h) {
       const HeadPlan &head = layer.heads[h];
       os << "    head " << h << ": dk " << head.dk << ", dv " << head.dv
@@ -185,6 +190,9 @@ std::string dumpPlan(const ForwardPlan &p) {
      << (p.storage ? storageFormatName(*p.storage) : "f32") << "\n";
   if (p.transformer && !p.sparse) {
     os << "  layer 0 folded " << (p.foldLayer0 ? "yes" : "no") << "\n";
+    if (p.networkLayer.size() < p.networkLayers)
+      os << "  identity layers (not planned): "
+         << p.networkLayers - p.networkLayer.size() << "\n";
     dumpLayers(os, p);
   } else if (p.sparse) {
     os << "  heads " << p.sparse->heads.size() << ", mlp "

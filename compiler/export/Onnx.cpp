@@ -372,13 +372,16 @@ void buildTransformer(GraphBuilder &b, const Network &net) {
   const std::string one1 = b.int64s("const.one_1", {1}, {1});
   std::string X = embedSequence(b, t, tokens, length, zero1);
   const std::string lastIndex = b.op("Sub", {length, one1}, "last_index");
+  // Identity layers (no head, no MLP) add no node: the last layer that
+  // computes is the read-out's.
+  const std::vector<size_t> computing = t.computingLayers();
   CausalMask mask;
-  if (t.layers.size() > 1)
+  if (computing.size() > 1)
     mask = causalMask(b, length, zero1, one1);
 
   std::string last; // the last row, [1, D], once computed
-  for (size_t l = 0; l < t.layers.size(); ++l) {
-    const bool lastLayer = l + 1 == t.layers.size();
+  for (const size_t l : computing) {
+    const bool lastLayer = l == computing.back();
     const std::string L = "layers." + std::to_string(l);
     // Rows this layer updates: all, or only the last one (read-out).
     const std::string rows =

@@ -100,6 +100,23 @@ void forEachTransformerMatrix(
     forEachMatrix(net.transformer(), f);
 }
 
+std::vector<size_t> TransformerBody::computingLayers() const {
+  std::vector<size_t> out;
+  for (size_t l = 0; l < layers.size(); ++l)
+    if (!layers[l].isIdentity())
+      out.push_back(l);
+  if (out.empty() && !layers.empty())
+    out.push_back(layers.size() - 1);
+  return out;
+}
+
+int64_t TransformerBody::identityLayerCount() const {
+  int64_t n = 0;
+  for (const TransformerLayer &l : layers)
+    n += l.isIdentity() ? 1 : 0;
+  return n;
+}
+
 bool Network::hasSparseTransformerWeights() const {
   bool any = false;
   if (isTransformer())

@@ -125,11 +125,20 @@ struct MLP {
 struct TransformerLayer {
   std::vector<AttentionHead> heads;
   std::optional<MLP> mlp;
+  // No head and no MLP: x is left as it is. A construction of depth L asked
+  // for more layers appends such layers (they have no parameters); every
+  // consumer may skip them.
+  bool isIdentity() const { return heads.empty() && !mlp; }
 };
 
 struct TransformerBody {
   Embedding embed;
   std::vector<TransformerLayer> layers;
+  // The layers that change x (not isIdentity()), in order; if every layer is
+  // an identity, the last one, so that a forward pass has a layer to run.
+  std::vector<size_t> computingLayers() const;
+  // How many layers are identities.
+  int64_t identityLayerCount() const;
 };
 
 // One layer of an RNN's read-out head: y = ReLU(weight x + bias). Sparse:

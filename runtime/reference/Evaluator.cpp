@@ -135,10 +135,12 @@ Vec<Scalar> readoutLogits(const Network &net, const Vec<Scalar> &x,
 
 // A one-layer model whose embedding is stored sparse: its rows x_j =
 // token[w_j] + position[j] stay sparse (a linear-width model's M x D rows
-// would not fit dense), and only the last row is ever updated.
+// would not fit dense), and only the last row is ever updated. `layer` is
+// its only layer that computes (the others are identities).
 template <typename Scalar>
-Vec<Scalar> sparseOneLayerLogits(const Network &net, const int32_t *tokens,
-                                 int64_t M, Rounding round) {
+Vec<Scalar>
+sparseOneLayerLogits(const Network &net, const TransformerLayer &layer,
+                     const int32_t *tokens, int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
   const Sparse<Scalar> token = t.embed.token.toSparse().template cast<Scalar>();
   const SparseMatrix rows = t.embed.position.sparse().topRows(M);
@@ -154,7 +156,6 @@ Vec<Scalar> sparseOneLayerLogits(const Network &net, const int32_t *tokens,
   Sparse<Scalar> X = gathered + position;
   X.makeCompressed();
   store(X, round);
-  const TransformerLayer &layer = t.layers.front();
   Mat<Scalar> update = Mat<Scalar>::Zero(1, net.width);
   for (const AttentionHead &head : layer.heads)
     attend<Scalar>(head, X, M - 1, update, round);
@@ -169,8 +170,12 @@ template <typename Scalar>
 Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
                               int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
-  if (t.layers.size() == 1 && t.embed.position.isSparse())
-    return sparseOneLayerLogits<Scalar>(net, tokens, M, round);
+  // Identity layers (no head, no MLP) leave every row as it is, so after the
+  // last layer that computes only the last row matters.
+  const std::vector<size_t> computing = t.computingLayers();
+  if (computing.size() == 1 && t.embed.position.isSparse())
+    return sparseOneLayerLogits<Scalar>(net, t.layers[computing.front()],
+                                        tokens, M, round);
   Mat<Scalar> X(M, net.width);
   for (int64_t i = 0; i < M; ++i)
     X.row(i) = (t.embed.token.row(tokens[i]) + t.embed.position.row(i))
@@ -178,8 +183,9 @@ Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
   store(X, round);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const TransformerLayer &layer = t.layers[l];
-    // The read-out only sees the last row, so the last layer updates only it.
-    const int64_t first = (l + 1 == t.layers.size()) ? M - 1 : 0;
+    // The read-out only sees the last row, so the last layer that computes
+    // (and any identity after it) updates only it.
+    const int64_t first = l >= computing.back() ? M - 1 : 0;
     Mat<Scalar> update = Mat<Scalar>::Zero(M - first, net.width);
     for (const AttentionHead &head : layer.heads)
       attend<Scalar>(head, X, first, update, round);

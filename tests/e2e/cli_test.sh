@@ -131,22 +131,30 @@ inspect_reports_bounds)
     "$HW" inspect specs/index_lookup.task
   expect 0 "verdict      respects bound \(229376 >= 2048" -- "$HW" inspect specs/index_lookup.task
   expect 0 "\"respects_bound\": true" -- "$HW" inspect specs/index_lookup.task --json -N 128
+  # A second layer is an identity layer after the one-layer construction, counted.
+  expect 0 "2-layer transformer \(1 identity layer: no head, no MLP, 0 parameters\)" -- \
+    "$HW" inspect specs/index_lookup.task -D model.transformer.layers=2 --no-tensors
+  expect 0 "sizes        layers 2 \(1 identity\), heads 1" -- \
+    "$HW" inspect specs/index_lookup.task -D model.transformer.layers=2 --no-tensors
+  expect 0 "eval jit +300 inputs .*0 mismatches" -- \
+    "$HW" eval specs/index_lookup.task -D model.transformer.layers=2 --model transformer -n 300
   ;;
 codes_and_precision)
-  # code = auto picks a certified algebraic code far narrower than Rademacher.
-  expect 0 "code         ext_bch \(m = 6, designed distance 21: \[64, 18\]\), 65537 vectors in 64 dims, chosen by code = auto" -- \
+  # code = auto picks a certified algebraic code far narrower than Rademacher; 2^16
+  # positions are 2^16 codewords (the index token's own position needs none), 32 dims.
+  expect 0 "code         ext_bch \(m = 5, designed distance 7: \[32, 16\]\), 65536 vectors in 32 dims, chosen by code = auto" -- \
     "$HW" inspect specs/certified_codes.task -D task.max_length=65536 --no-tensors
   # 2^16 positions at gap 3/4: the extended BCH [64, 16, 24] code, 13x narrower.
   expect 0 "widths per family: ext_bch 64 dual_bch 128 binary - kerdock 1024 random_linear [0-9]+ rademacher 858" -- \
-    "$HW" inspect specs/certified_codes.task -D task.max_length=65535 -D model.transformer.coherence=0.25 --no-tensors
+    "$HW" inspect specs/certified_codes.task -D task.max_length=65536 -D model.transformer.coherence=0.25 --no-tensors
   # At coherence 1/8, 2048 positions: the whole Kerdock code K(6), half of Gold's width.
   expect 0 "code         kerdock \(m = 6: 32 of 32 cosets of RM\(1, 6\)\), 2048 vectors in 64 dims, chosen by code = auto" -- \
-    "$HW" inspect specs/certified_codes.task -N 2047 -D model.transformer.coherence=0.125 --no-tensors
+    "$HW" inspect specs/certified_codes.task -N 2048 -D model.transformer.coherence=0.125 --no-tensors
   expect 0 "eval jit-bf16 +300 inputs .*0 mismatches" -- \
-    "$HW" eval specs/certified_codes.task -N 2047 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -n 300 --backend jit
+    "$HW" eval specs/certified_codes.task -N 2048 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -n 300 --backend jit
   # The model file keeps the Kerdock certificate, and runs from it.
   expect 0 "wrote $TMP/index_lookup.transformer.json" -- \
-    "$HW" compile specs/certified_codes.task -N 2047 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -o "$TMP"
+    "$HW" compile specs/certified_codes.task -N 2048 -D model.transformer.code=kerdock -D model.transformer.coherence=0.125 -o "$TMP"
   grep -q '"family": "kerdock"' "$TMP/index_lookup.transformer.json" || fail "model file lacks the kerdock family"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.transformer.json" -n 300
   expect 0 "precision    f32 exact; f16 exact; bf16 exact" -- "$HW" inspect specs/certified_codes.task --no-tensors

@@ -10,10 +10,15 @@
 # wrote (recorded with this script; re-record only for an intended change, and
 # say why in the commit), re-recorded since: 2026-12-07, when the two-layer
 # equality, disjointness and nearest-neighbour specs moved to `code = ext_bch`
-# (their Transformer files and certificates changed; nothing else); and when
+# (their Transformer files and certificates changed; nothing else); when
 # provenance.result stopped citing internal labels (B24, T8, T9) and cites the
 # paper and the result in words (every .json and .onnx; no .safetensors, no
-# eval result). The ctest `stability.outputs` compares.
+# eval result); for issue #19, when index lookup's position code lost the
+# index token's own codeword (N codewords, not N + 1); and when every
+# selection head's scale became the smallest format number at which its
+# rounding chain holds (every Transformer with a selection head: scales move
+# by parts in 10^5 in fp32, more in 16 bits). The ctest `stability.outputs`
+# compares.
 set -euo pipefail
 HW=$1
 OUT=$2

@@ -4,10 +4,10 @@
 #include "TestScale.h"
 #include "TestSpecs.h"
 
+#include "Pipeline.h"
 #include "codes/GaloisField.h"
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
-#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
@@ -383,10 +383,11 @@ TEST(Kerdock, AutoPicksItOnlyWhenStrictlyNarrower) {
             64);
 }
 
-// code = kerdock end to end: index lookup at N = 2047 (2048 positions, the
-// whole K(6)), built, certified, and exact on 10,000 inputs through the JIT.
+// code = kerdock end to end: index lookup at N = 2048 (a codeword per data
+// position: the whole K(6)), built, certified, and exact on 10,000 inputs
+// through the JIT.
 TEST(Kerdock, IndexLookupEndToEnd) {
-  Spec spec = handwire::testing::indexLookupSpec(2047, 4, 0.125);
+  Spec spec = handwire::testing::indexLookupSpec(2048, 4, 0.125);
   spec.models[0].code = CodeFamily::Kerdock;
   DiagnosticEngine diags;
   auto net = buildNetwork(spec, spec.models[0], {}, diags);

@@ -208,7 +208,7 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
       mw, wrongModelWidth.find_first_not_of("0123456789", mw) - mw, "7");
   put(p.config, wrongModelWidth);
   expectRefused(p.config,
-                "field 'residual_blocks[1].width' is 8, outside [1, 7]");
+                "field 'residual_blocks[2].offset' is 8, outside [0, 6]");
   std::string noWeights = config;
   noWeights.replace(noWeights.find("\"weights\": \"m.safetensors\""), 26,
                     "\"weights\": \"../etc/passwd\"");

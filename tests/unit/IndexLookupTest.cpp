@@ -9,12 +9,14 @@
 #include "codes/NearOrthogonalCode.h"
 #include "eval/Evaluate.h"
 #include "ir/Verifier.h"
+#include "jit/JitBackend.h"
 #include "reference/Evaluator.h"
 #include "spec/Vocabulary.h"
 #include "tasks/TaskSemantics.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace handwire {
@@ -33,27 +35,6 @@ Network build(const Spec &spec, int model, CompileOptions opt = {}) {
   return net ? std::move(*net) : Network{};
 }
 
-// Every input s_1..s_n IDX_p with n <= N over V symbols.
-template <typename F> void forAllInputs(const TaskSpec &task, F &&f) {
-  const Vocabulary voc = vocabularyOf(task);
-  const int64_t V = voc.symbolCount;
-  for (int64_t n = 1; n <= task.maxLength; ++n) {
-    std::vector<int32_t> tokens(static_cast<size_t>(n + 1), 0);
-    int64_t combos = 1;
-    for (int64_t i = 0; i < n; ++i)
-      combos *= V;
-    for (int64_t code = 0; code < combos; ++code) {
-      int64_t x = code;
-      for (int64_t i = 0; i < n; ++i, x /= V)
-        tokens[i] = static_cast<int32_t>(x % V);
-      for (int64_t p = 1; p <= n; ++p) {
-        tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
-        f(tokens);
-      }
-    }
-  }
-}
-
 class IndexLookup : public ::testing::TestWithParam<int> {};
 
 TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
@@ -62,26 +43,27 @@ TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
     Network net = build(spec, GetParam());
     EXPECT_TRUE(verifyNetwork(net).empty());
     int64_t count = 0;
-    forAllInputs(spec.task, [&](const std::vector<int32_t> &tokens) {
-      const int64_t truth = groundTruth(spec.task, tokens);
-      for (bool dbl : {false, true}) {
-        Eigen::VectorXd l =
-            dbl ? referenceLogits<double>(net, tokens.data(),
-                                          int64_t(tokens.size()))
-                : referenceLogits<float>(net, tokens.data(),
-                                         int64_t(tokens.size()))
-                      .cast<double>();
-        ASSERT_EQ(decision(l.data(), l.size()), truth)
-            << "N=" << N << " V=" << V;
-        // The certified margin holds on every input.
-        double other = -1e300;
-        for (int64_t c = 0; c < l.size(); ++c)
-          if (c != truth)
-            other = std::max(other, l[c]);
-        EXPECT_GE(l[truth] - other, net.certificate.readoutMargin - 1e-4);
-      }
-      ++count;
-    });
+    handwire::testing::forAllIndexLookupInputs(
+        spec.task, [&](const std::vector<int32_t> &tokens) {
+          const int64_t truth = groundTruth(spec.task, tokens);
+          for (bool dbl : {false, true}) {
+            Eigen::VectorXd l =
+                dbl ? referenceLogits<double>(net, tokens.data(),
+                                              int64_t(tokens.size()))
+                    : referenceLogits<float>(net, tokens.data(),
+                                             int64_t(tokens.size()))
+                          .cast<double>();
+            ASSERT_EQ(decision(l.data(), l.size()), truth)
+                << "N=" << N << " V=" << V;
+            // The certified margin holds on every input.
+            double other = -1e300;
+            for (int64_t c = 0; c < l.size(); ++c)
+              if (c != truth)
+                other = std::max(other, l[c]);
+            EXPECT_GE(l[truth] - other, net.certificate.readoutMargin - 1e-4);
+          }
+          ++count;
+        });
     EXPECT_GT(count, 30);
   }
 }
@@ -201,9 +183,9 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     Network tf = build(spec, 0), rnn = build(spec, 1);
     const SeparationCard tfCard = separationCard(spec.task, tf);
     const SeparationCard rnnCard = separationCard(spec.task, rnn);
-    // Width V + 2k + 1 with k = ceil(8 ln(N(N+1)/0.01)): grows by a constant
-    // (about 8 * 2 ln 4 * 2 = 44) when N quadruples.
-    const int64_t k = rademacherDimension(N + 1, 0.5);
+    // Width V + 2k + 1 with k = ceil(8 ln(N(N-1)/0.01)) (N codewords):
+    // grows by a constant (about 8 * 2 ln 4 * 2 = 44) when N quadruples.
+    const int64_t k = rademacherDimension(N, 0.5);
     EXPECT_EQ(tf.width, 4 + 2 * k + 1);
     if (prevTf) {
       EXPECT_GT(tf.width, prevTf);
@@ -232,6 +214,102 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     EXPECT_EQ(rnnCard.sizeBits, rnn.width * 32);
     EXPECT_FALSE(tfCard.boundBits);
     prevRnn = rnn.width;
+  }
+}
+
+// The code has N codewords, not N + 1 (position N + 1, only ever the index
+// token's, has a zero key), so at N = 2^m it needs no extra generator. Widths
+// code = auto chose with N + 1 codewords: 16 at (1024, 0.8), 32 at (4096,
+// 0.84), 64 at (65536, 0.5). Each model is exact: in the JIT on adversarial
+// and uniform inputs, and in the reference on a share of them.
+TEST(IndexLookupTransformer, NoCodewordForTheIndexTokensOwnPosition) {
+  struct Case {
+    int64_t N;
+    double mu;
+    int64_t k, kBefore;
+  };
+  for (const Case &c : {Case{1024, 0.8, 10, 16}, Case{4096, 0.84, 12, 32},
+                        Case{65536, 0.5, 32, 64}}) {
+    SCOPED_TRACE(::testing::Message() << "N = " << c.N << ", mu = " << c.mu);
+    Spec spec = indexLookupSpec(c.N, 4, c.mu);
+    spec.models[0].code = CodeFamily::Auto;
+    const Network net = build(spec, 0);
+    ASSERT_TRUE(net.certificate.code);
+    const CodeCertificate &code = *net.certificate.code;
+    EXPECT_EQ(code.count, c.N);
+    EXPECT_EQ(code.dim, c.k);
+    // The width the old layout needed, from the same planner.
+    CodeRequest old;
+    old.family = CodeFamily::Auto;
+    old.count = c.N + 1;
+    old.coherence = c.mu;
+    old.sided = Sidedness::OneSided;
+    EXPECT_EQ(plannedCodeWidth(old), c.kBefore);
+    // Position N + 1 has no key; the certificate's gap accounts for it.
+    const TransformerBody &t = net.transformer();
+    const ResidualBlock *K = net.block("K");
+    ASSERT_TRUE(K);
+    EXPECT_TRUE(t.embed.position.dense()
+                    .row(c.N)
+                    .segment(K->offset, K->width)
+                    .isZero());
+    const HeadCertificate &h = net.certificate.heads.at(0);
+    EXPECT_DOUBLE_EQ(h.gap, 1 - std::max(code.maxInnerProduct, 0.0));
+    EXPECT_EQ(h.competitors, c.N);
+    EXPECT_TRUE(net.certificate.certified);
+
+    JitBackend jit(net);
+    ReferenceBackend<float> ref(net);
+    for (InputDistribution inputs :
+         {InputDistribution::Adversarial, InputDistribution::Uniform}) {
+      EvalOptions o;
+      o.inputs = inputs;
+      o.seed = 7;
+      o.samples = handwire::testing::samples(c.N > 4096 ? 1000 : 5000);
+      const EvalResult r = evaluate(spec.task, net, {&jit}, o);
+      EXPECT_EQ(r.backends[0].mismatches, 0);
+      EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);
+      o.samples = handwire::testing::samples(c.N > 4096 ? 20 : 300);
+      const EvalResult both = evaluate(spec.task, net, {&jit, &ref}, o);
+      EXPECT_EQ(both.disagreements, 0);
+      EXPECT_EQ(both.backends[1].mismatches, 0);
+    }
+  }
+}
+
+// The index token of a shorter input sits on a data position, n + 1, and its
+// key T(n + 1) competes: put it on the codeword most coherent with the
+// queried one (a worst pair (p, n + 1)), every other symbol wrong, and check
+// the certified margin; then the full input, whose index token has the zero
+// key.
+TEST(IndexLookupTransformer, TheIndexTokensOwnKeyNeverWins) {
+  for (double mu : {0.5, 0.8}) {
+    Spec spec = indexLookupSpec(1024, 4, mu);
+    spec.models[0].code = CodeFamily::Auto;
+    const Network net = build(spec, 0);
+    const Vocabulary voc = vocabularyOf(spec.task);
+    ASSERT_TRUE(net.certificate.code);
+    ASSERT_FALSE(net.certificate.code->worstPairs.empty());
+    JitBackend jit(net);
+    int64_t tried = 0;
+    for (auto [a, b] : net.certificate.code->worstPairs) {
+      const int64_t p = std::min(a, b) + 1, n = std::max(a, b); // n + 1 > p
+      for (int64_t len : {n, int64_t(1024)}) {
+        std::vector<int32_t> tokens(static_cast<size_t>(len + 1), 1);
+        tokens[p - 1] = 0;
+        tokens[len] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
+        const Eigen::VectorXd r =
+            referenceLogits<double>(net, tokens.data(), int64_t(tokens.size()));
+        std::vector<double> j(static_cast<size_t>(net.classCount));
+        jit.logits(tokens.data(), int64_t(tokens.size()), j.data());
+        EXPECT_EQ(decision(j.data(), net.classCount), 0);
+        for (int64_t c = 1; c < net.classCount; ++c)
+          EXPECT_GE(r[0] - r[c], net.certificate.readoutMargin - 1e-6)
+              << "p = " << p << ", n = " << len;
+        ++tried;
+      }
+    }
+    EXPECT_GE(tried, 2);
   }
 }
 

@@ -124,7 +124,7 @@ TEST(ModelFileValidation, UncorruptedModelsLoad) {
   // corrupt real ones.
   const json j = json::parse(transformer().config);
   ASSERT_GE(j["certificate"]["code"]["worst_pairs"].size(), 2u);
-  EXPECT_EQ(j["certificate"]["code"]["count"], 17);
+  EXPECT_EQ(j["certificate"]["code"]["count"], 16); // a codeword per symbol
 }
 
 // The known crash: eval aimed adversarial inputs at codeword -3 (heap
@@ -137,13 +137,13 @@ TEST(ModelFileValidation, WorstPairIndicesMustNameCodewords) {
   };
   expectRefusal(pair(-3, 4), "m.json",
                 "field 'certificate.code.worst_pairs[1][0]' is -3, outside "
-                "[0, 16]");
-  expectRefusal(pair(4, 17), "m.json",
-                "field 'certificate.code.worst_pairs[1][1]' is 17, outside "
-                "[0, 16]");
+                "[0, 15]");
+  expectRefusal(pair(4, 16), "m.json",
+                "field 'certificate.code.worst_pairs[1][1]' is 16, outside "
+                "[0, 15]");
   expectRefusal(pair(4, std::numeric_limits<uint64_t>::max()), "m.json",
                 "field 'certificate.code.worst_pairs[1][1]' is "
-                "18446744073709551615, outside [0, 16]");
+                "18446744073709551615, outside [0, 15]");
   expectRefusal(pair(5, 5), "m.json",
                 "field 'certificate.code.worst_pairs[1]' pairs codeword 5 "
                 "with itself");
@@ -156,11 +156,11 @@ TEST(ModelFileValidation, WorstPairIndicesMustNameCodewords) {
                            }),
                 "m.json",
                 "field 'certificate.code.worst_pairs[0]' must be a pair");
-  // With a count of 2, codeword 5 no longer exists either.
+  // With a count of 2, a worst pair naming codeword 2 or more is refused.
   expectRefusal(
       withConfig(transformer(),
                  [](json &j) { j["certificate"]["code"]["count"] = 2; }),
-      "m.json", "worst_pairs[0][1]' is ");
+      "m.json", "outside [0, 1]");
 }
 
 // The same rules as Sema applies to a .task file's alphabet.

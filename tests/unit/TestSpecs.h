@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spec/TaskSpec.h"
+#include "spec/Vocabulary.h"
 
 #include <string>
 #include <vector>
@@ -26,6 +27,28 @@ inline Spec indexLookupSpec(int64_t N, int V = 4, double coherence = 0.5,
   rnn.arch = Architecture::RNN;
   s.models = {tf, rnn};
   return s;
+}
+
+// f(tokens) for every index-lookup input s_1..s_n IDX_p with n <= N.
+template <typename F>
+void forAllIndexLookupInputs(const TaskSpec &task, F &&f) {
+  const Vocabulary voc = vocabularyOf(task);
+  const int64_t V = voc.symbolCount;
+  for (int64_t n = 1; n <= task.maxLength; ++n) {
+    std::vector<int32_t> tokens(static_cast<size_t>(n + 1), 0);
+    int64_t combos = 1;
+    for (int64_t i = 0; i < n; ++i)
+      combos *= V;
+    for (int64_t code = 0; code < combos; ++code) {
+      int64_t x = code;
+      for (int64_t i = 0; i < n; ++i, x /= V)
+        tokens[i] = static_cast<int32_t>(x % V);
+      for (int64_t p = 1; p <= n; ++p) {
+        tokens[n] = static_cast<int32_t>(voc.firstIndexToken + p - 1);
+        f(tokens);
+      }
+    }
+  }
 }
 
 // One model of `arch` with `layers` layers on a task over {a, b, c, d}.

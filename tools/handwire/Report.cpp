@@ -26,8 +26,12 @@ void printModelLine(std::ostream &os, const Network &net) {
     size_t heads = 0;
     for (const auto &l : t.layers)
       heads += l.heads.size();
-    os << t.layers.size() << "-layer transformer, " << heads << " head"
-       << (heads == 1 ? "" : "s") << ", width " << net.width;
+    os << t.layers.size() << "-layer transformer";
+    if (const int64_t identities = t.identityLayerCount())
+      os << " (" << identities << " identity layer"
+         << (identities == 1 ? "" : "s") << ": no head, no MLP, 0 parameters)";
+    os << ", " << heads << " head" << (heads == 1 ? "" : "s") << ", width "
+       << net.width;
     if (net.certificate.code)
       os << " (code k = " << net.certificate.code->dim << ")";
   } else {
@@ -157,8 +161,10 @@ void printStateTwoWays(std::ostream &os, const SeparationCard &card) {
 
 void printSeparationCard(std::ostream &os, const SeparationCard &card) {
   os << std::setprecision(4);
-  os << "  sizes        layers " << card.layers << ", heads " << card.heads
-     << ", width " << card.width;
+  os << "  sizes        layers " << card.layers;
+  if (card.identityLayers)
+    os << " (" << card.identityLayers << " identity)";
+  os << ", heads " << card.heads << ", width " << card.width;
   if (card.codeDim)
     os << ", code dim " << card.codeDim;
   os << ", parameters " << card.parameters << "\n";
@@ -211,6 +217,7 @@ json separationCardJson(const SeparationCard &c) {
             {"alphabet_size", c.alphabetSize},
             {"precision_bits", c.precisionBits},
             {"layers", c.layers},
+            {"identity_layers", c.identityLayers},
             {"heads", c.heads},
             {"width", c.width},
             {"code_dim", c.codeDim},
