@@ -1,6 +1,6 @@
 // Associative recall with a one-layer, one-head Transformer of width
-// O(|alphabet| + log K): index lookup's construction (B24 Theorem 1) with the
-// code on the keys instead of the positions.
+// O(|alphabet| + log K): index lookup's construction (Bhattamishra et al. 2024,
+// Theorem 1) with the code on the keys instead of the positions.
 //
 // Task. Input p_1 .. p_n ?q, each p_i = (k_i, v_i) one token, keys distinct,
 // q one of them; output v_i with k_i = q (tasks/AssociativeRecallTask).

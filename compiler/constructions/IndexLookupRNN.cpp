@@ -1,5 +1,6 @@
 // Index lookup with a ReLU Elman RNN whose state holds the whole sequence.
-// Matches the RNN lower bound (B24: any recurrent model needs state bits
+// Matches the RNN lower bound (Bhattamishra et al. 2024: any recurrent model
+// needs state bits
 // >= N log2|alphabet|) up to a constant factor; paper-constructions.md §6.6.
 //
 // Task. Input s_1 .. s_n IDX_p with 1 <= p <= n <= N; output s_p.

@@ -1,6 +1,6 @@
 // Index lookup with a one-layer, one-head Transformer of width O(|alphabet| +
-// log N). B24 Theorem 1 (upper bound); weights as in paper-constructions.md
-// §6.1.
+// log N). Bhattamishra et al. 2024, Theorem 1 (upper bound); weights as in
+// paper-constructions.md §6.1.
 //
 // Task. Input s_1 .. s_n IDX_p with 1 <= p <= n <= N; output s_p.
 //
