@@ -1,5 +1,6 @@
 // safetensors + JSON: round trips, determinism, and corrupt files refused
 // with a message that names the file and the fault.
+#include "TestBuild.h"
 #include "TestFiles.h"
 #include "TestSpecs.h"
 
@@ -40,12 +41,7 @@ uint64_t fileHash(const std::string &path) {
   return h;
 }
 
-Network build(const Spec &spec, int model) {
-  DiagnosticEngine diags;
-  auto net = buildNetwork(spec, spec.models[model], {}, diags);
-  EXPECT_TRUE(net);
-  return std::move(*net);
-}
+using testing::build;
 
 using Case = testing::ConstructionCase;
 std::vector<Case> everyConstruction() { return testing::everyConstruction(16); }

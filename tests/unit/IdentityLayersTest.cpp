@@ -5,6 +5,7 @@
 // model file; ONNX; the separation card) treats an identity layer as one.
 #include "JitAgreement.h"
 #include "RandomNetworks.h"
+#include "TestBuild.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
 
@@ -31,16 +32,7 @@ namespace {
 using handwire::testing::expectSameLogits;
 using handwire::testing::indexLookupSpec;
 
-Network build(const Spec &spec, int model, CompileOptions opt = {}) {
-  DiagnosticEngine diags;
-  std::optional<Network> net =
-      buildNetwork(spec, spec.models[model], opt, diags);
-  std::string all;
-  for (const auto &d : diags.diagnostics())
-    all += diags.render(d);
-  EXPECT_TRUE(net.has_value()) << all;
-  return net ? std::move(*net) : Network{};
-}
+using testing::build;
 
 // `net` with identity layers inserted before layer `at` (at = layers: after
 // the last one).

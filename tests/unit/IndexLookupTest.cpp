@@ -1,6 +1,7 @@
 // End-to-end claims of the index-lookup constructions, without the parser:
 // exact on every input at small N, on generated inputs at N = 1024, and a
 // scale below the certificate's requirement is refused and really fails.
+#include "TestBuild.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
 
@@ -24,16 +25,7 @@ namespace {
 
 using testing::indexLookupSpec;
 
-Network build(const Spec &spec, int model, CompileOptions opt = {}) {
-  DiagnosticEngine diags;
-  std::optional<Network> net =
-      buildNetwork(spec, spec.models[model], opt, diags);
-  std::string all;
-  for (const auto &d : diags.diagnostics())
-    all += diags.render(d);
-  EXPECT_TRUE(net.has_value()) << all;
-  return net ? std::move(*net) : Network{};
-}
+using testing::build;
 
 class IndexLookup : public ::testing::TestWithParam<int> {};
 

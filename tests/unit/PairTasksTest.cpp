@@ -2,9 +2,10 @@
 // every pair up to n = 8 and on generated near-miss inputs at n = 1024 (the
 // 2-layer Transformer and the RNN) or n = 65536 (the linear one-layer model,
 // whose weights are stored sparse).
+#include "Pipeline.h"
+#include "TestBuild.h"
 #include "TestScale.h"
 #include "analysis/SeparationCard.h"
-#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "reference/Evaluator.h"
 #include "tasks/Generators.h"
@@ -37,15 +38,7 @@ struct Param {
 };
 class PairTasks : public ::testing::TestWithParam<Param> {};
 
-Network build(const Spec &spec, int model) {
-  DiagnosticEngine diags;
-  auto net = buildNetwork(spec, spec.models[model], {}, diags);
-  std::string all;
-  for (const auto &d : diags.diagnostics())
-    all += diags.render(d);
-  EXPECT_TRUE(net) << all;
-  return net ? std::move(*net) : Network{};
-}
+using testing::build;
 
 TEST_P(PairTasks, ExactOnEveryPairUpToN8) {
   // Under the sanitizers up to n = 7 (16,384 pairs instead of 65,536 at the

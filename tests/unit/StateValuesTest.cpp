@@ -2,6 +2,7 @@
 // their states: the reference evaluator runs generated inputs and every unit
 // must stay an integer in its claimed range after every token. And the
 // separation card's two state measures built from them.
+#include "TestBuild.h"
 #include "TestSpecs.h"
 
 #include "Pipeline.h"
@@ -21,13 +22,7 @@ namespace {
 
 using testing::everyConstruction;
 
-Network build(const Spec &spec, int model) {
-  DiagnosticEngine diags;
-  auto net =
-      buildNetwork(spec, spec.models[static_cast<size_t>(model)], {}, diags);
-  EXPECT_TRUE(net) << diags.diagnostics().size();
-  return net ? std::move(*net) : Network{};
-}
+using testing::build;
 
 // Runs `count` inputs of `dist` and checks every unit after every token.
 // Returns the largest value seen per block.
