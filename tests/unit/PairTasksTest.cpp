@@ -78,7 +78,7 @@ TEST_P(PairTasks, ExactOnGeneratedNearMisses) {
   // JitTest runs these models on more.
   opt.samples = handwire::testing::samples(GetParam().model == 0   ? 500
                                            : GetParam().model == 1 ? 200
-                                                                   : 2000);
+                                                                   : 400);
   EvalResult r = evaluate(spec.task, net, {&ref}, opt);
   EXPECT_EQ(r.backends[0].mismatches, 0);
   EXPECT_GE(r.backends[0].minMargin, net.certificate.readoutMargin - 1e-3);
