@@ -6,6 +6,7 @@
 // it, see kMaxEstimateSpanBits).
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
+#include "codes/SphericalBounds.h"
 
 #include "support/Bits.h"
 #include "support/Diagnostics.h"
@@ -444,7 +445,10 @@ Code makeCode(const CodeRequest &req, const Progress &progress) {
   cert.count = req.count;
   cert.targetCoherence = req.coherence;
   cert.alternatives = std::move(choice.alternatives);
-  cert.lowerLimitDim = welchLevenshteinLowerLimit(req.count, req.coherence);
+  const DimensionLimit limit = codeDimensionLimit(
+      req.count, req.coherence, req.sided == Sidedness::TwoSided);
+  cert.lowerLimitDim = limit.dim;
+  cert.lowerLimitBound = limit.bound;
 
   if (plan.linear) // algebraic: certified while planning
     takeLinearCode(c, *plan.linear, plan.span, req.count);
@@ -452,31 +456,14 @@ Code makeCode(const CodeRequest &req, const Progress &progress) {
     takeKerdockCode(c, *plan.kerdock, plan.kerdockSpan, req.count);
   else
     drawCertifiedRandomCode(c, plan, req, progress);
+  // A certified code narrower than a proven lower limit means a bug in one
+  // of the two.
+  if (cert.dim < cert.lowerLimitDim)
+    internalError(__FILE__, __LINE__,
+                  "certified width " + std::to_string(cert.dim) +
+                      " is below the " + cert.lowerLimitBound + " limit " +
+                      std::to_string(cert.lowerLimitDim));
   return c;
-}
-
-int64_t welchLevenshteinLowerLimit(int64_t count, double mu) {
-  const double N = double(count), mu2 = mu * mu;
-  if (count <= 1)
-    return 1;
-  for (int64_t d = 1;; ++d) {
-    if (d >= count)
-      return d; // an orthonormal basis has coherence 0
-    const double dd = double(d);
-    bool excluded = false;
-    // Generalized Welch: mu^(2k) >= (N / C(d+k-1, k) - 1) / (N - 1).
-    double binom = 1, muPow = 1;
-    for (int k = 1; k <= 12 && !excluded; ++k) {
-      binom = binom * (dd + k - 1) / k;
-      muPow *= mu2;
-      excluded = muPow < (N / binom - 1) / (N - 1);
-    }
-    // Levenshtein, for N > d (d + 1) / 2.
-    if (!excluded && N > dd * (dd + 1) / 2)
-      excluded = mu2 < (3 * N - dd * dd - 2 * dd) / ((dd + 2) * (N - dd));
-    if (!excluded)
-      return d;
-  }
 }
 
 } // namespace handwire

@@ -103,9 +103,4 @@ int64_t plannedCodeWidth(const CodeRequest &request);
 // coordinates: a free lower bound on every family's width.
 int64_t minimumCodeWidth(int64_t count);
 
-// Smallest dimension not excluded for `count` unit vectors with two-sided
-// coherence <= mu by the generalized Welch bounds (orders 1..12) and the
-// Levenshtein bound (codes-and-bounds.md §1.3).
-int64_t welchLevenshteinLowerLimit(int64_t count, double mu);
-
 } // namespace handwire

@@ -23,6 +23,7 @@ json codeCertificateToJson(const CodeCertificate &k) {
           {"requirement", k.requirement},
           {"method", k.method},
           {"lower_limit_dim", k.lowerLimitDim},
+          {"lower_limit_bound", k.lowerLimitBound},
           {"alternatives", alternatives},
           {"seed", k.seed},
           {"dim", k.dim},
@@ -53,6 +54,8 @@ CodeCertificate codeCertificateFromJson(const json &k, const JsonReader &r) {
   cc.method = r.stringOr(k, "method", ctx, "");
   cc.lowerLimitDim =
       r.integerOr(k, "lower_limit_dim", ctx, 0, kMaxCodewords, 0);
+  // Absent in files written before the one-sided limit: theirs is two-sided.
+  cc.lowerLimitBound = r.stringOr(k, "lower_limit_bound", ctx, "");
   if (r.has(k, "alternatives")) {
     const json &alts = r.array(k, "alternatives", ctx, 0, 64);
     for (size_t i = 0; i < alts.size(); ++i) {

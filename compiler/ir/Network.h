@@ -188,9 +188,12 @@ struct CodeCertificate {
   double targetCoherence = 0; // the requirement's bound mu
   double coherence = 0;       // max_{i!=j} |<T(i),T(j)>| (exact)
   double maxInnerProduct = 0; // max_{i!=j} <T(i),T(j)> (one-sided)
-  // Welch/Levenshtein: no code of `count` unit vectors with two-sided
-  // coherence <= targetCoherence has fewer dimensions (0: not computed).
+  // No code of `count` unit vectors meeting the requirement (one- or
+  // two-sided, at targetCoherence) has fewer dimensions (0: not computed),
+  // by the bound named in lowerLimitBound (codes/SphericalBounds.h). Files
+  // written before the name existed computed a two-sided limit and name none.
   int64_t lowerLimitDim = 0;
+  std::string lowerLimitBound; // "Welch", "Levenshtein LP", ...
   // Families considered and the width each would take (-1: cannot meet it).
   std::vector<std::pair<std::string, int64_t>> alternatives;
   // Pairs of codewords (0-based ids) attaining maxInnerProduct, at most 64:

@@ -144,6 +144,14 @@ codes_and_precision)
   # positions are 2^16 codewords (the index token's own position needs none), 32 dims.
   expect 0 "code         ext_bch \(m = 5, designed distance 7: \[32, 16\]\), 65536 vectors in 32 dims, chosen by code = auto" -- \
     "$HW" inspect specs/certified_codes.task -D task.max_length=65536 --no-tensors
+  # Next to it, the one-sided lower limit (Levenshtein's LP bound, docs/codes.md).
+  expect 0 "Levenshtein LP: any 65536 vectors with one-sided max inner product <= 0.5 need >= 22 dims; certified width is 1.5x that" -- \
+    "$HW" inspect specs/certified_codes.task -D task.max_length=65536 --no-tensors
+  # Model files from before the bound's name still load, with the old two-sided line.
+  expect 0 "wrote $TMP/index_lookup.transformer.json" -- "$HW" compile specs/certified_codes.task -N 64 -o "$TMP"
+  grep -v '"lower_limit_bound"' "$TMP/index_lookup.transformer.json" > "$TMP/old.json"
+  expect 0 "Welch/Levenshtein: any 64 vectors with two-sided coherence <= 0.5 need >= 6 dims" -- \
+    "$HW" inspect "$TMP/old.json" --no-tensors
   # 2^16 positions at gap 3/4: the extended BCH [64, 16, 24] code, 13x narrower.
   expect 0 "widths per family: ext_bch 64 dual_bch 128 binary - kerdock 1024 random_linear [0-9]+ rademacher 858" -- \
     "$HW" inspect specs/certified_codes.task -D task.max_length=65536 -D model.transformer.coherence=0.25 --no-tensors

@@ -8,6 +8,7 @@
 #include "codes/GaloisField.h"
 #include "codes/KerdockCode.h"
 #include "codes/LinearCode.h"
+#include "codes/SphericalBounds.h"
 #include "eval/Evaluate.h"
 #include "jit/JitBackend.h"
 #include "reference/Evaluator.h"

@@ -127,6 +127,28 @@ TEST(ModelFileValidation, UncorruptedModelsLoad) {
   EXPECT_EQ(j["certificate"]["code"]["count"], 16); // a codeword per symbol
 }
 
+// The code's lower limit and the bound's name survive a round trip; files
+// written before the name existed still load, naming no bound.
+TEST(ModelFileValidation, LowerLimitBoundIsOptional) {
+  const LoadedModel fresh = load(transformer());
+  const CodeCertificate &k = *fresh.net.certificate.code;
+  EXPECT_GT(k.lowerLimitDim, 0);
+  EXPECT_LE(k.lowerLimitDim, k.dim);
+  EXPECT_FALSE(k.lowerLimitBound.empty());
+  const ModelText old = withConfig(transformer(), [](json &j) {
+    j["certificate"]["code"].erase("lower_limit_bound");
+  });
+  const LoadedModel loaded = load(old);
+  const CodeCertificate &o = *loaded.net.certificate.code;
+  EXPECT_EQ(o.lowerLimitBound, "");
+  EXPECT_EQ(o.lowerLimitDim, k.lowerLimitDim);
+  expectRefusal(withConfig(transformer(),
+                           [](json &j) {
+                             j["certificate"]["code"]["lower_limit_bound"] = 3;
+                           }),
+                "m.json", "field 'certificate.code.lower_limit_bound'");
+}
+
 // The known crash: eval aimed adversarial inputs at codeword -3 (heap
 // corruption, exit 134). Every id must name one of `count` codewords.
 TEST(ModelFileValidation, WorstPairIndicesMustNameCodewords) {

@@ -74,7 +74,7 @@ void printCertificate(std::ostream &os, const Network &net) {
     if (k.draws > 1)
       os << ", after " << k.draws << " draws";
     os << "\n               " << k.method << "\n";
-    if (k.lowerLimitDim > 0)
+    if (k.lowerLimitDim > 0 && k.lowerLimitBound.empty()) // an older file
       os << "               Welch/Levenshtein: any " << k.count
          << " vectors with two-sided coherence <= " << k.targetCoherence
          << " need >= " << k.lowerLimitDim << " dims; this code uses "
@@ -85,6 +85,17 @@ void printCertificate(std::ostream &os, const Network &net) {
                  : "")
          << "\n"
          << std::setprecision(4);
+    else if (k.lowerLimitDim > 0) {
+      os << "               " << k.lowerLimitBound << ": any " << k.count
+         << " vectors with "
+         << (k.requirement == "one-sided" ? "one-sided max inner product"
+                                          : "two-sided coherence")
+         << " <= " << k.targetCoherence << " need >= " << k.lowerLimitDim
+         << " dims; certified width is " << std::fixed << std::setprecision(1)
+         << double(k.dim) / double(k.lowerLimitDim) << "x that\n";
+      os.unsetf(std::ios::floatfield);
+      os << std::setprecision(4);
+    }
     if (k.alternatives.size() > 1) {
       os << "               widths per family:";
       for (const auto &[family, dim] : k.alternatives)
