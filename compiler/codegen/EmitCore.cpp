@@ -15,16 +15,17 @@ Emitter::Emitter(const ForwardPlan &plan, Module &m, bool nativeBf16)
       nativeBf16_(nativeBf16) {}
 
 Function *Emitter::emit(const std::string &name) {
-  FunctionType *ft =
-      FunctionType::get(Type::getVoidTy(ctx_), {ptr, i64, ptr, ptr}, false);
+  FunctionType *ft = FunctionType::get(Type::getVoidTy(ctx_),
+                                       {ptr, i64, ptr, ptr, ptr}, false);
   fn_ = Function::Create(ft, Function::ExternalLinkage, name, m_);
   fn_->addFnAttr(Attribute::NoUnwind);
-  for (unsigned a : {0u, 2u, 3u})
+  for (unsigned a : {0u, 2u, 3u, 4u})
     fn_->addParamAttr(a, Attribute::NoAlias);
   tokens_ = fn_->getArg(0);
   length_ = fn_->getArg(1);
-  scratch_ = fn_->getArg(2);
-  logits_ = fn_->getArg(3);
+  features_ = fn_->getArg(2);
+  scratch_ = fn_->getArg(3);
+  logits_ = fn_->getArg(4);
   entry_ = BasicBlock::Create(ctx_, "entry", fn_);
   B.SetInsertPoint(entry_);
   // Reductions may be reassociated (vectorized) and fused; nothing else.

@@ -4,14 +4,16 @@
 // opaque (codegen/LlvmModule.h defines it, for codegen and runtime/jit).
 //
 // The generated function has this C ABI (ForwardFn):
-//   void hw_forward(const int32_t *tokens, int64_t length, float *scratch,
-//   float *logits);
+//   void hw_forward(const int32_t *tokens, int64_t length,
+//   const float *features, float *scratch, float *logits);
 // tokens[0 .. length) are token ids (1 <= length <= maxLength, each <
-// tokenCount); scratch holds plan.scratchFloats(length) floats owned by the
-// caller (one buffer per thread), laid out as plan.scratch says; logits
-// receives plan.classes floats. Weights are baked into the code as addresses
-// of the plan's (and the network's) buffers, which must outlive the compiled
-// function.
+// tokenCount); features[0 .. length F) the continuous inputs of a model with
+// F = Embedding::featureDim() > 0 (row i is position i's vector; never null
+// then), unused otherwise; scratch holds plan.scratchFloats(length) floats
+// owned by the caller (one buffer per thread), laid out as plan.scratch says;
+// logits receives plan.classes floats. Weights are baked into the code as
+// addresses of the plan's (and the network's) buffers, which must outlive the
+// compiled function.
 #pragma once
 
 #include "codegen/ForwardPlan.h"
@@ -22,7 +24,8 @@
 namespace handwire {
 
 using ForwardFn = void (*)(const int32_t *tokens, int64_t length,
-                           float *scratch, float *logits);
+                           const float *features, float *scratch,
+                           float *logits);
 // The generated function's symbol.
 inline constexpr const char *kForwardSymbol = "hw_forward";
 

@@ -173,8 +173,10 @@ private:
   llvm::PointerType *ptr;
   llvm::Function *fn_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;
-  Value *tokens_ = nullptr, *length_ = nullptr, *scratch_ = nullptr,
-        *logits_ = nullptr;
+  // features_: the continuous inputs (length x plan_.featureDim floats), or
+  // null when the model has none (ForwardFn).
+  Value *tokens_ = nullptr, *length_ = nullptr, *features_ = nullptr,
+        *scratch_ = nullptr, *logits_ = nullptr;
   // The scratch regions (plan_.scratch), by ScratchRegion.
   std::array<Value *, static_cast<size_t>(ScratchRegion::Guard) + 1> regions_{};
   // Transformer: rows of x kept (M, or 1 in a one-layer model), and the

@@ -65,6 +65,8 @@ TensorList tensorsOf(const Network &net) {
     const TransformerBody &b = net.transformer();
     t.weights("embed.token", b.embed.token);
     t.weights("embed.position", b.embed.position);
+    if (b.embed.featureDim() > 0)
+      t.weights("embed.feature", b.embed.feature);
     for (size_t l = 0; l < b.layers.size(); ++l) {
       const std::string L = "layers." + std::to_string(l);
       for (size_t h = 0; h < b.layers[l].heads.size(); ++h) {
@@ -122,7 +124,11 @@ json configOf(const TaskSpec &task, const Network &net,
   if (net.isTransformer()) {
     j["forward"] = {
         {"kind", "transformer"},
-        {"embedding", "x_i = embed.token[w_i] + embed.position[i], i 0-based"},
+        {"embedding",
+         net.featureDim() > 0
+             ? "x_i = embed.token[w_i] + embed.position[i] + embed.feature "
+               "f_i, i 0-based, f_i the input vector at position i"
+             : "x_i = embed.token[w_i] + embed.position[i], i 0-based"},
         {"attention", "causal softmax(q_i . k_j) over j <= i, max-subtracted; "
                       "scale folded into query; no 1/sqrt(d); no LayerNorm"},
         {"residual",
@@ -134,6 +140,10 @@ json configOf(const TaskSpec &task, const Network &net,
     for (const auto &l : net.transformer().layers)
       layers.push_back({{"heads", l.heads.size()}, {"mlp", l.mlp.has_value()}});
     j["layers"] = layers;
+    if (net.featureDim() > 0) {
+      j["features"] = net.featureDim();
+      j["feature_norm"] = net.transformer().embed.featureNorm;
+    }
   } else {
     j["forward"] = {
         {"kind", "elman_rnn"},
@@ -426,6 +436,11 @@ TransformerBody readTransformerBody(const json &j, const Network &net,
   TransformerBody body;
   body.embed.token = w.weights("embed.token", net.tokenCount, D);
   body.embed.position = w.weights("embed.position", net.maxSequenceLength, D);
+  // Continuous inputs (F numbers per position), absent in token-only models.
+  if (const int64_t F = r.integerOr(j, "features", "", 1, kMaxFeatureDim, 0)) {
+    body.embed.feature = w.weights("embed.feature", D, F);
+    body.embed.featureNorm = r.number(j, "feature_norm", "", 0, 1e6);
+  }
   const json &layers = r.array(j, "layers", "", 1, 64);
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::string L = "layers." + std::to_string(l);

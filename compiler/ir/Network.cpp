@@ -74,6 +74,8 @@ namespace {
 template <typename Body, typename F> void forEachMatrix(Body &t, const F &f) {
   f(t.embed.token);
   f(t.embed.position);
+  if (t.embed.featureDim() > 0)
+    f(t.embed.feature);
   for (auto &layer : t.layers) {
     for (auto &h : layer.heads) {
       f(h.query);
@@ -223,6 +225,8 @@ void walkWeights(Net &net, const Visit &visit) {
     auto &t = std::get<TransformerBody>(net.body);
     weights("embed.token", t.embed.token);
     weights("embed.position", t.embed.position);
+    if (t.embed.featureDim() > 0)
+      weights("embed.feature", t.embed.feature);
     for (size_t l = 0; l < t.layers.size(); ++l) {
       const std::string L = "layers." + std::to_string(l);
       for (size_t h = 0; h < t.layers[l].heads.size(); ++h) {

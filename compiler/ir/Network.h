@@ -5,8 +5,9 @@
 //
 // Conventions (docs/export.md repeats them for outside users):
 // - Matrices are row-major float32; y = W x, so W has shape (out, in).
-// - Transformer: x_i = token[w_i] + position[i] (i = 0 .. M-1 is the token's
-//   0-based position); per layer, for each head h:
+// - Transformer: x_i = token[w_i] + position[i] + feature f_i (i = 0 .. M-1
+//   is the token's 0-based position; f_i in R^F is the position's continuous
+//   input, F = 0 for token-only models); per layer, for each head h:
 //     q_i = Q x_i, k_j = K x_j, v_j = V x_j,
 //     a_ij = softmax_j (q_i . k_j) over j <= i (causal), computed
 //     max-subtracted, x_i += O sum_j a_ij v_j;
@@ -103,9 +104,21 @@ struct ResidualBlock {
   std::string meaning; // one line for people
 };
 
+// The longest continuous input a model may take per position.
+constexpr int64_t kMaxFeatureDim = 4096;
+
 struct Embedding {
   WeightMatrix token;    // (tokenCount, D)
   WeightMatrix position; // (maxSequenceLength, D); row i is 0-based position i
+  // Continuous inputs: (D, F), F = featureDim(). An input then carries a
+  // vector f_i in R^F at every position (zero where its token has none, e.g.
+  // nearest neighbour's points on the sphere), and x_i gains feature f_i.
+  // F = 0 (no columns): a token-only model, the inputs are tokens alone.
+  WeightMatrix feature;
+  // The inputs' promise that the certificate assumes: ||f_i||_2 <=
+  // featureNorm at every position (checked on every input evaluated).
+  double featureNorm = 1;
+  int64_t featureDim() const { return feature.cols(); }
 };
 
 struct AttentionHead {
@@ -292,6 +305,10 @@ struct Network {
     return std::get<TransformerBody>(body);
   }
   const ElmanBody &elman() const { return std::get<ElmanBody>(body); }
+  // F, the length of each position's continuous input (0: tokens only).
+  int64_t featureDim() const {
+    return isTransformer() ? transformer().embed.featureDim() : 0;
+  }
   // Length of the vector the read-out multiplies: the residual width, the
   // hidden size, or the width of the RNN's last head layer.
   int64_t readoutWidth() const;

@@ -87,6 +87,8 @@ void checkTransformer(Checker &c, const Network &net) {
   const TransformerBody &t = net.transformer();
   c.weights(t.embed.token, net.tokenCount, D, "embed.token");
   c.weights(t.embed.position, net.maxSequenceLength, D, "embed.position");
+  if (t.embed.featureDim() > 0)
+    c.weights(t.embed.feature, D, t.embed.featureDim(), "embed.feature");
   c.require(!t.layers.empty(), "a transformer needs at least one layer");
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const std::string L = "layers." + std::to_string(l);

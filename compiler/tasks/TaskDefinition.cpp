@@ -127,4 +127,14 @@ std::string checkItemCount(const std::vector<int32_t> &tokens,
   return {};
 }
 
+std::string TaskDefinition::checkInputWithFeatures(
+    const TaskSpec &task, const std::vector<int32_t> &tokens,
+    const std::vector<float> &features) const {
+  if (!features.empty())
+    return std::string("a ") + name() +
+           " input is tokens alone; this one carries " +
+           std::to_string(features.size()) + " continuous values";
+  return checkInput(task, tokens);
+}
+
 } // namespace handwire

@@ -79,6 +79,10 @@ std::string checkItemCount(const std::vector<int32_t> &tokens,
 // A generated input with its label (tasks/Generators.h streams them).
 struct Example {
   std::vector<int32_t> tokens;
+  // Continuous inputs, tokens.size() x featureDim floats row-major (position
+  // i's vector in row i, zero where its token carries none); empty for
+  // token-only tasks (TaskDefinition::featureDim = 0).
+  std::vector<float> features;
   int64_t label = 0;
   bool adversarial = false;
 };
@@ -186,7 +190,27 @@ public:
   virtual int64_t groundTruth(const TaskSpec &task,
                               const std::vector<int32_t> &tokens) const = 0;
 
-  // --- generators (tokens only; the label is the ground truth) ---
+  // --- continuous inputs ---
+  // F: the numbers each position carries besides its token (Example::
+  // features), 0 for a token-only task.
+  virtual int64_t featureDim(const TaskSpec &) const { return 0; }
+  // checkInput and groundTruth of an input with its features (tokens.size()
+  // x F floats). A task with F > 0 overrides both; by default an input has
+  // no features and the token-only forms decide.
+  virtual std::string
+  checkInputWithFeatures(const TaskSpec &task,
+                         const std::vector<int32_t> &tokens,
+                         const std::vector<float> &features) const;
+  virtual int64_t
+  groundTruthWithFeatures(const TaskSpec &task,
+                          const std::vector<int32_t> &tokens,
+                          const std::vector<float> &features) const {
+    (void)features;
+    return groundTruth(task, tokens);
+  }
+
+  // --- generators (tokens, and features where F > 0; the label is the
+  // ground truth) ---
   virtual void generateUniform(const TaskSpec &task, SplitMix64 &rng,
                                Example &ex) const = 0;
   virtual void generateAdversarial(const TaskSpec &task,

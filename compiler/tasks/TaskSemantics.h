@@ -20,6 +20,13 @@ std::string checkInput(const TaskSpec &task,
 // The correct class of a well-formed input.
 int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens);
 
+// The same for an input with continuous inputs (Example::features; empty for
+// a token-only task).
+std::string checkInput(const TaskSpec &task, const std::vector<int32_t> &tokens,
+                       const std::vector<float> &features);
+int64_t groundTruth(const TaskSpec &task, const std::vector<int32_t> &tokens,
+                    const std::vector<float> &features);
+
 // --- helpers of single tasks (defined in their definitions' files) ---
 
 // Whether brackets[0 .. n) is in Dyck-(k, m): well nested, depth <= m.

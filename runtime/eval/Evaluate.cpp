@@ -99,7 +99,8 @@ void runInput(const std::vector<const Backend *> &backends, int64_t C,
     double *l = logits.data() + b * C;
     const auto t0 = Clock::now();
     backends[b]->logits(ex.tokens.data(),
-                        static_cast<int64_t>(ex.tokens.size()), l);
+                        static_cast<int64_t>(ex.tokens.size()),
+                        ex.features.empty() ? nullptr : ex.features.data(), l);
     local.backends[b].seconds +=
         std::chrono::duration<double>(Clock::now() - t0).count();
     const int64_t d = decision(l, C);
@@ -111,7 +112,7 @@ void runInput(const std::vector<const Backend *> &backends, int64_t C,
         if (std::isfinite(l[c]))
           local.maxAbsLogit = std::max(local.maxAbsLogit, std::fabs(l[c]));
       if (opt.recordDecisions)
-        local.records.push_back({i, ex.tokens, truth, d});
+        local.records.push_back({i, ex.tokens, ex.features, truth, d});
     } else {
       if (d != firstDecision)
         ++local.disagreements;
@@ -122,8 +123,8 @@ void runInput(const std::vector<const Backend *> &backends, int64_t C,
     if (d != truth) {
       ++local.backends[b].mismatches;
       if (static_cast<int>(local.examples.size()) < opt.maxReported)
-        local.examples.push_back(
-            {backends[b]->name(), i, ex.tokens, truth, d, ex.adversarial});
+        local.examples.push_back({backends[b]->name(), i, ex.tokens,
+                                  ex.features, truth, d, ex.adversarial});
     }
   }
 }

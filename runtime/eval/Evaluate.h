@@ -37,14 +37,16 @@ struct EvalOptions {
 struct DecisionRecord {
   int64_t index = 0; // which generated input
   std::vector<int32_t> tokens;
-  int64_t expected = 0; // the task semantics' answer
-  int64_t decision = 0; // the first backend's decision, -1 for a tie
+  std::vector<float> features; // length x F continuous inputs (F = 0: none)
+  int64_t expected = 0;        // the task semantics' answer
+  int64_t decision = 0;        // the first backend's decision, -1 for a tie
 };
 
 struct Mismatch {
   std::string backend;
   int64_t index = 0; // which generated input
   std::vector<int32_t> tokens;
+  std::vector<float> features;    // as DecisionRecord's
   int64_t expected = 0, got = -1; // got = -1: a tie
   bool adversarial = false;
 };

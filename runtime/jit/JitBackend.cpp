@@ -97,7 +97,7 @@ std::string JitBackend::name() const {
 }
 
 void JitBackend::logits(const int32_t *tokens, int64_t length,
-                        double *out) const {
+                        const float *features, double *out) const {
   HW_ASSERT(length >= 1 && length <= net_.maxSequenceLength,
             "input length out of the network's range");
   for (int64_t i = 0; i < length; ++i)
@@ -109,7 +109,15 @@ void JitBackend::logits(const int32_t *tokens, int64_t length,
   if (scratch.size() < need)
     scratch.resize(need);
   result.resize(static_cast<size_t>(plan_.classes));
-  compiled_->function()(tokens, length, scratch.data(), result.data());
+  // The emitted code reads features only if the model has them; a null
+  // pointer there means all zeros (Backend).
+  thread_local std::vector<float> zeros;
+  if (net_.featureDim() > 0 && !features) {
+    zeros.assign(static_cast<size_t>(length * net_.featureDim()), 0.0f);
+    features = zeros.data();
+  }
+  compiled_->function()(tokens, length, features, scratch.data(),
+                        result.data());
   for (int64_t c = 0; c < plan_.classes; ++c)
     out[c] = result[c];
 }

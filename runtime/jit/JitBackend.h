@@ -37,7 +37,8 @@ public:
   ~JitBackend() override;
   // "jit", or "jit-f16" / "jit-bf16"
   std::string name() const override;
-  void logits(const int32_t *tokens, int64_t length,
+  using Backend::logits;
+  void logits(const int32_t *tokens, int64_t length, const float *features,
               double *out) const override;
 
   const ForwardPlan &plan() const { return plan_; }

@@ -142,6 +142,8 @@ Vec<Scalar>
 sparseOneLayerLogits(const Network &net, const TransformerLayer &layer,
                      const int32_t *tokens, int64_t M, Rounding round) {
   const TransformerBody &t = net.transformer();
+  HW_ASSERT(t.embed.featureDim() == 0,
+            "a sparse one-layer model with continuous inputs");
   const Sparse<Scalar> token = t.embed.token.toSparse().template cast<Scalar>();
   const SparseMatrix rows = t.embed.position.sparse().topRows(M);
   const Sparse<Scalar> position = rows.template cast<Scalar>();
@@ -168,7 +170,8 @@ sparseOneLayerLogits(const Network &net, const TransformerLayer &layer,
 
 template <typename Scalar>
 Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
-                              int64_t M, Rounding round) {
+                              const float *features, int64_t M,
+                              Rounding round) {
   const TransformerBody &t = net.transformer();
   // Identity layers (no head, no MLP) leave every row as it is, so after the
   // last layer that computes only the last row matters.
@@ -180,6 +183,12 @@ Vec<Scalar> transformerLogits(const Network &net, const int32_t *tokens,
   for (int64_t i = 0; i < M; ++i)
     X.row(i) = (t.embed.token.row(tokens[i]) + t.embed.position.row(i))
                    .template cast<Scalar>();
+  // Continuous inputs: X += f F^T, row i of f being position i's vector.
+  if (const int64_t F = t.embed.featureDim(); F > 0 && features) {
+    const Eigen::Map<const Mat<float>> f(features, M, F);
+    X += f.template cast<Scalar>() *
+         t.embed.feature.toDense().transpose().template cast<Scalar>();
+  }
   store(X, round);
   for (size_t l = 0; l < t.layers.size(); ++l) {
     const TransformerLayer &layer = t.layers[l];
@@ -245,15 +254,15 @@ Vec<Scalar> elmanLogits(const Network &net, const int32_t *tokens, int64_t M,
 }
 
 template <typename Scalar>
-Vec<Scalar> logitsOf(const Network &net, const int32_t *tokens, int64_t length,
-                     Rounding round) {
+Vec<Scalar> logitsOf(const Network &net, const int32_t *tokens,
+                     const float *features, int64_t length, Rounding round) {
   HW_ASSERT(length >= 1 && length <= net.maxSequenceLength,
             "input length out of the network's range");
   for (int64_t i = 0; i < length; ++i)
     HW_ASSERT(tokens[i] >= 0 && tokens[i] < net.tokenCount,
               "token out of range");
   return net.isTransformer()
-             ? transformerLogits<Scalar>(net, tokens, length, round)
+             ? transformerLogits<Scalar>(net, tokens, features, length, round)
              : elmanLogits<Scalar>(net, tokens, length, round);
 }
 
@@ -265,8 +274,9 @@ Rounding roundingOf(StorageFormat f) {
 
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
-referenceLogits(const Network &net, const int32_t *tokens, int64_t length) {
-  return logitsOf<Scalar>(net, tokens, length, nullptr);
+referenceLogits(const Network &net, const int32_t *tokens, int64_t length,
+                const float *features) {
+  return logitsOf<Scalar>(net, tokens, features, length, nullptr);
 }
 
 void referenceElmanStates(
@@ -279,9 +289,11 @@ void referenceElmanStates(
 }
 
 template Eigen::VectorXf referenceLogits<float>(const Network &,
-                                                const int32_t *, int64_t);
+                                                const int32_t *, int64_t,
+                                                const float *);
 template Eigen::VectorXd referenceLogits<double>(const Network &,
-                                                 const int32_t *, int64_t);
+                                                 const int32_t *, int64_t,
+                                                 const float *);
 
 template <typename Scalar> std::string ReferenceBackend<Scalar>::name() const {
   return sizeof(Scalar) == 4 ? "reference-f32" : "reference-f64";
@@ -289,8 +301,9 @@ template <typename Scalar> std::string ReferenceBackend<Scalar>::name() const {
 
 template <typename Scalar>
 void ReferenceBackend<Scalar>::logits(const int32_t *tokens, int64_t length,
+                                      const float *features,
                                       double *out) const {
-  const auto l = referenceLogits<Scalar>(net_, tokens, length);
+  const auto l = referenceLogits<Scalar>(net_, tokens, length, features);
   for (int64_t c = 0; c < l.size(); ++c)
     out[c] = static_cast<double>(l[c]);
 }
@@ -309,8 +322,9 @@ std::string LowPrecisionBackend::name() const {
 }
 
 void LowPrecisionBackend::logits(const int32_t *tokens, int64_t length,
-                                 double *out) const {
-  const auto l = logitsOf<float>(net_, tokens, length, roundingOf(format_));
+                                 const float *features, double *out) const {
+  const auto l =
+      logitsOf<float>(net_, tokens, features, length, roundingOf(format_));
   for (int64_t c = 0; c < l.size(); ++c)
     out[c] = static_cast<double>(l[c]);
 }

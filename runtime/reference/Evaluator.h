@@ -17,7 +17,8 @@ namespace handwire {
 
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, 1>
-referenceLogits(const Network &net, const int32_t *tokens, int64_t length);
+referenceLogits(const Network &net, const int32_t *tokens, int64_t length,
+                const float *features = nullptr);
 
 // The Elman recurrence alone, in double: visit(t, h) after token t (0-based)
 // with h = h_{t+1}, the state after it. For tests of a construction's
@@ -31,7 +32,8 @@ template <typename Scalar> class ReferenceBackend : public Backend {
 public:
   explicit ReferenceBackend(const Network &net) : net_(net) {}
   std::string name() const override;
-  void logits(const int32_t *tokens, int64_t length,
+  using Backend::logits;
+  void logits(const int32_t *tokens, int64_t length, const float *features,
               double *out) const override;
 
 private:
@@ -53,7 +55,8 @@ class LowPrecisionBackend : public Backend {
 public:
   LowPrecisionBackend(const Network &net, StorageFormat format);
   std::string name() const override;
-  void logits(const int32_t *tokens, int64_t length,
+  using Backend::logits;
+  void logits(const int32_t *tokens, int64_t length, const float *features,
               double *out) const override;
 
 private:

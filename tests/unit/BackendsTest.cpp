@@ -5,8 +5,8 @@
 // command line (eval/EvalSettings.h).
 #include "TestSpecs.h"
 
-#include "backends/ModelEval.h"
 #include "Pipeline.h"
+#include "backends/ModelEval.h"
 #include "eval/EvalSettings.h"
 #include "jit/JitBackend.h"
 
@@ -213,7 +213,8 @@ TEST(EvalSettings, InputDistributionNames) {
 
 TEST(EvalSettings, DecisionLines) {
   std::ostringstream os;
-  writeDecisionLines(os, "rnn", {{0, {1, 2, 3}, 2, 2}, {1, {0}, 1, -1}});
+  writeDecisionLines(os, "rnn",
+                     {{0, {1, 2, 3}, {}, 2, 2}, {1, {0}, {}, 1, -1}});
   EXPECT_EQ(os.str(), "rnn 2 2 1 2 3\nrnn -1 1 0\n");
 }
 

@@ -215,7 +215,7 @@ TEST(Jit, GeneratedCodeStaysInsideTheScratchLayout) {
           std::vector<uint32_t> scratch(
               static_cast<size_t>(plan.scratchFloats(M)), kCanary);
           std::vector<float> got(static_cast<size_t>(net->classCount));
-          compiled->function()(tokens.data(), M,
+          compiled->function()(tokens.data(), M, nullptr,
                                reinterpret_cast<float *>(scratch.data()),
                                got.data());
           int64_t at = 0;
