@@ -3,6 +3,7 @@
 // (runtime/reference/Evaluator.cpp) computes it:
 //
 // Transformer:  X = Gather(token, tokens) + Slice(position, 0, length)
+//   (+ MatMul(features, feature^T) for a model with continuous inputs)
 //   layer l < L-1: per head, S = (X Q^T)(X K^T)^T, future keys (j > i) set
 //     to -inf, A = Softmax(S), update += (A (X V^T)) O^T; X += update; MLP
 //   layer L-1 (the read-out sees the last row only): the same for the last
@@ -271,7 +272,10 @@ std::string sparseProduct(GraphBuilder &weights, GraphBuilder &ops,
                 [](auto &n) { setInt(n, "keepdims", 0); });
 }
 
-// X = Gather(token, tokens) + Slice(position, 0, length): [length, D].
+// X = Gather(token, tokens) + Slice(position, 0, length): [length, D], plus
+// MatMul(features, feature^T) for a model with continuous inputs. The
+// features are added last, as the reference evaluator adds them to the
+// token + position sum.
 std::string embedSequence(GraphBuilder &b, const TransformerBody &t,
                           const std::string &tokens, const std::string &length,
                           const std::string &zero1) {
@@ -280,7 +284,19 @@ std::string embedSequence(GraphBuilder &b, const TransformerBody &t,
   const std::string pos = b.op(
       "Slice", {b.matrix("embed.position", t.embed.position), zero1, length},
       "pos_embed");
-  return b.op("Add", {tok, pos}, "x0");
+  const std::string x0 = b.op("Add", {tok, pos}, "x0");
+  if (t.embed.featureDim() == 0)
+    return x0;
+  // The input is float32 in every precision (the reference evaluator reads
+  // float features too); an f64 graph widens it exactly.
+  std::string f = "features";
+  if (b.elem() != onnx::TensorProto_DataType_FLOAT)
+    f = b.op("Cast", {f}, "features_wide",
+             [&](auto &n) { setInt(n, "to", b.elem()); });
+  const std::string fx =
+      b.op("MatMul", {f, b.transposed("embed.feature_T", t.embed.feature)},
+           "feature_embed");
+  return b.op("Add", {x0, fx}, "x0_features");
 }
 
 // Causal mask for the layers that update every row: future[i][j] = j > i.
@@ -479,6 +495,21 @@ void countOps(const onnx::GraphProto &g, std::map<std::string, int64_t> &ops,
   }
 }
 
+// "TYPE[d0,d1,...]" of a graph input or output, a dimension printed as its
+// value or its symbolic name ("FLOAT[length,16]").
+std::string signatureOf(const onnx::ValueInfoProto &v) {
+  const onnx::TypeProto_Tensor &t = v.type().tensor_type();
+  std::string s = onnx::TensorProto_DataType_Name(
+                      static_cast<onnx::TensorProto_DataType>(t.elem_type())) +
+                  "[";
+  for (int d = 0; d < t.shape().dim_size(); ++d) {
+    const onnx::TensorShapeProto_Dimension &dim = t.shape().dim(d);
+    s += (d ? "," : "") + (dim.has_dim_value() ? std::to_string(dim.dim_value())
+                                               : dim.dim_param());
+  }
+  return s + "]";
+}
+
 // Checks in place: strict inference adds value_info (shapes of intermediate
 // values) to the model, which is valid ONNX and spares a copy of the weights.
 void check(onnx::ModelProto &model, const std::string &what) {
@@ -502,7 +533,8 @@ int64_t onnxWeightBytes(const Network &net) {
   int64_t bytes = size(net.readout.weight) + f * net.readout.bias.size();
   if (net.isTransformer()) {
     const TransformerBody &t = net.transformer();
-    bytes += size(t.embed.token) + size(t.embed.position);
+    bytes +=
+        size(t.embed.token) + size(t.embed.position) + size(t.embed.feature);
     for (const TransformerLayer &l : t.layers) {
       for (const AttentionHead &h : l.heads)
         bytes += size(h.query) + size(h.key) + size(h.value) + size(h.output);
@@ -564,6 +596,15 @@ std::string onnxModelBytes(const TaskSpec &task, const Network &net,
   meta("handwire.token_count", std::to_string(net.tokenCount));
   meta("handwire.class_count", std::to_string(net.classCount));
   meta("handwire.max_sequence_length", std::to_string(net.maxSequenceLength));
+  // Only models with continuous inputs carry these, so that token-only
+  // models' files stay as they were.
+  if (const int64_t F = net.featureDim()) {
+    meta("handwire.features", std::to_string(F));
+    std::ostringstream norm;
+    norm.precision(17);
+    norm << net.transformer().embed.featureNorm;
+    meta("handwire.feature_norm", norm.str());
+  }
   meta("handwire.decision",
        "argmax(logits); a tied maximum is no decision (-1)");
 
@@ -578,9 +619,19 @@ std::string onnxModelBytes(const TaskSpec &task, const Network &net,
       "). Input: token ids of one sequence, 1 <= length <= " +
       std::to_string(net.maxSequenceLength) + ", ids < " +
       std::to_string(net.tokenCount) +
-      ". Outputs: logits, and decision = argmax(logits) or -1 on a tie.");
+      ". Outputs: logits, and decision = argmax(logits) or -1 on a tie." +
+      (net.featureDim() > 0
+           ? " Input features: float32 [length, " +
+                 std::to_string(net.featureDim()) +
+                 "], row i the continuous input of position i (zero where "
+                 "its token carries none)."
+           : ""));
   GraphBuilder b(g, elem, "");
   b.input("tokens", onnx::TensorProto_DataType_INT64, {"length"});
+  // Same symbolic length as tokens: one row per position.
+  if (const int64_t F = net.featureDim())
+    b.input("features", onnx::TensorProto_DataType_FLOAT,
+            {"length", std::to_string(F)});
   try {
     if (net.isTransformer())
       buildTransformer(b, net);
@@ -631,10 +682,14 @@ OnnxSummary checkOnnxBytes(const std::string &bytes, const std::string &what) {
   for (const auto &o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx")
       s.opset = o.version();
-  for (const auto &i : model.graph().input())
+  for (const auto &i : model.graph().input()) {
     s.inputs.push_back(i.name());
-  for (const auto &o : model.graph().output())
+    s.signatures[i.name()] = signatureOf(i);
+  }
+  for (const auto &o : model.graph().output()) {
     s.outputs.push_back(o.name());
+    s.signatures[o.name()] = signatureOf(o);
+  }
   countOps(model.graph(), s.ops, s.initializerBytes);
   for (const auto &p : model.metadata_props())
     s.metadata[p.key()] = p.value();

@@ -4,7 +4,9 @@
 // file that includes ONNX or protobuf headers. docs/export.md documents the
 // graph for outside users.
 //
-// Graph interface: input `tokens` (int64, shape [length], one sequence);
+// Graph interface: input `tokens` (int64, shape [length], one sequence) and,
+// for a model with continuous inputs (F = Network::featureDim() > 0),
+// `features` (float32, shape [length, F], row i position i's vector);
 // outputs `logits` (float32, or float64 for f64 models, shape [classes]) and
 // `decision` (int64 scalar: argmax of the logits, -1 when the maximum is
 // tied, the same rule handwire uses).
@@ -45,6 +47,8 @@ struct OnnxSummary {
   int64_t irVersion = 0;
   int64_t opset = 0;
   std::vector<std::string> inputs, outputs;
+  // Input or output name -> "TYPE[dims]", e.g. "INT64[length]".
+  std::map<std::string, std::string> signatures;
   std::map<std::string, int64_t> ops; // op type -> count (subgraphs included)
   int64_t initializerBytes = 0;
   std::map<std::string, std::string> metadata;
