@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace handwire {
@@ -35,5 +36,24 @@ extern const char *const kDecisionFileHeader;
 // runtimes (tests/onnx, tests/export) can replay the inputs.
 void writeDecisionLines(std::ostream &out, const std::string &model,
                         const std::vector<DecisionRecord> &records);
+
+// Continuous inputs (models with F > 0) would make those lines megabytes
+// long, so they go to a binary sidecar FILE.features (docs/export.md): per
+// line of FILE, in order, a uint32 count of non-zero rows, then count x
+// (uint32 position, F float32), little-endian; rows not listed are zero. A
+// model with F = 0 writes count 0 for each of its lines.
+inline constexpr const char *kDecisionFeaturesSuffix = ".features";
+// The '#' line of FILE that names the sidecar (a file name, relative to
+// FILE's directory) and gives F of each model (name, F), in order:
+// "# features: F MODEL=F ...; <layout>; sidecar: NAME\n" (NAME is the rest
+// of the line, so it may hold spaces).
+std::string decisionFeaturesComment(
+    const std::string &sidecar,
+    const std::vector<std::pair<std::string, int64_t>> &dims);
+// The sidecar's part for `records` of a model with F numbers per position
+// (each record's features: empty, or tokens.size() x F floats).
+void writeDecisionFeatures(std::ostream &out,
+                           const std::vector<DecisionRecord> &records,
+                           int64_t F);
 
 } // namespace handwire

@@ -173,28 +173,72 @@ nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep,
   return jm;
 }
 
-// The --write-decisions file, staged in its directory (it lands there when
-// the run completes, exact or not; an error or Ctrl-C leaves nothing) and
-// opened with its header line; false (with a message) if it cannot be.
-bool openDecisionFile(const std::string &path, std::unique_ptr<OutputSet> &set,
-                      std::ofstream &file) {
-  namespace fs = std::filesystem;
-  try {
-    const std::string dir = fs::path(path).parent_path().string();
-    set = std::make_unique<OutputSet>(dir.empty() ? "." : dir);
-    file.open(set->add(fs::path(path).filename().string()), std::ios::trunc);
-  } catch (const UserError &e) {
-    std::cerr << "handwire: error: cannot write '" << path << "': " << e.what()
-              << "\n";
+// The --write-decisions file and, when a model has continuous inputs, its
+// binary sidecar FILE.features, staged together in FILE's directory (they
+// land there when the run completes, exact or not; an error or Ctrl-C leaves
+// neither).
+class DecisionFiles {
+public:
+  // Opens FILE with its header (and the sidecar's '#' line); false (with a
+  // message) if it cannot.
+  bool open(const std::string &path, const std::vector<LoadedModel> &models) {
+    namespace fs = std::filesystem;
+    path_ = path;
+    std::vector<std::pair<std::string, int64_t>> dims;
+    for (const LoadedModel &m : models) {
+      dims.emplace_back(m.net.name, m.net.featureDim());
+      withFeatures_ |= m.net.featureDim() > 0;
+    }
+    const std::string name = fs::path(path).filename().string();
+    const std::string sidecar = name + kDecisionFeaturesSuffix;
+    try {
+      const std::string dir = fs::path(path).parent_path().string();
+      set_ = std::make_unique<OutputSet>(dir.empty() ? "." : dir);
+      text_.open(set_->add(name), std::ios::trunc);
+      if (withFeatures_)
+        features_.open(set_->add(sidecar), std::ios::binary | std::ios::trunc);
+    } catch (const UserError &e) {
+      std::cerr << "handwire: error: cannot write '" << path
+                << "': " << e.what() << "\n";
+      return false;
+    }
+    if (!text_ || (withFeatures_ && !features_)) {
+      std::cerr << "handwire: error: cannot write '" << path << "'\n";
+      return false;
+    }
+    text_ << kDecisionFileHeader;
+    if (withFeatures_)
+      text_ << decisionFeaturesComment(sidecar, dims);
+    return true;
+  }
+
+  // One model's records; false (with a message) on a write error.
+  bool write(const Network &net, const std::vector<DecisionRecord> &records) {
+    writeDecisionLines(text_, net.name, records);
+    if (withFeatures_)
+      writeDecisionFeatures(features_, records, net.featureDim());
+    if (text_.flush() && (!withFeatures_ || features_.flush()))
+      return true;
+    std::cerr << "handwire: error: error while writing '" << path_ << "'\n";
     return false;
   }
-  if (!file) {
-    std::cerr << "handwire: error: cannot write '" << path << "'\n";
-    return false;
+
+  // Closes the files and puts them in place; throws UserError.
+  void commit() {
+    text_.close();
+    if (withFeatures_)
+      features_.close();
+    if (!text_ || (withFeatures_ && !features_))
+      throw UserError("error while writing '" + path_ + "'");
+    set_->commit();
   }
-  file << kDecisionFileHeader;
-  return true;
-}
+
+private:
+  std::string path_;
+  bool withFeatures_ = false;
+  std::unique_ptr<OutputSet> set_;
+  std::ofstream text_, features_;
+};
 
 // Evaluates one model, with a progress line on a terminal.
 ModelEvalReport evaluateWithProgress(const LoadedModel &m,
@@ -220,10 +264,8 @@ int runEval(const EvalCliOptions &o) {
   eo.threads = o.common.threads;
   eo.cancel = &interrupted;
   eo.recordDecisions = !o.writeDecisions.empty();
-  std::ofstream decisionsFile;
-  std::unique_ptr<OutputSet> decisionsSet;
-  if (eo.recordDecisions &&
-      !openDecisionFile(o.writeDecisions, decisionsSet, decisionsFile))
+  DecisionFiles decisions;
+  if (eo.recordDecisions && !decisions.open(o.writeDecisions, loaded.models))
     return kExitError;
   const BackendChoice choice = *backendChoiceByName(o.backend);
   const std::optional<Precision> precision = precisionByName(o.precision);
@@ -250,14 +292,8 @@ int runEval(const EvalCliOptions &o) {
       return 1;
     }
     const ModelEvalReport rep = evaluateWithProgress(m, backends, eo);
-    if (eo.recordDecisions) {
-      writeDecisionLines(decisionsFile, m.net.name, rep.result.records);
-      if (!decisionsFile.flush()) {
-        std::cerr << "handwire: error: error while writing '"
-                  << o.writeDecisions << "'\n";
-        return 1;
-      }
-    }
+    if (eo.recordDecisions && !decisions.write(m.net, rep.result.records))
+      return 1;
     if (!o.common.json)
       printModelReport(std::cout, m, rep);
     out["models"].push_back(modelJson(
@@ -275,12 +311,9 @@ int runEval(const EvalCliOptions &o) {
               << " on the generated inputs\n";
   if (cancelled)
     return kExitInterrupted;
-  if (decisionsSet) {
-    decisionsFile.close();
+  if (eo.recordDecisions) {
     try {
-      if (!decisionsFile)
-        throw UserError("error while writing '" + o.writeDecisions + "'");
-      decisionsSet->commit();
+      decisions.commit();
     } catch (const UserError &e) {
       std::cerr << "handwire: error: " << e.what() << "\n";
       return kExitError;
@@ -320,7 +353,9 @@ void setupEval(CLI::App &app) {
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   cmd->add_option("--write-decisions", opts->writeDecisions,
                   "write every input and its decision (first backend) to "
-                  "FILE, one line each: MODEL DECISION EXPECTED TOKEN...");
+                  "FILE, one line each: MODEL DECISION EXPECTED TOKEN... "
+                  "(continuous inputs, if a model takes them, go to the "
+                  "binary FILE.features; docs/export.md)");
   cmd->callback([opts] {
     if (int rc = runEval(*opts))
       throw CLI::RuntimeError(rc);
