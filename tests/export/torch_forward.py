@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Load a handwire model (NAME.json + NAME.safetensors) in PyTorch, run its
 forward pass as docs/export.md defines it, and replay the inputs written by
-`handwire eval --write-decisions FILE`, comparing decisions.
+`handwire eval --write-decisions FILE`, comparing decisions. A model with
+continuous inputs (config "features" = F) reads them from the binary sidecar
+named by FILE's '# features:' line (docs/export.md).
 
 Usage:
   torch_forward.py DECISIONS MODEL.json [MODEL.json ...] [--check-onnx FILE.onnx ...]
@@ -12,6 +14,7 @@ matches, 1 on a mismatch, 2 on a usage or loading error.
 """
 import json
 import os
+import re
 import struct
 import sys
 
@@ -92,7 +95,9 @@ class HandwireModel:
         return t
 
     @torch.no_grad()
-    def logits(self, tokens):
+    def logits(self, tokens, features=None):
+        """features: a (len(tokens), F) float32 tensor for a model with
+        continuous inputs (cfg "features" = F), else None."""
         w = self.w
         if self.cfg["architecture"] == "rnn":
             # h_t = relu(W h_{t-1} + bias + U[:, w_t]);  logits = R z + b
@@ -109,6 +114,8 @@ class HandwireModel:
                 h = torch.relu(torch.zeros_like(b).index_add_(0, r, v * h[c]) + b)
             return w["readout.weight"] @ h + w["readout.bias"]
         x = self._table("embed.token")[tokens] + self._table("embed.position")[: len(tokens)]
+        if features is not None:  # x_i += embed.feature f_i, after token + position
+            x = x + self._times_t(features.to(self.dtype), "embed.feature")
         layers = self.cfg["layers"]
         if len(layers) > 1:
             causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
@@ -142,15 +149,82 @@ def decide(logits):
 
 
 def read_cases(decisions, name):
-    """The inputs of model `name` in a decisions file: (line, decision, tokens)."""
-    cases = []
+    """The inputs of model `name` in a decisions file: (line, record, decision,
+    tokens), record being the line's 0-based index among all input lines (its
+    place in the features sidecar); the model of every input line; and the
+    '# features:' line as (dims: model -> F, sidecar path), or None."""
+    cases, models, features = [], [], None
     with open(decisions) as f:
         for i, line in enumerate(f, 1):
+            if line.startswith("# features: "):
+                features = parse_feature_line(decisions, i, line.rstrip("\n"))
             fields = line.split()
-            if not fields or fields[0].startswith("#") or fields[0] != name:
+            if not fields or fields[0].startswith("#"):
                 continue
-            cases.append((i, int(fields[1]), [int(t) for t in fields[3:]]))
-    return cases
+            models.append(fields[0])
+            if fields[0] != name:
+                continue
+            cases.append((i, len(models) - 1, int(fields[1]), [int(t) for t in fields[3:]]))
+    return cases, models, features
+
+
+FEATURE_LINE = re.compile(r"^# features: F((?: [^ =;]+=\d+)*);.*; sidecar: (.+)$")
+
+
+def parse_feature_line(decisions, line_no, line):
+    """'# features: F MODEL=F ...; LAYOUT; sidecar: NAME' (docs/export.md);
+    NAME is relative to the decisions file's directory."""
+    m = FEATURE_LINE.match(line)
+    if not m:
+        raise ValueError(f"{decisions}:{line_no}: malformed '# features:' line")
+    dims = {}
+    for kv in m.group(1).split():
+        model, _, f = kv.rpartition("=")
+        dims[model] = int(f)
+    return dims, os.path.join(os.path.dirname(decisions), m.group(2))
+
+
+class FeatureReader:
+    """The features sidecar, read front to back (never whole: it can be
+    gigabytes): per input line, uint32 count, then count x (uint32 position,
+    F float32), little-endian; rows not listed are zero."""
+
+    def __init__(self, path, dims, models):
+        self.path, self.dims, self.models = path, dims, models
+        self.f = open(path, "rb")
+        self.record = 0  # the next record in the file
+
+    def _bytes(self, n):
+        b = self.f.read(n)
+        if len(b) != n:
+            raise ValueError(f"{self.path}: truncated at record {self.record}")
+        return b
+
+    def _dim(self, record):
+        if self.models[record] not in self.dims:
+            raise ValueError(f"{self.path}: no F for model '{self.models[record]}'")
+        return self.dims[self.models[record]]
+
+    def read(self, record, length, F):
+        """Record `record`'s features as a dense (length, F) float32 tensor;
+        records are read in increasing order."""
+        while self.record < record:  # another model's input: skip it
+            (count,) = struct.unpack("<I", self._bytes(4))
+            self.f.seek(4 * count * (1 + self._dim(self.record)), os.SEEK_CUR)
+            self.record += 1
+        if self._dim(record) != F:
+            raise ValueError(f"{self.path}: record {record} has F = {self._dim(record)}, the model takes {F}")
+        (count,) = struct.unpack("<I", self._bytes(4))
+        if count > length:
+            raise ValueError(f"{self.path}: record {record} lists {count} rows for {length} positions")
+        out = torch.zeros(length, F, dtype=torch.float32)
+        for _ in range(count):
+            (pos,) = struct.unpack("<I", self._bytes(4))
+            if pos >= length:
+                raise ValueError(f"{self.path}: record {record}: position {pos} of {length}")
+            out[pos] = torch.frombuffer(bytearray(self._bytes(4 * F)), dtype=torch.float32)
+        self.record += 1
+        return out
 
 
 def replay(config, decisions):
@@ -161,14 +235,36 @@ def replay(config, decisions):
     except (OSError, ValueError, KeyError) as e:
         print(f"torch_forward.py: cannot load {config}: {e}", file=sys.stderr)
         return None
-    cases = read_cases(decisions, model.name)
+    try:
+        cases, models, features = read_cases(decisions, model.name)
+    except ValueError as e:
+        print(f"torch_forward.py: {e}", file=sys.stderr)
+        return None
     if not cases:
         print(f"torch_forward.py: {decisions}: no inputs for model '{model.name}'",
               file=sys.stderr)
         return None
+    F = model.cfg.get("features", 0)
+    reader = None
+    if F:
+        if features is None or features[0].get(model.name) != F:
+            print(f"torch_forward.py: {model.name} takes {F} features per position, but "
+                  f"{decisions} gives none for it (no matching '# features:' line)",
+                  file=sys.stderr)
+            return None
+        try:
+            reader = FeatureReader(features[1], features[0], models)
+        except OSError as e:
+            print(f"torch_forward.py: cannot read the features sidecar: {e}", file=sys.stderr)
+            return None
     mismatches = 0
-    for line, want, tokens in cases:
-        logits = model.logits(tokens)
+    for line, record, want, tokens in cases:
+        try:
+            f = reader.read(record, len(tokens), F) if reader else None
+        except (OSError, ValueError) as e:
+            print(f"torch_forward.py: {e}", file=sys.stderr)
+            return None
+        logits = model.logits(tokens, f)
         got = decide(logits)
         if got != want:
             if mismatches < 5:

@@ -5,10 +5,13 @@
 //
 // Usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME
 //   DECISIONS lines: MODEL DECISION EXPECTED TOKEN...   ('#' lines: comments)
+//   A model with continuous inputs (ONNX input `features`) reads them from the
+//   binary sidecar named by the file's '# features:' line (docs/export.md).
 // Prints one summary line; exit 0 if every decision matches, 1 otherwise,
 // 2 on a usage or loading error.
 'use strict';
 const fs = require('fs');
+const path = require('path');
 
 function fail(msg, code) {
   console.error(`replay.js: ${msg}`);
@@ -25,20 +28,121 @@ function decide(logits) {
   return tie ? -1 : best;
 }
 
-// The inputs of model `name` in a decisions file: [{line, decision, tokens}]
-// (tokens as BigInts). Throws on a malformed line or when there are none.
-function readCases(decisionsPath, name) {
-  const cases = [];
+// A decisions file: the inputs of model `name` as [{line, record, decision,
+// tokens}] (tokens as BigInts; record: the 0-based index of the line among
+// all input lines, which is its place in the features sidecar), the model of
+// every input line, and the '# features:' line's content if there is one:
+// {dims: Map model -> F, sidecar: path}. Throws on a malformed line or when
+// model `name` has no inputs.
+function readDecisions(decisionsPath, name) {
+  const cases = [], models = [];
+  let features = null;
   const lines = fs.readFileSync(decisionsPath, 'utf8').split('\n');
   lines.forEach((line, i) => {
+    if (line.startsWith('# features: ')) features = parseFeatureLine(decisionsPath, i + 1, line);
     if (!line || line.startsWith('#')) return;
     const f = line.trim().split(/\s+/);
+    models.push(f[0]);
     if (f[0] !== name) return;
     if (f.length < 4) throw new Error(`${decisionsPath}:${i + 1}: expected MODEL DECISION EXPECTED TOKEN...`);
-    cases.push({ line: i + 1, decision: Number(f[1]), tokens: f.slice(3).map(BigInt) });
+    cases.push({ line: i + 1, record: models.length - 1, decision: Number(f[1]), tokens: f.slice(3).map(BigInt) });
   });
   if (cases.length === 0) throw new Error(`${decisionsPath}: no inputs for model '${name}'`);
-  return cases;
+  return { cases, models, features };
+}
+
+function readCases(decisionsPath, name) {
+  return readDecisions(decisionsPath, name).cases;
+}
+
+// "# features: F MODEL=F ...; LAYOUT; sidecar: NAME" (docs/export.md); NAME
+// is relative to the decisions file's directory.
+function parseFeatureLine(decisionsPath, lineNo, line) {
+  const m = /^# features: F((?: [^ =;]+=\d+)*);.*; sidecar: (.+)$/.exec(line);
+  if (!m) throw new Error(`${decisionsPath}:${lineNo}: malformed '# features:' line`);
+  const dims = new Map();
+  for (const kv of m[1].trim().split(' ').filter(Boolean)) {
+    const eq = kv.lastIndexOf('=');
+    dims.set(kv.slice(0, eq), Number(kv.slice(eq + 1)));
+  }
+  return { dims, sidecar: path.join(path.dirname(decisionsPath), m[2]) };
+}
+
+// Reads the sidecar front to back in 1 MiB chunks (an input at N = 4096 with
+// d = 64 carries ~1 MB of features; the whole file can be gigabytes), record
+// by record; per record: uint32 count, then count x (uint32 position,
+// F float32), little-endian.
+class FeatureReader {
+  constructor(file, dims, models) {
+    this.file = file;
+    this.dims = dims;
+    this.models = models;
+    this.fd = fs.openSync(file, 'r');
+    this.buf = Buffer.alloc(1 << 20);
+    this.start = 0; // unread bytes are buf[start, end)
+    this.end = 0;
+    this.offset = 0; // file offset of buf[end]
+    this.record = 0; // the next record in the file
+  }
+
+  dimOf(record) {
+    const F = this.dims.get(this.models[record]);
+    if (F === undefined) throw new Error(`${this.file}: no F for model '${this.models[record]}' in the '# features:' line`);
+    return F;
+  }
+
+  // Makes n bytes readable at buf[start]; throws if the file ends first.
+  need(n) {
+    if (this.end - this.start >= n) return;
+    if (n > this.buf.length) {
+      const bigger = Buffer.alloc(n);
+      this.buf.copy(bigger, 0, this.start, this.end);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+    }
+    this.end -= this.start;
+    this.start = 0;
+    while (this.end < n) {
+      const got = fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.offset);
+      if (got === 0) throw new Error(`${this.file}: truncated at record ${this.record}`);
+      this.end += got;
+      this.offset += got;
+    }
+  }
+
+  u32() {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.start);
+    this.start += 4;
+    return v;
+  }
+
+  skip(n) {
+    const inBuf = Math.min(n, this.end - this.start);
+    this.start += inBuf;
+    this.offset += n - inBuf;
+  }
+
+  // Record `record`'s features as a dense length x F Float32Array (zero rows
+  // where the sidecar lists none). Records are read in increasing order.
+  read(record, length, F) {
+    if (record < this.record) throw new Error(`${this.file}: record ${record} read twice`);
+    for (; this.record < record; ++this.record) this.skip(this.u32() * 4 * (1 + this.dimOf(this.record)));
+    if (this.dimOf(record) !== F) throw new Error(`${this.file}: record ${record} has F = ${this.dimOf(record)}, the model takes ${F}`);
+    const out = new Float32Array(length * F);
+    const count = this.u32();
+    if (count > length) throw new Error(`${this.file}: record ${record} lists ${count} rows for ${length} positions`);
+    for (let r = 0; r < count; ++r) {
+      const pos = this.u32();
+      if (pos >= length) throw new Error(`${this.file}: record ${record}: position ${pos} of ${length}`);
+      this.need(4 * F);
+      for (let k = 0; k < F; ++k) out[pos * F + k] = this.buf.readFloatLE(this.start + 4 * k);
+      this.start += 4 * F;
+    }
+    ++this.record;
+    return out;
+  }
 }
 
 // onnxruntime-node, resolved from this directory's node_modules (so that
@@ -56,12 +160,13 @@ async function main() {
   } catch (e) {
     fail(`cannot load onnxruntime-node (${e.message})`, 2);
   }
-  let cases;
+  let decisions;
   try {
-    cases = readCases(decisionsPath, name);
+    decisions = readDecisions(decisionsPath, name);
   } catch (e) {
     fail(e.message, 2);
   }
+  const cases = decisions.cases;
 
   let session;
   try {
@@ -69,11 +174,35 @@ async function main() {
   } catch (e) {
     fail(`ONNX Runtime cannot load ${modelPath}: ${e.message}`, 2);
   }
+  // A model with continuous inputs declares `features` [length, F]; its
+  // vectors come from the sidecar the decisions file names.
+  let features = null, F = 0;
+  if (session.inputNames.includes('features')) {
+    const d = decisions.features;
+    if (!d || !(d.dims.get(name) > 0))
+      fail(`${modelPath} takes features, but ${decisionsPath} gives none for '${name}' (no '# features:' line)`, 2);
+    F = d.dims.get(name);
+    try {
+      features = new FeatureReader(d.sidecar, d.dims, decisions.models);
+    } catch (e) {
+      fail(`cannot read the features sidecar: ${e.message}`, 2);
+    }
+  }
   const start = Date.now();
   let mismatches = 0, ruleMismatches = 0;
   for (const c of cases) {
-    const tokens = new ort.Tensor('int64', BigInt64Array.from(c.tokens), [c.tokens.length]);
-    const out = await session.run({ tokens });
+    const length = c.tokens.length;
+    const feeds = { tokens: new ort.Tensor('int64', BigInt64Array.from(c.tokens), [length]) };
+    if (features) {
+      let f;
+      try {
+        f = features.read(c.record, length, F);
+      } catch (e) {
+        fail(e.message, 2);
+      }
+      feeds.features = new ort.Tensor('float32', f, [length, F]);
+    }
+    const out = await session.run(feeds);
     const got = Number(out.decision.data[0]);
     // The graph's own decision output must follow the documented rule.
     if (decide(Array.from(out.logits.data, Number)) !== got) ++ruleMismatches;
@@ -91,5 +220,5 @@ async function main() {
   process.exit(mismatches || ruleMismatches ? 1 : 0);
 }
 
-module.exports = { decide, readCases, loadOrt };
+module.exports = { decide, readCases, readDecisions, FeatureReader, loadOrt };
 if (require.main === module) main().catch((e) => fail(e.stack || String(e), 2));

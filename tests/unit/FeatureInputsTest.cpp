@@ -1,7 +1,8 @@
 // Continuous inputs (Embedding::feature, F numbers per position) outside
-// handwire: the ONNX graph's `features` input and the decision file's binary
+// handwire: the ONNX graph's `features` input, the decision file's binary
 // sidecar (FILE.features, read back here by an independent parser of the
-// layout docs/export.md gives).
+// layout docs/export.md gives), and ONNX Runtime and PyTorch replaying a
+// random Transformer with features from that sidecar.
 #include "RandomNetworks.h"
 #include "TestFiles.h"
 #include "TestSpecs.h"
@@ -36,6 +37,18 @@ Network withFeatures(Network net, int64_t F, uint64_t seed) {
   t.embed.feature = randomMatrix(rng, net.width, F, 1);
   t.embed.featureNorm = 2;
   return net;
+}
+
+// length x F features: about half the rows a random vector (of norm <= 2),
+// the others zero, as in nearest neighbour, where only points carry one.
+std::vector<float> randomFeatures(SplitMix64 &rng, int64_t length, int64_t F) {
+  std::vector<float> f(static_cast<size_t>(length * F), 0.0f);
+  for (int64_t i = 0; i < length; ++i)
+    if (rng.below(2)) {
+      const Matrix row = randomMatrix(rng, 1, F, 2.0f / std::sqrt(float(F)));
+      std::copy(row.data(), row.data() + F, f.begin() + i * F);
+    }
+  return f;
 }
 
 // Token-only export of the same Transformer, for comparison.
@@ -159,6 +172,104 @@ TEST(DecisionFeatures, SidecarRoundTrip) {
   const std::string tail = "; sidecar: my decisions.txt.features\n";
   ASSERT_GT(comment.size(), tail.size());
   EXPECT_EQ(comment.substr(comment.size() - tail.size()), tail);
+}
+
+// --- replay in ONNX Runtime and PyTorch ---
+
+// Two random Transformers with features (F = 3 and F = 5, so that replaying
+// the second skips the first's records with the first's F), exported, and
+// the double reference's decisions on 150 inputs each, written as `eval
+// --write-decisions` writes them.
+struct Replay {
+  std::string dir, decisions;
+  std::vector<std::string> names, onnx, configs;
+};
+
+Replay exportForReplay(const std::string &name) {
+  const Spec spec = testing::indexLookupSpec(4, 3); // 7 tokens, 3 classes
+  Replay x;
+  x.dir = tempDir(name);
+  x.decisions = x.dir + "/decisions.txt";
+  const std::vector<Network> nets = {
+      withFeatures(randomTransformer(21, 2, 2, true, false), 3, 1),
+      withFeatures(randomTransformer(22, 1, 2, false, false), 5, 2)};
+  std::ofstream text(x.decisions);
+  std::ofstream bin(x.decisions + kDecisionFeaturesSuffix, std::ios::binary);
+  text << kDecisionFileHeader
+       << decisionFeaturesComment("decisions.txt.features",
+                                  {{"three", 3}, {"five", 5}});
+  for (size_t m = 0; m < nets.size(); ++m) {
+    Network net = nets[m];
+    net.name = m == 0 ? "three" : "five";
+    x.names.push_back(net.name);
+    x.onnx.push_back(writeOnnx(spec.task, net, x.dir, net.name, 1 << 30));
+    x.configs.push_back(writeModel(spec.task, net, x.dir, net.name).config);
+    SplitMix64 rng(40 + m);
+    std::vector<DecisionRecord> records(150);
+    int changed = 0; // decisions the features change
+    for (DecisionRecord &r : records) {
+      r.tokens.resize(1 + rng.below(net.maxSequenceLength));
+      for (int32_t &t : r.tokens)
+        t = static_cast<int32_t>(rng.below(net.tokenCount));
+      const int64_t M = static_cast<int64_t>(r.tokens.size());
+      r.features = randomFeatures(rng, M, net.featureDim());
+      const Eigen::VectorXd l =
+          referenceLogits<double>(net, r.tokens.data(), M, r.features.data());
+      const Eigen::VectorXd l0 =
+          referenceLogits<double>(net, r.tokens.data(), M);
+      r.decision = r.expected = decision(l.data(), l.size());
+      changed += r.decision != decision(l0.data(), l0.size());
+    }
+    // Replaying checks the features only if they matter.
+    EXPECT_GT(changed, 15) << net.name;
+    writeDecisionLines(text, net.name, records);
+    writeDecisionFeatures(bin, records, net.featureDim());
+  }
+  return x;
+}
+
+TEST(FeatureInputs, OnnxRuntimeMakesTheReferenceDecisions) {
+  const std::string src = HANDWIRE_SOURCE_DIR;
+  std::string out;
+  if (!testing::haveOnnxRuntime())
+    GTEST_SKIP() << "node or onnxruntime-node is missing (scripts/setup.sh)";
+  const Replay x = exportForReplay("features-ort");
+  const std::string replay = "node '" + src + "/tests/onnx/replay.js' ";
+  for (size_t i = 0; i < x.onnx.size(); ++i) {
+    const int rc = testing::runCommand(replay + "'" + x.onnx[i] + "' '" +
+                                           x.decisions + "' " + x.names[i],
+                                       out);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("150 inputs, 150 same decisions"), std::string::npos)
+        << out;
+  }
+  // A truncated sidecar is an error, not a silent zero.
+  const std::string sidecar = x.decisions + kDecisionFeaturesSuffix;
+  std::filesystem::resize_file(sidecar,
+                               std::filesystem::file_size(sidecar) - 8);
+  EXPECT_EQ(testing::runCommand(
+                replay + "'" + x.onnx[1] + "' '" + x.decisions + "' five", out),
+            2)
+      << out;
+  EXPECT_NE(out.find("truncated"), std::string::npos) << out;
+}
+
+TEST(FeatureInputs, TorchMakesTheReferenceDecisions) {
+  const std::string src = HANDWIRE_SOURCE_DIR;
+  std::string out;
+  if (testing::runCommand("/usr/bin/python3 -c 'import torch'", out) != 0)
+    GTEST_SKIP() << "python3-torch is missing (scripts/setup.sh)";
+  const Replay x = exportForReplay("features-torch");
+  std::string cmd = "/usr/bin/python3 '" + src +
+                    "/tests/export/torch_forward.py' '" + x.decisions + "'";
+  for (const std::string &c : x.configs)
+    cmd += " '" + c + "'";
+  const int rc = testing::runCommand(cmd, out);
+  EXPECT_EQ(rc, 0) << out;
+  for (const std::string &name : x.names)
+    EXPECT_NE(out.find(name + ": 150 inputs, 150 same decisions"),
+              std::string::npos)
+        << out;
 }
 
 } // namespace

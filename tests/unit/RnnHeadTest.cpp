@@ -10,9 +10,9 @@
 #include "TestScale.h"
 #include "TestSpecs.h"
 
+#include "Pipeline.h"
 #include "analysis/PrecisionCertificate.h"
 #include "codegen/ForwardPlan.h"
-#include "Pipeline.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "export/Onnx.h"
@@ -611,19 +611,8 @@ TEST(RnnHead, OnnxGraphAppliesTheHeadAfterTheScan) {
   }
 }
 
-// Runs a command; returns its exit status (-1 if it did not run).
-int run(const std::string &cmd, std::string &output) {
-  output.clear();
-  FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p)
-    return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    output.append(buf, n);
-  const int status = ::pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using handwire::testing::haveOnnxRuntime;
+using handwire::testing::runCommand;
 
 // Exports the random head networks and writes the double reference's
 // decisions on `inputs` inputs each, in the format of
@@ -669,16 +658,14 @@ Exported exportForReplay(const std::string &name, int inputs) {
 TEST(RnnHead, OnnxRuntimeMakesTheReferenceDecisions) {
   const std::string src = HANDWIRE_SOURCE_DIR;
   std::string out;
-  if (run("command -v node", out) != 0 ||
-      run("cd '" + src +
-              "/tests/onnx' && node -e \"require('onnxruntime-node')\"",
-          out) != 0)
+  if (!haveOnnxRuntime())
     GTEST_SKIP() << "node or onnxruntime-node is missing (scripts/setup.sh)";
   const Exported x = exportForReplay("ort", 200);
   for (size_t i = 0; i < x.onnx.size(); ++i) {
-    const int rc = run("node '" + src + "/tests/onnx/replay.js' '" + x.onnx[i] +
-                           "' '" + x.decisions + "' " + x.names[i],
-                       out);
+    const int rc =
+        runCommand("node '" + src + "/tests/onnx/replay.js' '" + x.onnx[i] +
+                       "' '" + x.decisions + "' " + x.names[i],
+                   out);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("200 inputs, 200 same decisions"), std::string::npos)
         << out;
@@ -688,14 +675,14 @@ TEST(RnnHead, OnnxRuntimeMakesTheReferenceDecisions) {
 TEST(RnnHead, TorchMakesTheReferenceDecisions) {
   const std::string src = HANDWIRE_SOURCE_DIR;
   std::string out;
-  if (run("/usr/bin/python3 -c 'import torch'", out) != 0)
+  if (runCommand("/usr/bin/python3 -c 'import torch'", out) != 0)
     GTEST_SKIP() << "python3-torch is missing (scripts/setup.sh)";
   const Exported x = exportForReplay("torch", 100);
   std::string cmd = "/usr/bin/python3 '" + src +
                     "/tests/export/torch_forward.py' '" + x.decisions + "'";
   for (const std::string &c : x.configs)
     cmd += " '" + c + "'";
-  const int rc = run(cmd, out);
+  const int rc = runCommand(cmd, out);
   EXPECT_EQ(rc, 0) << out;
   for (const std::string &name : x.names)
     EXPECT_NE(out.find(name + ": 100 inputs, 100 same decisions"),

@@ -2,10 +2,12 @@
 // binary exits, and whole-file reads.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -37,5 +39,33 @@ inline std::string slurp(const std::string &path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+// Runs a shell command; returns its exit status (-1 if it did not run) and
+// its stdout and stderr in `output`.
+inline int runCommand(const std::string &cmd, std::string &output) {
+  output.clear();
+  FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p)
+    return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    output.append(buf, n);
+  const int status = ::pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#ifdef HANDWIRE_SOURCE_DIR // defined for the test binaries
+                           // (tests/CMakeLists.txt)
+// Whether node and onnxruntime-node (tests/onnx/node_modules) can replay
+// exported models with tests/onnx/replay.js.
+inline bool haveOnnxRuntime() {
+  std::string out;
+  return runCommand("command -v node", out) == 0 &&
+         runCommand("cd '" HANDWIRE_SOURCE_DIR "/tests/onnx' && node -e "
+                    "\"require('onnxruntime-node')\"",
+                    out) == 0;
+}
+#endif
 
 } // namespace handwire::testing
