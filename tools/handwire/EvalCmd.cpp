@@ -217,10 +217,12 @@ public:
     writeDecisionLines(text_, net.name, records);
     if (withFeatures_)
       writeDecisionFeatures(features_, records, net.featureDim());
-    if (text_.flush() && (!withFeatures_ || features_.flush()))
-      return true;
-    std::cerr << "handwire: error: error while writing '" << path_ << "'\n";
-    return false;
+    if (!text_.flush() || (withFeatures_ && !features_.flush())) {
+      std::cerr << "handwire: error: error while writing '" << failed()
+                << "'\n";
+      return false;
+    }
+    return true;
   }
 
   // Closes the files and puts them in place; throws UserError.
@@ -229,11 +231,16 @@ public:
     if (withFeatures_)
       features_.close();
     if (!text_ || (withFeatures_ && !features_))
-      throw UserError("error while writing '" + path_ + "'");
+      throw UserError("error while writing '" + failed() + "'");
     set_->commit();
   }
 
 private:
+  // The file whose stream failed, as the user will find it.
+  std::string failed() const {
+    return text_ ? path_ + kDecisionFeaturesSuffix : path_;
+  }
+
   std::string path_;
   bool withFeatures_ = false;
   std::unique_ptr<OutputSet> set_;
