@@ -3,11 +3,17 @@
 // Transformer of size O(d + L + log N) does nearest neighbour (upper bound);
 // weights as in paper-constructions.md §6.4.
 //
-// Task. Input <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N, points of the cube
-// {+1,-1}^d / sqrt(d) (unit vectors), labels y_i in [L]; output y_i* with
-// i* = argmax_i <x_q, x_i>, on inputs that keep the margin
-// <x_q, x_i*> >= <x_q, x_j> + Delta' for every j != i* (Delta' = 2m/d, the
-// task's margin rounded up to the grid of cube inner products).
+// Task. Input <bos> x_1 y_1 .. x_n y_n x_q, 1 <= n <= N, points x of norm
+// <= r, labels y_i in [L]; output y_i* with i* = argmax_i <x_q, x_i>, on
+// inputs that keep the margin <x_q, x_i*> >= <x_q, x_j> + Delta' for every
+// j != i*. Two forms of points (the task's `points`):
+//   cube:   the corners of {+1,-1}^d / sqrt(d), a token each (its embedding
+//           row holds the point), r = 1, Delta' = 2m/d (the task's margin
+//           rounded up to the grid of cube inner products);
+//   sphere: any unit vectors, continuous inputs (the embedding's feature
+//           matrix writes them into X), r = 1 + 2^-16 (what the task admits
+//           of a float vector's norm), Delta' = Delta.
+// rho = r^2.
 //
 // Notation. M = 2n + 2 <= 2N + 2 tokens at 0-based positions t = 0 .. M-1:
 // <bos> at 0, x_i at 2i - 1, y_i at 2i, x_q at 2n + 1. T(0) .. T(2N+1) a sign
@@ -24,7 +30,8 @@
 // Claim. With delta1 = Delta'/8, delta2 from the read-out margin,
 //   eta1 >= [ln(2N+1) + ln((1-delta1)/delta1)] / g1,
 //   eta2 >= [ln(2N+1) + ln((1-delta2)/delta2)] / g2,
-//   g2 = min(Delta' - 4 delta1, 1 - 3 delta1) = min(Delta'/2, 1 - 3Delta'/8),
+//   g2 = min(Delta' - 4 rho delta1, 2 - rho - 3 rho delta1)
+//      (= min(Delta'/2, 1 - 3Delta'/8) on the cube),
 // the read-out is exact on every valid input, with logit margin
 // >= 1 - 2 delta2.
 //
@@ -33,28 +40,29 @@
 //   T(t-1) scores key t-1 at eta1 and each of the <= t <= 2N+1 other keys at
 //   <= eta1 mu = eta1 - eta1 g1 (causal mask: <bos> sees only itself, whose
 //   value is 0). By the softmax fact (SoftmaxScale.h) the previous token gets
-//   weight >= 1 - delta1. Values are X, vectors of norm 1 or 0, so:
-//   at y_i (previous token x_i): ||Cx - x_i|| <= 2 delta1;
+//   weight >= 1 - delta1. Values are X, vectors of norm <= r, so:
+//   at y_i (previous token x_i): ||Cx - x_i|| <= 2 r delta1;
 //   at x_i, x_q and <bos> (previous token a label, <bos> or none):
-//   ||Cx|| <= delta1.
+//   ||Cx|| <= r delta1.
 // Layer 2 (retrieve the nearest). At x_q the query is eta2 [x_q; 1] and key s
 //   is [Cx_s; 2 isLab_s], so score(s) = eta2 (<x_q, Cx_s> + 2 isLab_s); since
-//   ||x_q|| = 1, Cauchy-Schwarz gives
-//   at y_i:       <x_q, x_i> + 2 - 2 delta1 <= score / eta2
-//                 <= <x_q, x_i> + 2 + 2 delta1,
-//   elsewhere:    score / eta2 <= delta1.
-//   The target y_i* scores >= eta2 (<x_q, x_i*> + 2 - 2 delta1); another
-//   label y_j scores <= eta2 (<x_q, x_i*> - Delta' + 2 + 2 delta1), i.e.
-//   eta2 (Delta' - 4 delta1) less; a non-label scores <= eta2 delta1, i.e.
-//   at least eta2 (1 - 3 delta1) less (<x_q, x_i*> >= -1). So the gap per
+//   ||x_q|| <= r, Cauchy-Schwarz gives
+//   at y_i:       <x_q, x_i> + 2 - 2 rho delta1 <= score / eta2
+//                 <= <x_q, x_i> + 2 + 2 rho delta1,
+//   elsewhere:    score / eta2 <= rho delta1.
+//   The target y_i* scores >= eta2 (<x_q, x_i*> + 2 - 2 rho delta1); another
+//   label y_j scores <= eta2 (<x_q, x_i*> - Delta' + 2 + 2 rho delta1), i.e.
+//   eta2 (Delta' - 4 rho delta1) less; a non-label scores <= eta2 rho
+//   delta1, i.e. at least eta2 (2 - rho - 3 rho delta1) less (<x_q, x_i*>
+//   >= -rho). So the gap per
 //   unit of scale is g2 > 0, there are <= 2N+1 competitors, and y_i* gets
 //   weight >= 1 - delta2. Values are Y (e_{y_s} at labels, 0 elsewhere),
 //   written into Y, which is 0 at x_q: Y[y_i*] >= 1 - delta2 and
 //   Y[c] <= delta2 for every other class c. The read-out is Y: margin
 //   >= 1 - 2 delta2. QED.
 //
-// Precision. |<q, k>| <= 3 per unit of scale at layer 2 (||Cx|| <= 1 plus
-// the shift 2), so the head needs log2(36 / g2) + 1 significand bits
+// Precision. |<q, k>| <= 2 + rho per unit of scale at layer 2 (||Cx|| <= r
+// plus the shift 2), so the head needs log2(36 / g2) + 1 significand bits
 // (HeadCertificate::requiredBits): 11 at the smallest margin 2/16 of d = 16,
 // which fp32 and fp16 have and bf16 (8) does not. A margin too small for the
 // model's precision is refused at the task's `margin` field.
@@ -64,6 +72,7 @@
 #include "constructions/SoftmaxScale.h"
 #include "spec/Vocabulary.h"
 #include "support/Diagnostics.h"
+#include "tasks/TaskSemantics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -78,9 +87,16 @@ struct RetrievalGap {
   double leakage1; // delta1
   double gap;      // g2
 };
-RetrievalGap retrievalGap(double margin) {
+RetrievalGap retrievalGap(double margin, double rho) {
   const double delta1 = margin / 8; // half the margin pays for the copy error
-  return {delta1, std::min(margin - 4 * delta1, 1 - 3 * delta1)};
+  return {delta1,
+          std::min(margin - 4 * rho * delta1, 2 - rho - 3 * rho * delta1)};
+}
+
+// rho = r^2, r the largest norm of a point (see the task).
+double squaredNormBound(const TaskSpec &task) {
+  const double r = task.onSphere() ? 1 + kSphereNormTolerance : 1;
+  return r * r;
 }
 
 // The residual layout for code width k (the notation block above).
@@ -107,16 +123,24 @@ Layout layout(const Spec &spec, int64_t codeWidth) {
   return {spec.task.dimension, spec.task.labels, codeWidth};
 }
 
-// Embeddings: point p -> its coordinates in X (+1/sqrt(d) where bit j of p
-// is 0); label c -> e_c in Y and 1 in isLab; <bos> -> 0. Position t -> 1 in
-// one, T(t) in K, T(t-1) in Q.
-void embed(const Layout &g, const Vocabulary &voc, const SignCode &code,
-           Embedding &e) {
+// Embeddings: on the cube, point p -> its coordinates in X (+1/sqrt(d) where
+// bit j of p is 0); on the sphere, <point> -> 0 and the feature matrix puts
+// the point's vector into X. Label c -> e_c in Y and 1 in isLab; <bos> -> 0.
+// Position t -> 1 in one, T(t) in K, T(t-1) in Q.
+void embed(const Layout &g, const TaskSpec &task, const Vocabulary &voc,
+           const SignCode &code, Embedding &e) {
   const int64_t d = g.d;
-  const float unit = static_cast<float>(1 / std::sqrt(double(d)));
-  for (int64_t p = 0; p < voc.symbolCount; ++p)
-    for (int64_t j = 0; j < d; ++j)
-      e.token(p, g.X() + j) = (p >> j) & 1 ? -unit : unit;
+  if (task.onSphere()) {
+    Matrix feature = Matrix::Zero(g.width(), d);
+    feature.block(g.X(), 0, d, d).setIdentity();
+    e.feature = std::move(feature);
+    e.featureNorm = 1 + kSphereNormTolerance;
+  } else {
+    const float unit = static_cast<float>(1 / std::sqrt(double(d)));
+    for (int64_t p = 0; p < voc.symbolCount; ++p)
+      for (int64_t j = 0; j < d; ++j)
+        e.token(p, g.X() + j) = (p >> j) & 1 ? -unit : unit;
+  }
   for (int64_t c = 0; c < g.L; ++c) {
     e.token(voc.firstLabelToken + c, g.Y() + c) = 1;
     e.token(voc.firstLabelToken + c, g.IS_LAB()) = 1;
@@ -179,10 +203,11 @@ public:
     const int64_t d = task.dimension, L = task.labels, N = task.maxLength;
     const double margin = task.effectiveMargin(); // Delta'
     const double leakage2 = leakageForReadoutMargin(m.margin);
-    const RetrievalGap retrieval = retrievalGap(margin);
+    const double rho = squaredNormBound(task);
+    const RetrievalGap retrieval = retrievalGap(margin, rho);
     const int64_t competitors = 2 * N + 1; // every key but the target
-    // The retrieval head's logits reach 3 per unit of scale.
-    constexpr double kRetrievalLogitBound = 3;
+    // The retrieval head's logits reach 2 + rho per unit of scale.
+    const double retrievalLogitBound = 2 + rho;
 
     // Codes for positions 0 .. 2N+1 (codeword t is position t).
     Code code = makeCode(codeRequest(spec, m), progress);
@@ -212,7 +237,7 @@ public:
     retrieve.head = "layers.1.heads.0";
     retrieve.gap = retrieval.gap;
     retrieve.leakage = leakage2;
-    retrieve.logitBound = kRetrievalLogitBound;
+    retrieve.logitBound = retrievalLogitBound;
     retrieve.layer = 1;
     // Cx = sum_j a_j x_j: the stored point (1 rounding), each weight's stored
     // exponential (1; the sum and division are in the chain's gamma terms),
@@ -227,7 +252,7 @@ public:
     const double eta1 = head1.scale, eta2 = head2.scale;
 
     TransformerBody &body = std::get<TransformerBody>(net.body);
-    embed(g, voc, code.vectors, body.embed);
+    embed(g, task, voc, code.vectors, body.embed);
     copyPreviousPoint(g, eta1, body.layers[0].heads[0]);
     retrieveNearestLabel(g, eta2, body.layers[1].heads[0]);
 
@@ -257,9 +282,12 @@ public:
     why.precision(4);
     why << "copy within leakage " << retrieval.leakage1
         << " = margin/8, so the nearest label leads every other key by "
-        << retrieval.gap << " per unit of scale (margin " << margin
-        << " = Hamming " << task.hammingMargin() << " at d = " << d
-        << "); the retrieved one-hot label leads by the read-out margin";
+        << retrieval.gap << " per unit of scale (margin " << margin;
+    if (task.onSphere())
+      why << ", points of norm <= 1 + 2^-16 in R^" << d;
+    else
+      why << " = Hamming " << task.hammingMargin() << " at d = " << d;
+    why << "); the retrieved one-hot label leads by the read-out margin";
     cert.argument = why.str();
     checkHeadCertificates(cert, net.precision);
     return net;
@@ -274,6 +302,7 @@ private:
     if (selectionCertifiable(retrieve, m.precision))
       return;
     const int64_t d = task.dimension;
+    const double rho = squaredNormBound(task);
     std::string wider; // the precisions that keep this margin
     for (Precision p : {Precision::F16, Precision::F32, Precision::F64})
       if (significandBits(p) > significandBits(m.precision) &&
@@ -281,14 +310,29 @@ private:
         wider += std::string(wider.empty() ? "" : ", ") + precisionName(p);
     std::ostringstream os;
     os.precision(4);
-    os << "margin " << task.margin << " (Hamming distance "
-       << task.hammingMargin() << " at d = " << d
-       << ") leaves the nearest-neighbour head a logit gap of " << retrieve.gap
+    os << "margin " << task.margin;
+    if (!task.onSphere())
+      os << " (Hamming distance " << task.hammingMargin() << " at d = " << d
+         << ")";
+    os << " leaves the nearest-neighbour head a logit gap of " << retrieve.gap
        << " per unit of scale, within the rounding of its scores in "
        << precisionName(m.precision) << " (no softmax scale certifies it)";
+    if (task.onSphere()) {
+      double fits = 0; // the smallest margin 2^-k that does, if any
+      for (double margin = 2; margin > task.margin; margin /= 2) {
+        retrieve.gap = retrievalGap(margin, rho).gap;
+        if (selectionCertifiable(retrieve, m.precision))
+          fits = margin;
+      }
+      if (fits > 0)
+        os << ": raise 'margin' to at least " << fits;
+      if (!wider.empty())
+        os << (fits > 0 ? " or use" : ": use") << " precision " << wider;
+      throw UserError(os.str(), task.fieldLoc("margin"));
+    }
     int64_t fits = 0;
     for (int64_t hm = task.hammingMargin() + 1; hm <= d && !fits; ++hm) {
-      retrieve.gap = retrievalGap(2.0 * double(hm) / double(d)).gap;
+      retrieve.gap = retrievalGap(2.0 * double(hm) / double(d), rho).gap;
       if (selectionCertifiable(retrieve, m.precision))
         fits = hm;
     }

@@ -324,6 +324,10 @@ void Analyzer::taskParameter(const ast::Field &f, const TaskParameter &p,
   case TaskParameter::Type::SymbolList:
     symbolList(f.value, p, t.*p.symbols);
     break;
+  case TaskParameter::Type::Choice:
+    if (const auto v = choice(f, p.choices))
+      t.*p.text = *v;
+    break;
   }
 }
 

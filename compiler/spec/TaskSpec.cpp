@@ -141,6 +141,8 @@ int64_t TaskSpec::hammingMargin() const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(h - 1e-9)));
 }
 double TaskSpec::effectiveMargin() const {
+  if (onSphere())
+    return margin;
   return 2.0 * static_cast<double>(hammingMargin()) /
          static_cast<double>(dimension);
 }

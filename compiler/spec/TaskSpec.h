@@ -65,11 +65,14 @@ struct TaskSpec {
   // bounded_dyck: Dyck-(k, m), k bracket types, nesting depth at most m.
   int64_t brackets = 2; // k
   int64_t depth = 2;    // m
-  // nearest_neighbour: points of {+1,-1}^d / sqrt(d), L labels, and the
-  // promised margin Delta: <x_q, x_i*> >= <x_q, x_j> + Delta for j != i*.
-  int64_t dimension = 0; // d
-  int64_t labels = 0;    // L
-  double margin = 0;     // Delta, as written (0 < Delta <= 2)
+  // nearest_neighbour: points of {+1,-1}^d / sqrt(d) (points = cube, one
+  // token each) or any unit vectors of R^d (points = sphere, continuous
+  // inputs), L labels, and the promised margin Delta: <x_q, x_i*> >= <x_q,
+  // x_j> + Delta for j != i*.
+  std::string points = "cube"; // "cube" | "sphere"
+  int64_t dimension = 0;       // d
+  int64_t labels = 0;          // L
+  double margin = 0;           // Delta, as written (0 < Delta <= 2)
   // associative_recall: K distinct keys (the values are the alphabet).
   int64_t keys = 0;
   FieldLocs locs;
@@ -79,7 +82,9 @@ struct TaskSpec {
   // Hamming distance h, so the margin promise is h_j >= h_i* + m with
   // m = ceil(Delta d / 2): Delta rounded up to a multiple of 2/d.
   int64_t hammingMargin() const;
-  double effectiveMargin() const; // 2 m / d
+  // The margin the inputs keep: 2 m / d on the cube, Delta on the sphere.
+  double effectiveMargin() const;
+  bool onSphere() const { return points == "sphere"; }
 };
 
 struct ModelSpec {

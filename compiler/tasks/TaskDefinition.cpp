@@ -110,6 +110,21 @@ TaskParameter symbolListParameter(const char *name, const char *meaning,
   return p;
 }
 
+TaskParameter choiceParameter(const char *name, const char *meaning,
+                              const char *defaultChoice,
+                              std::vector<std::string> choices,
+                              std::string TaskSpec::*field) {
+  TaskParameter p;
+  p.name = name;
+  p.type = TaskParameter::Type::Choice;
+  p.required = false;
+  p.meaning = meaning;
+  p.defaultValue = defaultChoice;
+  p.choices = std::move(choices);
+  p.text = field;
+  return p;
+}
+
 TaskParameter maxLengthParameter(const char *meaning) {
   return integerParameter("max_length", meaning, 2, kMaxTaskLength,
                           &TaskSpec::maxLength);

@@ -29,7 +29,7 @@ namespace handwire {
 // One field of a task block, and of the task's JSON form. Made by the
 // builders below, which keep each type's fields consistent.
 struct TaskParameter {
-  enum class Type { Integer, Number, SymbolList };
+  enum class Type { Integer, Number, SymbolList, Choice };
   const char *name = ""; // as written in .task files and JSON
   Type type = Type::Integer;
   bool required = true;
@@ -43,6 +43,8 @@ struct TaskParameter {
   int64_t TaskSpec::*integer = nullptr;
   double TaskSpec::*number = nullptr;
   std::vector<std::string> TaskSpec::*symbols = nullptr;
+  std::string TaskSpec::*text = nullptr; // Choice: one of `choices`
+  std::vector<std::string> choices;
   // Why values above the maximum are refused, if that deserves more than the
   // plain range: the .task error then ends with ": " and this text (given the
   // value as written). An integer gets it up to kMaxTaskLength.
@@ -59,6 +61,12 @@ TaskParameter numberParameter(const char *name, const char *meaning,
                               double above, double atMost,
                               double TaskSpec::*field,
                               const char *defaultValue = "");
+// One identifier of `choices`; defaultChoice (a literal, one of them) is
+// TaskSpec's initial value.
+TaskParameter choiceParameter(const char *name, const char *meaning,
+                              const char *defaultChoice,
+                              std::vector<std::string> choices,
+                              std::string TaskSpec::*field);
 TaskParameter symbolListParameter(const char *name, const char *meaning,
                                   int64_t min, int64_t max,
                                   std::vector<std::string> TaskSpec::*field);

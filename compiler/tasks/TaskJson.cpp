@@ -24,6 +24,9 @@ json taskToJson(const TaskSpec &task) {
     case TaskParameter::Type::SymbolList:
       j[p.name] = task.*p.symbols;
       break;
+    case TaskParameter::Type::Choice:
+      j[p.name] = task.*p.text;
+      break;
     }
   }
   return j;
@@ -69,6 +72,21 @@ void readParameter(const json &t, const JsonReader &r, const TaskParameter &p,
         r.fail(at, "repeats the symbol \"" + JsonReader::clipped(s) + "\"");
       (task.*p.symbols).push_back(std::move(s));
     }
+    break;
+  }
+  case TaskParameter::Type::Choice: {
+    // Absent in files written before the field existed: the default.
+    if (!r.has(t, p.name))
+      break;
+    const std::string v = r.string(t, p.name, "task.");
+    if (std::find(p.choices.begin(), p.choices.end(), v) == p.choices.end()) {
+      std::string list;
+      for (const std::string &c : p.choices)
+        list += (list.empty() ? "" : ", ") + c;
+      r.fail(field, "must be one of " + list + ", got \"" +
+                        JsonReader::clipped(v) + "\"");
+    }
+    task.*p.text = v;
     break;
   }
   }

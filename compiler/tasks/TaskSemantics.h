@@ -49,4 +49,22 @@ struct NearestExample {
 NearestExample nearestExample(const TaskSpec &task,
                               const std::vector<int32_t> &tokens);
 
+// The same with points = sphere, from the points' vectors (features: d
+// floats per position), in double: the largest <x_q, x_i> and its lead over
+// the runner-up (+inf if n = 1). Ties: the earliest, lead 0.
+struct NearestOnSphere {
+  int64_t index = 0; // i*, 1-based
+  int64_t label = 0; // y_i*
+  double inner = 0;  // <x_q, x_i*>
+  double lead = 0;
+};
+NearestOnSphere nearestOnSphere(const TaskSpec &task,
+                                const std::vector<int32_t> &tokens,
+                                const std::vector<float> &features);
+
+// Points on the sphere are unit vectors up to this in their norm (a float
+// vector is within d 2^-24 of unit length); constructions assume norms <=
+// 1 + kSphereNormTolerance.
+constexpr double kSphereNormTolerance = 0x1p-16;
+
 } // namespace handwire

@@ -105,6 +105,14 @@ TEST(TaskParameters, AreSortedTypedAndIncludeMaxLength) {
       case TaskParameter::Type::SymbolList:
         EXPECT_TRUE(p.symbols && 1 <= p.min && p.min <= p.max) << p.name;
         break;
+      case TaskParameter::Type::Choice:
+        // The default is a choice, and TaskSpec's initial value.
+        ASSERT_TRUE(p.text && !p.choices.empty()) << p.name;
+        EXPECT_EQ(TaskSpec{}.*p.text, p.defaultValue) << p.name;
+        EXPECT_NE(std::find(p.choices.begin(), p.choices.end(),
+                            std::string(p.defaultValue)),
+                  p.choices.end());
+        break;
       }
       // A numeric default is the value TaskSpec starts with.
       if (p.type == TaskParameter::Type::Integer && !p.required &&
@@ -127,7 +135,9 @@ TEST(TaskParameters, RangesKeepTheLimitsTheCodeAssumes) {
     ADD_FAILURE() << "no parameter " << name;
     return TaskParameter{};
   };
-  EXPECT_LE(param(TaskKind::NearestNeighbour, "dimension").max, 16);
+  // Cube points are tokens (checkSpec keeps d <= 16 there); sphere points are
+  // continuous inputs.
+  EXPECT_LE(param(TaskKind::NearestNeighbour, "dimension").max, 1024);
   EXPECT_LE(param(TaskKind::BoundedDyck, "brackets").max, 16);
   EXPECT_LE(param(TaskKind::BoundedDyck, "depth").max, 16);
   for (const TaskDefinition *def : allTaskDefinitions())
@@ -147,6 +157,8 @@ std::string validValue(const TaskParameter &p) {
       list += (i ? ", s" : "s") + std::to_string(i);
     return list + "]";
   }
+  case TaskParameter::Type::Choice:
+    return p.defaultValue;
   }
   return "";
 }
@@ -187,6 +199,8 @@ TEST(TaskParameters, OutOfRangeValuesAreLocatedErrors) {
         bad = {std::to_string(p.min - 1), std::to_string(p.max + 1)};
       else if (p.type == TaskParameter::Type::Number)
         bad = {"0", "-1", "1e9"};
+      else if (p.type == TaskParameter::Type::Choice)
+        bad = {"nothing_of_the_kind", "7"};
       else
         bad = {"[a]", "7"};
       for (const std::string &value : bad) {
@@ -252,7 +266,9 @@ TEST(TaskJson, ReportsAddDerivedQuantitiesOnly) {
     for (const auto &[key, value] : model.items())
       EXPECT_EQ(report.at(key), value) << key;
     if (task.kind == TaskKind::NearestNeighbour) {
-      EXPECT_EQ(report.at("hamming_margin"), task.hammingMargin());
+      if (!task.onSphere()) {
+        EXPECT_EQ(report.at("hamming_margin"), task.hammingMargin());
+      }
     }
   }
 }
@@ -324,8 +340,16 @@ TEST(TaskGenerators, OutputsAreValidUnderTheSemantics) {
       Example ex;
       for (uint64_t i = 0; i < 400; ++i) {
         gen.generate(i, ex);
-        ASSERT_EQ(checkInput(task, ex.tokens), "");
-        ASSERT_EQ(ex.label, groundTruth(task, ex.tokens));
+        // Continuous inputs exactly where the task has them.
+        ASSERT_EQ(ex.features.size(),
+                  ex.tokens.size() *
+                      static_cast<size_t>(
+                          taskDefinition(task.kind).featureDim(task)));
+        ASSERT_EQ(checkInput(task, ex.tokens, ex.features), "");
+        ASSERT_EQ(ex.label, groundTruth(task, ex.tokens, ex.features));
+        if (ex.features.empty()) {
+          ASSERT_EQ(checkInput(task, ex.tokens), "");
+        }
         ASSERT_LE(static_cast<int64_t>(ex.tokens.size()),
                   voc.maxSequenceLength);
         for (int32_t t : ex.tokens)
