@@ -2,6 +2,7 @@
 // GFLOP/s (multiply-adds x 2, from the plan's count), and JIT compile time.
 //   build/bench/handwire_bench --benchmark_filter=IndexLookup
 // Machines here are noisy: compare ratios within one run.
+#include "PointsAsFeatures.h"
 #include "TestSpecs.h"
 
 #include "Pipeline.h"
@@ -101,14 +102,17 @@ std::vector<Example> inputs(const Spec &spec, int count) {
   return out;
 }
 
+// `features`: per example, its continuous inputs (none: token-only).
 void runOn(benchmark::State &state, const Backend &b, const Network &net,
-           const std::vector<Example> &xs, double flopsPerInput) {
+           const std::vector<Example> &xs, double flopsPerInput,
+           const std::vector<std::vector<float>> *features = nullptr) {
   std::vector<double> logits(static_cast<size_t>(net.classCount));
   size_t i = 0;
   for (auto _ : state) {
-    const Example &ex = xs[i++ % xs.size()];
+    const size_t k = i++ % xs.size();
+    const Example &ex = xs[k];
     b.logits(ex.tokens.data(), static_cast<int64_t>(ex.tokens.size()),
-             logits.data());
+             features ? (*features)[k].data() : nullptr, logits.data());
     benchmark::DoNotOptimize(logits.data());
   }
   state.SetItemsProcessed(state.iterations());
@@ -223,6 +227,19 @@ void BM_NearestNeighbourTwoLayer_Jit(benchmark::State &state) {
   JitBackend jit(*b.net);
   runOn(state, jit, *b.net, inputs(b.spec, 8),
         jit.plan().flops(b.net->maxSequenceLength));
+}
+// The same model with its points as continuous inputs (X read from F = d
+// numbers per position: tests/unit/PointsAsFeatures.h), on the same inputs.
+void BM_NearestNeighbourTwoLayer_JitFeatures(benchmark::State &state) {
+  const Built &b = construction("NearestNeighbourTransformer", state.range(0));
+  const Network copy = testing::pointsAsFeatures(*b.net);
+  JitBackend jit(copy);
+  const std::vector<Example> xs = inputs(b.spec, 8);
+  std::vector<std::vector<float>> features;
+  for (const Example &ex : xs)
+    features.push_back(testing::pointsOf(*b.net, ex.tokens));
+  runOn(state, jit, copy, xs, jit.plan().flops(b.net->maxSequenceLength),
+        &features);
 }
 void BM_NearestNeighbourTwoLayer_Reference(benchmark::State &state) {
   const Built &b = construction("NearestNeighbourTransformer", state.range(0));
@@ -355,6 +372,11 @@ BENCHMARK(BM_EqualityTwoLayer_Jit)
     ->Arg(65536)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NearestNeighbourTwoLayer_Jit)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Arg(65536)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighbourTwoLayer_JitFeatures)
     ->Arg(1024)
     ->Arg(4096)
     ->Arg(65536)

@@ -12,26 +12,28 @@ using namespace llvm;
 
 // Keys and values of every position in K and V; layer 0 reads its folded
 // tables in place instead, except for 16-bit sums of a token and a position
-// table, which are rounded once per input.
+// table, which are rounded once per input, and for keys or values with a
+// feature part, added once per input.
 Emitter::HeadSources Emitter::headSources(size_t l, const HeadPlan &h) const {
   const bool lowp = plan_.storage.has_value();
   HeadSources s;
   s.tables = l == 0 && plan_.foldLayer0;
-  s.keysInK = !h.uniform &&
-              (!s.tables || (lowp && h.keyTok.present && h.keyPos.present));
-  s.valuesInV = !s.tables || (lowp && h.valueTok.present && h.valuePos.present);
+  s.keysInK = !h.uniform && (!s.tables || !h.keyFeat.empty() ||
+                             (lowp && h.keyTok.present && h.keyPos.present));
+  s.valuesInV = !s.tables || !h.valueFeat.empty() ||
+                (lowp && h.valueTok.present && h.valuePos.present);
   return s;
 }
 
 // Head h of layer l on the rows first .. rows_ - 1: U[r] += output * o_r.
 void Emitter::attentionHead(size_t l, const HeadPlan &h, Value *first) {
   const HeadSources src = headSources(l, h);
+  if (src.keysInK || src.valuesInV)
+    loop(c64(0), length_, [&](Value *j) { keysAndValuesAt(l, h, src, j); });
   if (h.walsh) {
     walshHead(h, src);
     return;
   }
-  if (src.keysInK || src.valuesInV)
-    loop(c64(0), length_, [&](Value *j) { keysAndValuesAt(l, h, src, j); });
   if (h.uniform && l + 1 < plan_.layers.size()) {
     uniformPrefixHead(h, src);
     return;
@@ -75,7 +77,7 @@ void Emitter::uniformPrefixHead(const HeadPlan &h, const HeadSources &src) {
 // first = 0): their scores in BlockScores, then each row's softmax.
 void Emitter::blockedHead(size_t l, const HeadPlan &h, const HeadSources &src) {
   HW_ASSERT(l + 1 < plan_.layers.size() && !plan_.storage &&
-                (l == 0 ? src.tables && !src.keysInK : src.keysInK),
+                (src.keysInK || (l == 0 && src.tables)),
             "blocked scores are planned for fp32 layers that keep "
             "every row");
   Value *X = region(ScratchRegion::Residual),
@@ -84,8 +86,9 @@ void Emitter::blockedHead(size_t l, const HeadPlan &h, const HeadSources &src) {
   loop(c64(0), B.CreateUDiv(add(rows_, c64(kQueryBlock - 1)), c64(kQueryBlock)),
        [&](Value *blk) {
          Value *r0 = mul(blk, c64(kQueryBlock));
+         // Keys in K are whole; layer 0's table keys add their token part.
          blockScores(h, r0, rows_, X, SB,
-                     l == 0 ? addr(h.keyPosByDim.get()) : K);
+                     src.keysInK ? K : addr(h.keyPosByDim.get()), !src.keysInK);
          Value *nb =
              B.CreateSub(B.CreateBinaryIntrinsic(
                              Intrinsic::smin, add(r0, c64(kQueryBlock)), rows_),
@@ -256,10 +259,11 @@ void Emitter::scoreTiles(const HeadPlan &h, Value *keyTiles, int64_t R,
 // Scores of the query rows r0 .. r0 + kQueryBlock - 1 of a blocked head
 // (HeadPlan::blockedScores) against keys 0 .. min(r0 + kQueryBlock, rows)
 // - 1, into SB (row stride paddedKeys): queries, the token part of layer
-// 0's keys, then scoreTiles over `keys` (tile-major). Rows past the last
-// repeat it, and lanes past a row's keys are computed but never read.
+// 0's keys (`tokenPart`: not in `keys`), then scoreTiles over `keys`
+// (tile-major). Rows past the last repeat it, and lanes past a row's keys are
+// computed but never read.
 void Emitter::blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
-                          Value *SB, Value *keys) {
+                          Value *SB, Value *keys, bool tokenPart) {
   const int64_t R = kQueryBlock, dk = h.dk, stride = h.paddedKeys;
   Value *QB = region(ScratchRegion::BlockQueries);
   Value *last = B.CreateSub(rows, c64(1));
@@ -269,15 +273,15 @@ void Emitter::blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
            false, true);
   });
   Value *n = B.CreateBinaryIntrinsic(Intrinsic::smin, add(r0, c64(R)), rows);
-  const FoldedTable &kt = h.keyTok;
+  const bool tokens = tokenPart && h.keyTok.present;
   // The token part: q . keyTok[t] once per token and gathered per key when
   // there are fewer tokens than half the keys (every block scores all
   // tokens, the rows average M/2 keys); else one dot product per key.
   const bool perToken = 2 * plan_.tokenCount <= stride;
-  if (kt.present)
+  if (tokens)
     loop(c64(0), c64(R),
          [&](Value *b) { tokenScoreRow(h, b, SB, n, perToken); });
-  scoreTiles(h, keys, R, QB, SB, stride, n, kt.present);
+  scoreTiles(h, keys, R, QB, SB, stride, n, tokens);
 }
 
 // Row b of a block: SB[b][j] = q_b . keyTok[w_j] for j < n, gathered from

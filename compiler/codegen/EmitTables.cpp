@@ -29,23 +29,41 @@ void Emitter::tokenKeyScores(const FoldedTable &kt, int64_t dk, Value *q,
   });
 }
 
+// Key k (dk floats) of position j into row j of a blocked head's Keys,
+// tile-major (ForwardPlan.h).
+void Emitter::storeKeyTiles(const HeadPlan &h, Value *k, Value *j) {
+  Value *K = region(ScratchRegion::Keys);
+  Value *lane = B.CreateAnd(j, c64(kKeyTile - 1));
+  Value *base = add(mul(B.CreateSub(j, lane), c64(h.dk)), lane); // c = 0
+  loop(c64(0), c64(h.dk),
+       [&](Value *c) { st(ld(k, c), K, add(base, mul(c, c64(kKeyTile)))); });
+}
+
 // The key and value of position j of head h (layer l) that src says are
 // written per input: to row j of Keys (tile-major for blocked heads) and of
-// Values.
+// Values. From layer 0's tables: their sum, plus the feature part (fp32
+// plans only: ForwardPlan.h), or rounded (16-bit sums of two tables).
 void Emitter::keysAndValuesAt(size_t l, const HeadPlan &h,
                               const HeadSources &src, Value *j) {
   Value *K = region(ScratchRegion::Keys), *V = region(ScratchRegion::Values);
   Value *kj = at(K, mul(j, c64(h.dk)));
   Value *vj = at(V, mul(j, c64(h.dv)));
   if (src.tables) {
-    if (src.keysInK)
-      loop(c64(0), c64(h.dk), [&](Value *c) {
-        st(rnd(tableSum(h.keyTok, h.keyPos, j, c)), kj, c);
-      });
+    auto fromTables = [&](const FoldedTable &tt, const FoldedTable &pt,
+                          const CompactMatrix &feat, int64_t n, Value *out) {
+      loop(c64(0), c64(n),
+           [&](Value *c) { st(rnd(tableSum(tt, pt, j, c)), out, c); });
+      if (!feat.empty())
+        matvec(feat, featureRow(j), out, true);
+    };
+    if (src.keysInK) { // blocked: through Query (free until the rows)
+      Value *k = h.blockedScores ? region(ScratchRegion::Query) : kj;
+      fromTables(h.keyTok, h.keyPos, h.keyFeat, h.dk, k);
+      if (h.blockedScores)
+        storeKeyTiles(h, k, j);
+    }
     if (src.valuesInV)
-      loop(c64(0), c64(h.dv), [&](Value *c) {
-        st(rnd(tableSum(h.valueTok, h.valuePos, j, c)), vj, c);
-      });
+      fromTables(h.valueTok, h.valuePos, h.valueFeat, h.dv, vj);
     return;
   }
   // Projected from x_j: a row of X, or (an unfolded layer 0 of a one-layer
@@ -58,10 +76,7 @@ void Emitter::keysAndValuesAt(size_t l, const HeadPlan &h,
   if (src.keysInK && h.blockedScores) { // tile-major (ForwardPlan.h)
     Value *Q = region(ScratchRegion::Query);
     matvec(h.key, xj, Q, false, true); // Q: free until the rows
-    Value *lane = B.CreateAnd(j, c64(kKeyTile - 1));
-    Value *base = add(mul(B.CreateSub(j, lane), c64(h.dk)), lane); // c = 0
-    loop(c64(0), c64(h.dk),
-         [&](Value *c) { st(ld(Q, c), K, add(base, mul(c, c64(kKeyTile)))); });
+    storeKeyTiles(h, Q, j);
   } else if (src.keysInK) {
     matvec(h.key, xj, kj, false, true);
   }

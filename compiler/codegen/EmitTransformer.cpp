@@ -22,14 +22,23 @@ void Emitter::transformer() {
   readout(at(X, mul(B.CreateSub(rows_, c64(1)), c64(D))));
 }
 
-// x = tok[w_i] + pos[i], stored.
+// x = tok[w_i] + pos[i] (+ feature f_i), stored. With continuous inputs the
+// sum is rounded once, after the feature part (as the reference rounds X).
 void Emitter::embedRow(Value *i, Value *x) {
   const int64_t D = plan_.width;
   Value *tok = addr(plan_.tokenTable), *pos = addr(plan_.positionTable);
   Value *t = at(tok, mul(token(i), c64(D)));
   Value *q = at(pos, mul(i, c64(D)));
-  loop(c64(0), c64(D),
-       [&](Value *c) { st(rnd(B.CreateFAdd(ld(t, c), ld(q, c))), x, c); });
+  const bool features = !plan_.feature.empty();
+  loop(c64(0), c64(D), [&](Value *c) {
+    Value *v = B.CreateFAdd(ld(t, c), ld(q, c));
+    st(features ? v : rnd(v), x, c);
+  });
+  if (!features)
+    return;
+  matvec(plan_.feature, featureRow(i), at(x, c64(plan_.featureRow0)), true);
+  if (plan_.storage)
+    loop(c64(0), c64(D), [&](Value *c) { st(rnd(ld(x, c)), x, c); });
 }
 
 // Layer l on the rows it updates: every row, or the last row of the last

@@ -1,6 +1,7 @@
 // A Walsh head (ForwardPlan.h, WalshHeadPlan): the values of every position
-// into V, the precompiled kernel (WalshKernel.cpp) for every row's output,
-// then U[r] += output * o_r.
+// into V (values with a feature part are there already: attentionHead wrote
+// them per input), the precompiled kernel (WalshKernel.cpp) for every row's
+// output, then U[r] += output * o_r.
 #include "codegen/Emitter.h"
 #include "codegen/WalshKernel.h"
 

@@ -55,6 +55,10 @@ private:
     return B.CreateSExt(B.CreateLoad(i32, B.CreateGEP(i32, base, i)), i64);
   }
   Value *token(Value *j) { return idx(tokens_, j); }
+  // Position j's continuous input f_j (plan_.featureDim floats).
+  Value *featureRow(Value *j) {
+    return at(features_, mul(j, c64(plan_.featureDim)));
+  }
   // int32 base[i] = v (an i64, truncated).
   void sti(Value *v, Value *base, Value *i) {
     B.CreateStore(B.CreateTrunc(v, i32), B.CreateGEP(i32, base, i));
@@ -113,7 +117,7 @@ private:
   void scoreTiles(const HeadPlan &h, Value *keyTiles, int64_t R, Value *QB,
                   Value *S, int64_t stride, Value *n, bool accumulate);
   void blockScores(const HeadPlan &h, Value *r0, Value *rows, Value *X,
-                   Value *SB, Value *keys);
+                   Value *SB, Value *keys, bool tokenPart);
   void tokenScoreRow(const HeadPlan &h, Value *b, Value *SB, Value *n,
                      bool perToken);
 
@@ -127,6 +131,7 @@ private:
                       Value *n);
   void keysAndValuesAt(size_t l, const HeadPlan &h, const HeadSources &src,
                        Value *j);
+  void storeKeyTiles(const HeadPlan &h, Value *k, Value *j);
   void spmv(const HybMatrix &W, Value *x, Value *out, Value *bias);
 
   // --- EmitMlp.cpp ---
@@ -173,8 +178,8 @@ private:
   llvm::PointerType *ptr;
   llvm::Function *fn_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;
-  // features_: the continuous inputs (length x plan_.featureDim floats), or
-  // null when the model has none (ForwardFn).
+  // features_: the continuous inputs (length x plan_.featureDim floats; read
+  // only if plan_.featureDim > 0, else possibly null: ForwardFn).
   Value *tokens_ = nullptr, *length_ = nullptr, *features_ = nullptr,
         *scratch_ = nullptr, *logits_ = nullptr;
   // The scratch regions (plan_.scratch), by ScratchRegion.

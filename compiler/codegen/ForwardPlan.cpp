@@ -29,6 +29,15 @@ CompactMatrix compact(const Matrix &m) {
   return c;
 }
 
+// W feature for a projection W compacted to [c0, c1) and the embedding's
+// (D, F) feature matrix: (W.rows, F), compacted over F (empty if zero).
+CompactMatrix featurePart(const CompactMatrix &W, const Matrix &feature) {
+  if (W.empty())
+    return compact(Matrix::Zero(W.rows, 0));
+  const Eigen::Map<const Matrix> w(W.w.data(), W.rows, W.width());
+  return compact(w * feature.middleRows(W.c0, W.width()));
+}
+
 } // namespace
 
 void FoldedTable::materialize() {
@@ -283,10 +292,19 @@ void foldKeys(const Embedding &embed, const AttentionHead &h,
               std::optional<StorageFormat> storage, bool deep, HeadPlan &hp) {
   hp.keyTok = fold(embed.token.dense(), h.key.dense(), hp.key);
   hp.keyPos = fold(embed.position.dense(), h.key.dense(), hp.key);
+  if (embed.featureDim() > 0)
+    hp.keyFeat = featurePart(hp.key, embed.feature.dense());
+  HW_ASSERT(!storage || hp.keyFeat.empty(),
+            "16-bit plans with continuous inputs do not fold layer 0");
   // 16-bit keys from both tables are summed and rounded per input
-  // (ForwardPlan.h), so they need no transposed table.
+  // (ForwardPlan.h), and keys with a feature part are written per input
+  // too, so they need no transposed table.
   const bool summed = storage && hp.keyTok.present && hp.keyPos.present;
-  if (hp.keyPos.present && !summed) { // allocated, no page touched
+  if (!hp.keyFeat.empty()) {
+    // Written per input in the tile-major layout, as later layers' keys.
+    hp.blockedScores = deep;
+    hp.paddedKeys = deep ? paddedToTiles(embed.position.rows()) : 0;
+  } else if (hp.keyPos.present && !summed) { // allocated, no page touched
     hp.paddedKeys = paddedToTiles(hp.keyPos.rows);
     hp.keyPosByDim = allocateHugeFloats(hp.dk * hp.paddedKeys);
     hp.blockedScores = !storage && deep;
@@ -307,6 +325,10 @@ void foldValues(const Embedding &embed, const AttentionHead &h,
                 std::optional<StorageFormat> storage, HeadPlan &hp) {
   hp.valueTok = fold(embed.token.dense(), h.value.dense(), hp.value);
   hp.valuePos = fold(embed.position.dense(), h.value.dense(), hp.value);
+  if (embed.featureDim() > 0)
+    hp.valueFeat = featurePart(hp.value, embed.feature.dense());
+  HW_ASSERT(!storage || hp.valueFeat.empty(),
+            "16-bit plans with continuous inputs do not fold layer 0");
   hp.valueTok.materialize();
   hp.valuePos.materialize();
   if (storage && !(hp.valueTok.present && hp.valuePos.present)) {
@@ -324,11 +346,17 @@ void planWalsh(const Embedding &embed, const AttentionHead &h,
     hp.notWalsh = "its queries depend on the token";
     return;
   }
+  if (embed.featureDim() > 0 &&
+      !featurePart(hp.query, embed.feature.dense()).empty()) {
+    hp.notWalsh = "its queries depend on the continuous inputs";
+    return;
+  }
   const FoldedTable queryPos =
       fold(embed.position.dense(), h.query.dense(), hp.query);
-  hp.walsh = planWalshHead(
-      {queryPos, hp.keyPos, hp.valueTok, hp.valuePos, hp.dk, hp.dv, maxLength},
-      hp.notWalsh);
+  hp.walsh =
+      planWalshHead({queryPos, hp.keyPos, hp.valueTok, hp.valuePos,
+                     hp.valueFeat, embed.featureNorm, hp.dk, hp.dv, maxLength},
+                    hp.notWalsh);
   if (!hp.walsh)
     return;
   hp.keyPosByDim.reset();
@@ -353,7 +381,8 @@ HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
     if (!hp.uniform)
       foldKeys(t.embed, h, p.storage, depth > 1, hp);
     foldValues(t.embed, h, p.storage, hp);
-    if (hp.blockedScores && !hp.keyTok.present)
+    // Scores that depend on positions only (no token or feature part).
+    if (hp.blockedScores && !hp.keyTok.present && hp.keyFeat.empty())
       planWalsh(t.embed, h, net.maxSequenceLength, hp);
   }
   // Later layers of fp32 plans that keep every row score in blocks too,
@@ -365,12 +394,29 @@ HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
   return hp;
 }
 
+// The rows of the embedding's feature matrix that are not zero (the residual
+// columns the continuous inputs write), compacted over F.
+void planFeatures(const Embedding &embed, ForwardPlan &p) {
+  p.featureDim = embed.featureDim();
+  if (p.featureDim == 0)
+    return;
+  const Matrix &feature = embed.feature.dense();
+  const CompactMatrix rows = compact(Matrix(feature.transpose()));
+  if (rows.empty())
+    return; // the inputs change nothing
+  p.featureRow0 = rows.c0;
+  p.feature = compact(feature.middleRows(rows.c0, rows.width()));
+}
+
 void planTransformer(const Network &net, ForwardPlan &p) {
   const TransformerBody &t = net.transformer();
   p.tokenTable = t.embed.token.dense().data();
   p.positionTable = t.embed.position.dense().data();
+  planFeatures(t.embed, p);
+  // 16-bit: folding is exact only if rounding tok + pos (+ feature f) is.
   if (p.storage)
     p.foldLayer0 =
+        p.feature.empty() &&
         embeddingSumIsExact(t.embed.token.dense(), t.embed.position.dense());
   // An identity layer leaves x as it is (16-bit plans too: x is stored
   // rounded, and rounding it again changes nothing), so only the layers that
@@ -499,9 +545,12 @@ ForwardPlan planForward(const Network &input,
                         std::optional<StorageFormat> storage) {
   ForwardPlan p;
   p.storage = storage;
+  // Continuous inputs are planned dense (the reference's sparse one-layer
+  // pass has none either).
   const bool sparseOneLayer =
       input.isTransformer() && input.hasSparseTransformerWeights() &&
-      input.transformer().computingLayers().size() == 1 && !storage;
+      input.transformer().computingLayers().size() == 1 && !storage &&
+      input.transformer().embed.featureDim() == 0;
   const Network &net = plannedNetwork(input, sparseOneLayer, p);
   p.width = net.width;
   p.classes = net.classCount;
@@ -645,6 +694,11 @@ double ForwardPlan::flops(int64_t M) const {
                                sparse->mlpOut.nonZeros) +
            static_cast<double>(readout.rows * readout.width());
   }
+  auto size = [](const CompactMatrix &m) {
+    return static_cast<double>(m.rows * m.width());
+  };
+  // Continuous inputs: each embedded row, and layer 0's feature parts.
+  f += (layers.size() > 1 ? static_cast<double>(M) : 1) * size(feature);
   for (size_t l = 0; l < layers.size(); ++l) {
     const bool last = l + 1 == layers.size();
     const double rows = last ? 1 : static_cast<double>(M);
@@ -666,13 +720,13 @@ double ForwardPlan::flops(int64_t M) const {
              static_cast<double>(M) *
                  (static_cast<double>(h.dv) *
                       (4 + static_cast<double>(w.tapOffsets.size())) +
-                  static_cast<double>(h.output.rows * h.output.width()));
+                  static_cast<double>(h.output.rows * h.output.width()) +
+                  size(h.valueFeat));
         continue;
       }
       const double keys =
-          l == 0 ? 0
-                 : static_cast<double>(M) * (h.key.rows * h.key.width() +
-                                             h.value.rows * h.value.width());
+          static_cast<double>(M) * (l == 0 ? size(h.keyFeat) + size(h.valueFeat)
+                                           : size(h.key) + size(h.value));
       f += keys + rows * static_cast<double>(h.query.rows * h.query.width()) +
            (h.uniform && !last
                 ? rows * static_cast<double>(h.dv)

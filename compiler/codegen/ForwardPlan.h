@@ -16,6 +16,14 @@
 //    are computed position-parallel. A table that is identically zero is
 //    dropped; a projection that is a scaled identity on a block becomes a
 //    scaled slice of the embedding (no matrix product at all).
+//  - Continuous inputs (Embedding::feature, F > 0): every materialized row
+//    gains feature f_i (its non-zero rows only, compacted over F), and layer
+//    0's keys and values a third folded part, K feature and V feature
+//    ((dk, F), (dv, F); dropped if zero). A key or value with a feature part
+//    is written per input (tables plus that part times f_j) instead of read
+//    in place, so the score and mix loops stay as they are; a Walsh head
+//    (position-only queries and keys) takes values with a feature part, its
+//    error bound grown by max_c ||(V feature)_c||_2 featureNorm.
 //  - Every projection is compacted to the range of columns where it is not
 //    zero (the constructions write disjoint blocks of the residual stream).
 //  - A head whose query is identically zero attends uniformly: no scores;
@@ -49,6 +57,10 @@
 //  - A key or value that comes from one folded table is that table rounded
 //    once, at plan time; one that sums a token and a position table is summed
 //    in fp32 and rounded per input (materialized, like later layers' keys).
+//  - With continuous inputs the reference rounds x_j = tok + pos + feature f_j,
+//    which is not exact for arbitrary f_j, so K x_j is not K tok + K pos + (K
+//    feature) f_j after rounding: a 16-bit plan whose feature matrix is not
+//    zero does not fold layer 0.
 #pragma once
 
 #include "ir/Network.h"
@@ -143,6 +155,10 @@ struct HeadPlan {
   CompactMatrix query, key, value, output;
   // Layer 0 only: keys/values of position j = tok[w_j] + pos[j].
   FoldedTable keyTok, keyPos, valueTok, valuePos;
+  // Layer 0 of an fp32 plan with continuous inputs: K feature and V feature,
+  // (dk, F) and (dv, F) compacted over F, empty if zero. Position j's key
+  // (value) gains keyFeat f_j (valueFeat f_j); it is then written per input.
+  CompactMatrix keyFeat, valueFeat;
   // keyPos transposed in tiles of kKeyTile positions, tile-major: position
   // j's key component c at (j / kKeyTile) dk kKeyTile + c kKeyTile + j %
   // kKeyTile, zero-padded to paddedKeys positions (whole tiles). A tile of
@@ -366,6 +382,12 @@ struct ForwardPlan {
   // Transformer
   const float *tokenTable = nullptr,
               *positionTable = nullptr; // borrowed from the Network
+  // Continuous inputs (F = featureDim floats per position): x_i gains
+  // feature f_i; `feature` is the rows [featureRow0, featureRow0 +
+  // feature.rows) of the (D, F) matrix where it is not zero, compacted over
+  // F (empty: the inputs change nothing, or F = 0).
+  int64_t featureDim = 0, featureRow0 = 0;
+  CompactMatrix feature;
   std::vector<LayerPlan> layers;
   std::vector<size_t> networkLayer; // per planned layer: its network index
   size_t networkLayers = 0;         // the network's layers, identities too

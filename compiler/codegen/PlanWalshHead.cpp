@@ -196,7 +196,9 @@ std::vector<int32_t> codewordWeights(const SpanBasis &basis, int64_t words) {
 }
 
 // Largest |value| a component can take: max |token part| + max |position
-// part| over all components.
+// part| over all components, plus the feature part's: component c gains
+// (V feature)_c . f_j, at most ||(V feature)_c||_2 featureNorm by
+// Cauchy-Schwarz (the inputs promise ||f_j||_2 <= featureNorm).
 double largestValue(const PositionHead &h) {
   auto largest = [&](const FoldedTable &t) {
     double m = 0;
@@ -206,7 +208,17 @@ double largestValue(const PositionHead &h) {
           m = std::max(m, std::fabs(double(entry(t, r, c))));
     return m;
   };
-  return largest(h.valueTok) + largest(h.valuePos);
+  double feature = 0;
+  const CompactMatrix &vf = h.valueFeat;
+  for (int64_t c = 0; c < vf.rows && !vf.empty(); ++c) {
+    double norm2 = 0;
+    for (int64_t f = 0; f < vf.width(); ++f) {
+      const double x = vf.w[static_cast<size_t>(c * vf.width() + f)];
+      norm2 += x * x;
+    }
+    feature = std::max(feature, std::sqrt(norm2));
+  }
+  return largest(h.valueTok) + largest(h.valuePos) + feature * h.featureNorm;
 }
 
 // Group coordinates of the non-zero queries (a) and keys (b), -1 for zero

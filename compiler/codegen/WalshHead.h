@@ -9,10 +9,14 @@
 namespace handwire {
 
 // Layer 0's position parts of one head: queries (Q pos[i]) and keys (K
-// pos[j]), and the value tables. The caller has checked that the head's
-// scores depend on positions only (no token part in its queries or keys).
+// pos[j]), and the value tables, with the values' feature part (V feature,
+// empty without continuous inputs, whose norm is at most featureNorm). The
+// caller has checked that the head's scores depend on positions only (no
+// token or feature part in its queries or keys).
 struct PositionHead {
   const FoldedTable &queryPos, &keyPos, &valueTok, &valuePos;
+  const CompactMatrix &valueFeat;
+  double featureNorm = 0;
   int64_t dk = 0, dv = 0, maxLength = 0;
 };
 

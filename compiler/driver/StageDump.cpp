@@ -166,6 +166,9 @@ void dumpLayers(std::ostream &os, const ForwardPlan &p) {
         os << "      folded tables: key tok " << head.keyTok.present << " pos "
            << head.keyPos.present << ", value tok " << head.valueTok.present
            << " pos " << head.valuePos.present << "\n";
+      if (l == 0 && p.featureDim > 0)
+        os << "      feature parts (of F): key " << columns(head.keyFeat)
+           << ", value " << columns(head.valueFeat) << "\n";
       if (!head.notWalsh.empty())
         os << "      not a walsh head: " << head.notWalsh << "\n";
       if (const auto &w = head.walsh)
@@ -190,6 +193,10 @@ std::string dumpPlan(const ForwardPlan &p) {
      << (p.storage ? storageFormatName(*p.storage) : "f32") << "\n";
   if (p.transformer && !p.sparse) {
     os << "  layer 0 folded " << (p.foldLayer0 ? "yes" : "no") << "\n";
+    if (p.featureDim > 0)
+      os << "  continuous inputs: F " << p.featureDim << ", rows ["
+         << p.featureRow0 << ", " << p.featureRow0 + p.feature.rows
+         << ") of the residual, over F " << columns(p.feature) << "\n";
     if (p.networkLayer.size() < p.networkLayers)
       os << "  identity layers (not planned): "
          << p.networkLayers - p.networkLayer.size() << "\n";

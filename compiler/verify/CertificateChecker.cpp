@@ -188,7 +188,7 @@ private:
   }
 
   // Queries and keys of a layer-0 head are projections of x = token[w] +
-  // position[i]. When each comes from one table alone, every query and key
+  // position[i] (+ feature f, which must not reach them). When each comes from one table alone, every query and key
   // the network can form is a row of Q T^T or Q P^T (K likewise), and the
   // logit gap can be measured over all of them. Returns false when the
   // head's inputs mix both tables or are too large to enumerate.
@@ -201,6 +201,14 @@ private:
       return false;
     const Eigen::MatrixXd T = storedDense(e.token, net_.precision),
                           P = storedDense(e.position, net_.precision);
+    // Continuous inputs (embed.feature) that reach the query or the key are
+    // not a finite set to enumerate: such a head is left as declared.
+    if (e.featureDim() > 0) {
+      const Eigen::MatrixXd F = storedDense(e.feature, net_.precision);
+      if ((Q * F).cwiseAbs().maxCoeff() != 0 ||
+          (K * F).cwiseAbs().maxCoeff() != 0)
+        return false;
+    }
     const Eigen::MatrixXd QT = T * Q.transpose(), QP = P * Q.transpose(),
                           KT = T * K.transpose(), KP = P * K.transpose();
     const bool queryByToken = QP.cwiseAbs().maxCoeff() == 0,

@@ -3,6 +3,7 @@
 // for bit, random networks of every shape (through each layer-0 plan: folded
 // tables read alone, summed per input, or not folded), every construction of
 // the registry at N = 64 and 1024, and the precision certificate's verdicts.
+#include "JitAgreement.h"
 #include "RandomNetworks.h"
 #include "TestScale.h"
 #include "TestSpecs.h"
@@ -24,6 +25,7 @@
 namespace handwire {
 namespace {
 
+using handwire::testing::expectSameAsEmulated;
 using handwire::testing::indexLookupSpec;
 using handwire::testing::taskSpec;
 
@@ -95,36 +97,6 @@ TEST(JitLowPrecision, ConversionsRoundLikeTheReference) {
           << w << " + " << b << ": got " << jit[c] << ", want " << want;
       EXPECT_EQ(bitsOf(jit[c]), bitsOf(ref[c]));
     }
-  }
-}
-
-// Logits of the JIT's 16-bit pass and the emulated one on random inputs:
-// decisions equal, logits within lowPrecisionLogitTolerance.
-void expectSameAsEmulated(const Network &net, StorageFormat f, uint64_t seed) {
-  JitBackend jit(net, f);
-  LowPrecisionBackend ref(net, f);
-  EXPECT_EQ(jit.name(), std::string("jit-") + storageFormatName(f));
-  SplitMix64 rng(seed);
-  std::vector<int32_t> tokens;
-  std::vector<double> got(static_cast<size_t>(net.classCount)),
-      want(static_cast<size_t>(net.classCount));
-  for (int trial = 0; trial < 40; ++trial) {
-    const int64_t n =
-        1 + static_cast<int64_t>(rng.below(net.maxSequenceLength));
-    tokens.resize(static_cast<size_t>(n));
-    for (auto &t : tokens)
-      t = static_cast<int32_t>(rng.below(net.tokenCount));
-    jit.logits(tokens.data(), n, got.data());
-    ref.logits(tokens.data(), n, want.data());
-    double scale = 0;
-    for (double w : want)
-      scale = std::max(scale, std::fabs(w));
-    const double tol = lowPrecisionLogitTolerance(net, f, scale);
-    ASSERT_EQ(decision(got.data(), net.classCount),
-              decision(want.data(), net.classCount))
-        << "length " << n;
-    for (int64_t c = 0; c < net.classCount; ++c)
-      ASSERT_NEAR(got[c], want[c], tol) << "length " << n << ", class " << c;
   }
 }
 
