@@ -5,6 +5,8 @@
 #   onnxruntime: `compile --emit onnx`, ONNX Runtime (onnxruntime-node)
 #   torch:       `compile` (safetensors + JSON), PyTorch (torch_forward.py);
 #                python3-onnx's full checker on every .onnx file
+# plus nearest neighbour on the sphere at N = 64 (200 inputs), whose points are
+# continuous inputs replayed from the decision file's sidecar.
 # Usage: crosscheck.sh HANDWIRE SOURCE_DIR onnxruntime|torch
 # Exit 0: all decisions agree; 1: a mismatch or an error; 77: a tool is
 # missing (CTest reports SKIP; scripts/setup.sh installs them).
@@ -104,10 +106,31 @@ rc=$?
 [ "$rc" -eq 1 ] && grep -q "999 same decisions, 1 different" "$TMP/out" ||
   { cat "$TMP/out"; fail "a flipped decision was not reported (exit $rc)"; }
 
+# Continuous inputs: the sphere's points reach the exported model only through
+# the decision file's binary sidecar (FILE.features) and the graph's input
+# `features` (PyTorch: embed.feature), so 0 mismatches means they were read.
+N=64 SAMPLES=200 check sphere_n64 specs/nearest_neighbour_sphere.task
+d=$TMP/sphere_n64
+grep -q '^# features: F transformer=16; .*; sidecar: decisions.txt.features$' "$d/decisions.txt" ||
+  fail "no '# features:' line naming the sidecar in $d/decisions.txt"
+[ -s "$d/decisions.txt.features" ] || fail "no features sidecar next to $d/decisions.txt"
+# A copy of the text file still finds the sidecar its '# features:' line names,
+# and a flipped decision of an input with features is reported.
+awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
+  "$d/decisions.txt" >"$d/flipped.txt"
+if [ "$CASE" = onnxruntime ]; then
+  node tests/onnx/replay.js "$d/nearest_neighbour.transformer.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
+else
+  "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/nearest_neighbour.transformer.json" >"$TMP/out" 2>&1
+fi
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "199 same decisions, 1 different" "$TMP/out" ||
+  { cat "$TMP/out"; fail "a flipped decision of the sphere model was not reported (exit $rc)"; }
+
 # An uncertified Transformer (softmax scale 1) gets most answers wrong: the
 # exported model must reproduce those wrong decisions too, input by input.
 check uncertified specs/index_lookup.task --model transformer -D model.transformer.scale=1 --allow-uncertified
 wrong=$(grep -v '^#' "$TMP/uncertified/decisions.txt" | awk '$2 != $3' | wc -l)
 [ "$wrong" -gt 100 ] || fail "the uncertified model was expected to err often, erred $wrong times"
-echo "$checked models, $SAMPLES inputs each, N = $N: same decisions in $CASE ($(($(date +%s) - start)) s;" \
-  "the uncertified one errs on $wrong inputs, identically)"
+echo "$checked models, $SAMPLES inputs each, N = $N (the sphere's at N = 64: 200, features from the sidecar):" \
+  "same decisions in $CASE ($(($(date +%s) - start)) s; the uncertified one errs on $wrong inputs, identically)"
