@@ -93,18 +93,24 @@ done
 # A deeper model than its construction: identity layers (0 heads, no MLP) in the
 # model file and no node for them in the ONNX graph.
 check two_layers specs/index_lookup.task --model transformer -D model.transformer.layers=3
-# The comparison itself must catch a difference: flip one recorded decision.
-d=$TMP/index_lookup
-awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
-  "$d/decisions.txt" >"$d/flipped.txt"
-if [ "$CASE" = onnxruntime ]; then
-  node tests/onnx/replay.js "$d/index_lookup.transformer.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
-else
-  "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/index_lookup.transformer.json" >"$TMP/out" 2>&1
-fi
-rc=$?
-[ "$rc" -eq 1 ] && grep -q "999 same decisions, 1 different" "$TMP/out" ||
-  { cat "$TMP/out"; fail "a flipped decision was not reported (exit $rc)"; }
+# expect_flip_reported DIR BASE SAME: flips the first recorded decision of the
+# transformer in DIR/decisions.txt (into a copy, flipped.txt) and expects the
+# replay of DIR/BASE.{onnx,json} to report it: SAME same decisions, 1 different.
+expect_flip_reported() {
+  local d=$1 base=$2 same=$3
+  awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
+    "$d/decisions.txt" >"$d/flipped.txt"
+  if [ "$CASE" = onnxruntime ]; then
+    node tests/onnx/replay.js "$d/$base.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
+  else
+    "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/$base.json" >"$TMP/out" 2>&1
+  fi
+  local rc=$?
+  [ "$rc" -eq 1 ] && grep -q "$same same decisions, 1 different" "$TMP/out" ||
+    { cat "$TMP/out"; fail "a flipped decision in $d was not reported (exit $rc)"; }
+}
+# The comparison itself must catch a difference.
+expect_flip_reported "$TMP/index_lookup" index_lookup.transformer 999
 
 # Continuous inputs: the sphere's points reach the exported model only through
 # the decision file's binary sidecar (FILE.features) and the graph's input
@@ -114,18 +120,8 @@ d=$TMP/sphere_n64
 grep -q '^# features: F transformer=16; .*; sidecar: decisions.txt.features$' "$d/decisions.txt" ||
   fail "no '# features:' line naming the sidecar in $d/decisions.txt"
 [ -s "$d/decisions.txt.features" ] || fail "no features sidecar next to $d/decisions.txt"
-# A copy of the text file still finds the sidecar its '# features:' line names,
-# and a flipped decision of an input with features is reported.
-awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
-  "$d/decisions.txt" >"$d/flipped.txt"
-if [ "$CASE" = onnxruntime ]; then
-  node tests/onnx/replay.js "$d/nearest_neighbour.transformer.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
-else
-  "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/nearest_neighbour.transformer.json" >"$TMP/out" 2>&1
-fi
-rc=$?
-[ "$rc" -eq 1 ] && grep -q "199 same decisions, 1 different" "$TMP/out" ||
-  { cat "$TMP/out"; fail "a flipped decision of the sphere model was not reported (exit $rc)"; }
+# The copy flipped.txt still finds the sidecar its '# features:' line names.
+expect_flip_reported "$d" nearest_neighbour.transformer 199
 
 # An uncertified Transformer (softmax scale 1) gets most answers wrong: the
 # exported model must reproduce those wrong decisions too, input by input.
