@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
+#include <tuple>
 
 namespace handwire {
 
@@ -111,9 +113,15 @@ json configOf(const TaskSpec &task, const Network &net,
   j["task"] = taskToJson(task);
   j["architecture"] = architectureName(net.arch);
   j["precision"] = precisionName(net.precision);
+  // What each token and class means and how an input is laid out, derived
+  // from the task, so that a reader needs no compiler source.
   j["vocabulary"] = {{"token_count", net.tokenCount},
                      {"class_count", net.classCount},
-                     {"max_sequence_length", net.maxSequenceLength}};
+                     {"max_sequence_length", net.maxSequenceLength},
+                     {"tokens", vocabularyTokensJson(task)},
+                     {"roles", roleMeaningsJson(task)}};
+  j["input_layout"] = inputLayoutJson(task);
+  j["classes"] = classesJson(task);
   j["width"] = net.width;
   j["residual_blocks"] = json::array();
   for (const auto &b : net.blocks)
@@ -408,6 +416,60 @@ void readHeaderFields(const json &j, const TaskSpec &task, JsonReader &r,
                std::to_string(implied.maxSequenceLength) + " tokens)");
 }
 
+// Where `got` first differs from `want`: the field's path (from `at`) and
+// what is wrong; nullopt if they are equal.
+using Difference = std::optional<std::pair<std::string, std::string>>;
+Difference firstDifference(const json &got, const json &want,
+                           const std::string &at) {
+  if (got.is_object() && want.is_object()) {
+    for (auto it = want.begin(); it != want.end(); ++it) {
+      const std::string field = at + "." + it.key();
+      if (!got.contains(it.key()))
+        return std::pair(field, std::string("is missing"));
+      if (Difference d = firstDifference(got.at(it.key()), it.value(), field))
+        return d;
+    }
+    for (auto it = got.begin(); it != got.end(); ++it)
+      if (!want.contains(it.key()))
+        return std::pair(at + "." + it.key(),
+                         std::string("is not implied by the task"));
+    return std::nullopt;
+  }
+  if (got.is_array() && want.is_array()) {
+    for (size_t i = 0; i < std::min(got.size(), want.size()); ++i)
+      if (Difference d = firstDifference(got[i], want[i],
+                                         at + "[" + std::to_string(i) + "]"))
+        return d;
+    if (got.size() != want.size())
+      return std::pair(at, "has " + std::to_string(got.size()) +
+                               " entries, but the task implies " +
+                               std::to_string(want.size()));
+    return std::nullopt;
+  }
+  if (got != want)
+    return std::pair(at, "is " + JsonReader::shown(got) +
+                             ", but the task implies " +
+                             JsonReader::shown(want));
+  return std::nullopt;
+}
+
+// The task's self-description (vocabulary.tokens and .roles, input_layout,
+// classes): optional, since older files lack it, but a file that has it must
+// say what the task implies, or a reader trusting it would be misled.
+void checkDescription(const json &j, const TaskSpec &task,
+                      const JsonReader &r) {
+  const json &voc = j.at("vocabulary"); // readHeaderFields checked it
+  const std::tuple<const json &, const char *, const char *, json> sections[] =
+      {{voc, "tokens", "vocabulary.tokens", vocabularyTokensJson(task)},
+       {voc, "roles", "vocabulary.roles", roleMeaningsJson(task)},
+       {j, "input_layout", "input_layout", inputLayoutJson(task)},
+       {j, "classes", "classes", classesJson(task)}};
+  for (const auto &[parent, key, path, want] : sections)
+    if (parent.contains(key))
+      if (Difference d = firstDifference(parent.at(key), want, path))
+        r.fail(d->first, d->second);
+}
+
 // Width, residual blocks, provenance and certificate.
 void readLayoutFields(const json &j, JsonReader &r, Network &net) {
   net.width = r.integer(j, "width", "", 1, int64_t(1) << 30);
@@ -509,6 +571,7 @@ LoadedModel readModelText(const std::string &configText,
   m.task = taskFromJson(r.get(j, "task", ""), r);
   Network &net = m.net;
   readHeaderFields(j, m.task, r, net);
+  checkDescription(j, m.task, r);
   readLayoutFields(j, r, net);
 
   const std::string weightsName = r.name(j, "weights", "");

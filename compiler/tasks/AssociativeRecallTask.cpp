@@ -96,6 +96,42 @@ public:
     return task.alphabet[static_cast<size_t>(cls)];
   }
 
+  std::vector<TokenGroup> tokenGroups(const TaskSpec &task,
+                                      const Vocabulary &voc) const override {
+    const int64_t V = static_cast<int64_t>(task.alphabet.size());
+    return {{0,
+             voc.symbolCount,
+             "pair",
+             {{"key", 0, V}, {"value", 0, 1, V, task.alphabet}},
+             "k{key}:{value}"},
+            {voc.firstIndexToken, task.keys, "query", {{"key"}}, "?k{key}"}};
+  }
+  std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &) const override {
+    return {{"pair", "the pair (key `key`, value `value`): stores value "
+                     "`value` (a class) under key `key`"},
+            {"query", "?k<key>, the query: which key's value to output"}};
+  }
+  InputLayout inputLayout(const TaskSpec &task) const override {
+    InputLayout l;
+    l.pattern = "p_1 .. p_n ?q";
+    l.length = "n + 1";
+    l.variables = {{"n", "1",
+                    std::to_string(std::min(task.maxLength, task.keys)),
+                    "the number of pairs (at most N = max_length, and at most "
+                    "K = keys since keys are distinct)"},
+                   {"q", "0", std::to_string(task.keys - 1),
+                    "the queried key, one of the keys of p_1 .. p_n"}};
+    l.description = "n (key, value) pair tokens with distinct keys, then the "
+                    "query token ?q for a key q among them";
+    l.answer = "the value of the pair whose key is q";
+    l.readAt = "the last position (?q)";
+    return l;
+  }
+  std::string classMeaning(const TaskSpec &task, int64_t cls) const override {
+    return "the value stored under the queried key is " + className(task, cls);
+  }
+
   std::string checkInput(const TaskSpec &task,
                          const std::vector<int32_t> &tokens) const override;
   int64_t groundTruth(const TaskSpec &task,

@@ -138,6 +138,49 @@ public:
     return cls ? "accept" : "reject";
   }
 
+  std::vector<TokenGroup> tokenGroups(const TaskSpec &task,
+                                      const Vocabulary &voc) const override {
+    // Open and close alternate, so each bracket is a group of one; `kind`
+    // pairs them.
+    std::vector<TokenGroup> groups;
+    for (int64_t c = 0; c < task.brackets; ++c) {
+      groups.push_back({2 * c, 1, "open", {{"kind", c}}, ""});
+      groups.push_back({2 * c + 1, 1, "close", {{"kind", c}}, ""});
+    }
+    groups.push_back({voc.endToken, 1, "end", {}, ""});
+    return groups;
+  }
+  std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &) const override {
+    return {{"open", "an opening bracket of type `kind`"},
+            {"close", "the closing bracket of type `kind`"},
+            {"end", "<eos>: ends the input; the decision is read there"}};
+  }
+  InputLayout inputLayout(const TaskSpec &task) const override {
+    InputLayout l;
+    l.pattern = "b_1 .. b_n <eos>";
+    l.length = "n + 1";
+    l.variables = {{"n", "0", std::to_string(task.maxLength),
+                    "the number of brackets (N = max_length)"}};
+    l.description =
+        "n brackets (open or close, of any of the k = " +
+        std::to_string(task.brackets) +
+        " kinds, in any order), then <eos>; the string is in Dyck-(k, m) if "
+        "every close matches the latest unmatched open of the same kind, "
+        "none is left open at the end, and never more than m = " +
+        std::to_string(task.depth) + " are open at once";
+    l.answer = "accept if b_1 .. b_n is in Dyck-(k, m), else reject";
+    l.readAt = "the last position (<eos>)";
+    return l;
+  }
+  std::string classMeaning(const TaskSpec &task, int64_t cls) const override {
+    const std::string dyck = "Dyck-(" + std::to_string(task.brackets) + ", " +
+                             std::to_string(task.depth) + ")";
+    return cls ? "b_1 .. b_n is in " + dyck +
+                     ": well nested, never deeper than m"
+               : "b_1 .. b_n is not in " + dyck;
+  }
+
   std::string checkInput(const TaskSpec &task,
                          const std::vector<int32_t> &tokens) const override {
     const Vocabulary voc = vocabulary(task);

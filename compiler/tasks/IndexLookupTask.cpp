@@ -54,6 +54,38 @@ public:
     return task.alphabet[static_cast<size_t>(cls)];
   }
 
+  std::vector<TokenGroup> tokenGroups(const TaskSpec &,
+                                      const Vocabulary &voc) const override {
+    return {{0, voc.symbolCount, "symbol", {{"class"}}, ""},
+            {voc.firstIndexToken,
+             voc.tokenCount - voc.firstIndexToken,
+             "index",
+             {{"p", 1}},
+             "IDX_{p}"}};
+  }
+  std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &) const override {
+    return {{"symbol", "a data symbol (an alphabet entry); `class` is the "
+                       "class that answers with it"},
+            {"index", "IDX_p, the query: which position's symbol to output"}};
+  }
+  InputLayout inputLayout(const TaskSpec &task) const override {
+    InputLayout l;
+    l.pattern = "s_1 .. s_n IDX_p";
+    l.length = "n + 1";
+    l.variables = {{"n", "1", std::to_string(task.maxLength),
+                    "the number of data symbols (N = max_length)"},
+                   {"p", "1", "n", "the queried position, 1-based"}};
+    l.description = "n data symbols s_1 .. s_n (any, repeats allowed), then "
+                    "the index token IDX_p with 1 <= p <= n";
+    l.answer = "s_p: the class named as the symbol at position p";
+    l.readAt = "the last position (IDX_p)";
+    return l;
+  }
+  std::string classMeaning(const TaskSpec &task, int64_t cls) const override {
+    return "the symbol at the queried position is " + className(task, cls);
+  }
+
   std::string checkInput(const TaskSpec &task,
                          const std::vector<int32_t> &tokens) const override;
   int64_t groundTruth(const TaskSpec &task,

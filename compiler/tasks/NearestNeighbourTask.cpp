@@ -372,6 +372,62 @@ public:
     return "y" + std::to_string(cls);
   }
 
+  std::vector<TokenGroup> tokenGroups(const TaskSpec &task,
+                                      const Vocabulary &voc) const override {
+    TokenGroup points{0, voc.symbolCount, "point", {{"point"}}, ""};
+    if (task.onSphere())
+      points.fields.clear(); // one <point>: the vector is in the features
+    return {
+        points,
+        {voc.firstLabelToken, task.labels, "label", {{"label"}}, "y{label}"},
+        {voc.beginToken, 1, "begin", {}, ""}};
+  }
+  std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &task) const override {
+    const std::string point =
+        task.onSphere()
+            ? "<point>: a point whose unit vector is the position's features "
+              "(input_layout.features)"
+            : "a point of {+1,-1}^d / sqrt(d), d = " +
+                  std::to_string(task.dimension) +
+                  ": coordinate j is +1/sqrt(d) if bit j of `point` is 0, "
+                  "else -1/sqrt(d) (the name is x then bits 0 .. d-1)";
+    return {{"point", point},
+            {"label", "the label `label` (a class) of the point before it"},
+            {"begin", "<bos>: the first token of every input"}};
+  }
+  InputLayout inputLayout(const TaskSpec &task) const override {
+    InputLayout l;
+    l.pattern = "<bos> x_1 y_1 .. x_n y_n x_q";
+    l.length = "2 n + 2";
+    l.variables = {{"n", "1", std::to_string(task.maxLength),
+                    "the number of (point, label) examples (N = max_length)"}};
+    std::ostringstream margin;
+    margin << task.effectiveMargin();
+    l.description =
+        "<bos>, n examples (a point x_i then its label y_i), then the query "
+        "point x_q; valid inputs keep the promise that the example nearest "
+        "to x_q (largest inner product <x_q, x_i>) leads every other by at "
+        "least the margin " +
+        margin.str() +
+        (task.onSphere()
+             ? ""
+             : " (Hamming distance " + std::to_string(task.hammingMargin()) +
+                   " on the cube: <a, b> = 1 - 2 hamming(a, b) / d)");
+    l.answer = "the label y_i of the example x_i nearest to x_q";
+    l.readAt = "the last position (x_q)";
+    if (task.onSphere()) {
+      l.features = task.dimension;
+      l.featureMeaning = "d numbers per position: a unit vector of R^d "
+                         "(|norm - 1| <= 2^-16) at each <point>, zeros at "
+                         "every other position";
+    }
+    return l;
+  }
+  std::string classMeaning(const TaskSpec &, int64_t cls) const override {
+    return "the nearest example's label is y" + std::to_string(cls);
+  }
+
   int64_t featureDim(const TaskSpec &task) const override {
     return task.onSphere() ? task.dimension : 0;
   }

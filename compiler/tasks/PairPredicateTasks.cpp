@@ -46,6 +46,36 @@ public:
     return classes_[cls];
   }
 
+  std::vector<TokenGroup> tokenGroups(const TaskSpec &,
+                                      const Vocabulary &voc) const override {
+    return {{0, 2, "bit", {{"bit"}}, ""}, {voc.endToken, 1, "out", {}, ""}};
+  }
+  std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &) const override {
+    return {{"bit", "a bit of x or y, its value `bit`"},
+            {"out", "<out>: ends the input; the decision is read there"}};
+  }
+  InputLayout inputLayout(const TaskSpec &task) const override {
+    InputLayout l;
+    l.pattern = "x_1 .. x_n y_1 .. y_n <out>";
+    l.length = "2 n + 1";
+    const std::string n = std::to_string(task.maxLength);
+    l.variables = {{"n", n, n, "the length of each string: exactly N"}};
+    l.description = "two bit strings x and y of length n = N (no separator "
+                    "between them), then <out>";
+    l.answer = isEquality()
+                   ? "equal if x_i = y_i for every i, else different"
+                   : "disjoint if no i has x_i = y_i = 1, else intersect";
+    l.readAt = "the last position (<out>)";
+    return l;
+  }
+  std::string classMeaning(const TaskSpec &, int64_t cls) const override {
+    if (isEquality())
+      return cls ? "x = y" : "x and y differ in at least one position";
+    return cls ? "the sets x and y are disjoint: no i with x_i = y_i = 1"
+               : "the sets x and y intersect: some i has x_i = y_i = 1";
+  }
+
   std::string checkInput(const TaskSpec &task,
                          const std::vector<int32_t> &tokens) const override {
     // x_1 .. x_n y_1 .. y_n <out>, n = N.

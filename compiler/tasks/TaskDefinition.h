@@ -150,6 +150,59 @@ LowerBound stateSizeBound(std::string formula, double bits,
 LowerBound cutBound(std::string formula, double bits, std::string argument,
                     std::string note);
 
+// --- what a model file says about its inputs (docs/export.md, "Vocabulary,
+// input layout and classes"), so that a reader needs no compiler source ---
+
+// A number attached to each token of a group, e.g. IDX_p's p. At offset o =
+// token - first it is from + (o / every) % modulo (modulo 0: no wrap); a
+// name pattern shows names[value] where names are given, else the number.
+// Mixed radix covers every shipped group: IDX_p (p from 1), an associative
+// pair's key (every V) and value (modulo V, named by the alphabet).
+struct TokenField {
+  TokenField(std::string name, int64_t from = 0, int64_t every = 1,
+             int64_t modulo = 0, std::vector<std::string> names = {})
+      : name(std::move(name)), from(from), every(every), modulo(modulo),
+        names(std::move(names)) {}
+  std::string name;
+  int64_t from, every, modulo;
+  std::vector<std::string> names;
+  int64_t valueAt(int64_t offset) const {
+    const int64_t q = offset / every;
+    return from + (modulo > 0 ? q % modulo : q);
+  }
+};
+
+// Consecutive tokens with one role: `count` tokens from `first`. Groups
+// cover 0 .. token_count - 1 in order. A group with a `pattern` (its fields
+// in braces, "IDX_{p}") is written as a range when it is long; without one,
+// its tokens are listed with their tokenName.
+struct TokenGroup {
+  int64_t first = 0, count = 1;
+  std::string role; // "symbol", "index", "open", "label", ...
+  std::vector<TokenField> fields;
+  std::string pattern;
+};
+
+// A variable of an input layout: min <= name <= max, each a number or a
+// formula of the task's parameters and earlier variables ("n").
+struct LayoutVariable {
+  std::string name, min, max, meaning;
+};
+
+// How an instance becomes a token sequence, and where its answer is read.
+struct InputLayout {
+  std::string pattern; // "s_1 .. s_n IDX_p"
+  std::string length;  // "n + 1"
+  std::vector<LayoutVariable> variables;
+  std::string description; // the constraints and the answer, in words
+  std::string answer;      // the correct class, in terms of the pattern
+  std::string readAt;      // where the decision is read
+  // Continuous inputs: numbers per position (TaskDefinition::featureDim) and
+  // what they hold; 0 and empty for token-only tasks.
+  int64_t features = 0;
+  std::string featureMeaning;
+};
+
 // Reports an error at a location (the front end's error()).
 using TaskErrorSink =
     std::function<void(const SourceLoc &, const std::string &)>;
@@ -189,6 +242,16 @@ public:
   virtual std::string tokenName(const TaskSpec &task, const Vocabulary &voc,
                                 int64_t token) const = 0;
   virtual std::string className(const TaskSpec &task, int64_t cls) const = 0;
+  // The vocabulary's tokens by group (TokenGroup), a sentence per role, the
+  // input layout and what each class means: the model file's self-
+  // description (tasks/TaskJson.h, taskDescriptionJson).
+  virtual std::vector<TokenGroup> tokenGroups(const TaskSpec &task,
+                                              const Vocabulary &voc) const = 0;
+  virtual std::vector<std::pair<std::string, std::string>>
+  roleMeanings(const TaskSpec &task) const = 0;
+  virtual InputLayout inputLayout(const TaskSpec &task) const = 0;
+  // One sentence: "the symbol at the queried position is b".
+  virtual std::string classMeaning(const TaskSpec &task, int64_t cls) const = 0;
 
   // --- semantics ---
   // Empty if `tokens` is a well-formed input, else what is wrong.

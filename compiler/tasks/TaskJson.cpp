@@ -39,6 +39,84 @@ json taskReportJson(const TaskSpec &task) {
 }
 
 namespace {
+// A layout bound: a number when it is one, else the formula as written.
+json numberOrFormula(const std::string &v) {
+  const bool digits = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
+  return digits ? json(std::stoll(v)) : json(v);
+}
+} // namespace
+
+json vocabularyTokensJson(const TaskSpec &task) {
+  const TaskDefinition &def = taskDefinition(task.kind);
+  const Vocabulary voc = def.vocabulary(task);
+  json out = json::array();
+  for (const TokenGroup &g : def.tokenGroups(task, voc)) {
+    if (!g.pattern.empty() && g.count > kMaxListedGroup) {
+      json range = {{"first", g.first},
+                    {"count", g.count},
+                    {"role", g.role},
+                    {"name", g.pattern}};
+      for (const TokenField &f : g.fields) {
+        json field = {{"from", f.from}, {"every", f.every}};
+        if (f.modulo > 0)
+          field["modulo"] = f.modulo;
+        if (!f.names.empty())
+          field["names"] = f.names;
+        range[f.name] = field;
+      }
+      out.push_back(std::move(range));
+      continue;
+    }
+    for (int64_t o = 0; o < g.count; ++o) {
+      json t = {{"token", g.first + o},
+                {"name", def.tokenName(task, voc, g.first + o)},
+                {"role", g.role}};
+      for (const TokenField &f : g.fields)
+        t[f.name] = f.valueAt(o);
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+json roleMeaningsJson(const TaskSpec &task) {
+  json out = json::object();
+  for (const auto &[role, meaning] :
+       taskDefinition(task.kind).roleMeanings(task))
+    out[role] = meaning;
+  return out;
+}
+
+json inputLayoutJson(const TaskSpec &task) {
+  const InputLayout l = taskDefinition(task.kind).inputLayout(task);
+  json vars = json::object();
+  for (const LayoutVariable &v : l.variables)
+    vars[v.name] = {{"min", numberOrFormula(v.min)},
+                    {"max", numberOrFormula(v.max)},
+                    {"meaning", v.meaning}};
+  json j = {{"pattern", l.pattern}, {"length", l.length},
+            {"variables", vars},    {"description", l.description},
+            {"answer", l.answer},   {"read_at", l.readAt}};
+  if (l.features > 0)
+    j["features"] = {{"per_position", l.features},
+                     {"meaning", l.featureMeaning}};
+  return j;
+}
+
+json classesJson(const TaskSpec &task) {
+  const TaskDefinition &def = taskDefinition(task.kind);
+  const int64_t classes = def.vocabulary(task).classCount;
+  json out = json::array();
+  for (int64_t c = 0; c < classes; ++c)
+    out.push_back({{"class", c},
+                   {"name", def.className(task, c)},
+                   {"meaning", def.classMeaning(task, c)}});
+  return out;
+}
+
+namespace {
 void readParameter(const json &t, const JsonReader &r, const TaskParameter &p,
                    TaskSpec &task) {
   const std::string field = std::string("task.") + p.name;

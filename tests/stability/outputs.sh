@@ -17,8 +17,9 @@
 # index token's own codeword (N codewords, not N + 1); and when every
 # selection head's scale became the smallest format number at which its
 # rounding chain holds (every Transformer with a selection head: scales move
-# by parts in 10^5 in fp32, more in 16 bits). The ctest `stability.outputs`
-# compares.
+# by parts in 10^5 in fp32, more in 16 bits); and for issue #21, when configs
+# gained vocabulary.tokens and .roles, input_layout and classes (every .json,
+# nothing else). The ctest `stability.outputs` compares.
 set -euo pipefail
 HW=$1
 OUT=$2
