@@ -4,6 +4,8 @@ what docs/export.md says of the JSON, build valid inputs for every shipped
 model from its config's `input_layout`, `vocabulary.tokens` and `classes`,
 compute their answers here from the layout's meaning, and check that the
 exported ONNX model (run by ONNX Runtime, tests/onnx/replay.js) gives them.
+Continuous inputs (nearest neighbour with points = sphere) are written to the
+decision file's binary sidecar as docs/export.md ("Decision files") defines it.
 
 Usage: describe_inputs.py HANDWIRE SOURCE_DIR
 Exit 0: every answer matches; 1: a mismatch or an error; 77: node or
@@ -15,6 +17,7 @@ import math
 import os
 import random
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -178,6 +181,55 @@ def nearest_neighbour(m, rng):
     return seq, m.class_of_name[labels[order[0]]["name"]]
 
 
+def unit(v):
+    r = math.sqrt(sum(a * a for a in v))
+    return [a / r for a in v]
+
+
+def nearest_on_sphere(m, rng):
+    # The same layout with points = sphere: every point is the one <point>
+    # token, its vector (d numbers) the position's features, zeros elsewhere.
+    # Each x_i = c_i q + sqrt(1 - c_i^2) u_i with u_i a unit vector orthogonal
+    # to q, so <q, x_i> = c_i: the nearest leads the others by the margin
+    # (plus slack for float32 rounding).
+    d = m.layout["features"]["per_position"]
+    margin = m.cfg["task"]["margin"]
+    n = rng.randint(m.var("n", "min"), m.var("n", "max"))
+    q = unit([rng.gauss(0, 1) for _ in range(d)])
+    best = rng.uniform(-1 + margin + 0.01, 1)
+    cs = [best] + [rng.uniform(-1, best - margin - 0.002) for _ in range(n - 1)]
+    rng.shuffle(cs)
+    xs = []
+    for c in cs:
+        u = [rng.gauss(0, 1) for _ in range(d)]
+        t = sum(a * b for a, b in zip(u, q))
+        u = unit([a - t * b for a, b in zip(u, q)])
+        xs.append([c * a + math.sqrt(max(0.0, 1 - c * c)) * b for a, b in zip(q, u)])
+    labels = [rng.choice(m.role("label")) for _ in xs]
+    point = m.role("point")[0]["token"]
+    seq, rows = [m.role("begin")[0]["token"]], {}
+    for x, y in zip(xs, labels):
+        rows[len(seq)] = x
+        seq += [point, y["token"]]
+    rows[len(seq)] = q
+    seq.append(point)
+    return seq, m.class_of_name[labels[cs.index(best)]["name"]], rows
+
+
+def write_sidecar(decisions, name, d, inputs):
+    """The decision file's binary sidecar as docs/export.md defines it: per
+    input line, uint32 count, then count x (uint32 position, d float32),
+    little-endian; and the '# features:' line that names it."""
+    sidecar = os.path.basename(decisions) + ".features"
+    with open(decisions + ".features", "wb") as f:
+        for rows in inputs:
+            f.write(struct.pack("<I", len(rows)))
+            for pos in sorted(rows):
+                f.write(struct.pack(f"<I{d}f", pos, *rows[pos]))
+    return (f"# features: F {name}={d}; binary, per input line in order: uint32 count, then "
+            f"count x (uint32 position, F float32), little-endian; sidecar: {sidecar}\n")
+
+
 # The layouts this script understands, by their pattern.
 BUILDERS = {
     "s_1 .. s_n IDX_p": lambda kind: index_lookup,
@@ -205,7 +257,7 @@ def main():
         print("SKIP: node or onnxruntime-node is missing (scripts/setup.sh installs them)")
         return SKIP
     rng = random.Random(21)
-    checked = skipped = 0
+    checked = 0
     with tempfile.TemporaryDirectory() as tmp:
         for spec in sorted(glob.glob(os.path.join(src, "specs", "*.task"))):
             out = os.path.join(tmp, os.path.basename(spec)[:-5])
@@ -214,28 +266,28 @@ def main():
             for path in sorted(glob.glob(os.path.join(out, "*.json"))):
                 cfg = json.load(open(path))
                 m = Model(cfg)
-                if "features" in m.layout:
-                    # Continuous inputs: replay.js feeds token ids only.
-                    print(f"{os.path.basename(path)}: skipped, inputs carry "
-                          f"{m.layout['features']['per_position']} numbers per position")
-                    skipped += 1
-                    continue
-                build = BUILDERS[m.layout["pattern"]](cfg["task"]["kind"])
+                # Continuous inputs (points = sphere) go to the sidecar.
+                sphere = "features" in m.layout
+                build = nearest_on_sphere if sphere else \
+                    BUILDERS[m.layout["pattern"]](cfg["task"]["kind"])
                 name = cfg["name"]
-                lines = []
+                lines, features = [], []
                 for _ in range(INPUTS):
-                    seq, answer = build(m, rng)
+                    seq, answer, *rows = build(m, rng)
                     assert len(seq) <= cfg["vocabulary"]["max_sequence_length"]
                     lines.append(f"{name} {answer} {answer} " + " ".join(map(str, seq)))
+                    features += rows
                 decisions = path[:-5] + ".inputs.txt"
                 with open(decisions, "w") as f:
                     f.write("# built from the JSON alone (tests/export/describe_inputs.py)\n")
+                    if sphere:
+                        f.write(write_sidecar(decisions, name,
+                                              m.layout["features"]["per_position"], features))
                     f.write("\n".join(lines) + "\n")
                 print(run(["node", os.path.join(onnx_dir, "replay.js"),
                            path[:-5] + ".onnx", decisions, name], cwd=onnx_dir).strip())
                 checked += 1
-    print(f"describe_inputs: {checked} models answered inputs built from their JSON, "
-          f"{skipped} skipped")
+    print(f"describe_inputs: {checked} models answered inputs built from their JSON")
     return 0 if checked else 1
 
 
