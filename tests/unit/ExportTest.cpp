@@ -216,7 +216,7 @@ TEST(Export, CorruptModelFilesAreRefusedWithTheirFault) {
   expectRefused(p.config, "field 'task.kind' names an unknown task");
   // The task fixes the vocabulary: 4 symbols + 16 index tokens.
   std::string moreTokens = config;
-  moreTokens.replace(moreTokens.find("\"token_count\": 20"), 18,
+  moreTokens.replace(moreTokens.find("\"token_count\": 20"), 17,
                      "\"token_count\": 21");
   put(p.config, moreTokens);
   expectRefused(
