@@ -188,10 +188,11 @@ private:
   }
 
   // Queries and keys of a layer-0 head are projections of x = token[w] +
-  // position[i] (+ feature f, which must not reach them). When each comes from one table alone, every query and key
-  // the network can form is a row of Q T^T or Q P^T (K likewise), and the
-  // logit gap can be measured over all of them. Returns false when the
-  // head's inputs mix both tables or are too large to enumerate.
+  // position[i] (+ feature f, which must not reach them). When each comes from
+  // one table alone, every query and key the network can form is a row of Q T^T
+  // or Q P^T (K likewise), and the logit gap can be measured over all of them.
+  // Returns false when the head's inputs mix both tables or are too large to
+  // enumerate.
   bool measureLayerZero(const HeadCertificate &h, const AttentionHead &head,
                         const Eigen::MatrixXd &Q, const Eigen::MatrixXd &K) {
     const Embedding &e = net_.transformer().embed;
