@@ -318,11 +318,20 @@ private:
        << " per unit of scale, within the rounding of its scores in "
        << precisionName(m.precision) << " (no softmax scale certifies it)";
     if (task.onSphere()) {
-      double fits = 0; // the smallest margin 2^-k that does, if any
-      for (double margin = 2; margin > task.margin; margin /= 2) {
+      // The smallest margin that does, if any, to 3 significant digits
+      // (rounded up): a certifiable gap stays so when it grows.
+      auto certifies = [&](double margin) {
         retrieve.gap = retrievalGap(margin, rho).gap;
-        if (selectionCertifiable(retrieve, m.precision))
-          fits = margin;
+        return selectionCertifiable(retrieve, m.precision);
+      };
+      double fits = 0;
+      if (certifies(2)) {
+        double lo = task.margin, hi = 2;
+        for (int i = 0; i < 40; ++i)
+          (certifies((lo + hi) / 2) ? hi : lo) = (lo + hi) / 2;
+        const double unit =
+            std::pow(10.0, std::floor(std::log10(hi)) - 2); // 3 digits
+        fits = std::ceil(hi / unit) * unit;
       }
       if (fits > 0)
         os << ": raise 'margin' to at least " << fits;

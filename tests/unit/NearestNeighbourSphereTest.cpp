@@ -287,5 +287,24 @@ TEST(NearestNeighbourSphere, MarginTooSmallForBf16IsRefusedAtMargin) {
       << e.message;
 }
 
+// The retrieval head's keys average 2N + 2 values, so its rounding grows with
+// N: at N = 65536 f32 no longer certifies a margin of 0.1, and the refusal
+// names the smallest margin that it does (which then builds).
+TEST(NearestNeighbourSphere, LongInputsNeedALargerMarginInF32) {
+  DiagnosticEngine diags;
+  const Spec tight = sphereSpec(65536, 16, 4, 0.1);
+  EXPECT_FALSE(buildNetwork(tight, tight.models[0], {}, diags));
+  ASSERT_FALSE(diags.diagnostics().empty());
+  const std::string message = diags.diagnostics().back().message;
+  const std::string key = "raise 'margin' to at least ";
+  const size_t at = message.find(key);
+  ASSERT_NE(at, std::string::npos) << message;
+  const double suggested = std::stod(message.substr(at + key.size()));
+  EXPECT_GT(suggested, 0.1);
+  EXPECT_LT(suggested, 0.25);
+  const Network net = testing::build(sphereSpec(65536, 16, 4, suggested), 0);
+  EXPECT_TRUE(net.certificate.certified);
+}
+
 } // namespace
 } // namespace handwire
