@@ -641,13 +641,10 @@ void NearestNeighbourTask::generateUniformOnSphere(const TaskSpec &task,
   const Vocabulary voc = vocabulary(task);
   sphereExample(task, voc, points, labels, query, ex);
   const std::vector<double> q = asDoubles(pointAt(task, ex, 2 * n + 1), d);
-  int64_t best = 1;
-  for (int64_t i = 2; i <= n; ++i)
-    if (dot(q, pointAt(task, ex, 2 * i - 1)) >
-        dot(q, pointAt(task, ex, 2 * best - 1)))
-      best = i;
+  const NearestOnSphere nearest = nearestOnSphere(task, ex.tokens, ex.features);
+  const int64_t best = nearest.index;
   const double lowest = -1 + task.margin + 4 * kMarginSlack;
-  if (n > 1 && dot(q, pointAt(task, ex, 2 * best - 1)) < lowest) {
+  if (n > 1 && nearest.inner < lowest) {
     const double c = lowest + (1 - lowest) * uniform01(rng);
     const std::vector<float> p = asFloats(pointWithInnerProduct(q, c, rng));
     std::copy(p.begin(), p.end(), pointAt(task, ex, 2 * best - 1));
