@@ -65,7 +65,7 @@ compile_then_eval_model_file)
     "$HW" compile specs/index_lookup.task -N 64 -o "$TMP"
   [ -f "$TMP/index_lookup.rnn.json" ] || fail "no rnn config written"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.rnn.json" -n 500
-  expect 0 "state bits +14336 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
+  expect 0 "state bits +10240 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
   # Every task's model files carry their task: Dyck-(3,2) and nearest
   # neighbour with d = 5 are evaluated from the files alone.
   expect 0 "wrote" -- "$HW" compile specs/bounded_dyck.task -N 12 -D task.brackets=3 -o "$TMP"
@@ -115,8 +115,8 @@ cfg["head_layers"] = 1
 json.dump(cfg, open(cfg_path, "w"), indent=2)
 PY
   M="$TMP/index_lookup.rnn.json"
-  expect 0 "model rnn: Elman RNN, 112 hidden units, read-out head 112 ReLU" -- "$HW" inspect "$M"
-  expect 0 "rnn.head.0.weight.values +F32  \[112\]" -- "$HW" inspect "$M"
+  expect 0 "model rnn: Elman RNN, 80 hidden units, read-out head 80 ReLU" -- "$HW" inspect "$M"
+  expect 0 "rnn.head.0.weight.values +F32  \[80\]" -- "$HW" inspect "$M"
   expect 0 "backends     0 disagreements, max logit difference 0 \(tolerance" -- \
     "$HW" eval "$M" -n 500 --backend both
   expect 0 "eval jit .* 0 mismatches, accuracy 100%, min margin 1," -- "$HW" eval "$M" -n 500
@@ -129,7 +129,7 @@ PY
 inspect_reports_bounds)
   expect 0 "lower bound  state bits >= N log2\|alphabet\| = 2048 bits" -- \
     "$HW" inspect specs/index_lookup.task
-  expect 0 "verdict      respects bound \(229376 >= 2048" -- "$HW" inspect specs/index_lookup.task
+  expect 0 "verdict      respects bound \(163840 >= 2048" -- "$HW" inspect specs/index_lookup.task
   expect 0 "\"respects_bound\": true" -- "$HW" inspect specs/index_lookup.task --json -N 128
   # A second layer is an identity layer after the one-layer construction, counted.
   expect 0 "2-layer transformer \(1 identity layer: no head, no MLP, 0 parameters\)" -- \
@@ -316,9 +316,9 @@ report_labels)
     "$HW" inspect specs/index_lookup.task --no-tensors
   expect 0 "\"bound_kind\": \"cut\"" -- "$HW" inspect specs/string_equality.task --no-tensors --json
   # RNN state two ways: stored and information bits, each against the bound.
-  expect 0 "information: 7168 bits, 3.5x the bound: 7168 units x 1 bit" -- \
+  expect 0 "information: 5120 bits, 2.5x the bound: 5120 units x 1 bit" -- \
     "$HW" inspect specs/index_lookup.task --no-tensors -m rnn
-  expect 0 "\"information_bits\": 7168" -- "$HW" inspect specs/index_lookup.task --json -m rnn
+  expect 0 "\"information_bits\": 5120" -- "$HW" inspect specs/index_lookup.task --json -m rnn
   ;;
 bound)
   # An LSTM with 512 units at 16 bits: 1024 numbers (h and c), S = 16384.
@@ -429,7 +429,7 @@ sweep_refusals_and_errors)
   # An input estimated to take too long is skipped, with the estimate.
   expect 0 "skipped: one input would take about" -- "$HW" sweep specs/index_lookup.task \
     --lengths 16,1024 --model rnn -n 20 --input-time-limit 1e-6 -o "$TMP/skip"
-  [ "$(cell "$TMP/skip.csv" rnn 1024 width)" = 7168 ] || fail "a skipped point keeps its sizes"
+  [ "$(cell "$TMP/skip.csv" rnn 1024 width)" = 5120 ] || fail "a skipped point keeps its sizes"
   # Clear errors.
   expect 1 "needs a .task spec" -- "$HW" sweep "$TMP/x.json"
   expect 1 "use --from/--to or --lengths" -- "$HW" sweep specs/index_lookup.task -D task.max_length=64
