@@ -228,6 +228,20 @@ emit_onnx_and_write_decisions)
   # 11.6 MiB of weights: the model fits in 16M, its ONNX export (held twice) does not.
   expect 1 "cannot export model 'transformer' to ONNX: its weights need .* bytes\), held twice .* above --memory-limit" -- \
     "$HW" compile specs/index_lookup.task -N 4096 --model transformer --emit onnx --memory-limit 16M -o "$TMP"
+  # With external data the weights are streamed to the data file, held once: 16M suffices.
+  expect 0 "wrote $TMP/ext/index_lookup.transformer.onnx.data \(its external data\)" -- \
+    "$HW" compile specs/index_lookup.task -N 4096 --model transformer --emit onnx --memory-limit 16M \
+    --onnx-external-data -o "$TMP/ext"
+  [ "$(stat -c %s "$TMP/ext/index_lookup.transformer.onnx")" -lt 65536 ] || fail "weights left inside the .onnx"
+  [ "$(stat -c %s "$TMP/ext/index_lookup.transformer.onnx.data")" -gt 10000000 ] || fail "external data file too small"
+  ls -a "$TMP/ext" | grep -q staging && fail "staging directory left behind"
+  expect 0 "\"external_data\": \"$TMP/batch/index_lookup.rnn.onnx.data\"" -- \
+    "$HW" compile specs/index_lookup.task -N 16 --emit onnx --onnx-batch --onnx-external-data --json -o "$TMP/batch"
+  expect 0 "wrote $TMP/batch/bounded_dyck.rnn.onnx \(ONNX opset 13, batch axis, checked\)" -- \
+    "$HW" compile specs/bounded_dyck.task -N 16 --emit onnx --onnx-batch -o "$TMP/batch"
+  [ -e "$TMP/batch/bounded_dyck.rnn.onnx.data" ] && fail "external data written without being asked for"
+  expect 1 "--onnx-batch and --onnx-external-data need --emit onnx" -- \
+    "$HW" compile specs/bounded_dyck.task -N 16 --onnx-batch -o "$TMP/batch"
   expect 0 "0 mismatches" -- "$HW" eval specs/index_lookup.task -N 16 -n 50 --write-decisions "$TMP/d.txt"
   [ "$(grep -c '^transformer ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 transformer lines"
   [ "$(grep -c '^rnn ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 rnn lines"

@@ -203,7 +203,7 @@ Replay exportForReplay(const std::string &name) {
     Network net = nets[m];
     net.name = m == 0 ? "three" : "five";
     x.names.push_back(net.name);
-    x.onnx.push_back(writeOnnx(spec.task, net, x.dir, net.name, 1 << 30));
+    x.onnx.push_back(writeOnnx(spec.task, net, x.dir, net.name, 1 << 30)[0]);
     x.configs.push_back(writeModel(spec.task, net, x.dir, net.name).config);
     SplitMix64 rng(40 + m);
     std::vector<DecisionRecord> records(150);
