@@ -75,6 +75,21 @@ def load(path, memory_limit=8 * _GiB):
     return _handwire.load(str(path), int(memory_limit))
 
 
+# The sweep CSV's integer columns (runtime/sweep/SweepTable.cpp): its JSON
+# rows carry every number as a float; the records give these as ints.
+_SWEEP_INTEGER_COLUMNS = ("layers", "heads", "N", "width", "code_dim", "parameters",
+                          "precision_bits", "size_bits", "threads", "samples",
+                          "adversarial", "mismatches")
+
+
+def _sweep_record(row, columns):
+    """A row in the CSV's column order, integer columns as ints."""
+    for key in _SWEEP_INTEGER_COLUMNS:
+        if isinstance(row.get(key), float):
+            row[key] = int(row[key])
+    return {key: row[key] for key in columns}
+
+
 def sweep(spec, lengths, samples=200, models=None, overrides=None, seed=None,
           inputs=None, time_budget=10.0, jobs=0, allow_uncertified=False,
           memory_limit=_GiB, as_frame=False):
@@ -92,6 +107,8 @@ def sweep(spec, lengths, samples=200, models=None, overrides=None, seed=None,
                            list(models or []), _overrides(overrides), seed, inputs,
                            float(time_budget), int(jobs), bool(allow_uncertified),
                            int(memory_limit))
+    columns = _handwire.sweep_columns()
+    rows = [_sweep_record(r, columns) for r in rows]
     if not as_frame:
         return rows
     try:

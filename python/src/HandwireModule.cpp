@@ -521,6 +521,8 @@ void bindFunctions(py::module_ &mod) {
           py::arg("seed"), py::arg("inputs"), py::arg("time_budget"),
           py::arg("jobs"), py::arg("allow_uncertified"),
           py::arg("memory_limit"), "see handwire.sweep");
+  mod.def("sweep_columns", &sweepCsvHeader,
+          "the sweep CSV's column names, in order (docs/sweep.md)");
   mod.def(
       "set_threads", [](unsigned n) { setWorkerThreads(n); },
       py::arg("threads"),

@@ -216,7 +216,11 @@ def test_sweep_records():
     assert [(r["model"], r["N"]) for r in rows] == [
         ("transformer", 16), ("rnn", 16), ("transformer", 32), ("rnn", 32)]
     for r in rows:
+        assert list(r)[:6] == ["task", "model", "architecture", "layers", "heads", "N"]
         assert r["status"] == "ok" and r["samples"] == 20 and r["mismatches"] == 0
+        for key in handwire._SWEEP_INTEGER_COLUMNS:  # the CSV's names, as ints
+            assert key in r and (r[key] is None or isinstance(r[key], int)), key
+        assert isinstance(r["accuracy"], float) and isinstance(r["plot_bits"], float)
         assert r["task"] == "index_lookup" and r["width"] > 0
     rnn = [r for r in rows if r["model"] == "rnn"]
     assert rnn[1]["plot_bits"] == 2 * rnn[0]["plot_bits"]  # state grows like N
