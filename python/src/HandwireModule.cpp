@@ -51,23 +51,37 @@ distributionArg(const std::optional<std::string> &name) {
   return d;
 }
 
-// One input's token ids as int64 (a list, tuple or 1-D integer array).
-py::array_t<int64_t> tokenRow(py::handle row, size_t i) {
+// One input's token ids (a list, tuple or 1-D integer array); `where`
+// prefixes messages ("input 3: "). Ids beyond int32 cannot be tokens; the
+// vocabulary is checked by the model (CompiledModel::logits).
+std::vector<int32_t> tokenRow(py::handle row, const std::string &where) {
   py::array a = py::module_::import("numpy").attr("asarray")(row);
   const char kind = a.dtype().kind();
   if (a.ndim() != 1)
-    throw InvalidArgument("input " + std::to_string(i) +
-                          ": expected a sequence of token ids, got " +
+    throw InvalidArgument(where + "expected a sequence of token ids, got " +
                           std::to_string(a.ndim()) + " dimensions");
   if (a.size() > 0 && kind != 'i' && kind != 'u')
-    throw InvalidArgument("input " + std::to_string(i) +
-                          ": token ids must be integers");
-  return py::array_t<int64_t, py::array::c_style | py::array::forcecast>(a);
+    throw InvalidArgument(where + "token ids must be integers");
+  const auto ids =
+      py::array_t<int64_t, py::array::c_style | py::array::forcecast>(a);
+  std::vector<int32_t> out(static_cast<size_t>(ids.size()));
+  for (size_t p = 0; p < out.size(); ++p) {
+    const int64_t id = ids.data()[p];
+    if (id < std::numeric_limits<int32_t>::min() ||
+        id > std::numeric_limits<int32_t>::max())
+      throw InvalidArgument(where + "token " + std::to_string(id) +
+                            " at position " + std::to_string(p) +
+                            " is not a token id");
+    out[p] = static_cast<int32_t>(id);
+  }
+  return out;
 }
 
+std::string inputLabel(size_t i) { return "input " + std::to_string(i) + ": "; }
+
 // The inputs as rows: a 2-D integer array, or a sequence of sequences.
-std::vector<py::array_t<int64_t>> tokenRows(py::handle inputs) {
-  std::vector<py::array_t<int64_t>> rows;
+std::vector<std::vector<int32_t>> tokenRows(py::handle inputs) {
+  std::vector<std::vector<int32_t>> rows;
   if (py::isinstance<py::array>(inputs)) {
     py::array a = py::reinterpret_borrow<py::array>(inputs);
     if (a.ndim() != 2)
@@ -75,7 +89,8 @@ std::vector<py::array_t<int64_t>> tokenRows(py::handle inputs) {
                             "a list of token lists, got a " +
                             std::to_string(a.ndim()) + "-D array");
     for (py::ssize_t i = 0; i < a.shape(0); ++i)
-      rows.push_back(tokenRow(a[py::int_(i)], static_cast<size_t>(i)));
+      rows.push_back(
+          tokenRow(a[py::int_(i)], inputLabel(static_cast<size_t>(i))));
     return rows;
   }
   if (py::isinstance<py::str>(inputs) || !py::isinstance<py::sequence>(inputs))
@@ -86,7 +101,7 @@ std::vector<py::array_t<int64_t>> tokenRows(py::handle inputs) {
     if (py::isinstance<py::int_>(seq[i]))
       throw InvalidArgument("inputs: expected a list of inputs, each a list "
                             "of token ids (for one input, pass [tokens])");
-    rows.push_back(tokenRow(seq[i], i));
+    rows.push_back(tokenRow(seq[i], inputLabel(i)));
   }
   return rows;
 }
@@ -111,18 +126,9 @@ void appendFeatures(py::handle f, size_t i, int64_t length, int64_t F,
 api::InputBatch batchOf(const Network &net, py::handle inputs,
                         py::handle features) {
   api::InputBatch batch;
-  const std::vector<py::array_t<int64_t>> rows = tokenRows(inputs);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    auto r = rows[i].unchecked<1>();
-    for (py::ssize_t p = 0; p < r.shape(0); ++p) {
-      if (r(p) < 0 || r(p) >= net.tokenCount)
-        throw InvalidArgument("input " + std::to_string(i) + ": token " +
-                              std::to_string(r(p)) + " at position " +
-                              std::to_string(p) +
-                              " is outside the vocabulary 0.." +
-                              std::to_string(net.tokenCount - 1));
-      batch.tokens.push_back(static_cast<int32_t>(r(p)));
-    }
+  const std::vector<std::vector<int32_t>> rows = tokenRows(inputs);
+  for (const std::vector<int32_t> &row : rows) {
+    batch.tokens.insert(batch.tokens.end(), row.begin(), row.end());
     batch.offsets.push_back(static_cast<int64_t>(batch.tokens.size()));
   }
   const int64_t F = net.featureDim();
@@ -137,7 +143,8 @@ api::InputBatch batchOf(const Network &net, py::handle inputs,
                           " entries for " + std::to_string(rows.size()) +
                           " inputs");
   for (size_t i = 0; i < rows.size(); ++i)
-    appendFeatures(fs[i], i, rows[i].shape(0), F, batch.features);
+    appendFeatures(fs[i], i, static_cast<int64_t>(rows[i].size()), F,
+                   batch.features);
   return batch;
 }
 
@@ -314,17 +321,7 @@ py::dict generatedOf(const CompiledModel &m, int64_t n,
 
 int64_t groundTruthOf(const CompiledModel &m, py::handle tokens,
                       py::handle features) {
-  const py::array_t<int64_t> array = tokenRow(tokens, 0);
-  auto row = array.unchecked<1>();
-  std::vector<int32_t> t;
-  for (py::ssize_t p = 0; p < row.shape(0); ++p) {
-    if (row(p) < std::numeric_limits<int32_t>::min() ||
-        row(p) > std::numeric_limits<int32_t>::max())
-      throw InvalidArgument("token " + std::to_string(row(p)) +
-                            " at position " + std::to_string(p) +
-                            " is not a token id");
-    t.push_back(static_cast<int32_t>(row(p)));
-  }
+  const std::vector<int32_t> t = tokenRow(tokens, "");
   std::vector<float> f;
   const int64_t F = m.network().featureDim();
   if (!features.is_none() || F > 0)

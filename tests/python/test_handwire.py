@@ -98,8 +98,10 @@ def test_inputs_as_2d_array_and_bad_inputs(equality, generated):
     batch = np.stack([generated["inputs"][i] for i in same]).astype(np.int64)
     assert batch.ndim == 2
     assert (equality.eval(batch) == generated["truth"][same]).all()
-    with pytest.raises(ValueError, match="outside the vocabulary"):
-        equality.eval([[0, 1, 99]])
+    with pytest.raises(ValueError, match="input 1: token 99 at position 2 is outside the vocabulary"):
+        equality.eval([[0, 1, 2], [0, 1, 99]])
+    with pytest.raises(ValueError, match="is not a token id"):
+        equality.eval([[2**40]])
     with pytest.raises(ValueError, match="for one input, pass"):
         equality.eval([0, 1, 2])
     with pytest.raises(ValueError, match="length 0"):
