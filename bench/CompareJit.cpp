@@ -1,7 +1,8 @@
 // The JIT's side of bench/compare: loads a compiled model file (the same
 // NAME.json + NAME.safetensors PyTorch reads; the .onnx beside it holds the
 // same weights), compiles it, replays the inputs of a decisions file written
-// by `handwire eval --write-decisions`, and times the forward passes alone.
+// by `handwire eval --write-decisions` (with its features sidecar, for a
+// model with continuous inputs), and times the forward passes alone.
 //
 //   handwire_compare_jit MODEL.json DECISIONS [--reps R] [--budget S]
 //
@@ -12,6 +13,7 @@
 // worker pool is set to 1 (-j 1). Same protocol as compare_ort.js and
 // compare_torch.py.
 #include "backends/Backends.h"
+#include "eval/EvalSettings.h"
 #include "eval/Evaluate.h"
 #include "export/ModelFile.h"
 #include "support/Diagnostics.h"
@@ -21,9 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 namespace handwire {
 namespace {
@@ -34,38 +34,15 @@ double secondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// The token sequences the decisions file holds for model `name`, in order.
-std::vector<std::vector<int32_t>> readInputs(const std::string &path,
-                                             const std::string &name) {
-  std::ifstream in(path);
-  if (!in)
-    throw UserError("cannot read '" + path + "'");
-  std::vector<std::vector<int32_t>> out;
-  std::string line, model;
-  int64_t decision = 0, expected = 0;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream fields(line);
-    if (!(fields >> model >> decision >> expected) || model != name)
-      continue;
-    std::vector<int32_t> tokens;
-    for (int32_t t; fields >> t;)
-      tokens.push_back(t);
-    out.push_back(std::move(tokens));
-  }
-  if (out.empty())
-    throw UserError(path + ": no inputs for model '" + name + "'");
-  return out;
-}
-
 int run(const std::string &config, const std::string &decisionsPath, int reps,
         double budget) {
   setWorkerThreads(1);
   const auto t0 = Clock::now();
   const LoadedModel m = readModel(config, int64_t{8} << 30);
   const double loadMs = 1e3 * secondsSince(t0);
-  const auto inputs = readInputs(decisionsPath, m.net.name);
+  // Tokens and, for a model with continuous inputs, their features.
+  const std::vector<DecisionRecord> inputs =
+      readDecisionRecords(decisionsPath, m.net.name);
 
   const ForwardBackends backends = chooseBackends(m.net, BackendChoice::Jit);
   if (!backends.ok())
@@ -75,8 +52,10 @@ int run(const std::string &config, const std::string &decisionsPath, int reps,
   std::vector<double> logits(static_cast<size_t>(m.net.classCount));
   auto pass = [&](std::vector<int64_t> *decisions) {
     const auto start = Clock::now();
-    for (const auto &x : inputs) {
-      jit.logits(x.data(), static_cast<int64_t>(x.size()), logits.data());
+    for (const DecisionRecord &x : inputs) {
+      jit.logits(x.tokens.data(), static_cast<int64_t>(x.tokens.size()),
+                 x.features.empty() ? nullptr : x.features.data(),
+                 logits.data());
       if (decisions)
         decisions->push_back(decision(logits.data(), m.net.classCount));
     }

@@ -10,7 +10,7 @@
 // Usage: node compare_ort.js MODEL.onnx DECISIONS MODEL_NAME [--reps R] [--budget S]
 'use strict';
 const path = require('path');
-const { decide, readCases, loadOrt } = require(path.join(__dirname, '..', 'tests', 'onnx', 'replay.js'));
+const { decide, readDecisions, FeatureReader, loadOrt } = require(path.join(__dirname, '..', 'tests', 'onnx', 'replay.js'));
 
 async function main() {
   const args = process.argv.slice(2);
@@ -29,7 +29,8 @@ async function main() {
     process.exit(2);
   }
   const ort = loadOrt();
-  const cases = readCases(decisionsPath, name);
+  const decisionsFile = readDecisions(decisionsPath, name);
+  const cases = decisionsFile.cases;
   const t0 = process.hrtime.bigint();
   const session = await ort.InferenceSession.create(modelPath, {
     intraOpNumThreads: 1,
@@ -37,10 +38,22 @@ async function main() {
     executionMode: 'sequential',
   });
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  // Tensors are built before timing: only the forward pass is measured.
-  const feeds = cases.map((c) => ({
-    tokens: new ort.Tensor('int64', BigInt64Array.from(c.tokens), [c.tokens.length]),
-  }));
+  // Tensors are built before timing: only the forward pass is measured. A
+  // model with continuous inputs reads them from the decisions' sidecar.
+  let reader = null, F = 0;
+  if (session.inputNames.includes('features')) {
+    const d = decisionsFile.features;
+    if (!d || !(d.dims.get(name) > 0))
+      throw new Error(`${modelPath} takes features, but ${decisionsPath} gives none for '${name}'`);
+    F = d.dims.get(name);
+    reader = new FeatureReader(d.sidecar, d.dims, decisionsFile.models);
+  }
+  const feeds = cases.map((c) => {
+    const length = c.tokens.length;
+    const feed = { tokens: new ort.Tensor('int64', BigInt64Array.from(c.tokens), [length]) };
+    if (reader) feed.features = new ort.Tensor('float32', reader.read(c.record, length, F), [length, F]);
+    return feed;
+  });
 
   const decisions = [];
   let ruleMismatches = 0;

@@ -17,7 +17,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "export"))
 
 import torch  # noqa: E402
-from torch_forward import HandwireModel, decide, read_cases  # noqa: E402
+from torch_forward import FeatureReader, HandwireModel, decide, read_cases  # noqa: E402
 
 
 def main(argv):
@@ -40,24 +40,23 @@ def main(argv):
     t0 = time.perf_counter()
     model = HandwireModel(config)
     load_ms = 1e3 * (time.perf_counter() - t0)
-    records, _, features = read_cases(decisions_path, model.name)
-    if features and features[0].get(model.name, 0) > 0:
-        # The comparison times token inputs; continuous inputs (the sidecar)
-        # are replayed by tests/export/torch_forward.py, not timed here yet.
-        print(f"compare_torch.py: {decisions_path}: '{model.name}' takes continuous inputs, "
-              "which bench/compare does not time yet", file=sys.stderr)
-        return 2
-    cases = [tokens for _, _, _, tokens in records]
-    if not cases:
+    records, models, features = read_cases(decisions_path, model.name)
+    if not records:
         print(f"compare_torch.py: {decisions_path}: no inputs for '{model.name}'", file=sys.stderr)
         return 2
+    # A model with continuous inputs reads them from the decisions' sidecar,
+    # before timing (only the forward pass is measured).
+    F = features[0].get(model.name, 0) if features else 0
+    reader = FeatureReader(features[1], features[0], models) if F > 0 else None
+    cases = [(tokens, reader.read(record, len(tokens), F) if reader else None)
+             for _, record, _, tokens in records]
 
     decisions = []
 
     def run_pass(record):
         start = time.perf_counter()
-        for tokens in cases:
-            logits = model.logits(tokens)
+        for tokens, feats in cases:
+            logits = model.logits(tokens, feats)
             if record:
                 decisions.append(decide(logits))
         return time.perf_counter() - start

@@ -222,8 +222,8 @@ std::vector<std::string> Pipeline::exportModel(const TaskSpec &task,
       std::string(taskKindName(task.kind)) + "." + net.name;
   return timed(Stage::Export, net.name, [&]() -> std::vector<std::string> {
     if (format == ExportFormat::Onnx)
-      return {
-          writeOnnx(task, net, dir, stem, options_.compile.memoryLimitBytes)};
+      return writeOnnx(task, net, dir, stem, options_.compile.memoryLimitBytes,
+                       options_.onnx);
     const ModelPaths paths = writeModel(task, net, dir, stem);
     return {paths.weights, paths.config};
   });
@@ -231,11 +231,12 @@ std::vector<std::string> Pipeline::exportModel(const TaskSpec &task,
 
 std::vector<std::string> Pipeline::exportFileNames(const TaskSpec &task,
                                                    const Network &net,
-                                                   ExportFormat format) {
+                                                   ExportFormat format,
+                                                   const OnnxOptions &onnx) {
   const std::string stem =
       std::string(taskKindName(task.kind)) + "." + net.name;
   if (format == ExportFormat::Onnx)
-    return {stem + ".onnx"};
+    return onnxFileNames(net, stem, onnx);
   return {stem + ".safetensors", stem + ".json"};
 }
 

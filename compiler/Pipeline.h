@@ -20,6 +20,7 @@
 #pragma once
 
 #include "driver/SelectConstruction.h"
+#include "export/Onnx.h"
 #include "ir/Network.h"
 #include "ir/StorageFormat.h"
 #include "spec/TaskSpec.h"
@@ -96,6 +97,7 @@ struct PipelineOptions {
   // always: a construction bug must never reach a user's file).
   bool verifyEachStage = kVerifyEachStage;
   StageObserver observer; // called after each stage, if set
+  OnnxOptions onnx;       // the ONNX export's batch axis and external data
 };
 
 class Pipeline {
@@ -126,7 +128,8 @@ public:
                                      std::optional<StorageFormat> storage);
 
   // Stage 9: the model's files in `dir`, named TASK.MODEL.*; returns their
-  // paths. Throws UserError if they cannot be written.
+  // paths (ONNX: the .onnx and, with external data, its .onnx.data, as
+  // options.onnx says). Throws UserError if they cannot be written.
   enum class ExportFormat { Weights, Onnx };
   std::vector<std::string> exportModel(const TaskSpec &task, const Network &net,
                                        const std::string &dir,
@@ -135,7 +138,8 @@ public:
   // order it returns them.
   static std::vector<std::string> exportFileNames(const TaskSpec &task,
                                                   const Network &net,
-                                                  ExportFormat format);
+                                                  ExportFormat format,
+                                                  const OnnxOptions &onnx = {});
 
   // Every stage run so far, in order.
   const std::vector<StageTiming> &timings() const { return timings_; }

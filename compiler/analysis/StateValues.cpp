@@ -50,10 +50,7 @@ const std::vector<Claim> &claims() {
        "d, c, p and e are indicators and L counts violations",
        {{"count", violationsCounted}}},
       {"index_lookup/rnn-pointer-memory",
-       {{"ptr", kBinary},
-        {"write", kBinary},
-        {"slot", kBinary},
-        {"answer", kBinary}},
+       {{"ptr", kBinary}, {"gate", kBinary}, {"slot", kBinary}},
        "IndexLookupRNN.cpp, Claim: every unit is exactly 0 or 1 at every "
        "step"},
       {"nearest_neighbour/rnn-memory",

@@ -37,7 +37,7 @@ struct StateValues {
   // counted unit by unit (joint constraints such as a one-hot pointer, which
   // would lower it further, are not used).
   double informationBits() const;
-  // "7168 units x 1 bit (0/1: ptr, write, slot, answer)", one group per
+  // "5120 units x 1 bit (0/1: ptr, gate, slot)", one group per
   // value count.
   std::string describe() const;
 };

@@ -56,4 +56,13 @@ void writeDecisionFeatures(std::ostream &out,
                            const std::vector<DecisionRecord> &records,
                            int64_t F);
 
+// The inputs of model `model` in a decisions file written by the functions
+// above, in order: index (the line's place among all input lines), tokens,
+// expected answer, recorded decision and, if the file names a sidecar,
+// features (tokens.size() x F, zero rows filled in). Throws UserError naming
+// the file and line (or the sidecar and record) on anything malformed, and
+// when `model` has no inputs.
+std::vector<DecisionRecord> readDecisionRecords(const std::string &path,
+                                                const std::string &model);
+
 } // namespace handwire

@@ -194,9 +194,10 @@ EvalResult evaluate(const TaskSpec &task, const Network &net,
         local.cancelled = true;
         break;
       }
-      const int64_t i = next.fetch_add(1);
-      if (i >= opt.samples)
+      const int64_t k = next.fetch_add(1);
+      if (k >= opt.samples)
         break;
+      const int64_t i = opt.firstIndex + k;
       gen.generate(static_cast<uint64_t>(i), ex);
       runInput(backends, C, opt, i, ex, logits, local);
       done.fetch_add(1, std::memory_order_relaxed);

@@ -20,6 +20,10 @@ namespace handwire {
 
 struct EvalOptions {
   int64_t samples = 10000;
+  // The inputs run are firstIndex .. firstIndex + samples - 1; each is
+  // generated from its index alone, so a shard (eval --shard) runs exactly
+  // its part of an unsharded run's inputs.
+  int64_t firstIndex = 0;
   uint64_t seed = 1;
   InputDistribution inputs = InputDistribution::Mixed;
   int threads = 0;     // 0: workerThreads()

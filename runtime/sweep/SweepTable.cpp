@@ -185,8 +185,6 @@ const Column kColumns[] = {
                    flag(r.respectsBound.value_or(false)));
      }},
     {"backend", [](const SweepRow &r) { return text(r.backend); }},
-    {"threads",
-     [](const SweepRow &r) { return ifEvaluated(r, integer(r.threads)); }},
     {"samples", [](const SweepRow &r) { return integer(r.samples); }},
     {"adversarial", [](const SweepRow &r) { return integer(r.adversarial); }},
     {"mismatches", [](const SweepRow &r) { return integer(r.mismatches); }},
@@ -195,6 +193,16 @@ const Column kColumns[] = {
      [](const SweepRow &r) {
        return ifEvaluated(r, real(r.minMargin, "%.4g"));
      }},
+};
+
+// Wall-clock measurements (and the eval threads they depend on): they vary
+// from run to run, so they live in their own file beside the results.
+const Column kTimingColumns[] = {
+    {"task", [](const SweepRow &r) { return text(r.task); }},
+    {"model", [](const SweepRow &r) { return text(r.model); }},
+    {"N", [](const SweepRow &r) { return integer(r.n); }},
+    {"threads",
+     [](const SweepRow &r) { return ifEvaluated(r, integer(r.threads)); }},
     {"build_ms",
      [](const SweepRow &r) { return ifBuilt(r, real(r.buildMs, "%.1f")); }},
     {"jit_ms",
@@ -218,20 +226,37 @@ const Column kColumns[] = {
        return ifEvaluated(r, real(r.inputsPerSecondPerThread, "%.4g"));
      }},
 };
-} // namespace
 
-std::vector<std::string> sweepCsvHeader() {
+template <size_t K>
+std::vector<std::string> headerOf(const Column (&columns)[K]) {
   std::vector<std::string> out;
-  for (const Column &c : kColumns)
+  for (const Column &c : columns)
     out.push_back(c.name);
   return out;
 }
 
-std::vector<std::string> sweepCsvRecord(const SweepRow &row) {
+template <size_t K>
+std::vector<std::string> recordOf(const Column (&columns)[K],
+                                  const SweepRow &row) {
   std::vector<std::string> out;
-  for (const Column &c : kColumns)
+  for (const Column &c : columns)
     out.push_back(csvText(c.cell(row)));
   return out;
+}
+
+template <size_t K>
+nlohmann::json jsonOf(const Column (&columns)[K], const SweepRow &row) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const Column &c : columns)
+    out[c.name] = jsonValue(c.cell(row));
+  return out;
+}
+} // namespace
+
+std::vector<std::string> sweepCsvHeader() { return headerOf(kColumns); }
+
+std::vector<std::string> sweepCsvRecord(const SweepRow &row) {
+  return recordOf(kColumns, row);
 }
 
 void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows) {
@@ -241,16 +266,30 @@ void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows) {
 }
 
 nlohmann::json sweepRowJson(const SweepRow &row) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const Column &c : kColumns)
-    out[c.name] = jsonValue(c.cell(row));
-  return out;
+  return jsonOf(kColumns, row);
 }
 
 nlohmann::json sweepRowsJson(const std::vector<SweepRow> &rows) {
   nlohmann::json out = nlohmann::json::array();
   for (const SweepRow &r : rows)
     out.push_back(sweepRowJson(r));
+  return out;
+}
+
+std::vector<std::string> sweepTimingsHeader() {
+  return headerOf(kTimingColumns);
+}
+
+void writeSweepTimingsCsv(std::ostream &os, const std::vector<SweepRow> &rows) {
+  os << csvLine(sweepTimingsHeader());
+  for (const auto &r : rows)
+    os << csvLine(recordOf(kTimingColumns, r));
+}
+
+nlohmann::json sweepTimingsJson(const std::vector<SweepRow> &rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SweepRow &r : rows)
+    out.push_back(jsonOf(kTimingColumns, r));
   return out;
 }
 

@@ -58,6 +58,9 @@ std::string csvLine(const std::vector<std::string> &fields); // with "\n"
 // Parses RFC 4180 text (quoted fields may hold commas, quotes, newlines).
 std::vector<std::vector<std::string>> parseCsv(const std::string &text);
 
+// The results: what was built and how it did, a function of the spec and
+// the sweep's settings alone (with a fixed number of inputs per point, no
+// time budget: byte-identical from run to run, sharded or not).
 std::vector<std::string> sweepCsvHeader();
 std::vector<std::string> sweepCsvRecord(const SweepRow &row);
 void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows);
@@ -66,8 +69,17 @@ void writeSweepCsv(std::ostream &os, const std::vector<SweepRow> &rows);
 // as null.
 nlohmann::json sweepRowJson(const SweepRow &row);
 nlohmann::json sweepRowsJson(const std::vector<SweepRow> &rows);
-// Reads rows back from a sweep CSV (columns found by header name); throws
-// std::runtime_error naming the line on a malformed file.
+
+// The measurements, which vary from run to run: per (task, model, N), the
+// eval threads, build/JIT/compile milliseconds, eval seconds and
+// throughput (the timings file, PREFIX.timings.csv).
+std::vector<std::string> sweepTimingsHeader();
+void writeSweepTimingsCsv(std::ostream &os, const std::vector<SweepRow> &rows);
+nlohmann::json sweepTimingsJson(const std::vector<SweepRow> &rows);
+
+// Reads rows back from a sweep CSV (columns found by header name; timing
+// columns, as CSVs written before the timings file had them, are read when
+// present); throws std::runtime_error naming the line on a malformed file.
 std::vector<SweepRow> readSweepCsv(const std::string &text);
 
 // The plot of a sweep: per model, plotBits against N (solid, markers; red

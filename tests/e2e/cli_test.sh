@@ -65,7 +65,7 @@ compile_then_eval_model_file)
     "$HW" compile specs/index_lookup.task -N 64 -o "$TMP"
   [ -f "$TMP/index_lookup.rnn.json" ] || fail "no rnn config written"
   expect 0 "0 mismatches" -- "$HW" eval "$TMP/index_lookup.rnn.json" -n 500
-  expect 0 "state bits +14336 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
+  expect 0 "state bits +10240 at 32-bit precision" -- "$HW" inspect "$TMP/index_lookup.rnn.json"
   # Every task's model files carry their task: Dyck-(3,2) and nearest
   # neighbour with d = 5 are evaluated from the files alone.
   expect 0 "wrote" -- "$HW" compile specs/bounded_dyck.task -N 12 -D task.brackets=3 -o "$TMP"
@@ -115,8 +115,8 @@ cfg["head_layers"] = 1
 json.dump(cfg, open(cfg_path, "w"), indent=2)
 PY
   M="$TMP/index_lookup.rnn.json"
-  expect 0 "model rnn: Elman RNN, 112 hidden units, read-out head 112 ReLU" -- "$HW" inspect "$M"
-  expect 0 "rnn.head.0.weight.values +F32  \[112\]" -- "$HW" inspect "$M"
+  expect 0 "model rnn: Elman RNN, 80 hidden units, read-out head 80 ReLU" -- "$HW" inspect "$M"
+  expect 0 "rnn.head.0.weight.values +F32  \[80\]" -- "$HW" inspect "$M"
   expect 0 "backends     0 disagreements, max logit difference 0 \(tolerance" -- \
     "$HW" eval "$M" -n 500 --backend both
   expect 0 "eval jit .* 0 mismatches, accuracy 100%, min margin 1," -- "$HW" eval "$M" -n 500
@@ -129,7 +129,7 @@ PY
 inspect_reports_bounds)
   expect 0 "lower bound  state bits >= N log2\|alphabet\| = 2048 bits" -- \
     "$HW" inspect specs/index_lookup.task
-  expect 0 "verdict      respects bound \(229376 >= 2048" -- "$HW" inspect specs/index_lookup.task
+  expect 0 "verdict      respects bound \(163840 >= 2048" -- "$HW" inspect specs/index_lookup.task
   expect 0 "\"respects_bound\": true" -- "$HW" inspect specs/index_lookup.task --json -N 128
   # A second layer is an identity layer after the one-layer construction, counted.
   expect 0 "2-layer transformer \(1 identity layer: no head, no MLP, 0 parameters\)" -- \
@@ -228,6 +228,20 @@ emit_onnx_and_write_decisions)
   # 11.6 MiB of weights: the model fits in 16M, its ONNX export (held twice) does not.
   expect 1 "cannot export model 'transformer' to ONNX: its weights need .* bytes\), held twice .* above --memory-limit" -- \
     "$HW" compile specs/index_lookup.task -N 4096 --model transformer --emit onnx --memory-limit 16M -o "$TMP"
+  # With external data the weights are streamed to the data file, held once: 16M suffices.
+  expect 0 "wrote $TMP/ext/index_lookup.transformer.onnx.data \(its external data\)" -- \
+    "$HW" compile specs/index_lookup.task -N 4096 --model transformer --emit onnx --memory-limit 16M \
+    --onnx-external-data -o "$TMP/ext"
+  [ "$(stat -c %s "$TMP/ext/index_lookup.transformer.onnx")" -lt 65536 ] || fail "weights left inside the .onnx"
+  [ "$(stat -c %s "$TMP/ext/index_lookup.transformer.onnx.data")" -gt 10000000 ] || fail "external data file too small"
+  ls -a "$TMP/ext" | grep -q staging && fail "staging directory left behind"
+  expect 0 "\"external_data\": \"$TMP/batch/index_lookup.rnn.onnx.data\"" -- \
+    "$HW" compile specs/index_lookup.task -N 16 --emit onnx --onnx-batch --onnx-external-data --json -o "$TMP/batch"
+  expect 0 "wrote $TMP/batch/bounded_dyck.rnn.onnx \(ONNX opset 13, batch axis, checked\)" -- \
+    "$HW" compile specs/bounded_dyck.task -N 16 --emit onnx --onnx-batch -o "$TMP/batch"
+  [ -e "$TMP/batch/bounded_dyck.rnn.onnx.data" ] && fail "external data written without being asked for"
+  expect 1 "--onnx-batch and --onnx-external-data need --emit onnx" -- \
+    "$HW" compile specs/bounded_dyck.task -N 16 --onnx-batch -o "$TMP/batch"
   expect 0 "0 mismatches" -- "$HW" eval specs/index_lookup.task -N 16 -n 50 --write-decisions "$TMP/d.txt"
   [ "$(grep -c '^transformer ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 transformer lines"
   [ "$(grep -c '^rnn ' "$TMP/d.txt")" -eq 50 ] || fail "not 50 rnn lines"
@@ -285,7 +299,7 @@ ctrl_c_stops_eval)
   grep -q "interrupted after [0-9]* inputs" "$TMP/out" || { cat "$TMP/out"; fail "no interruption report"; }
   ;;
 help)
-  for cmd in bound compile eval inspect sweep; do
+  for cmd in bound compile eval inspect merge sweep; do
     expect 0 "Usage" -- "$HW" $cmd --help
   done
   expect 0 "compile" -- "$HW" --help
@@ -316,9 +330,9 @@ report_labels)
     "$HW" inspect specs/index_lookup.task --no-tensors
   expect 0 "\"bound_kind\": \"cut\"" -- "$HW" inspect specs/string_equality.task --no-tensors --json
   # RNN state two ways: stored and information bits, each against the bound.
-  expect 0 "information: 7168 bits, 3.5x the bound: 7168 units x 1 bit" -- \
+  expect 0 "information: 5120 bits, 2.5x the bound: 5120 units x 1 bit" -- \
     "$HW" inspect specs/index_lookup.task --no-tensors -m rnn
-  expect 0 "\"information_bits\": 7168" -- "$HW" inspect specs/index_lookup.task --json -m rnn
+  expect 0 "\"information_bits\": 5120" -- "$HW" inspect specs/index_lookup.task --json -m rnn
   ;;
 bound)
   # An LSTM with 512 units at 16 bits: 1024 numbers (h and c), S = 16384.
@@ -359,9 +373,16 @@ sweep_index_lookup)
   CSV=$TMP/il.csv
   [ "$(wc -l <"$CSV")" -eq 11 ] || { cat "$CSV"; fail "expected 10 rows"; }
   for c in model N status width parameters size_bits plot_bits bound_bits accuracy \
-    mismatches compile_ms inputs_per_second; do
+    mismatches; do
     [ -n "$(col "$CSV" "$c")" ] || fail "no column $c"
   done
+  # Wall-clock measurements go to their own file (the CSV is deterministic).
+  for c in model N threads compile_ms eval_seconds inputs_per_second; do
+    [ -n "$(col "$TMP/il.timings.csv" "$c")" ] || fail "no column $c in the timings"
+  done
+  [ -z "$(col "$CSV" compile_ms)" ] || fail "timings in the results CSV"
+  [ "$(wc -l <"$TMP/il.timings.csv")" -eq 11 ] || fail "expected 10 timing rows"
+  grep -q '"format": "handwire sweep"' "$TMP/il.json" || fail "no JSON document"
   for m in transformer rnn; do
     for n in 16 32 64 128 256; do
       [ "$(cell "$CSV" $m $n status)" = ok ] || fail "$m N=$n: status $(cell "$CSV" $m $n status)"
@@ -429,7 +450,7 @@ sweep_refusals_and_errors)
   # An input estimated to take too long is skipped, with the estimate.
   expect 0 "skipped: one input would take about" -- "$HW" sweep specs/index_lookup.task \
     --lengths 16,1024 --model rnn -n 20 --input-time-limit 1e-6 -o "$TMP/skip"
-  [ "$(cell "$TMP/skip.csv" rnn 1024 width)" = 7168 ] || fail "a skipped point keeps its sizes"
+  [ "$(cell "$TMP/skip.csv" rnn 1024 width)" = 5120 ] || fail "a skipped point keeps its sizes"
   # Clear errors.
   expect 1 "needs a .task spec" -- "$HW" sweep "$TMP/x.json"
   expect 1 "use --from/--to or --lengths" -- "$HW" sweep specs/index_lookup.task -D task.max_length=64
@@ -453,6 +474,101 @@ sweep_refusals_and_errors)
   grep -q "interrupted" "$TMP/out" || fail "no interrupted message"
   [ "$(cell "$TMP/int.csv" rnn 16 status)" = ok ] || fail "N=16 row lost"
   [ "$(cell "$TMP/int.csv" rnn 4096 status)" = interrupted ] || fail "N=4096 not marked interrupted"
+  ;;
+sweep_shards)
+  # 6 points unsharded, and as 4 shards (2, 2, 1, 1 points) merged: the same
+  # CSV, JSON and SVG, byte for byte. --shard turns the time budget off; the
+  # unsharded run turns it off by hand (a budget makes the inputs per point
+  # depend on the machine's speed).
+  S=specs/index_lookup.task
+  ARGS=(--lengths 16,32,64 -n 20)
+  expect 0 "6 of 6 points" -- "$HW" sweep $S "${ARGS[@]}" --time-budget 0 --input-time-limit 0 \
+    -o "$TMP/whole"
+  for i in 0 1 2 3; do
+    expect 0 "of [12] points \(shard $i/4 of a 6-point sweep\)" -- \
+      "$HW" sweep $S "${ARGS[@]}" --shard $i/4 -j 1 -o "$TMP/part"
+  done
+  P=$TMP/part.shard
+  expect 0 "merged 4 shards \(6 points\)" -- "$HW" merge $P-3-of-4.json $P-1-of-4.json \
+    $P-0-of-4.json $P-2-of-4.json -o "$TMP/merged"
+  for ext in csv json svg; do
+    cmp "$TMP/whole.$ext" "$TMP/merged.$ext" || fail "merged .$ext differs from the unsharded"
+  done
+  [ "$(cut -d, -f1-3 "$TMP/whole.timings.csv")" = "$(cut -d, -f1-3 "$TMP/merged.timings.csv")" ] ||
+    fail "timings rows differ"
+  # Refusals, naming the files.
+  expect 1 "missing shard 2/4 of the sweep of 'specs/index_lookup.task'" -- \
+    "$HW" merge $P-0-of-4.json $P-1-of-4.json $P-3-of-4.json
+  expect 1 "part.shard-1-of-4.json and .*part.shard-1-of-4.json are the same shard, 1/4" -- \
+    "$HW" merge $P-0-of-4.json $P-1-of-4.json $P-1-of-4.json $P-2-of-4.json $P-3-of-4.json
+  expect 0 "shard 2/4" -- "$HW" sweep $S --lengths 16,32,64 -n 21 --shard 2/4 -o "$TMP/other"
+  expect 1 "other.shard-2-of-4.json and .* different settings: 'samples' \(21 against 20\)" -- \
+    "$HW" merge $P-0-of-4.json $P-1-of-4.json $P-3-of-4.json "$TMP/other.shard-2-of-4.json"
+  head -c 300 $P-3-of-4.json >"$TMP/cut.json"
+  expect 1 "cut.json: not a JSON document" -- "$HW" merge $P-0-of-4.json "$TMP/cut.json"
+  sed 's/"width"/"widht"/' $P-3-of-4.json >"$TMP/renamed.json"
+  expect 1 "renamed.json: row 0: no field 'width'" -- "$HW" merge "$TMP/renamed.json"
+  expect 1 "not a sweep shard file" -- "$HW" merge "$TMP/whole.json"
+  expect 1 "cannot open|No such file|does not exist" -- "$HW" merge "$TMP/absent.json"
+  # The same spec path with another text: refused.
+  cp $S "$TMP/s.task"
+  expect 0 "shard 0/2" -- "$HW" sweep "$TMP/s.task" --lengths 16 -n 5 --shard 0/2 -o "$TMP/s"
+  echo "// edited" >>"$TMP/s.task"
+  expect 0 "shard 1/2" -- "$HW" sweep "$TMP/s.task" --lengths 16 -n 5 --shard 1/2 -o "$TMP/s"
+  expect 1 "shards of different sweeps: the texts of their spec" -- \
+    "$HW" merge "$TMP/s.shard-0-of-2.json" "$TMP/s.shard-1-of-2.json"
+  # Bad --shard values and options a shard does not take.
+  expect 1 "--shard '5/4': shard index 5 is not below the shard count 4" -- \
+    "$HW" sweep $S --lengths 16 --shard 5/4 -o "$TMP/x"
+  expect 1 "--shard 'x/4': I and K must be non-negative integers" -- \
+    "$HW" sweep $S --lengths 16 --shard x/4 -o "$TMP/x"
+  expect 1 "--shard '0/0': K \(the number of shards\) must be" -- \
+    "$HW" sweep $S --lengths 16 --shard 0/0 -o "$TMP/x"
+  expect 1 "takes no --time-budget" -- "$HW" sweep $S --lengths 16 --shard 0/2 --time-budget 5
+  expect 1 "excludes" -- "$HW" sweep $S --lengths 16 --shard 0/2 --csv "$TMP/x.csv"
+  ! ls "$TMP"/x.* >/dev/null 2>&1 || fail "a refused shard wrote a file"
+  ;;
+eval_shards)
+  # A Transformer below its certified scale gets inputs wrong; 4 shards of
+  # 40 inputs run exactly the unsharded inputs: the same decisions, counts,
+  # mismatches and smallest margin.
+  ARGS=(specs/index_lookup.task -N 64 --model transformer -D model.transformer.scale=1
+        --allow-uncertified -n 40 --json)
+  "$HW" eval "${ARGS[@]}" --write-decisions "$TMP/whole.txt" >"$TMP/whole.json" 2>"$TMP/err"
+  rc=$?
+  [ "$rc" -eq 3 ] || { cat "$TMP/err"; fail "unsharded eval exited $rc, expected 3 (mismatches)"; }
+  : >"$TMP/parts.txt"
+  for i in 0 1 2 3; do
+    "$HW" eval "${ARGS[@]}" --shard $i/4 --write-decisions "$TMP/p$i.txt" \
+      >"$TMP/p$i.json" 2>"$TMP/err"
+    rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { cat "$TMP/err"; fail "shard $i/4 exited $rc"; }
+    grep -v '^#' "$TMP/p$i.txt" >>"$TMP/parts.txt"
+  done
+  grep -v '^#' "$TMP/whole.txt" | cmp - "$TMP/parts.txt" || fail "the shards' decisions differ"
+  python3 - "$TMP" <<'PY' || fail "shards do not add up to the unsharded eval"
+import json, sys
+tmp = sys.argv[1]
+whole = json.load(open(f"{tmp}/whole.json"))["models"][0]
+parts = [json.load(open(f"{tmp}/p{i}.json")) for i in range(4)]
+assert [p["shard"]["first_input"] for p in parts] == [0, 10, 20, 30], parts
+models = [p["models"][0] for p in parts]
+for key in ("samples", "adversarial"):
+    assert sum(m[key] for m in models) == whole[key], key
+b = whole["backends"][0]
+assert b["mismatches"] > 0, "the model should get some inputs wrong"
+assert sum(m["backends"][0]["mismatches"] for m in models) == b["mismatches"]
+assert min(m["backends"][0]["min_margin"] for m in models) == b["min_margin"]
+# Each shard reports its first mismatches by global index; their union
+# begins with the unsharded report's.
+union = sorted(x["index"] for m in models for x in m["mismatch_examples"])
+assert union[:len(whole["mismatch_examples"])] == \
+    [x["index"] for x in whole["mismatch_examples"]], union
+print("eval shards:", whole["samples"], "inputs,", b["mismatches"], "mismatches")
+PY
+  expect 1 "--shard '4/4': shard index 4 is not below" -- "$HW" eval specs/index_lookup.task --shard 4/4
+  expect 0 "shard 1/4: inputs 10..19 of 40" -- "$HW" eval specs/index_lookup.task -n 40 --shard 1/4 \
+    --model rnn -N 16
   ;;
 verify_certificates)
   # Every shipped spec's models at N = 1024 verify from their files alone.

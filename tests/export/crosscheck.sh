@@ -6,7 +6,10 @@
 #   torch:       `compile` (safetensors + JSON), PyTorch (torch_forward.py);
 #                python3-onnx's full checker on every .onnx file
 # plus nearest neighbour on the sphere at N = 64 (200 inputs), whose points are
-# continuous inputs replayed from the decision file's sidecar.
+# continuous inputs replayed from the decision file's sidecar. Every model is
+# also exported with a batch axis and its weights in an external data file
+# (`--onnx-batch --onnx-external-data`): onnxruntime replays those in batches
+# of 64 inputs of one length, torch runs python3-onnx's full checker on them.
 # Usage: crosscheck.sh HANDWIRE SOURCE_DIR onnxruntime|torch
 # Exit 0: all decisions agree; 1: a mismatch or an error; 77: a tool is
 # missing (CTest reports SKIP; scripts/setup.sh installs them).
@@ -16,6 +19,7 @@ SRC=$2
 CASE=$3
 N=${HANDWIRE_CROSSCHECK_N:-16}
 SAMPLES=1000
+BATCH=64
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$SRC"
@@ -50,12 +54,11 @@ check() {
   local dir="$TMP/$1" spec=$2
   shift 2
   mkdir -p "$dir"
-  if [ "$CASE" = onnxruntime ]; then
-    run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
-  else
+  if [ "$CASE" = torch ]; then
     run "$HW" compile "$spec" -N "$N" -o "$dir" "$@"
-    run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
   fi
+  run "$HW" compile "$spec" -N "$N" --emit onnx -o "$dir" "$@"
+  run "$HW" compile "$spec" -N "$N" --emit onnx --onnx-batch --onnx-external-data -o "$dir/batch" "$@"
   # eval exits 3 when decisions are wrong (expected for uncertified models):
   # what must hold is that the other runtime makes the same decisions.
   "$HW" eval "$spec" -N "$N" -n "$SAMPLES" --backend jit \
@@ -73,11 +76,15 @@ check() {
     base=$(ls "$dir"/*."$m".onnx 2>/dev/null | head -n 1)
     base=${base%.onnx}
     [ -n "$base" ] && [ -f "$base.onnx" ] || fail "$spec: no TASK.$m.onnx written"
+    local batched
+    batched="$dir/batch/$(basename "$base").onnx"
+    [ -f "$batched.data" ] || fail "$spec: no external data file $batched.data" # empty if every tensor < 1 KiB
     if [ "$CASE" = onnxruntime ]; then
       run node tests/onnx/replay.js "$base.onnx" "$dir/decisions.txt" "$m"
+      run node tests/onnx/replay.js "$batched" "$dir/decisions.txt" "$m" --batch "$BATCH"
     fi
     configs+=("$base.json")
-    onnx+=("$base.onnx")
+    onnx+=("$base.onnx" "$batched")
     ((checked++))
   done
   if [ "$CASE" = torch ]; then
@@ -95,12 +102,17 @@ done
 check two_layers specs/index_lookup.task --model transformer -D model.transformer.layers=3
 # expect_flip_reported DIR BASE SAME: flips the first recorded decision of the
 # transformer in DIR/decisions.txt (into a copy, flipped.txt) and expects the
-# replay of DIR/BASE.{onnx,json} to report it: SAME same decisions, 1 different.
+# replay of DIR/BASE.{onnx,json} to report it: SAME same decisions, 1 different
+# (onnxruntime: also the batched DIR/batch/BASE.onnx).
 expect_flip_reported() {
   local d=$1 base=$2 same=$3
   awk 'BEGIN { done = 0 } !/^#/ && $1 == "transformer" && !done { $2 = ($2 + 1) % 4; done = 1 } { print }' \
     "$d/decisions.txt" >"$d/flipped.txt"
   if [ "$CASE" = onnxruntime ]; then
+    node tests/onnx/replay.js "$d/batch/$base.onnx" "$d/flipped.txt" transformer --batch "$BATCH" >"$TMP/out" 2>&1
+    local rc=$?
+    [ "$rc" -eq 1 ] && grep -q "$same same decisions, 1 different" "$TMP/out" ||
+      { cat "$TMP/out"; fail "a flipped decision in $d was not reported by the batched replay (exit $rc)"; }
     node tests/onnx/replay.js "$d/$base.onnx" "$d/flipped.txt" transformer >"$TMP/out" 2>&1
   else
     "$PY" tests/export/torch_forward.py "$d/flipped.txt" "$d/$base.json" >"$TMP/out" 2>&1
@@ -111,6 +123,16 @@ expect_flip_reported() {
 }
 # The comparison itself must catch a difference.
 expect_flip_reported "$TMP/index_lookup" index_lookup.transformer 999
+# External data without the batch axis: the graph of one sequence, its weights
+# in index_lookup.MODEL.onnx.data.
+if [ "$CASE" = onnxruntime ]; then
+  d=$TMP/index_lookup
+  run "$HW" compile specs/index_lookup.task -N "$N" --emit onnx --onnx-external-data -o "$d/external"
+  for m in transformer rnn; do
+    [ -s "$d/external/index_lookup.$m.onnx.data" ] || fail "no external data file for $m"
+    run node tests/onnx/replay.js "$d/external/index_lookup.$m.onnx" "$d/decisions.txt" "$m"
+  done
+fi
 
 # Continuous inputs: the sphere's points reach the exported model only through
 # the decision file's binary sidecar (FILE.features) and the graph's input
@@ -128,5 +150,10 @@ expect_flip_reported "$d" nearest_neighbour.transformer 199
 check uncertified specs/index_lookup.task --model transformer -D model.transformer.scale=1 --allow-uncertified
 wrong=$(grep -v '^#' "$TMP/uncertified/decisions.txt" | awk '$2 != $3' | wc -l)
 [ "$wrong" -gt 100 ] || fail "the uncertified model was expected to err often, erred $wrong times"
-echo "$checked models, $SAMPLES inputs each, N = $N (the sphere's at N = 64: 200, features from the sidecar):" \
-  "same decisions in $CASE ($(($(date +%s) - start)) s; the uncertified one errs on $wrong inputs, identically)"
+if [ "$CASE" = onnxruntime ]; then
+  also="each also batched with external data, $BATCH inputs of one length per call"
+else
+  also="each also batched with external data, accepted by the full checker"
+fi
+echo "$checked models, $SAMPLES inputs each, N = $N (the sphere's at N = 64: 200, features from the sidecar);" \
+  "$also: same decisions in $CASE ($(($(date +%s) - start)) s; the uncertified one errs on $wrong inputs, identically)"

@@ -162,6 +162,23 @@ def replay(config, decisions):
     return mismatches
 
 
+def check_onnx_file(onnx, path):
+    """python3-onnx's full check of the file at `path`, in the path form that
+    finds external data (FILE.onnx.data) next to it and works beyond 2 GB.
+    check_model(path, full_check=True) would write the inferred model over
+    the file; the inference writes to a scratch file instead."""
+    import tempfile
+
+    model = onnx.load(path, load_external_data=False)
+    onnx.checker.check_model(path)  # raises if invalid
+    with tempfile.TemporaryDirectory() as scratch:
+        onnx.shape_inference.infer_shapes_path(
+            path, os.path.join(scratch, "inferred.onnx"), check_type=True, strict_mode=True)
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    print(f"{os.path.basename(path)}: onnx {onnx.__version__} checker (full) accepts "
+          f"it, opset {model.opset_import[0].version}" + (", external data" if external else ""))
+
+
 def main(argv):
     if "--check-onnx" in argv:
         cut = argv.index("--check-onnx")
@@ -175,10 +192,7 @@ def main(argv):
         import onnx
 
         for path in onnx_files:
-            model = onnx.load(path)
-            onnx.checker.check_model(model, full_check=True)  # raises if invalid
-            print(f"{os.path.basename(path)}: onnx {onnx.__version__} checker (full) accepts "
-                  f"it, opset {model.opset_import[0].version}")
+            check_onnx_file(onnx, path)
     status = 0
     for config in argv[1:]:
         result = replay(config, argv[0])

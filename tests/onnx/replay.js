@@ -3,10 +3,12 @@
 // inputs written by `handwire eval --write-decisions FILE`, comparing the
 // model's decisions with handwire's.
 //
-// Usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME
+// Usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME [--batch B]
 //   DECISIONS lines: MODEL DECISION EXPECTED TOKEN...   ('#' lines: comments)
 //   A model with continuous inputs (ONNX input `features`) reads them from the
 //   binary sidecar named by the file's '# features:' line (docs/export.md).
+//   --batch B: MODEL.onnx was exported with `--onnx-batch`; the inputs are
+//   grouped by length and run up to B of one length per call.
 // Prints one summary line; exit 0 if every decision matches, 1 otherwise,
 // 2 on a usage or loading error.
 'use strict';
@@ -151,9 +153,54 @@ function loadOrt() {
   return require('onnxruntime-node');
 }
 
+// Compares the graph's decisions for a run of `rows` inputs (logits
+// [rows, classes] row-major) with handwire's; counts into `tally`.
+function compareRows(out, group, decisionsPath, tally) {
+  const classes = out.logits.data.length / group.length;
+  group.forEach((c, r) => {
+    const logits = Array.from(out.logits.data.slice(r * classes, (r + 1) * classes), Number);
+    const got = Number(out.decision.data[r]);
+    // The graph's own decision output must follow the documented rule.
+    if (decide(logits) !== got) ++tally.ruleMismatches;
+    if (got !== c.decision) {
+      if (tally.mismatches < 5)
+        console.log(`  mismatch at ${decisionsPath}:${c.line}: handwire ${c.decision}, onnxruntime ${got}, ` +
+                    `logits [${logits.join(', ')}]`);
+      ++tally.mismatches;
+    }
+  });
+}
+
+// Runs `group` (inputs of one length, each with its features or null) in one
+// call: tokens [rows, length] (batched) or [length] (one input).
+async function runGroup(ort, session, group, F, batched) {
+  const length = group[0].tokens.length;
+  const tokens = new BigInt64Array(group.length * length);
+  group.forEach((c, r) => tokens.set(c.tokens, r * length));
+  const feeds = { tokens: new ort.Tensor('int64', tokens, batched ? [group.length, length] : [length]) };
+  if (F > 0) {
+    const f = new Float32Array(group.length * length * F);
+    group.forEach((c, r) => f.set(c.features, r * length * F));
+    feeds.features = new ort.Tensor('float32', f, batched ? [group.length, length, F] : [length, F]);
+  }
+  return session.run(feeds);
+}
+
+function parseArgs(argv) {
+  const positional = [];
+  let batch = 0;
+  for (let i = 0; i < argv.length; ++i) {
+    if (argv[i] === '--batch') {
+      batch = Number(argv[++i]);
+      if (!Number.isInteger(batch) || batch < 1) fail(`--batch needs a positive integer, got '${argv[i]}'`, 2);
+    } else positional.push(argv[i]);
+  }
+  if (positional.length !== 3) fail('usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME [--batch B]', 2);
+  return { modelPath: positional[0], decisionsPath: positional[1], name: positional[2], batch };
+}
+
 async function main() {
-  const [modelPath, decisionsPath, name] = process.argv.slice(2);
-  if (!name) fail('usage: node replay.js MODEL.onnx DECISIONS MODEL_NAME', 2);
+  const { modelPath, decisionsPath, name, batch } = parseArgs(process.argv.slice(2));
   let ort;
   try {
     ort = loadOrt();
@@ -189,33 +236,49 @@ async function main() {
     }
   }
   const start = Date.now();
-  let mismatches = 0, ruleMismatches = 0;
+  const tally = { mismatches: 0, ruleMismatches: 0, calls: 0 };
+  const run = async (group) => {
+    let out;
+    try {
+      out = await runGroup(ort, session, group, F, batch > 0);
+    } catch (e) {
+      fail(`ONNX Runtime cannot run ${modelPath} on ${group.length} input(s) of length ${group[0].tokens.length}: ${e.message}`, 2);
+    }
+    ++tally.calls;
+    compareRows(out, group, decisionsPath, tally);
+    for (const c of group) c.features = null; // a sidecar can be gigabytes
+  };
+  // Inputs wait in a group per length until B of them are there (features
+  // are read in file order as the inputs come); the rest run at the end.
+  const pending = new Map();
   for (const c of cases) {
-    const length = c.tokens.length;
-    const feeds = { tokens: new ort.Tensor('int64', BigInt64Array.from(c.tokens), [length]) };
     if (features) {
-      let f;
       try {
-        f = features.read(c.record, length, F);
+        c.features = features.read(c.record, c.tokens.length, F);
       } catch (e) {
         fail(e.message, 2);
       }
-      feeds.features = new ort.Tensor('float32', f, [length, F]);
     }
-    const out = await session.run(feeds);
-    const got = Number(out.decision.data[0]);
-    // The graph's own decision output must follow the documented rule.
-    if (decide(Array.from(out.logits.data, Number)) !== got) ++ruleMismatches;
-    if (got !== c.decision) {
-      if (mismatches < 5)
-        console.log(`  mismatch at ${decisionsPath}:${c.line}: handwire ${c.decision}, onnxruntime ${got}, ` +
-                    `logits [${Array.from(out.logits.data).join(', ')}]`);
-      ++mismatches;
+    if (!batch) {
+      await run([c]);
+      continue;
+    }
+    const length = c.tokens.length;
+    if (!pending.has(length)) pending.set(length, []);
+    const group = pending.get(length);
+    group.push(c);
+    if (group.length === batch) {
+      await run(group);
+      pending.set(length, []);
     }
   }
+  for (const length of [...pending.keys()].sort((a, b) => a - b))
+    if (pending.get(length).length) await run(pending.get(length));
   const ms = Date.now() - start;
+  const { mismatches, ruleMismatches } = tally;
+  const calls = batch ? `, ${tally.calls} calls of up to ${batch} (one length per call)` : '';
   console.log(`${name}: ${cases.length} inputs, ${cases.length - mismatches} same decisions, ` +
-              `${mismatches} different (onnxruntime-node ${ort.env.versions ? ort.env.versions.common : ''}, ${ms} ms)`);
+              `${mismatches} different (onnxruntime-node ${ort.env.versions ? ort.env.versions.common : ''}, ${ms} ms${calls})`);
   if (ruleMismatches) console.log(`  ${ruleMismatches} decision outputs disagree with argmax(logits)`);
   process.exit(mismatches || ruleMismatches ? 1 : 0);
 }

@@ -12,6 +12,7 @@
 #include "export/ModelFile.h"
 #include "export/Onnx.h"
 #include "reference/Evaluator.h"
+#include "support/Diagnostics.h"
 
 #include <gtest/gtest.h>
 
@@ -202,7 +203,7 @@ Replay exportForReplay(const std::string &name) {
     Network net = nets[m];
     net.name = m == 0 ? "three" : "five";
     x.names.push_back(net.name);
-    x.onnx.push_back(writeOnnx(spec.task, net, x.dir, net.name, 1 << 30));
+    x.onnx.push_back(writeOnnx(spec.task, net, x.dir, net.name, 1 << 30)[0]);
     x.configs.push_back(writeModel(spec.task, net, x.dir, net.name).config);
     SplitMix64 rng(40 + m);
     std::vector<DecisionRecord> records(150);
@@ -226,6 +227,70 @@ Replay exportForReplay(const std::string &name) {
     writeDecisionFeatures(bin, records, net.featureDim());
   }
   return x;
+}
+
+// handwire's own reader (bench/compare's JIT side) gets back exactly what
+// was written: tokens, answers and features, one model's records among
+// another's with a different F; a damaged file is an error naming it.
+TEST(FeatureInputs, DecisionRecordsReadBackExactly) {
+  const std::string dir = tempDir("features-read"),
+                    path = dir + "/decisions.txt";
+  SplitMix64 rng(77);
+  std::vector<std::vector<DecisionRecord>> written(2);
+  const int64_t dims[2] = {3, 5};
+  {
+    std::ofstream text(path);
+    std::ofstream bin(path + kDecisionFeaturesSuffix, std::ios::binary);
+    text << kDecisionFileHeader
+         << decisionFeaturesComment("decisions.txt.features",
+                                    {{"three", 3}, {"five", 5}});
+    for (int round = 0; round < 2; ++round) // interleaved: three five three
+      for (int m = 0; m < 2 - round; ++m) {
+        std::vector<DecisionRecord> records(20);
+        for (DecisionRecord &r : records) {
+          r.tokens.resize(1 + rng.below(9));
+          for (int32_t &t : r.tokens)
+            t = static_cast<int32_t>(rng.below(7));
+          r.features = randomFeatures(
+              rng, static_cast<int64_t>(r.tokens.size()), dims[m]);
+          r.decision = static_cast<int64_t>(rng.below(3));
+          r.expected = static_cast<int64_t>(rng.below(3));
+        }
+        writeDecisionLines(text, m == 0 ? "three" : "five", records);
+        writeDecisionFeatures(bin, records, dims[m]);
+        written[m].insert(written[m].end(), records.begin(), records.end());
+      }
+  }
+  for (int m = 0; m < 2; ++m) {
+    const auto read = readDecisionRecords(path, m == 0 ? "three" : "five");
+    ASSERT_EQ(read.size(), written[m].size());
+    for (size_t i = 0; i < read.size(); ++i) {
+      EXPECT_EQ(read[i].tokens, written[m][i].tokens);
+      EXPECT_EQ(read[i].decision, written[m][i].decision);
+      EXPECT_EQ(read[i].expected, written[m][i].expected);
+      // randomFeatures leaves some rows zero: those come back as zeros.
+      EXPECT_EQ(read[i].features, written[m][i].features) << i;
+    }
+  }
+  auto errorOf = [&](const std::string &model) {
+    try {
+      readDecisionRecords(path, model);
+    } catch (const UserError &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(errorOf("seven").find("no inputs for model 'seven'"),
+            std::string::npos);
+  std::filesystem::resize_file(
+      path + kDecisionFeaturesSuffix,
+      std::filesystem::file_size(path + kDecisionFeaturesSuffix) - 8);
+  EXPECT_NE(errorOf("three").find("truncated"), std::string::npos)
+      << errorOf("three");
+  std::ofstream(path, std::ios::app) << "three 1 x 2 3\n";
+  EXPECT_NE(errorOf("three").find("decisions.txt:63: expected MODEL"),
+            std::string::npos)
+      << errorOf("three");
 }
 
 TEST(FeatureInputs, OnnxRuntimeMakesTheReferenceDecisions) {

@@ -196,8 +196,8 @@ TEST(IndexLookup, TransformerWidthGrowsWithLogNAndRnnStateWithN) {
     EXPECT_LE(kAuto, 64);
     EXPECT_GE(kAuto, prevAuto);
     prevAuto = kAuto;
-    // RNN: N (1 + 3 ceil(log2 V)) units, linear in N.
-    EXPECT_EQ(rnn.width, N * 7);
+    // RNN: N (1 + 2 ceil(log2 V)) units, linear in N.
+    EXPECT_EQ(rnn.width, N * 5);
     if (prevRnn) {
       EXPECT_EQ(rnn.width, 4 * prevRnn);
     }

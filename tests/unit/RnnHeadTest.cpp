@@ -633,7 +633,7 @@ Exported exportForReplay(const std::string &name, int inputs) {
   for (const Network &net : randomHeadNetworks(31)) {
     x.configs.push_back(writeModel(spec.task, net, x.dir, net.name).config);
     x.onnx.push_back(
-        writeOnnx(spec.task, net, x.dir, net.name, int64_t(1) << 30));
+        writeOnnx(spec.task, net, x.dir, net.name, int64_t(1) << 30)[0]);
     x.names.push_back(net.name);
     SplitMix64 rng(31);
     std::vector<int> counts(4, 0); // ties, then classes 0 .. 2

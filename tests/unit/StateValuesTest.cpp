@@ -105,16 +105,16 @@ TEST(StateValues, ABlockLayoutThatIsNotTheConstructionsHasNoClaim) {
 }
 
 TEST(StateValues, CardReportsStoredAndInformationBits) {
-  // Index lookup, N = 64, |alphabet| = 4: 64 (1 + 3 x 2) = 448 units, all
-  // 0/1: 448 information bits, 448 x 32 stored, bound 64 x 2 = 128.
+  // Index lookup, N = 64, |alphabet| = 4: 64 (1 + 2 x 2) = 320 units, all
+  // 0/1: 320 information bits, 320 x 32 stored, bound 64 x 2 = 128.
   const Spec spec = testing::indexLookupSpec(64);
   const Network net = build(spec, 1);
   const SeparationCard card = separationCard(spec.task, net);
-  ASSERT_EQ(net.width, 448);
-  EXPECT_EQ(card.sizeBits, 448 * 32);
+  ASSERT_EQ(net.width, 320);
+  EXPECT_EQ(card.sizeBits, 320 * 32);
   ASSERT_TRUE(card.informationBits);
-  EXPECT_DOUBLE_EQ(*card.informationBits, 448);
-  EXPECT_NE(card.informationDetail.find("448 units x 1 bit"), std::string::npos)
+  EXPECT_DOUBLE_EQ(*card.informationBits, 320);
+  EXPECT_NE(card.informationDetail.find("320 units x 1 bit"), std::string::npos)
       << card.informationDetail;
   EXPECT_TRUE(card.respectsBound);
 
@@ -136,14 +136,14 @@ TEST(StateValues, InformationBelowTheBoundFlagsTheClaim) {
   // the stored bits still pass but the 0/1 units cannot.
   const Spec spec = testing::indexLookupSpec(64);
   Network net = build(spec, 1);
-  // 448 units -> the first 100 (ptr and part of write), renamed blocks
-  // would lose the claim, so keep the names and shrink widths.
+  // 320 units -> 75 (25 per block); renamed blocks would lose the claim,
+  // so keep the names and shrink widths.
   for (ResidualBlock &b : net.blocks)
     b.width = 25, b.offset = static_cast<int64_t>(&b - net.blocks.data()) * 25;
-  net.width = 100; // 100 x 32 = 3200 stored >= 128; 100 information < 128
+  net.width = 75; // 75 x 32 = 2400 stored >= 128; 75 information < 128
   const SeparationCard card = separationCard(spec.task, net);
   ASSERT_TRUE(card.informationBits);
-  EXPECT_DOUBLE_EQ(*card.informationBits, 100);
+  EXPECT_DOUBLE_EQ(*card.informationBits, 75);
   EXPECT_FALSE(card.respectsBound);
   EXPECT_NE(card.verdict.find("claimed unit values are wrong"),
             std::string::npos)

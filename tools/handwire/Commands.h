@@ -73,6 +73,7 @@ void setupEval(CLI::App &app);
 void setupInspect(CLI::App &app);
 void setupVerify(CLI::App &app);
 void setupSweep(CLI::App &app);
+void setupMerge(CLI::App &app);
 void setupBound(CLI::App &app);
 
 } // namespace handwire::cli

@@ -21,7 +21,17 @@ struct CompileCliOptions {
   CommonOptions common;
   std::string output = "out";
   std::string emit = "weights";
+  bool onnxBatch = false;        // --onnx-batch
+  bool onnxExternalData = false; // --onnx-external-data
 };
+
+OnnxOptions onnxOptionsOf(const CompileCliOptions &o) {
+  OnnxOptions onnx;
+  onnx.batch = o.onnxBatch;
+  if (o.onnxExternalData)
+    onnx.externalDataAbove = 0;
+  return onnx;
+}
 
 // --emit STAGE for the stages before export: the stage's result as text.
 std::string stageText(Stage stage, const StageResult &r) {
@@ -92,13 +102,14 @@ bool stageModelFiles(const CompileCliOptions &o, const LoadedModels &loaded,
   DiagnosticEngine diags;
   PipelineOptions po;
   po.compile.memoryLimitBytes = parseByteSize(o.common.memoryLimit);
+  po.onnx = onnxOptionsOf(o);
   Pipeline pipeline(po, diags);
   const std::string dir = o.output.empty() ? "." : o.output;
   for (const LoadedModel &m : loaded.models) {
     if (interrupted)
       return false;
     std::vector<std::string> names =
-        Pipeline::exportFileNames(m.task, m.net, format);
+        Pipeline::exportFileNames(m.task, m.net, format, po.onnx);
     for (std::string &name : names) {
       out.add(name);
       name = (std::filesystem::path(dir) / name).string();
@@ -125,13 +136,18 @@ void printWritten(const CompileCliOptions &o, const LoadedModels &loaded,
   for (size_t i = 0; i < loaded.models.size(); ++i) {
     const Network &net = loaded.models[i].net;
     const std::vector<std::string> &p = paths[i];
-    if (o.common.json && o.emit == "onnx")
-      out["models"].push_back({{"name", net.name},
-                               {"onnx", p[0]},
-                               {"opset", kOnnxOpset},
-                               {"weight_bytes", onnxWeightBytes(net)},
-                               {"certified", net.certificate.certified}});
-    else if (o.common.json)
+    if (o.common.json && o.emit == "onnx") {
+      nlohmann::json m = {{"name", net.name},
+                          {"onnx", p[0]},
+                          {"opset", kOnnxOpset},
+                          {"weight_bytes", onnxWeightBytes(net)},
+                          {"certified", net.certificate.certified}};
+      if (o.onnxBatch)
+        m["batch"] = true;
+      if (p.size() > 1)
+        m["external_data"] = p[1];
+      out["models"].push_back(std::move(m));
+    } else if (o.common.json)
       out["models"].push_back({{"name", net.name},
                                {"config", p[1]},
                                {"weights", p[0]},
@@ -140,10 +156,12 @@ void printWritten(const CompileCliOptions &o, const LoadedModels &loaded,
                                {"certified", net.certificate.certified}});
     else {
       printModelLine(std::cout, net);
-      if (o.emit == "onnx")
+      if (o.emit == "onnx") {
         std::cout << "  wrote " << p[0] << " (ONNX opset " << kOnnxOpset
-                  << ", checked)\n";
-      else
+                  << (o.onnxBatch ? ", batch axis" : "") << ", checked)\n";
+        if (p.size() > 1)
+          std::cout << "  wrote " << p[1] << " (its external data)\n";
+      } else
         std::cout << "  wrote " << p[0] << "\n  wrote " << p[1] << "\n";
     }
   }
@@ -155,6 +173,11 @@ void printWritten(const CompileCliOptions &o, const LoadedModels &loaded,
 // one cannot be written, or Ctrl-C comes first, none is left behind.
 int runCompile(const CompileCliOptions &o) {
   const Stage until = *stageForEmit(o.emit);
+  if ((o.onnxBatch || o.onnxExternalData) && o.emit != "onnx") {
+    std::cerr << "handwire: error: --onnx-batch and --onnx-external-data "
+                 "need --emit onnx\n";
+    return kExitError;
+  }
   if (until != Stage::Export)
     return printStage(o, until);
   LoadedModels loaded;
@@ -201,6 +224,14 @@ void setupCompile(CLI::App &app) {
          "conversions)")
       ->check(CLI::IsMember(emitNames()))
       ->capture_default_str();
+  cmd->add_flag("--onnx-batch", opts->onnxBatch,
+                "with --emit onnx: a leading batch axis, tokens [batch, "
+                "length] (features [batch, length, F]) -> logits [batch, "
+                "classes], decision [batch]; one length per batch");
+  cmd->add_flag("--onnx-external-data", opts->onnxExternalData,
+                "with --emit onnx: write the weights to TASK.MODEL.onnx.data "
+                "next to the .onnx (ONNX external data; automatic when they "
+                "exceed what one .onnx file holds, ~2 GiB)");
   cmd->callback([opts] {
     if (int rc = runCompile(*opts))
       throw CLI::RuntimeError(rc);

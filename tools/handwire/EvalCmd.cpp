@@ -6,6 +6,7 @@
 
 #include "backends/ModelEval.h"
 #include "eval/EvalSettings.h"
+#include "eval/Shard.h"
 #include "spec/Vocabulary.h"
 #include "support/FileIO.h"
 
@@ -26,6 +27,7 @@ struct EvalCliOptions {
   std::string backend = "auto";
   std::string precision;      // empty: the model's
   std::string writeDecisions; // empty: none
+  std::string shard;          // I/K; empty: all inputs
 };
 
 EvalOverrides overridesOf(const EvalCliOptions &o) {
@@ -263,7 +265,21 @@ ModelEvalReport evaluateWithProgress(const LoadedModel &m,
   return rep;
 }
 
+// Shard I/K runs its block of the inputs 0 .. samples - 1 (Shard.h).
+nlohmann::json applyShard(const Shard &shard, EvalOptions &eo) {
+  const InputRange r = shardInputs(eo.samples, shard);
+  const nlohmann::json out = {{"index", shard.index},
+                              {"count", shard.count},
+                              {"first_input", r.begin},
+                              {"end_input", r.end},
+                              {"of", eo.samples}};
+  eo.firstIndex = r.begin;
+  eo.samples = r.size();
+  return out;
+}
+
 int runEval(const EvalCliOptions &o) {
+  const Shard shard = o.shard.empty() ? Shard{} : parseShard(o.shard);
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
     return loadFailureCode(loaded);
@@ -271,6 +287,8 @@ int runEval(const EvalCliOptions &o) {
   eo.threads = o.common.threads;
   eo.cancel = &interrupted;
   eo.recordDecisions = !o.writeDecisions.empty();
+  const nlohmann::json shardJson =
+      o.shard.empty() ? nlohmann::json() : applyShard(shard, eo);
   DecisionFiles decisions;
   if (eo.recordDecisions && !decisions.open(o.writeDecisions, loaded.models))
     return kExitError;
@@ -284,11 +302,20 @@ int runEval(const EvalCliOptions &o) {
                         {"inputs", inputDistributionName(eo.inputs)},
                         {"stages_ms", stagesJson("", loaded.timings, {})},
                         {"models", nlohmann::json::array()}};
+  if (!shardJson.is_null())
+    out["shard"] = shardJson;
   if (!o.common.json) {
     printTaskLine(std::cout, loaded.spec.task);
     std::cout << "eval: " << eo.samples << " "
-              << inputDistributionName(eo.inputs) << " inputs, seed " << eo.seed
-              << "\n";
+              << inputDistributionName(eo.inputs) << " inputs";
+    if (!shardJson.is_null())
+      std::cout << " (shard " << shard.text() << ": "
+                << (eo.samples == 0
+                        ? std::string("none")
+                        : "inputs " + std::to_string(eo.firstIndex) + ".." +
+                              std::to_string(eo.firstIndex + eo.samples - 1))
+                << " of " << shardJson["of"].get<int64_t>() << ")";
+    std::cout << ", seed " << eo.seed << "\n";
   }
   int64_t failures = 0;
   bool cancelled = false;
@@ -363,6 +390,10 @@ void setupEval(CLI::App &app) {
                   "FILE, one line each: MODEL DECISION EXPECTED TOKEN... "
                   "(continuous inputs, if a model takes them, go to the "
                   "binary FILE.features; docs/export.md)");
+  cmd->add_option("--shard", opts->shard,
+                  "run only shard I of K (I/K, 0 <= I < K): a contiguous "
+                  "block of the inputs; the K shards together run exactly "
+                  "the unsharded inputs (each is generated from its index)");
   cmd->callback([opts] {
     if (int rc = runEval(*opts))
       throw CLI::RuntimeError(rc);

@@ -1,14 +1,18 @@
 // handwire sweep: compile every model of a spec for a range of N, evaluate
 // each with the JIT on generated inputs (as `eval` does), and record its
 // sizes, lower bound, accuracy, compile time and throughput in a CSV and a
-// log-log SVG plot (docs/sweep.md). The work is in runtime/sweep (the
-// scheduler, the point runner, the writers); this file parses options, draws
-// the progress bar and prints.
+// log-log SVG plot (docs/sweep.md); with --shard I/K only every K-th point,
+// into a shard file for `handwire merge`. The work is in runtime/sweep (the
+// scheduler, the point runner, the writers, the shard files); this file
+// parses options, draws the progress bar and prints.
 #include "Commands.h"
 
+#include "frontend/Parser.h"
 #include "support/FileIO.h"
 #include "sweep/Sweep.h"
+#include "sweep/SweepOutputs.h"
 #include "sweep/SweepPoint.h"
+#include "sweep/SweepShards.h"
 #include "sweep/SweepTable.h"
 
 #include <algorithm>
@@ -21,13 +25,9 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <spawn.h>
 #include <sstream>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 namespace handwire::cli {
 
@@ -45,6 +45,8 @@ struct SweepOptions {
   std::string inputs;
   double timeBudget = 10;
   double inputTimeLimit = 300;
+  bool timeLimitsGiven = false; // --time-budget or --input-time-limit
+  std::string shard;            // I/K; empty: the whole sweep
   int jobs = 0;
   std::string parallel = "inputs";
   std::string prefix, csv, svg, png;
@@ -162,54 +164,6 @@ bool endsWith(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Writes `text` to `path`; false (with a message naming `shown`, the path
-// the user asked for) if it cannot.
-bool writeFile(const std::string &path, const std::string &text,
-               const std::string &shown) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) {
-    std::cerr << "handwire: error: cannot write '" << shown << "'\n";
-    return false;
-  }
-  return true;
-}
-
-// Runs rsvg-convert (librsvg2-bin) to render `svg` as `png`.
-// `shownPng` is the path the user asked for (png is its staged path).
-bool convertToPng(const std::string &svg, const std::string &png,
-                  const std::string &shownPng) {
-  std::vector<std::string> args = {"rsvg-convert", "--background-color=white",
-                                   "-o", png, svg};
-  std::vector<char *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawnp(&pid, "rsvg-convert", nullptr, nullptr, argv.data(),
-                   environ) != 0) {
-    std::cerr << "handwire: error: --png needs rsvg-convert (Debian package "
-                 "librsvg2-bin), which is not installed; nothing was "
-                 "written\n";
-    return false;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::cerr << "handwire: error: rsvg-convert failed to write '" << shownPng
-              << "'\n";
-    return false;
-  }
-  return true;
-}
-
-struct OutputPaths {
-  std::string csv, svg, png;
-};
-bool writeOutputs(const OutputPaths &out, const std::vector<SweepRow> &rows,
-                  const std::string &source);
-
 // --replot: reads a sweep CSV and writes its plot again.
 int runReplot(const SweepOptions &o) {
   std::string text, error;
@@ -233,8 +187,7 @@ int runReplot(const SweepOptions &o) {
              : o.prefix) +
         ".svg";
   const std::string source = o.input.empty() ? o.replot : o.input;
-  if (!writeOutputs({"", svgPath, o.png}, rows, source))
-    return kExitError;
+  writeSweepOutputs({"", "", "", svgPath, o.png}, rows, {}, source);
   if (!o.json)
     std::cout << "replotted " << rows.size() << " rows of " << o.replot
               << ": wrote " << svgPath << (o.png.empty() ? "" : ", " + o.png)
@@ -271,6 +224,13 @@ bool checkSweepOptions(const SweepOptions &o) {
               << o.to << "\n";
     return false;
   }
+  if (!o.shard.empty() && o.timeLimitsGiven &&
+      (o.timeBudget > 0 || o.inputTimeLimit > 0)) {
+    std::cerr << "handwire: error: --shard runs a fixed amount of work per "
+                 "point (the same wherever it runs), so it takes no "
+                 "--time-budget or --input-time-limit (or only 0)\n";
+    return false;
+  }
   return true;
 }
 
@@ -296,35 +256,6 @@ std::vector<size_t> selectedModels(const Spec &spec,
   return models;
 }
 
-OutputPaths outputPaths(const SweepOptions &o) {
-  const std::string stem = std::filesystem::path(o.input).stem().string();
-  const std::string prefix = o.prefix.empty() ? "sweep_" + stem : o.prefix;
-  return {o.csv.empty() ? prefix + ".csv" : o.csv,
-          o.svg.empty() ? prefix + ".svg" : o.svg, o.png};
-}
-
-// Every output can be written: checked before the work starts.
-bool checkOutputs(const OutputPaths &out) {
-  for (const std::string &path : {out.csv, out.svg, out.png}) {
-    if (path.empty())
-      continue;
-    const auto parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
-      std::cerr << "handwire: error: cannot write '" << path << "': no "
-                << "directory '" << parent.string() << "'\n";
-      return false;
-    }
-    const std::string dir = parent.empty() ? "." : parent.string();
-    if (std::filesystem::exists(path, ec) ? access(path.c_str(), W_OK) != 0
-                                          : access(dir.c_str(), W_OK) != 0) {
-      std::cerr << "handwire: error: cannot write '" << path << "'\n";
-      return false;
-    }
-  }
-  return true;
-}
-
 void printIntro(const SweepOptions &o, size_t models,
                 const std::vector<int64_t> &lengths,
                 const SweepParallelism &par) {
@@ -344,34 +275,71 @@ void printIntro(const SweepOptions &o, size_t models,
   std::cout << std::flush;
 }
 
-// The CSV, the SVG and (with --png) the PNG, all or none: each is staged in
-// its directory and renamed into place once all are written; false (with a
-// message) if one failed.
-bool writeOutputs(const OutputPaths &out, const std::vector<SweepRow> &rows,
-                  const std::string &source) {
-  namespace fs = std::filesystem;
+// Where a run's results go: the sweep's files, or (--shard) one shard file.
+struct SweepTarget {
+  std::optional<Shard> shard;
+  SweepOutputPaths files; // without --shard
+  std::string shardFile;  // with --shard
+
+  std::vector<std::string> paths() const {
+    if (shard)
+      return {shardFile};
+    std::vector<std::string> out = {files.csv, files.json, files.timings,
+                                    files.svg};
+    if (!files.png.empty())
+      out.push_back(files.png);
+    return out;
+  }
+};
+
+SweepTarget sweepTarget(const SweepOptions &o) {
+  const std::string stem = std::filesystem::path(o.input).stem().string();
+  const std::string prefix = o.prefix.empty() ? "sweep_" + stem : o.prefix;
+  SweepTarget t;
+  if (!o.shard.empty()) {
+    t.shard = parseShard(o.shard);
+    t.shardFile = sweepShardPath(prefix, *t.shard);
+  } else {
+    t.files = sweepOutputPaths(prefix, o.csv, o.svg, o.png);
+  }
+  return t;
+}
+
+// Everything that decides the rows, for the JSON document and shard files.
+SweepSettings sweepSettings(const SweepOptions &o, const Spec &base,
+                            const std::vector<int64_t> &lengths,
+                            const std::vector<size_t> &models) {
+  SweepSettings s;
+  s.input = o.input;
+  s.overrides = o.overrides;
+  s.lengths = lengths;
+  for (size_t m : models)
+    s.models.push_back(base.models[m].name);
+  s.samples = o.samples;
+  s.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : base.eval.seed;
+  s.inputs = inputDistributionName(
+      inputDistributionByName(o.inputs).value_or(base.eval.inputs));
+  s.memoryLimitBytes = parseByteSize(o.memoryLimit);
+  s.allowUncertified = o.allowUncertified;
+  s.timeBudgetSeconds = o.timeBudget;
+  s.inputTimeLimitSeconds = o.inputTimeLimit;
+  return s;
+}
+
+// Writes the sweep's files or the shard file (not for an interrupted shard:
+// it would be incomplete); false (with a message) if that fails.
+bool writeResults(const SweepTarget &t, const SweepSettings &settings,
+                  const std::string &specText, size_t points,
+                  const std::vector<SweepRow> &rows) {
   try {
-    std::map<std::string, std::unique_ptr<OutputSet>> sets; // by directory
-    const auto stage = [&sets](const std::string &path) {
-      const std::string dir = fs::path(path).parent_path().string();
-      auto &set = sets[dir.empty() ? "." : dir];
-      if (!set)
-        set = std::make_unique<OutputSet>(dir.empty() ? "." : dir);
-      return set->add(fs::path(path).filename().string());
-    };
-    if (!out.csv.empty()) { // empty: --replot
-      std::ostringstream csv;
-      writeSweepCsv(csv, rows);
-      if (!writeFile(stage(out.csv), csv.str(), out.csv))
-        return false;
-    }
-    const std::string svgStaged = stage(out.svg);
-    if (!writeFile(svgStaged, renderSvg(sweepPlot(rows, source)), out.svg))
-      return false;
-    if (!out.png.empty() && !convertToPng(svgStaged, stage(out.png), out.png))
-      return false;
-    for (auto &[dir, set] : sets)
-      set->commit();
+    if (!t.shard)
+      writeSweepOutputs(
+          t.files, rows,
+          sweepDocument(settings.input, sweepSettingsJson(settings), rows),
+          settings.input);
+    else if (!interrupted)
+      writeJsonFile(t.shardFile,
+                    sweepShardJson(settings, specText, *t.shard, points, rows));
   } catch (const UserError &e) {
     std::cerr << "handwire: error: " << e.what() << "\n";
     return false;
@@ -379,8 +347,34 @@ bool writeOutputs(const OutputPaths &out, const std::vector<SweepRow> &rows,
   return true;
 }
 
+std::string joined(const std::vector<std::string> &parts) {
+  std::string out;
+  for (const std::string &p : parts)
+    out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+void printSummary(const SweepTarget &t, size_t rows, size_t points,
+                  double seconds, int64_t mismatches) {
+  std::cout << "\n" << rows << " of ";
+  if (t.shard)
+    std::cout << shardPoints(points, *t.shard).size() << " points (shard "
+              << t.shard->text() << " of a " << points << "-point sweep)";
+  else
+    std::cout << points << " points";
+  std::cout << " in " << fixed(seconds, 1) << " s; ";
+  if (t.shard && interrupted)
+    std::cout << "the shard file was not written (run the shard again)\n";
+  else
+    std::cout << "wrote " << joined(t.paths()) << "\n";
+  if (interrupted && !t.shard)
+    std::cout << "interrupted: the files hold the points that ran\n";
+  else if (mismatches && !interrupted)
+    std::cout << "MISMATCHES FOUND (" << mismatches << ")\n";
+}
+
 // The summary (JSON or text) and the exit code.
-int report(const SweepOptions &o, const OutputPaths &out,
+int report(const SweepOptions &o, const SweepTarget &t,
            const std::vector<SweepRow> &rows, size_t points, double seconds,
            bool ioOk) {
   int64_t mismatches = 0, errors = 0;
@@ -389,23 +383,24 @@ int report(const SweepOptions &o, const OutputPaths &out,
     errors += r.status == "error";
   }
   if (o.json) {
-    std::cout << nlohmann::json{{"input", o.input},
-                                {"seconds", seconds},
-                                {"csv", out.csv},
-                                {"svg", out.svg},
-                                {"interrupted", interrupted.load()},
-                                {"rows", sweepRowsJson(rows)}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json out = {{"input", o.input},
+                          {"seconds", seconds},
+                          {"points", points},
+                          {"interrupted", interrupted.load()},
+                          {"rows", sweepRowsJson(rows)},
+                          {"timings", sweepTimingsJson(rows)}};
+    if (t.shard) {
+      out["shard"] = t.shard->text();
+      out["shard_file"] = t.shardFile;
+    } else {
+      out["csv"] = t.files.csv;
+      out["json"] = t.files.json;
+      out["timings_csv"] = t.files.timings;
+      out["svg"] = t.files.svg;
+    }
+    std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << "\n"
-              << rows.size() << " of " << points << " points in "
-              << fixed(seconds, 1) << " s; wrote " << out.csv << ", " << out.svg
-              << (out.png.empty() ? "" : ", " + out.png) << "\n";
-    if (interrupted)
-      std::cout << "interrupted: the files hold the points that ran\n";
-    else if (mismatches)
-      std::cout << "MISMATCHES FOUND (" << mismatches << ")\n";
+    printSummary(t, rows.size(), points, seconds, mismatches);
   }
   if (!ioOk || errors)
     return 1;
@@ -429,11 +424,25 @@ PointSettings pointSettings(const SweepOptions &o, int evalThreads) {
   return s;
 }
 
-int runSweep(const SweepOptions &o) {
+// The points of the run: all, or those of the shard.
+std::vector<SweepPoint> runPoints(const std::vector<SweepPoint> &all,
+                                  const std::optional<Shard> &shard) {
+  if (!shard)
+    return all;
+  std::vector<SweepPoint> mine;
+  for (size_t p : shardPoints(all.size(), *shard))
+    mine.push_back(all[p]);
+  return mine;
+}
+
+int runSweep(SweepOptions o) {
   if (!o.replot.empty())
     return runReplot(o);
   if (!checkSweepOptions(o))
     return 1;
+  const SweepTarget target = sweepTarget(o);
+  if (target.shard) // a fixed amount of work per point (checked above)
+    o.timeBudget = o.inputTimeLimit = 0;
   const std::vector<int64_t> lengths = sweepLengths(o);
   // Errors without N stop the sweep; an error at one N refuses that N only
   // (e.g. a length out of range).
@@ -444,11 +453,14 @@ int runSweep(const SweepOptions &o) {
   if (!specs || !checkModelNames(specs->base, o.models, o.input))
     return 1;
   const std::vector<size_t> models = selectedModels(specs->base, o.models);
-  const OutputPaths out = outputPaths(o);
-  if (!checkOutputs(out))
-    return 1;
+  checkWritable(target.paths());
+  // A merge refuses shards of different spec texts: the text the rows come
+  // from goes into the shard file.
+  const std::string specText =
+      target.shard ? readRegularFile(o.input, kMaxSpecBytes, "a spec") : "";
 
-  std::vector<SweepPoint> points = sweepPoints(lengths, models);
+  const std::vector<SweepPoint> all = sweepPoints(lengths, models);
+  std::vector<SweepPoint> points = runPoints(all, target.shard);
   const SweepParallelism par =
       sweepParallelism(o.jobs, o.parallel == "points", points.size());
   SweepPointRunner runner(*specs, pointSettings(o, par.evalThreads));
@@ -469,8 +481,10 @@ int runSweep(const SweepOptions &o) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
-  const bool ioOk = writeOutputs(out, rows, o.input);
-  return report(o, out, rows, sweep.pointCount(), seconds, ioOk);
+  const bool ioOk =
+      writeResults(target, sweepSettings(o, specs->base, lengths, models),
+                   specText, all.size(), rows);
+  return report(o, target, rows, all.size(), seconds, ioOk);
 }
 } // namespace
 
@@ -544,8 +558,19 @@ void setupSweep(CLI::App &app) {
   cmd->add_option("--replot", o->replot,
                   "draw the plot of an earlier sweep's CSV again (writes the "
                   "SVG next to it, or at -o/--svg; nothing is compiled)");
+  cmd->add_option("--shard", o->shard,
+                  "run only shard I of K (I/K, 0 <= I < K): the points with "
+                  "index % K == I (every model at every N, N by N), with no "
+                  "time budget; writes PREFIX.shard-I-of-K.json for "
+                  "'handwire merge' (docs/sweep.md)")
+      ->excludes("--csv")
+      ->excludes("--svg")
+      ->excludes("--png")
+      ->excludes("--replot");
   cmd->add_flag("--json", o->json, "machine-readable output on stdout");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    o->timeLimitsGiven =
+        cmd->count("--time-budget") + cmd->count("--input-time-limit") > 0;
     if (int rc = runSweep(*o))
       throw CLI::RuntimeError(rc);
   });

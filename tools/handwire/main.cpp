@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 namespace {
-const char *const kCommands[] = {"bound",   "compile", "eval",
-                                 "inspect", "sweep",   "verify"};
+const char *const kCommands[] = {"bound", "compile", "eval",  "inspect",
+                                 "merge", "sweep",   "verify"};
 
 // A command line whose first word is not a command: the message names it
 // (CLI11 only says that a subcommand is required). Empty if it is fine.
@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
   cli::setupEval(app);
   cli::setupInspect(app);
   cli::setupSweep(app);
+  cli::setupMerge(app);
   cli::setupVerify(app);
   cli::setupBound(app);
 

@@ -1,0 +1,100 @@
+// handwire merge: join the shard files of a sweep (sweep --shard I/K) into
+// the CSV, JSON, timings and SVG plot of the unsharded sweep. The checks and
+// the join are in runtime/sweep/SweepShards; this file parses options and
+// prints.
+#include "Commands.h"
+
+#include "sweep/SweepOutputs.h"
+#include "sweep/SweepShards.h"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace handwire::cli {
+
+namespace {
+struct MergeOptions {
+  std::vector<std::string> shardFiles;
+  std::string prefix, csv, svg, png;
+  bool json = false;
+};
+
+void printSummary(const MergedSweep &m, const SweepOutputPaths &out,
+                  int64_t mismatches) {
+  std::cout << "merged " << m.shards << " shard" << (m.shards == 1 ? "" : "s")
+            << " (" << m.rows.size() << " points) of the sweep of " << m.input
+            << ": wrote " << out.csv << ", " << out.json << ", " << out.timings
+            << ", " << out.svg << (out.png.empty() ? "" : ", " + out.png)
+            << "\n";
+  if (mismatches)
+    std::cout << "MISMATCHES FOUND (" << mismatches << ")\n";
+}
+
+int runMerge(const MergeOptions &o) {
+  std::vector<SweepShardFile> shards;
+  for (const std::string &path : o.shardFiles)
+    shards.push_back(readSweepShard(path));
+  const MergedSweep merged = mergeSweepShards(shards);
+  const std::string stem = std::filesystem::path(merged.input).stem().string();
+  const SweepOutputPaths out = sweepOutputPaths(
+      o.prefix.empty() ? "sweep_" + stem : o.prefix, o.csv, o.svg, o.png);
+  checkSweepOutputs(out);
+  writeSweepOutputs(out, merged.rows, merged.document(), merged.input);
+
+  int64_t mismatches = 0, errors = 0;
+  for (const SweepRow &r : merged.rows) {
+    mismatches += r.mismatches;
+    errors += r.status == "error";
+  }
+  if (o.json)
+    std::cout << nlohmann::json{{"input", merged.input},
+                                {"shards", merged.shards},
+                                {"points", merged.rows.size()},
+                                {"csv", out.csv},
+                                {"json", out.json},
+                                {"timings_csv", out.timings},
+                                {"svg", out.svg},
+                                {"rows", sweepRowsJson(merged.rows)}}
+                     .dump(2)
+              << "\n";
+  else
+    printSummary(merged, out, mismatches);
+  if (errors)
+    return kExitError; // as the unsharded sweep would
+  return mismatches ? kExitMismatch : kExitOk;
+}
+} // namespace
+
+void setupMerge(CLI::App &app) {
+  auto o = std::make_shared<MergeOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "merge",
+      "Join the shard files of a sweep (handwire sweep --shard I/K, one per "
+      "shard) into the CSV, JSON, timings and SVG plot the unsharded sweep "
+      "writes; refuses shards of different specs or settings, missing, "
+      "duplicated or corrupt shards (exit 0: exact, 3: mismatches, 1: "
+      "error)");
+  cmd->add_option("shards", o->shardFiles,
+                  "the shard files, PREFIX.shard-I-of-K.json, in any order")
+      ->required();
+  cmd->add_option("-o,--output", o->prefix,
+                  "output prefix: PREFIX.csv, PREFIX.json, "
+                  "PREFIX.timings.csv, PREFIX.svg (default: sweep_<spec "
+                  "name> in the current directory)");
+  cmd->add_option("--csv", o->csv,
+                  "CSV path (overrides -o; the JSON and timings go next to "
+                  "it)");
+  cmd->add_option("--svg", o->svg, "SVG path (overrides -o)");
+  cmd->add_option("--png", o->png,
+                  "also render the plot as PNG here (needs rsvg-convert, "
+                  "Debian librsvg2-bin)");
+  cmd->add_flag("--json", o->json, "machine-readable output on stdout");
+  cmd->callback([o] {
+    if (int rc = runMerge(*o))
+      throw CLI::RuntimeError(rc);
+  });
+}
+
+} // namespace handwire::cli
