@@ -75,7 +75,7 @@ def load(path, memory_limit=8 * _GiB):
     return _handwire.load(str(path), int(memory_limit))
 
 
-# The sweep CSV's integer columns (runtime/sweep/SweepTable.cpp): its JSON
+# The sweep CSVs' integer columns (runtime/sweep/SweepTable.cpp): their JSON
 # rows carry every number as a float; the records give these as ints.
 _SWEEP_INTEGER_COLUMNS = ("layers", "heads", "N", "width", "code_dim", "parameters",
                           "precision_bits", "size_bits", "threads", "samples",
@@ -95,9 +95,10 @@ def sweep(spec, lengths, samples=200, models=None, overrides=None, seed=None,
           memory_limit=_GiB, as_frame=False):
     """Compiles and evaluates every model of a spec at every N in ``lengths``,
     as ``handwire sweep --lengths`` does; returns one record (dict) per
-    (model, N), with the sweep CSV's columns (docs/sweep.md): ``model``,
-    ``N``, ``status``, ``width``, ``plot_bits``, ``bound_bits``, ``samples``,
-    ``mismatches``, ``accuracy``, ...
+    (model, N), with the columns of the sweep's results CSV and then of its
+    timings CSV (docs/sweep.md): ``model``, ``N``, ``status``, ``width``,
+    ``plot_bits``, ``bound_bits``, ``samples``, ``mismatches``,
+    ``accuracy``, ..., ``compile_ms``, ``inputs_per_second``.
 
     samples: inputs per point (at most; ``time_budget`` seconds of evaluation
     per point, 0: no limit). models: names (default: all). With

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <limits>
 
 namespace py = pybind11;
@@ -504,7 +505,13 @@ py::object sweepOf(const std::string &spec, const std::vector<int64_t> &lengths,
     rows = api::runSweep(r, &watch.stop, [&watch] { watch.poll(); });
   }
   watch.raiseIfInterrupted();
-  return fromJson(sweepRowsJson(rows).dump());
+  // A record is a row of both files a sweep writes: the results and the
+  // timings (which share task, model and N).
+  nlohmann::json records = sweepRowsJson(rows);
+  const nlohmann::json timings = sweepTimingsJson(rows);
+  for (size_t i = 0; i < records.size(); ++i)
+    records[i].update(timings[i]);
+  return fromJson(records.dump());
 }
 
 void bindFunctions(py::module_ &mod) {
@@ -518,8 +525,17 @@ void bindFunctions(py::module_ &mod) {
           py::arg("seed"), py::arg("inputs"), py::arg("time_budget"),
           py::arg("jobs"), py::arg("allow_uncertified"),
           py::arg("memory_limit"), "see handwire.sweep");
-  mod.def("sweep_columns", &sweepCsvHeader,
-          "the sweep CSV's column names, in order (docs/sweep.md)");
+  mod.def(
+      "sweep_columns",
+      [] {
+        std::vector<std::string> columns = sweepCsvHeader();
+        for (const std::string &c : sweepTimingsHeader())
+          if (std::find(columns.begin(), columns.end(), c) == columns.end())
+            columns.push_back(c);
+        return columns;
+      },
+      "a sweep record's keys, in order: the results CSV's columns, then the "
+      "timings CSV's (docs/sweep.md)");
   mod.def(
       "set_threads", [](unsigned n) { setWorkerThreads(n); },
       py::arg("threads"),

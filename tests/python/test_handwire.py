@@ -223,6 +223,7 @@ def test_sweep_records():
         for key in handwire._SWEEP_INTEGER_COLUMNS:  # the CSV's names, as ints
             assert key in r and (r[key] is None or isinstance(r[key], int)), key
         assert isinstance(r["accuracy"], float) and isinstance(r["plot_bits"], float)
+        assert r["compile_ms"] > 0 and r["threads"] >= 1  # from the timings CSV
         assert r["task"] == "index_lookup" and r["width"] > 0
     rnn = [r for r in rows if r["model"] == "rnn"]
     assert rnn[1]["plot_bits"] == 2 * rnn[0]["plot_bits"]  # state grows like N
