@@ -14,6 +14,9 @@ PACKAGES=(
   libeigen3-dev nlohmann-json3-dev libcli11-dev
   libonnx-dev libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The Python package (python/, docs/python.md) and its tests.
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
+  python3-setuptools python3-wheel python3-pip
 )
 CROSSCHECK=${HANDWIRE_SKIP_CROSSCHECK:-0}
 if [ "$CROSSCHECK" != 1 ]; then

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <type_traits>
 
 namespace handwire {
 
@@ -27,11 +28,9 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-// Tensors of a network, by their exported names.
+// Tensors of a network, by their exported names, pointing into it.
 struct TensorList {
   std::vector<TensorRef> refs;
-  // CSR index arrays are converted to int32 and must outlive the write.
-  std::vector<std::vector<int32_t>> owned;
 
   void dense(const std::string &name, const Matrix &m) {
     refs.push_back({name, DType::F32, {m.rows(), m.cols()}, m.data()});
@@ -47,13 +46,13 @@ struct TensorList {
       dense(name, m.dense());
   }
   void csr(const std::string &name, const SparseMatrix &m) {
+    static_assert(std::is_same_v<SparseMatrix::StorageIndex, int32_t>,
+                  "CSR index arrays are written as I32 in place");
     HW_ASSERT(m.isCompressed(), "sparse weights must be compressed");
-    owned.emplace_back(m.outerIndexPtr(),
-                       m.outerIndexPtr() + m.outerSize() + 1);
     refs.push_back({name + ".row_offsets",
                     DType::I32,
                     {m.outerSize() + 1},
-                    owned.back().data()});
+                    m.outerIndexPtr()});
     refs.push_back(
         {name + ".columns", DType::I32, {m.nonZeros()}, m.innerIndexPtr()});
     refs.push_back(
@@ -88,7 +87,6 @@ TensorList tensorsOf(const Network &net) {
     }
   } else {
     const ElmanBody &e = net.elman();
-    t.owned.reserve(2 + e.head.size());
     t.csr("rnn.recurrent", e.recurrent);
     t.csr("rnn.input", e.input);
     t.vec("rnn.bias", e.bias);
@@ -305,6 +303,10 @@ int64_t TensorInfo::elements() const {
   for (int64_t d : shape)
     n *= d;
   return n;
+}
+
+std::vector<TensorRef> networkTensors(const Network &net) {
+  return tensorsOf(net).refs;
 }
 
 std::vector<TensorInfo> listTensors(const Network &net) {

@@ -34,6 +34,10 @@ struct TensorInfo {
   int64_t elements() const;
 };
 std::vector<TensorInfo> listTensors(const Network &net);
+// The same tensors with their data: each points into `net` (row-major, as
+// the file stores it), valid while `net` lives and is not changed. For views
+// without a copy (the Python module's Model.weights).
+std::vector<TensorRef> networkTensors(const Network &net);
 
 struct LoadedModel {
   TaskSpec task;

@@ -152,6 +152,22 @@ void internalError(const char *file, int line, const std::string &msg) {
   throw InternalError(os.str());
 }
 
+std::string humanCount(double x) {
+  std::ostringstream os;
+  os.precision(3);
+  if (x >= 1e9)
+    os << x / 1e9 << "G";
+  else if (x >= 1e6)
+    os << x / 1e6 << "M";
+  else if (x >= 1e4)
+    os << x / 1e3 << "k";
+  else if (x >= 100)
+    os << static_cast<int64_t>(x + 0.5);
+  else
+    os << x;
+  return os.str();
+}
+
 std::string humanBytes(double b) {
   std::ostringstream os;
   os.precision(3);

@@ -87,6 +87,8 @@ std::string clipMiddle(const std::string &text, size_t max);
 
 // A byte count for messages: "1.47 KiB", "384 GiB" (3 significant digits).
 std::string humanBytes(double bytes);
+// A count for reports: 1234567 -> "1.23M", 12345 -> "12.3k", 123 -> "123".
+std::string humanCount(double x);
 
 } // namespace handwire
 

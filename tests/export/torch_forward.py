@@ -12,7 +12,7 @@ Needs only torch (Debian: python3-torch) and, for --check-onnx, onnx
 (python3-onnx). Prints one summary line per model; exit 0 if every decision
 matches, 1 on a mismatch, 2 on a usage or loading error.
 """
-import json
+import importlib.util
 import os
 import re
 import struct
@@ -20,132 +20,18 @@ import sys
 
 import torch
 
-DTYPES = {"F32": torch.float32, "I32": torch.int32}
+# The forward pass itself is the package's (python/handwire/torch_module.py),
+# loaded by path: it needs torch only, not the compiled extension.
+_TORCH_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                             "python", "handwire", "torch_module.py")
+_spec = importlib.util.spec_from_file_location("handwire_torch_module", _TORCH_MODULE)
+torch_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(torch_module)
 
-
-def load_safetensors(path):
-    """The safetensors format by hand: u64 header size, JSON header, data."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    base = 8 + n
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        buf = bytearray(data[base + begin : base + end])
-        t = torch.frombuffer(buf, dtype=DTYPES[info["dtype"]]) if buf else \
-            torch.zeros(0, dtype=DTYPES[info["dtype"]])
-        tensors[name] = t.reshape(info["shape"])
-    return tensors
-
-
-class HandwireModel:
-    def __init__(self, config_path):
-        with open(config_path) as f:
-            self.cfg = json.load(f)
-        if self.cfg.get("format") != "handwire-model":
-            raise ValueError(f"{config_path}: not a handwire model config")
-        weights = os.path.join(os.path.dirname(config_path), self.cfg["weights"])
-        self.dtype = torch.float64 if self.cfg["precision"] == "f64" else torch.float32
-        self.w = {k: (v.to(self.dtype) if v.is_floating_point() else v.long())
-                  for k, v in load_safetensors(weights).items()}
-        self.name = self.cfg["name"]
-        self._memo = {}  # CSR triples and dense tables, built once, not per input
-        if self.cfg["architecture"] == "rnn":
-            self.recurrent = self._csr("rnn.recurrent")
-            self.input = self._csr("rnn.input")
-            self.head = [self._csr(f"rnn.head.{k}.weight")
-                         for k in range(self.cfg.get("head_layers", 0))]
-
-    def _csr(self, prefix):
-        """CSR -> (row, column, value) of each non-zero (Debian's torch has no
-        MKL, so sparse @ dense is unavailable; index_add_ does the sums)."""
-        if ("csr", prefix) not in self._memo:
-            self._memo[("csr", prefix)] = self._csr_triples(prefix)
-        return self._memo[("csr", prefix)]
-
-    def _csr_triples(self, prefix):
-        offsets = self.w[prefix + ".row_offsets"]
-        rows = torch.repeat_interleave(torch.arange(offsets.numel() - 1), offsets.diff())
-        return rows, self.w[prefix + ".columns"], self.w[prefix + ".values"]
-
-    def _times_t(self, x, name):
-        """x @ W.T for a Transformer matrix stored dense or as CSR."""
-        if name in self.w:
-            return x @ self.w[name].T
-        r, c, v = self._csr(name)
-        rows = self.w[name + ".row_offsets"].numel() - 1
-        out = torch.zeros(*x.shape[:-1], rows, dtype=x.dtype)
-        return out.index_add_(x.dim() - 1, r, x[..., c] * v)
-
-    def _table(self, name):
-        """An embedding table, dense."""
-        if name in self.w:
-            return self.w[name]
-        if ("table", name) in self._memo:
-            return self._memo[("table", name)]
-        r, c, v = self._csr(name)
-        rows = self.w[name + ".row_offsets"].numel() - 1
-        t = torch.zeros(rows, self.cfg["width"], dtype=self.dtype)
-        t[r, c] = v
-        self._memo[("table", name)] = t
-        return t
-
-    @torch.no_grad()
-    def logits(self, tokens, features=None):
-        """features: a (len(tokens), F) float32 tensor for a model with
-        continuous inputs (cfg "features" = F), else None."""
-        w = self.w
-        if self.cfg["architecture"] == "rnn":
-            # h_t = relu(W h_{t-1} + bias + U[:, w_t]);  logits = R z + b
-            (wr, wc, wv), (ur, uc, uv) = self.recurrent, self.input
-            h = w["rnn.initial"]
-            for t in tokens:
-                wh = torch.zeros_like(h).index_add_(0, wr, wv * h[wc])  # W h
-                hit = uc == t                                             # U[:, t]
-                u = torch.zeros_like(h).index_add_(0, ur[hit], uv[hit])
-                h = torch.relu(wh + w["rnn.bias"] + u)
-            # Read-out head (absent: z = h_M): z = relu(W_k z + b_k), W_k CSR.
-            for k, (r, c, v) in enumerate(self.head):
-                b = w[f"rnn.head.{k}.bias"]
-                h = torch.relu(torch.zeros_like(b).index_add_(0, r, v * h[c]) + b)
-            return w["readout.weight"] @ h + w["readout.bias"]
-        x = self._table("embed.token")[tokens] + self._table("embed.position")[: len(tokens)]
-        if features is not None:  # x_i += embed.feature f_i, after token + position
-            x = x + self._times_t(features.to(self.dtype), "embed.feature")
-        layers = self.cfg["layers"]
-        if len(layers) > 1:
-            causal = torch.ones(len(tokens), len(tokens)).triu(1).bool()
-        for l, layer in enumerate(layers):
-            # The read-out sees only the last row, and the last row attends to
-            # every position: the last layer needs neither other rows nor a mask
-            # (as in the reference evaluator and the ONNX graph).
-            last = l == len(layers) - 1
-            rows = x[-1:] if last else x
-            upd = torch.zeros_like(rows)
-            for h in range(layer["heads"]):
-                p = f"layers.{l}.heads.{h}."
-                q = self._times_t(rows, p + "query")
-                k, v = (self._times_t(x, p + m) for m in ("key", "value"))
-                s = q @ k.T  # no 1/sqrt(d): the scale is in Q
-                if not last:
-                    s = s.masked_fill(causal, float("-inf"))
-                upd += self._times_t(torch.softmax(s, -1) @ v, p + "output")
-            x = rows + upd
-            if layer["mlp"]:
-                p = f"layers.{l}.mlp."
-                hidden = torch.relu(self._times_t(x, p + "in") + w[p + "in_bias"])
-                x = x + self._times_t(hidden, p + "out") + w[p + "out_bias"]
-        return w["readout.weight"] @ x[-1] + w["readout.bias"]
-
-
-def decide(logits):
-    """handwire's rule: argmax; a tied maximum is no decision (-1)."""
-    best = int(torch.argmax(logits))
-    return -1 if int((logits == logits[best]).sum()) > 1 else best
+load_safetensors = torch_module.load_safetensors
+decide = torch_module.decide
+# HandwireModel(config_path): the model of NAME.json (+ NAME.safetensors).
+HandwireModel = torch_module.HandwireModule.from_files
 
 
 def read_cases(decisions, name):

@@ -12,8 +12,6 @@
 // The custom mutator below knows this framing and both JSON documents: it
 // changes values, keys and list lengths, and the weights' header and data,
 // rather than bytes only (which would mostly break the JSON syntax).
-#include "Report.h"
-
 #include "analysis/PrecisionCertificate.h"
 #include "analysis/SeparationCard.h"
 #include "codegen/ForwardPlan.h"
@@ -22,6 +20,7 @@
 #include "export/Onnx.h"
 #include "export/Safetensors.h"
 #include "reference/Evaluator.h"
+#include "report/ModelReport.h"
 #include "support/Diagnostics.h"
 
 #include <nlohmann/json.hpp>
@@ -63,14 +62,14 @@ Parts split(const std::string &input) {
 void exercise(const LoadedModel &m) {
   const Network &net = m.net;
   std::ostringstream os;
-  cli::printTaskLine(os, m.task);
-  cli::printModelLine(os, net);
-  cli::printCertificate(os, net);
+  printTaskLine(os, m.task);
+  printModelLine(os, net);
+  printCertificate(os, net);
   const SeparationCard card = separationCard(m.task, net);
-  cli::printSeparationCard(os, card);
-  (void)cli::separationCardJson(card).dump();
-  (void)cli::certificateJson(net).dump();
-  (void)cli::taskJson(m.task).dump();
+  printSeparationCard(os, card);
+  (void)separationCardJson(card).dump();
+  (void)certificateJson(net).dump();
+  (void)taskJson(m.task).dump();
   (void)listTensors(net);
   (void)modelConfigJson(m.task, net, "m.safetensors");
 

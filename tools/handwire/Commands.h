@@ -66,7 +66,6 @@ bool checkModelNames(const Spec &spec, const std::vector<std::string> &wanted,
 
 int64_t parseByteSize(const std::string &text); // "8G", "512M", "1000000"
 bool stderrIsTerminal();
-std::string humanCount(double x);     // 1234567 -> "1.23M"
 extern std::atomic<bool> interrupted; // set by SIGINT
 
 void setupCompile(CLI::App &app);

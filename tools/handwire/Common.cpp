@@ -68,22 +68,6 @@ CLI::Validator numberIn(double lo, double hi) {
 
 bool stderrIsTerminal() { return isatty(STDERR_FILENO) != 0; }
 
-std::string humanCount(double x) {
-  std::ostringstream os;
-  os.precision(3);
-  if (x >= 1e9)
-    os << x / 1e9 << "G";
-  else if (x >= 1e6)
-    os << x / 1e6 << "M";
-  else if (x >= 1e4)
-    os << x / 1e3 << "k";
-  else if (x >= 100)
-    os << static_cast<int64_t>(x + 0.5);
-  else
-    os << x;
-  return os.str();
-}
-
 int64_t parseByteSize(const std::string &text) {
   size_t pos = 0;
   double v = 0;

@@ -5,8 +5,6 @@
 
 #include "analysis/SeparationCard.h"
 
-#include <algorithm>
-#include <iomanip>
 #include <iostream>
 
 namespace handwire::cli {
@@ -30,10 +28,9 @@ int runInspect(const InspectOptions &o) {
   for (const LoadedModel &m : loaded.models) {
     const SeparationCard card = separationCard(m.task, m.net);
     allRespect &= card.respectsBound;
-    const std::vector<TensorInfo> tensors = listTensors(m.net);
     if (o.common.json) {
       nlohmann::json jt = nlohmann::json::array();
-      for (const auto &t : tensors)
+      for (const auto &t : listTensors(m.net))
         jt.push_back({{"name", t.name},
                       {"dtype", t.dtype},
                       {"shape", t.shape},
@@ -52,30 +49,7 @@ int runInspect(const InspectOptions &o) {
       continue;
     }
     std::cout << "\n";
-    printModelLine(std::cout, m.net);
-    std::cout << "  residual     ";
-    for (const auto &b : m.net.blocks)
-      std::cout << b.name << "[" << b.offset << ":" << b.offset + b.width
-                << ") ";
-    std::cout << "\n";
-    if (o.tensors) {
-      std::cout << "  tensors\n";
-      size_t nameWidth = 30; // CSR tensors have long names
-      for (const auto &t : tensors)
-        nameWidth = std::max(nameWidth, t.name.size() + 2);
-      for (const auto &t : tensors) {
-        std::string shape = "[";
-        for (size_t i = 0; i < t.shape.size(); ++i)
-          shape += (i ? ", " : "") + std::to_string(t.shape[i]);
-        shape += "]";
-        std::cout << "    " << std::left
-                  << std::setw(static_cast<int>(nameWidth)) << t.name
-                  << std::setw(4) << t.dtype << " " << std::setw(18) << shape
-                  << std::right << std::setw(12) << t.elements() << "\n";
-      }
-    }
-    printCertificate(std::cout, m.net);
-    printSeparationCard(std::cout, card);
+    printModelInspection(std::cout, m.net, card, o.tensors);
   }
   if (o.common.json)
     std::cout << out.dump(2) << "\n";

@@ -1,16 +1,17 @@
-#include "Report.h"
+#include "report/ModelReport.h"
 
-#include "Commands.h"
 #include "export/JsonForm.h"
+#include "export/ModelFile.h"
 #include "ir/SoftmaxChain.h"
 #include "tasks/TaskDefinition.h"
 #include "tasks/TaskJson.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
 
-namespace handwire::cli {
+namespace handwire {
 
 using nlohmann::json;
 
@@ -205,6 +206,38 @@ void printSeparationCard(std::ostream &os, const SeparationCard &card) {
   os << "  verdict      " << card.verdict << "\n";
 }
 
+namespace {
+void printTensorTable(std::ostream &os, const Network &net) {
+  const std::vector<TensorInfo> tensors = listTensors(net);
+  os << "  tensors\n";
+  size_t nameWidth = 30; // CSR tensors have long names
+  for (const auto &t : tensors)
+    nameWidth = std::max(nameWidth, t.name.size() + 2);
+  for (const auto &t : tensors) {
+    std::string shape = "[";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      shape += (i ? ", " : "") + std::to_string(t.shape[i]);
+    shape += "]";
+    os << "    " << std::left << std::setw(static_cast<int>(nameWidth))
+       << t.name << std::setw(4) << t.dtype << " " << std::setw(18) << shape
+       << std::right << std::setw(12) << t.elements() << "\n";
+  }
+}
+} // namespace
+
+void printModelInspection(std::ostream &os, const Network &net,
+                          const SeparationCard &card, bool tensors) {
+  printModelLine(os, net);
+  os << "  residual     ";
+  for (const auto &b : net.blocks)
+    os << b.name << "[" << b.offset << ":" << b.offset + b.width << ") ";
+  os << "\n";
+  if (tensors)
+    printTensorTable(os, net);
+  printCertificate(os, net);
+  printSeparationCard(os, card);
+}
+
 json taskJson(const TaskSpec &task) {
   json j = taskReportJson(task);
   // Reports have always listed an alphabet, empty for tasks without one.
@@ -266,4 +299,4 @@ json separationCardJson(const SeparationCard &c) {
   return j;
 }
 
-} // namespace handwire::cli
+} // namespace handwire
