@@ -17,6 +17,8 @@ PACKAGES=(
   # The Python package (python/, docs/python.md) and its tests.
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib
   python3-setuptools python3-wheel python3-pip
+  # Sweeps on a Dask cluster (docs/examples/dask_sweep.py, ctest scale.dask_sweep).
+  python3-distributed
 )
 CROSSCHECK=${HANDWIRE_SKIP_CROSSCHECK:-0}
 if [ "$CROSSCHECK" != 1 ]; then
