@@ -566,6 +566,28 @@ assert union[:len(whole["mismatch_examples"])] == \
     [x["index"] for x in whole["mismatch_examples"]], union
 print("eval shards:", whole["samples"], "inputs,", b["mismatches"], "mismatches")
 PY
+  # handwire merge joins them into the unsharded eval's JSON: equal in every
+  # field but the timings (shards given in any order).
+  "$HW" merge "$TMP/p2.json" "$TMP/p0.json" "$TMP/p3.json" "$TMP/p1.json" >"$TMP/merged.json"
+  rc=$?
+  [ "$rc" -eq 3 ] || fail "merge of eval shards with mismatches exited $rc, expected 3"
+  python3 - "$TMP/whole.json" "$TMP/merged.json" <<'PY' || fail "merged eval differs from the unsharded one"
+import json, sys
+TIMING = ("seconds", "_ms", "per_second")
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if not any(t in k for t in TIMING)
+                and k not in ("jit_tables",)}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+whole, merged = (strip(json.load(open(p))) for p in sys.argv[1:])
+assert whole == merged, (whole, merged)
+PY
+  expect 1 "missing shard 2/4" -- "$HW" merge "$TMP/p0.json" "$TMP/p1.json" "$TMP/p3.json"
+  expect 1 "are both shard 1/4" -- "$HW" merge "$TMP/p0.json" "$TMP/p1.json" "$TMP/p1.json" \
+    "$TMP/p2.json" "$TMP/p3.json"
+  expect 1 "is not an eval shard output" -- "$HW" merge "$TMP/p0.json" "$TMP/whole.json"
   expect 1 "--shard '4/4': shard index 4 is not below" -- "$HW" eval specs/index_lookup.task --shard 4/4
   expect 0 "shard 1/4: inputs 10..19 of 40" -- "$HW" eval specs/index_lookup.task -n 40 --shard 1/4 \
     --model rnn -N 16

@@ -1,9 +1,13 @@
 // handwire merge: join the shard files of a sweep (sweep --shard I/K) into
-// the CSV, JSON, timings and SVG plot of the unsharded sweep. The checks and
-// the join are in runtime/sweep/SweepShards; this file parses options and
-// prints.
+// the CSV, JSON, timings and SVG plot of the unsharded sweep, or the --json
+// outputs of `eval --shard I/K` into the unsharded eval's JSON. The checks and
+// the joins are in runtime/sweep/SweepShards and runtime/eval/EvalShards;
+// this file parses options and prints.
 #include "Commands.h"
 
+#include "eval/EvalShards.h"
+#include "support/Diagnostics.h"
+#include "support/FileIO.h"
 #include "sweep/SweepOutputs.h"
 #include "sweep/SweepShards.h"
 
@@ -11,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace handwire::cli {
 
@@ -32,7 +37,50 @@ void printSummary(const MergedSweep &m, const SweepOutputPaths &out,
     std::cout << "MISMATCHES FOUND (" << mismatches << ")\n";
 }
 
+// The files as eval shard outputs (eval --shard I/K --json), if they all
+// are; nullopt if none is (sweep shard files). Mixing them is an error.
+std::optional<std::vector<EvalShardOutput>>
+evalShardOutputs(const std::vector<std::string> &files) {
+  std::vector<EvalShardOutput> evals;
+  std::string other;
+  for (const std::string &path : files) {
+    const nlohmann::json doc = nlohmann::json::parse(
+        readRegularFile(path, int64_t(256) << 20, "a sweep or eval shard file"),
+        nullptr, false);
+    if (isEvalShardOutput(doc))
+      evals.push_back({path, doc});
+    else
+      other = path;
+  }
+  if (evals.empty())
+    return std::nullopt;
+  if (!other.empty())
+    throw UserError(other + " is not an eval shard output, but " +
+                    evals.front().path +
+                    " is: merge joins the shards of one sweep or of one eval");
+  return evals;
+}
+
+// The unsharded eval's JSON on stdout; exit 3 if a backend mismatched.
+int mergeEvals(const std::vector<EvalShardOutput> &shards,
+               const MergeOptions &o) {
+  if (!o.prefix.empty() || !o.csv.empty() || !o.svg.empty() || !o.png.empty())
+    throw UserError("eval shards are merged into JSON on stdout: -o, --csv, "
+                    "--svg and --png are for sweep shards");
+  const nlohmann::json merged = mergeEvalShards(shards);
+  std::cout << merged.dump(2) << "\n";
+  bool failed = false;
+  for (const auto &m : merged["models"]) {
+    for (const auto &b : m["backends"])
+      failed |= b.value("mismatches", int64_t{0}) > 0;
+    failed |= m.value("disagreements", int64_t{0}) > 0;
+  }
+  return failed ? kExitMismatch : kExitOk;
+}
+
 int runMerge(const MergeOptions &o) {
+  if (const auto evals = evalShardOutputs(o.shardFiles))
+    return mergeEvals(*evals, o);
   std::vector<SweepShardFile> shards;
   for (const std::string &path : o.shardFiles)
     shards.push_back(readSweepShard(path));
@@ -73,11 +121,13 @@ void setupMerge(CLI::App &app) {
       "merge",
       "Join the shard files of a sweep (handwire sweep --shard I/K, one per "
       "shard) into the CSV, JSON, timings and SVG plot the unsharded sweep "
-      "writes; refuses shards of different specs or settings, missing, "
-      "duplicated or corrupt shards (exit 0: exact, 3: mismatches, 1: "
-      "error)");
+      "writes, or the outputs of `handwire eval --shard I/K --json` into the "
+      "unsharded eval's JSON (on stdout); refuses shards of different specs "
+      "or settings, missing, duplicated or corrupt shards (exit 0: exact, 3: "
+      "mismatches, 1: error)");
   cmd->add_option("shards", o->shardFiles,
-                  "the shard files, PREFIX.shard-I-of-K.json, in any order")
+                  "the shard files, PREFIX.shard-I-of-K.json, or the eval "
+                  "shards' --json outputs, in any order")
       ->required();
   cmd->add_option("-o,--output", o->prefix,
                   "output prefix: PREFIX.csv, PREFIX.json, "
