@@ -1,7 +1,6 @@
 #include "sweep/SweepShards.h"
 
 #include "support/Diagnostics.h"
-#include "support/FileIO.h"
 
 #include <cmath>
 #include <limits>
@@ -14,7 +13,6 @@ using json = nlohmann::json;
 
 constexpr const char *kShardFormat = "handwire sweep shard";
 constexpr int kShardVersion = 1;
-constexpr int64_t kMaxShardBytes = int64_t(256) << 20;
 
 // A double as JSON: finite numbers exactly (nlohmann writes the shortest
 // text that reads back to the same double), others as "inf", "-inf", "nan".
@@ -73,6 +71,11 @@ public:
     if (s == "nan")
       return std::numeric_limits<double>::quiet_NaN();
     throw wrong(key, "a number");
+  }
+  std::optional<bool> optionalFlag(const char *key) const {
+    if (at(key).is_null())
+      return std::nullopt;
+    return flag(key);
   }
   double real(const char *key) const {
     const std::optional<double> v = optionalReal(key);
@@ -170,40 +173,7 @@ nlohmann::json exactRowJson(const SweepRow &r) {
 }
 
 SweepRow exactRowFrom(const nlohmann::json &j, const std::string &where) {
-  const Fields f(j, where);
-  SweepRow r;
-  r.task = f.text("task");
-  r.model = f.text("model");
-  r.architecture = f.text("architecture");
-  r.layers = f.integer("layers");
-  r.heads = f.integer("heads");
-  r.n = f.integer("N");
-  r.status = f.text("status");
-  r.reason = f.text("reason");
-  r.width = f.integer("width");
-  r.codeDim = f.integer("code_dim");
-  r.parameters = f.integer("parameters");
-  r.precisionBits = static_cast<int>(f.integer("precision_bits"));
-  r.sizeMeasure = f.text("size_measure");
-  r.sizeBits = f.integer("size_bits");
-  r.plotMeasure = f.text("plot_measure");
-  r.plotBits = f.real("plot_bits");
-  r.bound = f.text("bound");
-  r.boundBits = f.optionalReal("bound_bits");
-  if (!f.at("respects_bound").is_null())
-    r.respectsBound = f.flag("respects_bound");
-  r.backend = f.text("backend");
-  r.threads = static_cast<int>(f.integer("threads"));
-  r.samples = f.integer("samples");
-  r.adversarial = f.integer("adversarial");
-  r.mismatches = f.integer("mismatches");
-  r.minMargin = f.optionalReal("min_margin");
-  r.buildMs = f.real("build_ms");
-  r.jitMs = f.real("jit_ms");
-  r.evalSeconds = f.real("eval_seconds");
-  r.inputsPerSecond = f.real("inputs_per_second");
-  r.inputsPerSecondPerThread = f.real("inputs_per_second_per_thread");
-  return r;
+  return sweepRowFromColumns(Fields(j, where));
 }
 
 nlohmann::json sweepShardJson(const SweepSettings &settings,
@@ -314,11 +284,6 @@ SweepShardFile parseSweepShard(const std::string &text,
   Fields(out.settings, path + ": settings"); // an object
   checkShardRows(out, f.array("rows"));
   return out;
-}
-
-SweepShardFile readSweepShard(const std::string &path) {
-  return parseSweepShard(
-      readRegularFile(path, kMaxShardBytes, "a sweep shard file"), path);
 }
 
 namespace {

@@ -72,8 +72,8 @@ struct SweepShardFile {
 // points, an interrupted point).
 SweepShardFile parseSweepShard(const std::string &text,
                                const std::string &path);
-// Reads and parses `path`.
-SweepShardFile readSweepShard(const std::string &path);
+// The largest shard file `merge` reads (sweep shards and eval outputs).
+inline constexpr int64_t kMaxShardFileBytes = int64_t(256) << 20;
 
 struct MergedSweep {
   std::string input;

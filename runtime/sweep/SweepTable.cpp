@@ -321,9 +321,18 @@ public:
                                name + " is not a number: '" + v + "'");
     return d;
   }
+  // The columns sweepRowFromColumns reads; an empty or missing cell is 0,
+  // none or (respects_bound) unknown: older CSVs lack some columns.
   double real(const char *name) const { return number(name).value_or(0); }
-  int64_t i64(const char *name) const {
+  int64_t integer(const char *name) const {
     return static_cast<int64_t>(number(name).value_or(0));
+  }
+  std::optional<double> optionalReal(const char *name) const {
+    return number(name);
+  }
+  std::optional<bool> optionalFlag(const char *name) const {
+    const std::string v = text(name);
+    return v.empty() ? std::nullopt : std::optional<bool>(v == "true");
   }
 
 private:
@@ -332,41 +341,6 @@ private:
   size_t line_;
 };
 
-SweepRow rowFrom(const RecordReader &in) {
-  SweepRow r;
-  r.task = in.text("task");
-  r.model = in.text("model");
-  r.architecture = in.text("architecture");
-  r.layers = in.i64("layers");
-  r.heads = in.i64("heads");
-  r.n = in.i64("N");
-  r.status = in.text("status");
-  r.reason = in.text("reason");
-  r.width = in.i64("width");
-  r.codeDim = in.i64("code_dim");
-  r.parameters = in.i64("parameters");
-  r.precisionBits = static_cast<int>(in.i64("precision_bits"));
-  r.sizeMeasure = in.text("size_measure");
-  r.sizeBits = in.i64("size_bits");
-  r.plotMeasure = in.text("plot_measure");
-  r.plotBits = in.real("plot_bits");
-  r.bound = in.text("bound");
-  r.boundBits = in.number("bound_bits");
-  if (!in.text("respects_bound").empty())
-    r.respectsBound = in.text("respects_bound") == "true";
-  r.backend = in.text("backend");
-  r.threads = static_cast<int>(in.i64("threads"));
-  r.samples = in.i64("samples");
-  r.adversarial = in.i64("adversarial");
-  r.mismatches = in.i64("mismatches");
-  r.minMargin = in.number("min_margin");
-  r.buildMs = in.real("build_ms");
-  r.jitMs = in.real("jit_ms");
-  r.evalSeconds = in.real("eval_seconds");
-  r.inputsPerSecond = in.real("inputs_per_second");
-  r.inputsPerSecondPerThread = in.real("inputs_per_second_per_thread");
-  return r;
-}
 } // namespace
 
 std::vector<SweepRow> readSweepCsv(const std::string &text) {
@@ -390,7 +364,7 @@ std::vector<SweepRow> readSweepCsv(const std::string &text) {
       throw std::runtime_error("line " + std::to_string(li + 1) + ": " +
                                std::to_string(rec.size()) + " fields, the " +
                                "header has " + std::to_string(h.size()));
-    rows.push_back(rowFrom(RecordReader(at, rec, li + 1)));
+    rows.push_back(sweepRowFromColumns(RecordReader(at, rec, li + 1)));
   }
   return rows;
 }

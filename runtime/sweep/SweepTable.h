@@ -52,6 +52,45 @@ struct SweepRow {
   std::optional<double> accuracy() const;
 };
 
+// A SweepRow read column by column, by name, from `in`: a CSV record
+// (readSweepCsv) or a shard file's JSON row (exactRowFrom). One list, so a
+// new column is read everywhere. `in` provides text, integer, real,
+// optionalReal and optionalFlag, each with its own rule for a missing value.
+template <typename Columns> SweepRow sweepRowFromColumns(const Columns &in) {
+  SweepRow r;
+  r.task = in.text("task");
+  r.model = in.text("model");
+  r.architecture = in.text("architecture");
+  r.layers = in.integer("layers");
+  r.heads = in.integer("heads");
+  r.n = in.integer("N");
+  r.status = in.text("status");
+  r.reason = in.text("reason");
+  r.width = in.integer("width");
+  r.codeDim = in.integer("code_dim");
+  r.parameters = in.integer("parameters");
+  r.precisionBits = static_cast<int>(in.integer("precision_bits"));
+  r.sizeMeasure = in.text("size_measure");
+  r.sizeBits = in.integer("size_bits");
+  r.plotMeasure = in.text("plot_measure");
+  r.plotBits = in.real("plot_bits");
+  r.bound = in.text("bound");
+  r.boundBits = in.optionalReal("bound_bits");
+  r.respectsBound = in.optionalFlag("respects_bound");
+  r.backend = in.text("backend");
+  r.threads = static_cast<int>(in.integer("threads"));
+  r.samples = in.integer("samples");
+  r.adversarial = in.integer("adversarial");
+  r.mismatches = in.integer("mismatches");
+  r.minMargin = in.optionalReal("min_margin");
+  r.buildMs = in.real("build_ms");
+  r.jitMs = in.real("jit_ms");
+  r.evalSeconds = in.real("eval_seconds");
+  r.inputsPerSecond = in.real("inputs_per_second");
+  r.inputsPerSecondPerThread = in.real("inputs_per_second_per_thread");
+  return r;
+}
+
 // RFC 4180: fields with a comma, quote, CR or LF are quoted, quotes doubled.
 std::string csvField(const std::string &s);
 std::string csvLine(const std::vector<std::string> &fields); // with "\n"

@@ -15,7 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
+#include <utility>
 
 namespace handwire::cli {
 
@@ -37,28 +37,33 @@ void printSummary(const MergedSweep &m, const SweepOutputPaths &out,
     std::cout << "MISMATCHES FOUND (" << mismatches << ")\n";
 }
 
-// The files as eval shard outputs (eval --shard I/K --json), if they all
-// are; nullopt if none is (sweep shard files). Mixing them is an error.
-std::optional<std::vector<EvalShardOutput>>
-evalShardOutputs(const std::vector<std::string> &files) {
+// The shard files, each read once: eval shard outputs (eval --shard I/K
+// --json) or sweep shard files; mixing them is an error.
+struct ShardFiles {
   std::vector<EvalShardOutput> evals;
-  std::string other;
+  std::vector<SweepShardFile> sweeps;
+};
+
+ShardFiles readShardFiles(const std::vector<std::string> &files) {
+  ShardFiles in;
+  std::vector<std::pair<std::string, std::string>> others; // path, text
   for (const std::string &path : files) {
-    const nlohmann::json doc = nlohmann::json::parse(
-        readRegularFile(path, int64_t(256) << 20, "a sweep or eval shard file"),
-        nullptr, false);
+    std::string text =
+        readRegularFile(path, kMaxShardFileBytes, "a sweep or eval shard file");
+    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
     if (isEvalShardOutput(doc))
-      evals.push_back({path, doc});
+      in.evals.push_back({path, std::move(doc)});
     else
-      other = path;
+      others.emplace_back(path, std::move(text));
   }
-  if (evals.empty())
-    return std::nullopt;
-  if (!other.empty())
-    throw UserError(other + " is not an eval shard output, but " +
-                    evals.front().path +
+  if (!in.evals.empty() && !others.empty())
+    throw UserError(others.front().first +
+                    " is not an eval shard output, but " +
+                    in.evals.front().path +
                     " is: merge joins the shards of one sweep or of one eval");
-  return evals;
+  for (const auto &[path, text] : others)
+    in.sweeps.push_back(parseSweepShard(text, path));
+  return in;
 }
 
 // The unsharded eval's JSON on stdout; exit 3 if a backend mismatched.
@@ -79,12 +84,10 @@ int mergeEvals(const std::vector<EvalShardOutput> &shards,
 }
 
 int runMerge(const MergeOptions &o) {
-  if (const auto evals = evalShardOutputs(o.shardFiles))
-    return mergeEvals(*evals, o);
-  std::vector<SweepShardFile> shards;
-  for (const std::string &path : o.shardFiles)
-    shards.push_back(readSweepShard(path));
-  const MergedSweep merged = mergeSweepShards(shards);
+  const ShardFiles files = readShardFiles(o.shardFiles);
+  if (!files.evals.empty())
+    return mergeEvals(files.evals, o);
+  const MergedSweep merged = mergeSweepShards(files.sweeps);
   const std::string stem = std::filesystem::path(merged.input).stem().string();
   const SweepOutputPaths out = sweepOutputPaths(
       o.prefix.empty() ? "sweep_" + stem : o.prefix, o.csv, o.svg, o.png);
