@@ -228,7 +228,8 @@ void printTensorTable(std::ostream &os, const Network &net) {
 void printModelInspection(std::ostream &os, const Network &net,
                           const SeparationCard &card, bool tensors) {
   printModelLine(os, net);
-  os << "  residual     ";
+  // An RNN's blocks partition its hidden state, not a residual stream.
+  os << (net.isTransformer() ? "  residual     " : "  state units  ");
   for (const auto &b : net.blocks)
     os << b.name << "[" << b.offset << ":" << b.offset + b.width << ") ";
   os << "\n";
