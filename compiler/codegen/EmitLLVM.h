@@ -20,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace handwire {
 
@@ -58,6 +59,27 @@ bool isOptimized(const LlvmModule &m);
 // in *why (if given). emitModule checks its output; a driver can check after
 // every stage.
 bool verifyModule(const LlvmModule &m, std::string *why = nullptr);
+
+// A process's first compile is about twice as slow as its later ones:
+// LLVM's code and tables are paged in and its lazily built state (the host
+// subtarget, pass and instruction-selection tables) is made on first use
+// (equality's two-layer Transformer at N = 4096: 71-99 ms cold, 48-70 ms after
+// one throwaway compile, fresh processes). A CodegenWarmUp runs the optimizer
+// and code generator once over a small vectorizable module on another thread,
+// so a command that will compile can pay that cost while its front end,
+// construction and certification run. Best effort: a failure is ignored.
+// The destructor waits for the thread. HANDWIRE_JIT_WARMUP=0 turns it off
+// (to time cold compiles).
+class CodegenWarmUp {
+public:
+  CodegenWarmUp();
+  ~CodegenWarmUp();
+  CodegenWarmUp(const CodegenWarmUp &) = delete;
+  CodegenWarmUp &operator=(const CodegenWarmUp &) = delete;
+
+private:
+  std::thread thread_;
+};
 
 // The module as textual IR (`handwire compile --emit llvm|llvm-opt`).
 std::string moduleText(const LlvmModule &m);

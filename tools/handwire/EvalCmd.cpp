@@ -5,6 +5,7 @@
 #include "Report.h"
 
 #include "backends/ModelEval.h"
+#include "codegen/EmitLLVM.h"
 #include "eval/EvalSettings.h"
 #include "eval/Shard.h"
 #include "spec/Vocabulary.h"
@@ -15,6 +16,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace handwire::cli {
 
@@ -280,6 +282,10 @@ nlohmann::json applyShard(const Shard &shard, EvalOptions &eo) {
 
 int runEval(const EvalCliOptions &o) {
   const Shard shard = o.shard.empty() ? Shard{} : parseShard(o.shard);
+  // LLVM's first compile pays its start-up costs here, beside the front end.
+  std::optional<CodegenWarmUp> warmUp;
+  if (o.backend != "reference")
+    warmUp.emplace();
   LoadedModels loaded;
   if (!loadModels(o.common, loaded))
     return loadFailureCode(loaded);
