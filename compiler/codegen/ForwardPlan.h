@@ -130,14 +130,15 @@ struct WalshHeadPlan {
   // position s0 (keys s0 .. s0 + 2^l - 1, queries the next 2^l rows), and
   // tasks (CSR); a task: its kernel's offset in `spectra` and its queries
   // (CSR): row t and a_t mod 2^l.
-  std::vector<int32_t> blockLevel, blockStart, blockTasks;
-  std::vector<int32_t> taskSpectrum, taskQueries;
-  std::vector<int32_t> queryRow, queryLow;
-  std::vector<float> spectra;      // per kernel: H(rest on coset) / 2^l
-  std::vector<int32_t> keyIndex;   // per position: b_s, or -1 (zero key)
-  std::vector<int32_t> queryIndex; // per position: a_t, or -1 (zero query)
-  std::vector<int32_t> keyAt;      // per group element: its key's position, -1
-  std::vector<float> selfWeight;   // per position: w(a_t ^ b_t) if no tap
+  // (HugeVector: megabytes at N = 65536, filled once in a fresh process.)
+  HugeVector<int32_t> blockLevel, blockStart, blockTasks;
+  HugeVector<int32_t> taskSpectrum, taskQueries;
+  HugeVector<int32_t> queryRow, queryLow;
+  HugeVector<float> spectra;       // per kernel: H(rest on coset) / 2^l
+  HugeVector<int32_t> keyIndex;    // per position: b_s, or -1 (zero key)
+  HugeVector<int32_t> queryIndex;  // per position: a_t, or -1 (zero query)
+  HugeVector<int32_t> keyAt;       // per group element: its key's position, -1
+  HugeVector<float> selfWeight;    // per position: w(a_t ^ b_t) if no tap
   std::vector<int32_t> tapOffsets; // x with w(x) >= kWalshTapWeight
   std::vector<float> tapWeights;   // w(x)
   float zeroKeyWeight = 0;         // w0

@@ -73,30 +73,30 @@ Network denseTransformerSkeleton(const Spec &spec, const ModelSpec &model,
   const int64_t D = shape.width;
   Network net = networkSkeleton(spec, model, Architecture::Transformer, D);
   TransformerBody body;
-  body.embed.token = Matrix::Zero(net.tokenCount, D);
-  body.embed.position = Matrix::Zero(net.maxSequenceLength, D);
+  body.embed.token = zeroMatrix(net.tokenCount, D);
+  body.embed.position = zeroMatrix(net.maxSequenceLength, D);
   for (const DenseLayerShape &l : shape.layers) {
     TransformerLayer layer;
     for (const DenseHeadShape &h : l.heads) {
       AttentionHead head;
-      head.query = Matrix::Zero(h.keyWidth, D);
-      head.key = Matrix::Zero(h.keyWidth, D);
-      head.value = Matrix::Zero(h.valueWidth, D);
-      head.output = Matrix::Zero(D, h.valueWidth);
+      head.query = zeroMatrix(h.keyWidth, D);
+      head.key = zeroMatrix(h.keyWidth, D);
+      head.value = zeroMatrix(h.valueWidth, D);
+      head.output = zeroMatrix(D, h.valueWidth);
       layer.heads.push_back(std::move(head));
     }
     if (l.mlpUnits) {
       MLP mlp;
-      mlp.in = Matrix::Zero(*l.mlpUnits, D);
+      mlp.in = zeroMatrix(*l.mlpUnits, D);
       mlp.inBias = Vector::Zero(*l.mlpUnits);
-      mlp.out = Matrix::Zero(D, *l.mlpUnits);
+      mlp.out = zeroMatrix(D, *l.mlpUnits);
       mlp.outBias = Vector::Zero(D);
       layer.mlp = std::move(mlp);
     }
     body.layers.push_back(std::move(layer));
   }
   net.body = std::move(body);
-  net.readout.weight = Matrix::Zero(net.classCount, D);
+  net.readout.weight = zeroMatrix(net.classCount, D);
   net.readout.bias = Vector::Zero(net.classCount);
   return net;
 }

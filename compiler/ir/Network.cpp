@@ -1,11 +1,19 @@
 #include "ir/Network.h"
 
 #include "support/Diagnostics.h"
+#include "support/HugeArray.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace handwire {
+
+Matrix zeroMatrix(int64_t rows, int64_t cols) {
+  Matrix m(rows, cols);
+  adviseHugePages(m.data(), static_cast<size_t>(m.size()) * sizeof(float));
+  m.setZero();
+  return m;
+}
 
 WeightMatrix::WeightMatrix(SparseMatrix s) : sparse_(std::move(s)) {
   sparse_->makeCompressed(); // consumers walk the value array

@@ -46,6 +46,11 @@ using Matrix =
 using Vector = Eigen::VectorXf;
 using SparseMatrix = Eigen::SparseMatrix<float, Eigen::RowMajor, int32_t>;
 
+// Matrix::Zero(rows, cols), its memory advised to huge pages before it is
+// zeroed (support/HugeArray.h): the position tables at N = 65536 are tens of
+// MB, 20,000 page faults of 4 KiB otherwise.
+Matrix zeroMatrix(int64_t rows, int64_t cols);
+
 // A Transformer weight matrix (out, in): dense row-major, or compressed
 // row-major (CSR) where a construction's matrix is almost all zeros. The
 // one-layer equality model has linear width: dense, its weights at N = 65536

@@ -8,12 +8,15 @@
 
 namespace handwire {
 
-HugeArray<float> allocateHugeFloats(int64_t n) {
-  constexpr size_t kHugePage = size_t(2) << 20;
-  const size_t bytes = static_cast<size_t>(n > 0 ? n : 1) * sizeof(float);
-  // Below a few huge pages the advice saves little: plain cache-line
-  // alignment (aligned_alloc wants a multiple of the alignment).
-  const size_t align = bytes >= 4 * kHugePage ? kHugePage : 64;
+namespace {
+
+constexpr size_t kHugePage = size_t(2) << 20;
+
+void *allocateAdvised(size_t bytes, size_t hugeFrom) {
+  bytes = bytes > 0 ? bytes : 1;
+  // Below that, plain cache-line alignment (aligned_alloc wants a multiple
+  // of the alignment).
+  const size_t align = bytes >= hugeFrom ? kHugePage : 64;
   void *p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
   if (!p)
     throw std::bad_alloc();
@@ -21,7 +24,29 @@ HugeArray<float> allocateHugeFloats(int64_t n) {
   if (align == kHugePage)
     (void)madvise(p, bytes, MADV_HUGEPAGE); // advice only: may be refused
 #endif
-  return HugeArray<float>(static_cast<float *>(p));
+  return p;
+}
+
+} // namespace
+
+// Below a few huge pages the advice saves little for the key tables.
+HugeArray<float> allocateHugeFloats(int64_t n) {
+  return HugeArray<float>(static_cast<float *>(allocateAdvised(
+      static_cast<size_t>(n > 0 ? n : 1) * sizeof(float), 4 * kHugePage)));
+}
+
+void adviseHugePages([[maybe_unused]] void *p, [[maybe_unused]] size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = (start + kHugePage - 1) / kHugePage * kHugePage;
+  const uintptr_t last = (start + bytes) / kHugePage * kHugePage;
+  if (last > first)
+    (void)madvise(reinterpret_cast<void *>(first), last - first, MADV_HUGEPAGE);
+#endif
+}
+
+void *allocateHugeBytes(size_t bytes) {
+  return allocateAdvised(bytes, kHugePage);
 }
 
 } // namespace handwire

@@ -104,7 +104,8 @@ void JitBackend::logits(const int32_t *tokens, int64_t length,
     HW_ASSERT(tokens[i] >= 0 && tokens[i] < net_.tokenCount,
               "token out of range");
   // One scratch buffer per thread, grown as needed: memory stays flat.
-  thread_local std::vector<float> scratch, result;
+  thread_local HugeVector<float> scratch;
+  thread_local std::vector<float> result;
   const size_t need = static_cast<size_t>(plan_.scratchFloats(length));
   if (scratch.size() < need)
     scratch.resize(need);

@@ -129,6 +129,23 @@ TEST(Jit, LargeTablesAreAlignedToHugePages) {
   small[99] = 1.0f;
 }
 
+TEST(Jit, HugeVectorsKeepTheirContentsAndAlignLargeBlocks) {
+  HugeVector<int32_t> v;
+  for (int32_t i = 0; i < (int32_t(3) << 20); ++i) // grows past 2 MiB
+    v.push_back(i * 7);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % (2u << 20), 0u);
+  for (int32_t i = 0; i < (int32_t(3) << 20); i += 4099)
+    ASSERT_EQ(v[static_cast<size_t>(i)], i * 7);
+  HugeVector<float> small(10, 1.5f);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
+  EXPECT_EQ(small[9], 1.5f);
+  // Advising a matrix's memory keeps it zeroed and its shape.
+  const Matrix m = zeroMatrix(1000, 700);
+  EXPECT_EQ(m.rows(), 1000);
+  EXPECT_EQ(m.cols(), 700);
+  EXPECT_EQ(m.cwiseAbs().maxCoeff(), 0.0f);
+}
+
 TEST(Jit, VectorizedLoopsHaveNoVectorEpilogue) {
   // EmitLLVM.cpp turns LLVM's epilogue vectorization off (remainders run
   // scalar): string equality's two-layer model at N = 4096 had 858 lines of
