@@ -151,18 +151,32 @@ HybMatrix hybOf(const SparseMatrix &m) {
   p.rows = R;
   p.nonZeros = m.nonZeros();
   p.ellWidth = best;
-  p.ellCols.assign(static_cast<size_t>(best * R), 0);
-  p.ellVals.assign(static_cast<size_t>(best * R), 0.0f);
+  // The ELL part is column-major (slot s of every row, then slot s + 1):
+  // written slot by slot, so the writes are sequential (row by row, each
+  // row's slots are R floats apart: a TLB miss per entry at R in millions).
+  p.ellCols.resize(static_cast<size_t>(best * R));
+  p.ellVals.resize(static_cast<size_t>(best * R));
+  for (int64_t s = 0; s < best; ++s) {
+    int32_t *ec = p.ellCols.data() + s * R;
+    float *ev = p.ellVals.data() + s * R;
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t k = start[r] + s;
+      const bool has = k < start[r + 1];
+      ec[r] = has ? cols[k] : 0;
+      ev[r] = has ? vals[k] : 0.0f;
+    }
+  }
+  size_t extras = 0; // entries past slot `best`
+  for (size_t v = static_cast<size_t>(best); v < rowsLonger.size(); ++v)
+    extras += static_cast<size_t>(rowsLonger[v]);
+  p.extraRows.reserve(extras);
+  p.extraCols.reserve(extras);
+  p.extraVals.reserve(extras);
   for (int64_t r = 0; r < R; ++r)
-    for (int64_t k = start[r], s = 0; k < start[r + 1]; ++k, ++s) {
-      if (s < best) {
-        p.ellCols[static_cast<size_t>(s * R + r)] = cols[k];
-        p.ellVals[static_cast<size_t>(s * R + r)] = vals[k];
-      } else {
-        p.extraRows.push_back(static_cast<int32_t>(r));
-        p.extraCols.push_back(cols[k]);
-        p.extraVals.push_back(vals[k]);
-      }
+    for (int64_t k = start[r] + best; k < start[r + 1]; ++k) {
+      p.extraRows.push_back(static_cast<int32_t>(r));
+      p.extraCols.push_back(cols[k]);
+      p.extraVals.push_back(vals[k]);
     }
   return p;
 }
