@@ -18,6 +18,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -238,6 +239,9 @@ void warmUpCodegen() {
 CodegenWarmUp::CodegenWarmUp() {
   if (const char *v = std::getenv("HANDWIRE_JIT_WARMUP");
       v && std::strcmp(v, "0") == 0)
+    return;
+  static std::atomic<bool> started{false};
+  if (started.exchange(true)) // once per process: later compiles are warm
     return;
   thread_ = std::thread([] {
     try {

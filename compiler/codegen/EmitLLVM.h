@@ -68,7 +68,8 @@ bool verifyModule(const LlvmModule &m, std::string *why = nullptr);
 // and code generator once over a small vectorizable module on another thread,
 // so a command that will compile can pay that cost while its front end,
 // construction and certification run. Best effort: a failure is ignored.
-// The destructor waits for the thread. HANDWIRE_JIT_WARMUP=0 turns it off
+// Only a process's first CodegenWarmUp starts the thread (later ones do
+// nothing); the destructor waits for it. HANDWIRE_JIT_WARMUP=0 turns it off
 // (to time cold compiles).
 class CodegenWarmUp {
 public:

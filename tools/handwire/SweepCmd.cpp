@@ -7,6 +7,7 @@
 // parses options, draws the progress bar and prints.
 #include "Commands.h"
 
+#include "codegen/EmitLLVM.h"
 #include "frontend/Parser.h"
 #include "support/FileIO.h"
 #include "sweep/Sweep.h"
@@ -440,6 +441,8 @@ int runSweep(SweepOptions o) {
     return runReplot(o);
   if (!checkSweepOptions(o))
     return 1;
+  // The first point's compile would otherwise also pay LLVM's start-up.
+  CodegenWarmUp warmUp;
   const SweepTarget target = sweepTarget(o);
   if (target.shard) // a fixed amount of work per point (checked above)
     o.timeBudget = o.inputTimeLimit = 0;
