@@ -146,17 +146,27 @@ TEST(Jit, HugeVectorsKeepTheirContentsAndAlignLargeBlocks) {
   EXPECT_EQ(m.cwiseAbs().maxCoeff(), 0.0f);
 }
 
+// Index lookup at N = 256 with a wide (random) code, emitted and optimized:
+// long loops.
+std::unique_ptr<LlvmModule> optimizedWideIndexLookup() {
+  Spec spec = handwire::testing::indexLookupSpec(256);
+  spec.models[0].code = CodeFamily::Rademacher;
+  DiagnosticEngine diags;
+  auto net = buildNetwork(spec, spec.models[0], {}, diags);
+  EXPECT_TRUE(net);
+  if (!net)
+    return nullptr;
+  std::unique_ptr<LlvmModule> m = emitModule(planForward(*net), "t");
+  optimizeModule(*m);
+  return m;
+}
+
 TEST(Jit, VectorizedLoopsHaveNoVectorEpilogue) {
   // EmitLLVM.cpp turns LLVM's epilogue vectorization off (remainders run
   // scalar): string equality's two-layer model at N = 4096 had 858 lines of
   // optimized IR with it, 658 without.
-  Spec spec = handwire::testing::indexLookupSpec(256);
-  spec.models[0].code = CodeFamily::Rademacher; // a wide code: long loops
-  DiagnosticEngine diags;
-  auto net = buildNetwork(spec, spec.models[0], {}, diags);
-  ASSERT_TRUE(net);
-  const std::unique_ptr<LlvmModule> m = emitModule(planForward(*net), "t");
-  optimizeModule(*m);
+  const std::unique_ptr<LlvmModule> m = optimizedWideIndexLookup();
+  ASSERT_TRUE(m);
   const std::string ir = moduleText(*m);
   EXPECT_NE(ir.find("vector.body"), std::string::npos);
   EXPECT_EQ(ir.find("vec.epilog"), std::string::npos);
@@ -422,14 +432,8 @@ TEST(Jit, LayersThatKeepEveryRowScoreQueryBlocks) {
 }
 
 TEST(Jit, GeneratedCodeIsVectorizedForTheHost) {
-  Spec spec = handwire::testing::indexLookupSpec(256);
-  spec.models[0].code = CodeFamily::Rademacher; // a wide code: long loops
-  DiagnosticEngine diags;
-  auto net = buildNetwork(spec, spec.models[0], {}, diags);
-  ASSERT_TRUE(net);
-  const ForwardPlan plan = planForward(*net);
-  const std::unique_ptr<LlvmModule> m = emitModule(plan, "t");
-  optimizeModule(*m);
+  const std::unique_ptr<LlvmModule> m = optimizedWideIndexLookup();
+  ASSERT_TRUE(m);
   EXPECT_NE(moduleText(*m).find("<16 x float>"),
             std::string::npos); // vector IR (any x86-64 width)
   __builtin_cpu_init();
