@@ -7,6 +7,7 @@
 #include "support/Diagnostics.h"
 
 #include <llvm/AsmParser/Parser.h>
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
@@ -63,18 +64,30 @@ std::unique_ptr<TargetMachine> hostMachine() {
   return std::move(*tm);
 }
 
+// A module from `make` (in the module's own context), laid out for the host's
+// TargetMachine, which the LlvmModule keeps; null if `make` gives none.
+std::unique_ptr<LlvmModule>
+hostModule(function_ref<std::unique_ptr<Module>(LLVMContext &)> make) {
+  initLLVM();
+  auto out = std::make_unique<LlvmModule>();
+  out->machine = hostMachine();
+  out->context = std::make_unique<LLVMContext>();
+  out->module = make(*out->context);
+  if (!out->module)
+    return nullptr;
+  out->module->setDataLayout(out->machine->createDataLayout());
+  out->module->setTargetTriple(out->machine->getTargetTriple().str());
+  return out;
+}
+
 } // namespace
 
 std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
                                        const std::string &name) {
-  initLLVM();
-  auto out = std::make_unique<LlvmModule>();
-  out->machine = hostMachine();
+  auto out = hostModule([&](LLVMContext &context) {
+    return std::make_unique<Module>("handwire." + name, context);
+  });
   const TargetMachine &tm = *out->machine;
-  out->context = std::make_unique<LLVMContext>();
-  out->module = std::make_unique<Module>("handwire." + name, *out->context);
-  out->module->setDataLayout(tm.createDataLayout());
-  out->module->setTargetTriple(tm.getTargetTriple().str());
   // Host features as "+avx512bf16,..." (JITTargetMachineBuilder::detectHost).
   const bool nativeBf16 = tm.getTargetFeatureString().contains("+avx512bf16");
   Emitter(plan, *out->module, nativeBf16).emit(kForwardSymbol);
@@ -213,25 +226,17 @@ declare float @llvm.rint.f32(float)
 )";
 
 // Parse, lay out for the host, O3, and generate machine code into memory
-// (the path of linkModule's compiler, without linking).
+// with linkModule's compiler (orc::SimpleCompiler), without linking.
 void warmUpCodegen() {
-  initLLVM();
-  LlvmModule m;
-  m.machine = hostMachine();
-  m.context = std::make_unique<LLVMContext>();
-  SMDiagnostic err;
-  m.module = parseAssemblyString(kWarmUpIR, err, *m.context);
-  if (!m.module)
+  std::unique_ptr<LlvmModule> m = hostModule([](LLVMContext &context) {
+    SMDiagnostic err;
+    return parseAssemblyString(kWarmUpIR, err, context);
+  });
+  if (!m)
     return;
-  m.module->setDataLayout(m.machine->createDataLayout());
-  m.module->setTargetTriple(m.machine->getTargetTriple().str());
-  optimizeModule(m);
-  SmallVector<char, 0> object;
-  raw_svector_ostream os(object);
-  legacy::PassManager pm;
-  MCContext *mc = nullptr;
-  if (!m.machine->addPassesToEmitMC(pm, mc, os))
-    pm.run(*m.module);
+  optimizeModule(*m);
+  if (auto object = orc::SimpleCompiler(*m->machine)(*m->module); !object)
+    consumeError(object.takeError());
 }
 
 } // namespace

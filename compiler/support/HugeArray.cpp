@@ -32,7 +32,7 @@ void *allocateAdvised(size_t bytes, size_t hugeFrom) {
 // Below a few huge pages the advice saves little for the key tables.
 HugeArray<float> allocateHugeFloats(int64_t n) {
   return HugeArray<float>(static_cast<float *>(allocateAdvised(
-      static_cast<size_t>(n > 0 ? n : 1) * sizeof(float), 4 * kHugePage)));
+      static_cast<size_t>(n > 0 ? n : 0) * sizeof(float), 4 * kHugePage)));
 }
 
 void adviseHugePages([[maybe_unused]] void *p, [[maybe_unused]] size_t bytes) {
