@@ -723,7 +723,7 @@ double ForwardPlan::flops(int64_t M) const {
     for (const auto &h : layers[l].heads) {
       if (h.walsh) { // per block: a transform, and two per task
         const WalshHeadPlan &w = *h.walsh;
-        double work = static_cast<double>(w.queryRow.size());
+        double work = static_cast<double>(w.gathers);
         for (size_t b = 0; b < w.blockStart.size(); ++b) {
           const double l = w.blockLevel[b],
                        n = std::ldexp(1.0, w.blockLevel[b]),

@@ -93,7 +93,7 @@ struct CompactMatrix {
 struct FoldedTable {
   bool present = false;
   int64_t rows = 0, cols = 0;
-  std::vector<float> data;
+  HugeVector<float> data; // megabytes at N = 65536, written once
   const float *view = nullptr;
   int64_t stride = 0;
   float scale = 1.0f;
@@ -128,13 +128,15 @@ struct WalshHeadPlan {
   int levels = 0, maxLevel = 0; // levels with a task; the largest
   // The blocks with tasks, by level, then position: level l, first key
   // position s0 (keys s0 .. s0 + 2^l - 1, queries the next 2^l rows), and
-  // tasks (CSR); a task: its kernel's offset in `spectra` and its queries
-  // (CSR): row t and a_t mod 2^l.
+  // tasks (CSR); a task: its kernel's offset in `spectra` and the high bits
+  // a_t >> l of its queries (the rows t of the next block whose query has
+  // them; each reads its convolution at a_t mod 2^l). Query lists would take
+  // M log M entries, megabytes of fresh memory at N = 65536.
   // (HugeVector: megabytes at N = 65536, filled once in a fresh process.)
   HugeVector<int32_t> blockLevel, blockStart, blockTasks;
-  HugeVector<int32_t> taskSpectrum, taskQueries;
-  HugeVector<int32_t> queryRow, queryLow;
-  HugeVector<float> spectra;       // per kernel: H(rest on coset) / 2^l
+  HugeVector<int32_t> taskSpectrum, taskHigh;
+  int64_t gathers = 0;       // (query, task) pairs: the reads of convolutions
+  HugeVector<float> spectra; // per kernel: H(rest on coset) / 2^l
   HugeVector<int32_t> keyIndex;    // per position: b_s, or -1 (zero key)
   HugeVector<int32_t> queryIndex;  // per position: a_t, or -1 (zero query)
   HugeVector<int32_t> keyAt;       // per group element: its key's position, -1

@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace handwire {
 namespace {
@@ -37,8 +38,8 @@ float entry(const FoldedTable &t, int64_t r, int64_t c) {
 struct SignPatterns {
   int64_t words = 0, rows = 0;
   float magnitude = 0;
-  std::vector<uint64_t> bits;
-  std::vector<char> nonZero;
+  HugeVector<uint64_t> bits;
+  HugeVector<char> nonZero;
   const uint64_t *row(int64_t r) const { return bits.data() + r * words; }
 };
 
@@ -174,25 +175,41 @@ private:
   std::vector<uint64_t> tmp_;
 };
 
-// |c(x)| for every x of the group: c(x) = c(x without its lowest bit) ^
-// original(lowest bit).
-std::vector<int32_t> codewordWeights(const SpanBasis &basis, int64_t words) {
+// The kernel shifted by the largest score, w(x) = kernelOf[|c(x)|] for every
+// x of the group, split into the taps (w >= kWalshTapWeight, by increasing
+// x) and the rest (w elsewhere, 0 at the taps). The elements go in Gray-code
+// order, g_i = i ^ (i >> 1): g_i is g_(i-1) with bit ctz(i) flipped, so one
+// running codeword gives every c(x) (no table of 2^K codewords).
+HugeVector<double> splitKernel(const SpanBasis &basis, int64_t words,
+                               const std::vector<double> &kernelOf,
+                               WalshHeadPlan &p) {
   const int64_t P = int64_t(1) << basis.bits();
-  HugeVector<uint64_t> c(static_cast<size_t>(P * words), 0);
-  std::vector<int32_t> weight(static_cast<size_t>(P), 0);
-  for (int64_t x = 1; x < P; ++x) {
-    const std::vector<uint64_t> &g =
-        basis.original(__builtin_ctzll(static_cast<uint64_t>(x)));
-    const uint64_t *prev = c.data() + (x & (x - 1)) * words;
-    uint64_t *cx = c.data() + x * words;
-    int32_t wt = 0;
-    for (int64_t w = 0; w < words; ++w) {
-      cx[w] = prev[w] ^ g[w];
-      wt += __builtin_popcountll(cx[w]);
+  HugeVector<double> rest(static_cast<size_t>(P), 0.0);
+  std::vector<uint64_t> c(static_cast<size_t>(words), 0);
+  std::vector<std::pair<int32_t, double>> taps;
+  for (int64_t i = 0; i < P; ++i) {
+    if (i > 0) {
+      const std::vector<uint64_t> &g =
+          basis.original(__builtin_ctzll(static_cast<uint64_t>(i)));
+      for (int64_t w = 0; w < words; ++w)
+        c[w] ^= g[w];
     }
-    weight[static_cast<size_t>(x)] = wt;
+    int weight = 0;
+    for (int64_t w = 0; w < words; ++w)
+      weight += __builtin_popcountll(c[w]);
+    const int64_t x = i ^ (i >> 1);
+    const double wx = kernelOf[static_cast<size_t>(weight)];
+    if (wx >= kWalshTapWeight)
+      taps.emplace_back(static_cast<int32_t>(x), wx);
+    else
+      rest[x] = wx;
   }
-  return weight;
+  std::sort(taps.begin(), taps.end());
+  for (const auto &[x, wx] : taps) {
+    p.tapOffsets.push_back(x);
+    p.tapWeights.push_back(static_cast<float>(wx));
+  }
+  return rest;
 }
 
 // Largest |value| a component can take: max |token part| + max |position
@@ -228,7 +245,7 @@ double largestValue(const PositionHead &h) {
 // coset of the low bits (what the decomposition checks). False if the span
 // needs more than kMaxBits generators.
 bool coordinates(const SignPatterns &q, const SignPatterns &k, SpanBasis &basis,
-                 std::vector<int64_t> &a, std::vector<int64_t> &b) {
+                 HugeVector<int32_t> &a, HugeVector<int32_t> &b) {
   const int64_t M = q.rows, words = q.words;
   std::vector<uint64_t> difference(static_cast<size_t>(words));
   for (int64_t bit = 1; bit < M; bit *= 2)
@@ -246,11 +263,12 @@ bool coordinates(const SignPatterns &q, const SignPatterns &k, SpanBasis &basis,
   a.assign(static_cast<size_t>(M), -1);
   b.assign(static_cast<size_t>(M), -1);
   for (int64_t i = 0; i < M; ++i) {
+    // Coordinates fit: at most kMaxBits generators.
     if (k.nonZero[static_cast<size_t>(i)] &&
-        (b[i] = basis.coordinates(k.row(i))) < 0)
+        (b[i] = static_cast<int32_t>(basis.coordinates(k.row(i)))) < 0)
       return false;
     if (q.nonZero[static_cast<size_t>(i)] &&
-        (a[i] = basis.coordinates(q.row(i))) < 0)
+        (a[i] = static_cast<int32_t>(basis.coordinates(q.row(i)))) < 0)
       return false;
   }
   return true;
@@ -271,20 +289,20 @@ void appendSpectrum(const HugeVector<double> &rest, int l, int64_t h,
 }
 
 // The tasks of level l: for every non-zero query t with bit l set, the keys
-// of its left sibling block, grouped by block and kernel coset, appended to
-// the plan's blocks. False if a block's keys are not in one coset of the
-// low-l subgroup, or its queries need too many kernels.
+// of its left sibling block, grouped by block and kernel coset (the queries
+// of one task share a_t >> l), appended to the plan's blocks. False if a
+// block's keys are not in one coset of the low-l subgroup, or its queries need
+// too many kernels.
 struct Decomposition {
   WalshHeadPlan &p;
-  const std::vector<int64_t> &a, &b;
+  const HugeVector<int32_t> &a, &b;
   const HugeVector<double> &rest;
   std::map<std::pair<int, int64_t>, int32_t> spectrumOf; // (l, coset)
   std::vector<double> levelMass; // largest kernel mass, per level with tasks
   std::vector<int> levelOf;      // that level
-  std::vector<int64_t> nextKey;  // per position: the first key at or after
+  HugeVector<int32_t> nextKey;   // per position: the first key at or after
   std::vector<char> notCosets;   // per level: some block's keys are not one
-  std::vector<int64_t> cosets;   // a block's kernel cosets, first seen first
-  std::vector<std::vector<int64_t>> rows; // their queries
+  std::vector<int64_t> highs;    // a block's a_t >> l, first seen first
   std::string whyNot;
 
   // One pass for every level: the keys of a block of 2^l positions are one
@@ -296,7 +314,7 @@ struct Decomposition {
     const int64_t M = static_cast<int64_t>(b.size());
     nextKey.assign(static_cast<size_t>(M + 1), M);
     for (int64_t s = M - 1; s >= 0; --s)
-      nextKey[s] = b[s] >= 0 ? s : nextKey[s + 1];
+      nextKey[s] = b[s] >= 0 ? static_cast<int32_t>(s) : nextKey[s + 1];
     notCosets.assign(64, 0);
     auto hb = [](uint64_t x) { return x ? 63 - __builtin_clzll(x) : -1; };
     for (int64_t s = nextKey[0], t; s < M; s = t) {
@@ -321,47 +339,36 @@ struct Decomposition {
       const int64_t s0 = 2 * left * n, key = nextKey[s0];
       if (key >= s0 + n)
         continue; // no key in the left block
-      const int64_t hk = b[key] >> l;
-      cosets.clear();
+      highs.clear();
       const int64_t r0 = s0 + n, r1 = std::min(M, r0 + n);
       for (int64_t t = r0; t < r1; ++t) {
         if (a[t] < 0)
           continue;
-        const int64_t h = (a[t] >> l) ^ hk;
-        size_t i = 0;
-        while (i < cosets.size() && cosets[i] != h)
-          ++i;
-        if (i == cosets.size()) {
-          if (i == kMaxCosetsPerBlock) {
-            whyNot = "the queries of one block need more than " +
-                     std::to_string(kMaxCosetsPerBlock) + " kernels";
-            return false;
-          }
-          cosets.push_back(h);
-          if (rows.size() < cosets.size())
-            rows.emplace_back();
-          rows[i].clear();
+        ++p.gathers;
+        const int64_t high = a[t] >> l;
+        if (std::find(highs.begin(), highs.end(), high) != highs.end())
+          continue;
+        if (highs.size() == kMaxCosetsPerBlock) {
+          whyNot = "the queries of one block need more than " +
+                   std::to_string(kMaxCosetsPerBlock) + " kernels";
+          return false;
         }
-        rows[i].push_back(t);
+        highs.push_back(high);
       }
-      if (cosets.empty())
+      if (highs.empty())
         continue;
       p.blockLevel.push_back(l);
       p.blockStart.push_back(static_cast<int32_t>(s0));
-      for (size_t i = 0; i < cosets.size(); ++i) {
+      for (int64_t high : highs) {
+        const int64_t coset = high ^ (b[key] >> l);
         auto [it, fresh] = spectrumOf.try_emplace(
-            {l, cosets[i]}, static_cast<int32_t>(p.spectra.size()));
+            {l, coset}, static_cast<int32_t>(p.spectra.size()));
         double m = 0;
         if (fresh)
-          appendSpectrum(rest, l, cosets[i], p.spectra, m);
+          appendSpectrum(rest, l, coset, p.spectra, m);
         mass = std::max(mass, m);
-        if (!p.taskSpectrum.empty()) // the previous task ends here
-          p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
         p.taskSpectrum.push_back(it->second);
-        for (int64_t t : rows[i]) {
-          p.queryRow.push_back(static_cast<int32_t>(t));
-          p.queryLow.push_back(static_cast<int32_t>(a[t] & (n - 1)));
-        }
+        p.taskHigh.push_back(static_cast<int32_t>(high));
       }
       p.blockTasks.push_back(static_cast<int32_t>(p.taskSpectrum.size()));
     }
@@ -390,7 +397,8 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
     return refuse("queries or keys are not sign vectors of one magnitude");
   if (q.magnitude == 0 || k.magnitude == 0)
     return refuse("no non-zero query or key");
-  std::vector<int64_t> a, b;
+  WalshHeadPlan p;
+  HugeVector<int32_t> &a = p.queryIndex, &b = p.keyIndex;
   SpanBasis basis(q.words);
   if (!coordinates(q, k, basis, a, b))
     return refuse("the sign patterns span more than 2^" +
@@ -401,7 +409,6 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
     return refuse("the sign patterns span 2^" + std::to_string(K) +
                   " elements, more than 4 M (a random code?)");
 
-  WalshHeadPlan p;
   p.bits = K;
   // Keys by group element (unique: a tap must find one key); every query's
   // own element must hold a key at or before it (its weight 1 bounds den).
@@ -419,47 +426,35 @@ std::optional<WalshHeadPlan> planWalshHead(const PositionHead &h,
 
   // The kernel, shifted by the largest score alpha beta dk, and its taps.
   const double ab = double(q.magnitude) * double(k.magnitude);
-  const std::vector<int32_t> weight = codewordWeights(basis, q.words);
-  HugeVector<double> w(static_cast<size_t>(P)), rest(w);
   std::vector<double> kernelOf(static_cast<size_t>(64 * q.words + 1));
   for (size_t d = 0; d < kernelOf.size(); ++d) // by distance: dk + 1 values
     kernelOf[d] = std::exp(-2.0 * ab * double(d));
-  for (int64_t x = 0; x < P; ++x) {
-    w[x] = kernelOf[static_cast<size_t>(weight[static_cast<size_t>(x)])];
-    if (w[x] >= kWalshTapWeight) {
-      p.tapOffsets.push_back(static_cast<int32_t>(x));
-      p.tapWeights.push_back(static_cast<float>(w[x]));
-    } else {
-      rest[x] = w[x];
-    }
-  }
+  const HugeVector<double> rest = splitKernel(basis, q.words, kernelOf, p);
   p.zeroKeyWeight = static_cast<float>(std::exp(-ab * double(h.dk)));
-  p.keyIndex.assign(b.begin(), b.end());
-  p.queryIndex.assign(a.begin(), a.end());
   p.selfWeight.assign(static_cast<size_t>(M), 0.0f);
   for (int64_t t = 0; t < M; ++t)
     if (a[t] >= 0 && b[t] >= 0)
       p.selfWeight[t] = static_cast<float>(rest[a[t] ^ b[t]]);
 
-  Decomposition d{p, a, b, rest, {}, {}, {}, {}, {}, {}, {}, {}};
+  Decomposition d{p, a, b, rest, {}, {}, {}, {}, {}, {}, {}};
   d.prepare();
-  // Query t is in a right sibling block at level l iff bit l of t is set, so
-  // it joins at most popcount(t) tasks; a level has at most M / 2^(l+1)
-  // blocks, M in all. Reserving these bounds saves the vectors' regrowth
-  // copies (at N = 65536: a third of the plan's time).
-  int64_t queryTasks = 0;
-  for (int64_t t = 0; t < M; ++t)
-    queryTasks += a[t] >= 0 ? __builtin_popcountll(uint64_t(t)) : 0;
-  p.queryRow.reserve(static_cast<size_t>(queryTasks));
-  p.queryLow.reserve(static_cast<size_t>(queryTasks));
+  // Bounds reserved up front save the vectors' regrowth copies (and cost
+  // nothing where they are not reached: only written pages are touched). A
+  // level has at most M / 2^(l+1) blocks, M in all; a block at most
+  // kMaxCosetsPerBlock tasks; a level's kernels are on distinct cosets of a
+  // subgroup, at most P floats (more than 8 M floats in all are refused).
+  int levelCount = 0;
+  while ((int64_t(1) << levelCount) < M)
+    ++levelCount;
   for (auto *v : {&p.blockLevel, &p.blockStart, &p.blockTasks})
     v->reserve(static_cast<size_t>(M + 1));
+  for (auto *v : {&p.taskSpectrum, &p.taskHigh})
+    v->reserve(kMaxCosetsPerBlock * static_cast<size_t>(M));
+  p.spectra.reserve(static_cast<size_t>(std::min(P * levelCount, 8 * M + P)));
   p.blockTasks.push_back(0);
-  p.taskQueries.push_back(0);
-  for (int l = 0; (int64_t(1) << l) < M; ++l)
+  for (int l = 0; l < levelCount; ++l)
     if (!d.level(l))
       return refuse(d.whyNot);
-  p.taskQueries.push_back(static_cast<int32_t>(p.queryRow.size()));
   if (static_cast<int64_t>(p.spectra.size()) > 8 * M)
     return refuse("its kernels would take more than 8 M floats");
 

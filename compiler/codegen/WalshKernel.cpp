@@ -70,7 +70,8 @@ void addBlock(const WalshHeadPlan &w, size_t blk, int64_t dv, int64_t length,
               const float *values, float *sums, float *__restrict V,
               float *__restrict T) {
   const int64_t components = dv + 1;
-  const int64_t n = int64_t(1) << w.blockLevel[blk], s0 = w.blockStart[blk];
+  const int l = w.blockLevel[blk];
+  const int64_t n = int64_t(1) << l, s0 = w.blockStart[blk];
   if (s0 + n >= length) // its queries start past the input
     return;
   // V[c][b_s mod n] = value_s[c] (and 1 for the count); a zero key (b = -1)
@@ -86,18 +87,20 @@ void addBlock(const WalshHeadPlan &w, size_t blk, int64_t dv, int64_t length,
   }
   for (int64_t c = 0; c < components; ++c)
     walshTransform(V + c * n, n);
+  const int64_t r1 = std::min(length, s0 + 2 * n);
   for (int32_t task = w.blockTasks[blk]; task < w.blockTasks[blk + 1]; ++task) {
     const float *__restrict spectrum = &w.spectra[w.taskSpectrum[task]];
-    const int32_t q0 = w.taskQueries[task], q1 = w.taskQueries[task + 1];
+    const int32_t high = w.taskHigh[task];
     for (int64_t c = 0; c < components; ++c) {
       const float *__restrict Vc = V + c * n;
       for (int64_t u = 0; u < n; ++u)
         T[u] = Vc[u] * spectrum[u];
       walshTransform(T, n);
-      for (int32_t q = q0; q < q1; ++q) {
-        const int64_t t = w.queryRow[q];
-        if (t < length)
-          sums[t * components + c] += T[w.queryLow[q]];
+      // The task's queries: a_t >= 0 with high bits `high` (high >= 0).
+      for (int64_t t = s0 + n; t < r1; ++t) {
+        const int32_t a = w.queryIndex[t];
+        if ((a >> l) == high)
+          sums[t * components + c] += T[a & (n - 1)];
       }
     }
   }

@@ -17,12 +17,14 @@ void *allocateAdvised(size_t bytes, size_t hugeFrom) {
   // Below that, plain cache-line alignment (aligned_alloc wants a multiple
   // of the alignment).
   const size_t align = bytes >= hugeFrom ? kHugePage : 64;
-  void *p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+  const size_t rounded = (bytes + align - 1) / align * align;
+  void *p = std::aligned_alloc(align, rounded);
   if (!p)
     throw std::bad_alloc();
 #if defined(MADV_HUGEPAGE)
+  // The whole block: a huge page needs all of its 2 MiB advised.
   if (align == kHugePage)
-    (void)madvise(p, bytes, MADV_HUGEPAGE); // advice only: may be refused
+    (void)madvise(p, rounded, MADV_HUGEPAGE); // advice only: may be refused
 #endif
   return p;
 }
@@ -46,7 +48,7 @@ void adviseHugePages([[maybe_unused]] void *p, [[maybe_unused]] size_t bytes) {
 }
 
 void *allocateHugeBytes(size_t bytes) {
-  return allocateAdvised(bytes, kHugePage);
+  return allocateAdvised(bytes, kHugePage / 8);
 }
 
 } // namespace handwire

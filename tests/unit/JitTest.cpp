@@ -136,6 +136,10 @@ TEST(Jit, HugeVectorsKeepTheirContentsAndAlignLargeBlocks) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % (2u << 20), 0u);
   for (int32_t i = 0; i < (int32_t(3) << 20); i += 4099)
     ASSERT_EQ(v[static_cast<size_t>(i)], i * 7);
+  // From 256 KiB on, blocks are whole huge pages (one fault, not 64+).
+  HugeVector<char> quarter(size_t(300) << 10, 'x');
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(quarter.data()) % (2u << 20), 0u);
+  EXPECT_EQ(quarter.back(), 'x');
   HugeVector<float> small(10, 1.5f);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
   EXPECT_EQ(small[9], 1.5f);
