@@ -14,10 +14,15 @@ Emitter::Emitter(const ForwardPlan &plan, Module &m, bool nativeBf16)
       i64(Type::getInt64Ty(ctx_)), ptr(PointerType::get(ctx_, 0)),
       nativeBf16_(nativeBf16) {}
 
-Function *Emitter::emit(const std::string &name) {
-  FunctionType *ft = FunctionType::get(Type::getVoidTy(ctx_),
-                                       {ptr, i64, ptr, ptr, ptr}, false);
-  fn_ = Function::Create(ft, Function::ExternalLinkage, name, m_);
+FunctionType *Emitter::forwardType() {
+  return FunctionType::get(Type::getVoidTy(ctx_), {ptr, i64, ptr, ptr, ptr},
+                           false);
+}
+
+// A function of the forward ABI, its arguments bound, its entry block the
+// insertion point.
+void Emitter::beginFunction(const std::string &name) {
+  fn_ = Function::Create(forwardType(), Function::ExternalLinkage, name, m_);
   fn_->addFnAttr(Attribute::NoUnwind);
   for (unsigned a : {0u, 2u, 3u, 4u})
     fn_->addParamAttr(a, Attribute::NoAlias);
@@ -33,12 +38,27 @@ Function *Emitter::emit(const std::string &name) {
   fmf.setAllowReassoc();
   fmf.setAllowContract();
   B.setFastMathFlags(fmf);
+}
+
+Function *Emitter::emit(const std::string &name,
+                        const std::vector<std::string> &layerFunctions) {
+  beginFunction(name);
   if (plan_.sparse)
     sparseOneLayer();
   else if (plan_.transformer)
-    transformer();
+    transformer(layerFunctions);
   else
     rnn();
+  B.CreateRetVoid();
+  return fn_;
+}
+
+Function *Emitter::emitLayer(const std::string &name, size_t l) {
+  HW_ASSERT(plan_.transformer && !plan_.sparse && l < plan_.layers.size(),
+            "emitLayer: no such Transformer layer");
+  beginFunction(name);
+  keptRows();
+  transformerLayer(l);
   B.CreateRetVoid();
   return fn_;
 }

@@ -19,10 +19,19 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/TargetParser/Host.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <unistd.h>
+#endif
 
 void std::default_delete<handwire::LlvmModule>::operator()(
     handwire::LlvmModule *m) const {
@@ -64,33 +73,127 @@ std::unique_ptr<TargetMachine> hostMachine() {
   return std::move(*tm);
 }
 
-// A module from `make` (in the module's own context), laid out for the host's
-// TargetMachine, which the LlvmModule keeps; null if `make` gives none.
-std::unique_ptr<LlvmModule>
-hostModule(function_ref<std::unique_ptr<Module>(LLVMContext &)> make) {
+// A module from `make` (in the module's own context), laid out for the host;
+// null if `make` gives none.
+std::optional<LlvmModulePart>
+hostPart(function_ref<std::unique_ptr<Module>(LLVMContext &)> make) {
   initLLVM();
-  auto out = std::make_unique<LlvmModule>();
-  out->machine = hostMachine();
-  out->context = std::make_unique<LLVMContext>();
-  out->module = make(*out->context);
-  if (!out->module)
-    return nullptr;
-  out->module->setDataLayout(out->machine->createDataLayout());
-  out->module->setTargetTriple(out->machine->getTargetTriple().str());
+  LlvmModulePart out;
+  out.context = std::make_unique<LLVMContext>();
+  out.module = make(*out.context);
+  if (!out.module)
+    return std::nullopt;
+  MachineLoan machine;
+  out.module->setDataLayout(machine->createDataLayout());
+  out.module->setTargetTriple(machine->getTargetTriple().str());
   return out;
+}
+
+LlvmModulePart emptyPart(const std::string &name) {
+  return *hostPart([&](LLVMContext &context) {
+    return std::make_unique<Module>(name, context);
+  });
+}
+
+std::mutex machinePoolMutex;
+std::vector<std::unique_ptr<TargetMachine>> &machinePool() {
+  static auto *pool = new std::vector<std::unique_ptr<TargetMachine>>();
+  return *pool; // never destroyed: loans may end during static destruction
+}
+
+// Whether a Transformer's layers go to modules of their own. Code generation
+// is most of a compile, and the modules of a model of two or more layers are
+// optimized and compiled on two threads at once, largest first (the
+// four-layer Dyck model: its blocked head alone is half of the code). Split
+// whatever the core count, so that the code is the same everywhere.
+bool layersApart(const ForwardPlan &plan) {
+  return plan.transformer && !plan.sparse && plan.layers.size() >= 2;
+}
+
+size_t instructionCount(const Module &m) {
+  size_t n = 0;
+  for (const Function &f : m)
+    n += f.getInstructionCount();
+  return n;
 }
 
 } // namespace
 
+MachineLoan::MachineLoan() {
+  {
+    std::lock_guard<std::mutex> lock(machinePoolMutex);
+    if (!machinePool().empty()) {
+      machine_ = std::move(machinePool().back());
+      machinePool().pop_back();
+      return;
+    }
+  }
+  initLLVM();
+  machine_ = hostMachine();
+}
+
+MachineLoan::~MachineLoan() {
+  std::lock_guard<std::mutex> lock(machinePoolMutex);
+  machinePool().push_back(std::move(machine_));
+}
+
+void forEachPartInParallel(
+    LlvmModule &m,
+    const std::function<void(LlvmModulePart &, TargetMachine &)> &f) {
+  // Largest part first, each taken by the next free worker: the longest
+  // part then bounds the time.
+  std::vector<std::pair<size_t, size_t>> order; // (instructions, part)
+  for (size_t i = 0; i < m.parts.size(); ++i)
+    order.emplace_back(instructionCount(*m.parts[i].module), i);
+  std::sort(order.rbegin(), order.rend());
+  std::vector<std::exception_ptr> errors(m.parts.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::optional<MachineLoan> machine;
+    for (size_t k; (k = next++) < order.size();) {
+      const size_t i = order[k].second;
+      try {
+        if (!machine)
+          machine.emplace();
+        f(m.parts[i], **machine);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  const size_t workers = std::min<size_t>(
+      m.parts.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w)
+    threads.emplace_back(work);
+  work();
+  for (std::thread &t : threads)
+    t.join();
+  for (const std::exception_ptr &e : errors)
+    if (e)
+      std::rethrow_exception(e);
+}
+
 std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
                                        const std::string &name) {
-  auto out = hostModule([&](LLVMContext &context) {
-    return std::make_unique<Module>("handwire." + name, context);
-  });
-  const TargetMachine &tm = *out->machine;
+  auto out = std::make_unique<LlvmModule>();
+  out->parts.push_back(emptyPart("handwire." + name));
   // Host features as "+avx512bf16,..." (JITTargetMachineBuilder::detectHost).
-  const bool nativeBf16 = tm.getTargetFeatureString().contains("+avx512bf16");
-  Emitter(plan, *out->module, nativeBf16).emit(kForwardSymbol);
+  const bool nativeBf16 =
+      MachineLoan()->getTargetFeatureString().contains("+avx512bf16");
+  std::vector<std::string> layerFunctions;
+  if (layersApart(plan))
+    for (size_t l = 0; l < plan.layers.size(); ++l)
+      layerFunctions.push_back(std::string(kForwardSymbol) + ".layer" +
+                               std::to_string(l));
+  Emitter(plan, *out->parts[0].module, nativeBf16)
+      .emit(kForwardSymbol, layerFunctions);
+  for (size_t l = 0; l < layerFunctions.size(); ++l) {
+    out->parts.push_back(
+        emptyPart("handwire." + name + ".layer" + std::to_string(l)));
+    Emitter(plan, *out->parts.back().module, nativeBf16)
+        .emitLayer(layerFunctions[l], l);
+  }
   std::string why;
   if (!verifyModule(*out, &why))
     internalError(__FILE__, __LINE__, "emitted invalid LLVM IR: " + why);
@@ -105,50 +208,64 @@ std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
 // only and 33-42 with neither, and the forward passes ran as fast or faster
 // (bench/README.md, 2026-12-05).
 void optimizeModule(LlvmModule &m) {
-  LoopAnalysisManager lam;
-  FunctionAnalysisManager fam;
-  CGSCCAnalysisManager cgam;
-  ModuleAnalysisManager mam;
-  PipelineTuningOptions tuning;
-  tuning.LoopInterleaving = false;
-  tuning.LoopUnrolling = false;
-  PassBuilder pb(m.machine.get(), tuning);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(*m.module, mam);
+  forEachPartInParallel(m, [](LlvmModulePart &part, TargetMachine &machine) {
+    LoopAnalysisManager lam;
+    FunctionAnalysisManager fam;
+    CGSCCAnalysisManager cgam;
+    ModuleAnalysisManager mam;
+    PipelineTuningOptions tuning;
+    tuning.LoopInterleaving = false;
+    tuning.LoopUnrolling = false;
+    PassBuilder pb(&machine, tuning);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3)
+        .run(*part.module, mam);
+  });
   m.optimized = true;
 }
 
 bool isOptimized(const LlvmModule &m) { return m.optimized; }
 
 bool verifyModule(const LlvmModule &m, std::string *why) {
-  std::string err;
-  raw_string_ostream es(err);
-  const bool broken = llvm::verifyModule(*m.module, &es);
-  if (broken && why)
-    *why = es.str();
-  return !broken;
+  for (const LlvmModulePart &part : m.parts) {
+    std::string err;
+    raw_string_ostream es(err);
+    if (llvm::verifyModule(*part.module, &es)) {
+      if (why)
+        *why = es.str();
+      return false;
+    }
+  }
+  return true;
 }
 
+// The parts one after the other, each headed by its ModuleID.
 std::string moduleText(const LlvmModule &m) {
   std::string text;
   raw_string_ostream os(text);
-  m.module->print(os, nullptr);
+  for (const LlvmModulePart &part : m.parts)
+    part.module->print(os, nullptr);
   return os.str();
 }
 
 std::string assemblyText(LlvmModule &m) {
-  SmallVector<char, 0> buf;
-  raw_svector_ostream os(buf);
-  legacy::PassManager pm;
-  if (m.machine->addPassesToEmitFile(pm, os, nullptr,
+  std::string text;
+  MachineLoan machine;
+  for (LlvmModulePart &part : m.parts) {
+    SmallVector<char, 0> buf;
+    raw_svector_ostream os(buf);
+    legacy::PassManager pm;
+    if (machine->addPassesToEmitFile(pm, os, nullptr,
                                      CodeGenFileType::AssemblyFile))
-    internalError(__FILE__, __LINE__, "the host target cannot emit assembly");
-  pm.run(*m.module);
-  return std::string(buf.begin(), buf.end());
+      internalError(__FILE__, __LINE__, "the host target cannot emit assembly");
+    pm.run(*part.module);
+    text.append(buf.begin(), buf.end());
+  }
+  return text;
 }
 
 namespace {
@@ -228,14 +345,17 @@ declare float @llvm.rint.f32(float)
 // Parse, lay out for the host, O3, and generate machine code into memory
 // with linkModule's compiler (orc::SimpleCompiler), without linking.
 void warmUpCodegen() {
-  std::unique_ptr<LlvmModule> m = hostModule([](LLVMContext &context) {
+  std::optional<LlvmModulePart> part = hostPart([](LLVMContext &context) {
     SMDiagnostic err;
     return parseAssemblyString(kWarmUpIR, err, context);
   });
-  if (!m)
+  if (!part)
     return;
-  optimizeModule(*m);
-  if (auto object = orc::SimpleCompiler(*m->machine)(*m->module); !object)
+  LlvmModule m;
+  m.parts.push_back(std::move(*part));
+  optimizeModule(m);
+  if (auto object = orc::SimpleCompiler(*MachineLoan())(*m.parts[0].module);
+      !object)
     consumeError(object.takeError());
 }
 
@@ -249,6 +369,11 @@ CodegenWarmUp::CodegenWarmUp() {
   if (started.exchange(true)) // once per process: later compiles are warm
     return;
   thread_ = std::thread([] {
+#if defined(__linux__)
+    // Lowest priority: the warm-up only uses a core nothing else wants, never
+    // one a real compile's threads need (they compile two modules at once).
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19);
+#endif
     try {
       warmUpCodegen();
     } catch (...) { // best effort: the real compile reports its own errors

@@ -1,7 +1,9 @@
-// Stages "emit LLVM" and "optimize": ForwardPlan -> an LLVM module holding
-// one function, then O3 for the host CPU. Linking it into native code is
-// runtime/jit's (jit/JitLink.h). No LLVM type appears here: LlvmModule is
-// opaque (codegen/LlvmModule.h defines it, for codegen and runtime/jit).
+// Stages "emit LLVM" and "optimize": ForwardPlan -> LLVM IR, then O3 for the
+// host CPU. Linking it into native code is runtime/jit's (jit/JitLink.h). No
+// LLVM type appears here: LlvmModule is opaque (codegen/LlvmModule.h defines
+// it, for codegen and runtime/jit). It holds one module, or for a Transformer
+// of two or more layers one per layer besides the forward function's, which
+// calls them: the modules are optimized and compiled on two threads.
 //
 // The generated function has this C ABI (ForwardFn):
 //   void hw_forward(const int32_t *tokens, int64_t length,
@@ -51,7 +53,8 @@ std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
                                        const std::string &name);
 
 // O3 for the host CPU (vectorized; loops are neither interleaved nor unrolled
-// unless they ask: EmitLLVM.cpp says why).
+// unless they ask: EmitLLVM.cpp says why), the modules on up to one thread
+// per core.
 void optimizeModule(LlvmModule &m);
 bool isOptimized(const LlvmModule &m);
 
@@ -67,8 +70,10 @@ bool verifyModule(const LlvmModule &m, std::string *why = nullptr);
 // one throwaway compile, fresh processes). A CodegenWarmUp runs the optimizer
 // and code generator once over a small vectorizable module on another thread,
 // so a command that will compile can pay that cost while its front end,
-// construction and certification run. Best effort: a failure is ignored.
-// Only a process's first CodegenWarmUp starts the thread (later ones do
+// construction and certification run. The thread runs at the lowest
+// priority: when a real compile starts first, its two threads keep both
+// cores. Best effort: a failure is ignored. Only a process's first
+// CodegenWarmUp starts the thread (later ones do
 // nothing); the destructor waits for it. HANDWIRE_JIT_WARMUP=0 turns it off
 // (to time cold compiles).
 class CodegenWarmUp {

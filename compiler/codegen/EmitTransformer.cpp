@@ -7,18 +7,32 @@ namespace handwire {
 
 using namespace llvm;
 
-void Emitter::transformer() {
-  const int64_t D = plan_.width, L = static_cast<int64_t>(plan_.layers.size());
-  Value *M = length_;
-  rows_ = L > 1 ? M : c64(1);
-  rowBase_ = L > 1 ? c64(0) : B.CreateSub(M, c64(1)); // position of X row 0
+// Rows of x kept: every row if a later layer reads them, else the last.
+void Emitter::keptRows() {
+  rows_ = plan_.layers.size() > 1 ? length_ : c64(1);
+  rowBase_ = plan_.layers.size() > 1
+                 ? c64(0)
+                 : B.CreateSub(length_, c64(1)); // position of X row 0
   bindScratch();
+}
+
+void Emitter::transformer(const std::vector<std::string> &layerFunctions) {
+  const int64_t D = plan_.width;
+  keptRows();
   Value *X = region(ScratchRegion::Residual);
   // Embedding of the rows that are kept.
   loop(c64(0), rows_,
        [&](Value *r) { embedRow(add(rowBase_, r), at(X, mul(r, c64(D)))); });
-  for (size_t l = 0; l < plan_.layers.size(); ++l)
-    transformerLayer(l);
+  for (size_t l = 0; l < plan_.layers.size(); ++l) {
+    if (layerFunctions.empty()) {
+      transformerLayer(l);
+      continue;
+    }
+    Function *f = Function::Create(forwardType(), Function::ExternalLinkage,
+                                   layerFunctions[l], m_);
+    f->addFnAttr(Attribute::NoUnwind);
+    B.CreateCall(f, {tokens_, length_, features_, scratch_, logits_});
+  }
   readout(at(X, mul(B.CreateSub(rows_, c64(1)), c64(D))));
 }
 

@@ -20,6 +20,8 @@
 #include <llvm/IR/Module.h>
 
 #include <array>
+#include <string>
+#include <vector>
 
 namespace handwire {
 
@@ -27,8 +29,15 @@ class Emitter {
 public:
   // `nativeBf16`: the target converts to bfloat in hardware (AVX512-BF16).
   Emitter(const ForwardPlan &plan, llvm::Module &m, bool nativeBf16);
-  // The forward function (EmitLLVM.h's ABI), named `name`.
-  llvm::Function *emit(const std::string &name);
+  // The forward function (EmitLLVM.h's ABI), named `name`. A Transformer
+  // given `layerFunctions` (one name per planned layer) calls them for its
+  // layers instead of inlining them; emitLayer defines them (in modules of
+  // their own: EmitLLVM.cpp compiles modules on several threads).
+  llvm::Function *emit(const std::string &name,
+                       const std::vector<std::string> &layerFunctions = {});
+  // Layer l of a Transformer as a function of the same ABI, on the residual
+  // stream in the scratch.
+  llvm::Function *emitLayer(const std::string &name, size_t l);
 
 private:
   using Value = llvm::Value;
@@ -36,6 +45,8 @@ private:
   using Term = llvm::function_ref<Value *(Value *, Value *)>;
 
   // --- EmitCore.cpp ---
+  llvm::FunctionType *forwardType();
+  void beginFunction(const std::string &name);
   Value *c64(int64_t v) { return llvm::ConstantInt::get(i64, v); }
   Value *cf(float v) { return llvm::ConstantFP::get(f32, v); }
   Value *addr(const void *p) {
@@ -93,7 +104,8 @@ private:
   }
 
   // --- EmitTransformer.cpp ---
-  void transformer();
+  void transformer(const std::vector<std::string> &layerFunctions);
+  void keptRows();
   void embedRow(Value *i, Value *x);
   void transformerLayer(size_t l);
 

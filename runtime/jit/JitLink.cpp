@@ -9,15 +9,15 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Support/MemoryBuffer.h>
+
+#include <vector>
 
 namespace handwire {
 
 using namespace llvm;
 
 struct CompiledForward::Impl {
-  // The machine that laid out and optimized the module also generates its
-  // code; it outlives the JIT (members are destroyed in reverse).
-  std::unique_ptr<TargetMachine> machine;
   std::unique_ptr<orc::LLJIT> jit;
 };
 
@@ -27,35 +27,43 @@ CompiledForward::CompiledForward(std::unique_ptr<Impl> impl, ForwardFn fn)
 CompiledForward::~CompiledForward() = default;
 
 std::unique_ptr<CompiledForward> linkModule(std::unique_ptr<LlvmModule> m) {
-  auto impl = std::make_unique<CompiledForward::Impl>();
-  impl->machine = std::move(m->machine);
-  TargetMachine *tm = impl->machine.get();
-  // LLJIT would otherwise build two more TargetMachines for the host, one for
-  // its data layout and one to compile with, each creating its subtarget
-  // again on first use: the module's own machine and layout serve both.
-  // No platform support: the module has no static initializers or atexit
-  // handlers, and the generic platform's own support module cost 5-10 ms of
-  // every compile (index lookup: 40-55 -> 36-40 ms, warm).
+  HW_ASSERT(!m->parts.empty(), "linkModule needs an emitted module");
+  // Machine code of every part, on up to one thread per core.
+  std::vector<std::unique_ptr<MemoryBuffer>> objects(m->parts.size());
+  forEachPartInParallel(*m, [&](LlvmModulePart &part, TargetMachine &machine) {
+    auto object = orc::SimpleCompiler(machine)(*part.module);
+    if (!object)
+      internalError(__FILE__, __LINE__, toString(object.takeError()));
+    objects[static_cast<size_t>(&part - m->parts.data())] = std::move(*object);
+  });
+  // The JIT only links those objects: its IR compiler (which would build a
+  // TargetMachine per compile) is never used. No platform support: the
+  // module has no static initializers or atexit handlers, and the generic
+  // platform's own support module cost 5-10 ms of every compile (index
+  // lookup: 40-55 -> 36-40 ms, warm).
+  const Module &first = *m->parts[0].module;
   auto jit = orc::LLJITBuilder()
-                 .setJITTargetMachineBuilder(
-                     orc::JITTargetMachineBuilder(tm->getTargetTriple()))
-                 .setDataLayout(m->module->getDataLayout())
+                 .setJITTargetMachineBuilder(orc::JITTargetMachineBuilder(
+                     Triple(first.getTargetTriple())))
+                 .setDataLayout(first.getDataLayout())
                  .setCompileFunctionCreator(
-                     [tm](orc::JITTargetMachineBuilder)
+                     [](orc::JITTargetMachineBuilder jtmb)
                          -> Expected<
                              std::unique_ptr<orc::IRCompileLayer::IRCompiler>> {
-                       return std::make_unique<orc::SimpleCompiler>(*tm);
+                       return std::make_unique<orc::ConcurrentIRCompiler>(
+                           std::move(jtmb));
                      })
                  .setPlatformSetUp(orc::setUpInactivePlatform)
                  .create();
   if (!jit)
     internalError(__FILE__, __LINE__, toString(jit.takeError()));
-  if (auto e = (*jit)->addIRModule(
-          orc::ThreadSafeModule(std::move(m->module), std::move(m->context))))
-    internalError(__FILE__, __LINE__, toString(std::move(e)));
+  for (std::unique_ptr<MemoryBuffer> &object : objects)
+    if (auto e = (*jit)->addObjectFile(std::move(object)))
+      internalError(__FILE__, __LINE__, toString(std::move(e)));
   auto sym = (*jit)->lookup(kForwardSymbol);
   if (!sym)
     internalError(__FILE__, __LINE__, toString(sym.takeError()));
+  auto impl = std::make_unique<CompiledForward::Impl>();
   impl->jit = std::move(*jit);
   return std::unique_ptr<CompiledForward>(
       new CompiledForward(std::move(impl), sym->toPtr<ForwardFn>()));

@@ -186,6 +186,36 @@ TEST(Jit, CompilesCorrectlyWhileTheWarmUpRuns) {
   expectSameLogits(randomRnn(12), 12, 1e-4);
 }
 
+TEST(Jit, TransformerLayersCompileAsModulesOfTheirOwn) {
+  // One module per layer besides the forward function's, which calls them
+  // (the modules are optimized and compiled on two threads); a one-layer
+  // model stays one module. The logits are the reference's either way.
+  auto count = [](const std::string &text, const std::string &what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos;
+         at = text.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  for (int layers : {1, 3}) {
+    const Network net = randomTransformer(90 + layers, layers, 2, true, false);
+    std::unique_ptr<LlvmModule> m = emitModule(planForward(net), net.name);
+    const std::string ir = moduleText(*m);
+    const size_t modules = layers > 1 ? size_t(layers) + 1 : 1;
+    EXPECT_EQ(count(ir, "; ModuleID = "), modules) << layers << " layers";
+    EXPECT_EQ(count(ir, "define void @hw_forward"), modules);
+    for (int l = 0; l < layers && layers > 1; ++l) {
+      const std::string fn = "@hw_forward.layer" + std::to_string(l) + "(";
+      EXPECT_EQ(count(ir, "define void " + fn), 1u) << fn;
+      EXPECT_EQ(count(ir, "declare void " + fn), 1u) << fn;
+    }
+    optimizeModule(*m);
+    std::string why;
+    EXPECT_TRUE(verifyModule(*m, &why)) << why;
+    expectSameLogits(net, 91, 1e-4);
+  }
+}
+
 TEST(Jit, RandomElmanRnns) {
   for (uint64_t seed = 1; seed <= 5; ++seed)
     expectSameLogits(randomRnn(seed), seed, 1e-4);
