@@ -96,10 +96,11 @@ void addBlock(const WalshHeadPlan &w, size_t blk, int64_t dv, int64_t length,
       for (int64_t u = 0; u < n; ++u)
         T[u] = Vc[u] * spectrum[u];
       walshTransform(T, n);
-      // The task's queries: a_t >= 0 with high bits `high` (high >= 0).
+      // The task's queries: the block's rows t with a_t >= 0 and high bits
+      // `high`.
       for (int64_t t = s0 + n; t < r1; ++t) {
         const int32_t a = w.queryIndex[t];
-        if ((a >> l) == high)
+        if (a >= 0 && (a >> l) == high)
           sums[t * components + c] += T[a & (n - 1)];
       }
     }
