@@ -11,6 +11,7 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/CommandLine.h>
@@ -245,11 +246,31 @@ bool verifyModule(const LlvmModule &m, std::string *why) {
 
 // The parts one after the other, each headed by its ModuleID.
 std::string moduleText(const LlvmModule &m) {
-  std::string text;
-  raw_string_ostream os(text);
-  for (const LlvmModulePart &part : m.parts)
-    part.module->print(os, nullptr);
-  return os.str();
+  auto print = [](const Module &module) {
+    std::string text;
+    raw_string_ostream os(text);
+    module.print(os, nullptr);
+    return os.str();
+  };
+  if (m.parts.size() == 1)
+    return print(*m.parts[0].module);
+  // Several modules (in contexts of their own) print as one, linked in a
+  // context of its own: text that opt and llc accept as it is.
+  LLVMContext context;
+  std::unique_ptr<Module> whole;
+  for (const LlvmModulePart &part : m.parts) {
+    SMDiagnostic err;
+    std::unique_ptr<Module> copy =
+        parseAssemblyString(print(*part.module), err, context);
+    if (!copy)
+      internalError(__FILE__, __LINE__,
+                    "a module part does not parse: " + err.getMessage().str());
+    if (!whole)
+      whole = std::move(copy);
+    else if (Linker::linkModules(*whole, std::move(copy)))
+      internalError(__FILE__, __LINE__, "the module parts do not link");
+  }
+  return print(*whole);
 }
 
 std::string assemblyText(LlvmModule &m) {

@@ -87,7 +87,8 @@ private:
   std::thread thread_;
 };
 
-// The module as textual IR (`handwire compile --emit llvm|llvm-opt`).
+// The module as textual IR (`handwire compile --emit llvm|llvm-opt`): one
+// module, its parts linked (each optimized on its own).
 std::string moduleText(const LlvmModule &m);
 // The module as host assembly (`--emit asm`). Runs the code generator's
 // passes over the module, which they may change: print text before this.
