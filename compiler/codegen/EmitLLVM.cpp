@@ -78,7 +78,6 @@ std::unique_ptr<TargetMachine> hostMachine() {
 // null if `make` gives none.
 std::optional<LlvmModulePart>
 hostPart(function_ref<std::unique_ptr<Module>(LLVMContext &)> make) {
-  initLLVM();
   LlvmModulePart out;
   out.context = std::make_unique<LLVMContext>();
   out.module = make(*out.context);
@@ -139,8 +138,7 @@ MachineLoan::~MachineLoan() {
 }
 
 void forEachPartInParallel(
-    LlvmModule &m,
-    const std::function<void(LlvmModulePart &, TargetMachine &)> &f) {
+    LlvmModule &m, const std::function<void(size_t, TargetMachine &)> &f) {
   // Largest part first, each taken by the next free worker: the longest
   // part then bounds the time.
   std::vector<std::pair<size_t, size_t>> order; // (instructions, part)
@@ -156,7 +154,7 @@ void forEachPartInParallel(
       try {
         if (!machine)
           machine.emplace();
-        f(m.parts[i], **machine);
+        f(i, **machine);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -209,7 +207,7 @@ std::unique_ptr<LlvmModule> emitModule(const ForwardPlan &plan,
 // only and 33-42 with neither, and the forward passes ran as fast or faster
 // (bench/README.md, 2026-12-05).
 void optimizeModule(LlvmModule &m) {
-  forEachPartInParallel(m, [](LlvmModulePart &part, TargetMachine &machine) {
+  forEachPartInParallel(m, [&](size_t part, TargetMachine &machine) {
     LoopAnalysisManager lam;
     FunctionAnalysisManager fam;
     CGSCCAnalysisManager cgam;
@@ -224,7 +222,7 @@ void optimizeModule(LlvmModule &m) {
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
     pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3)
-        .run(*part.module, mam);
+        .run(*m.parts[part].module, mam);
   });
   m.optimized = true;
 }
@@ -244,7 +242,6 @@ bool verifyModule(const LlvmModule &m, std::string *why) {
   return true;
 }
 
-// The parts one after the other, each headed by its ModuleID.
 std::string moduleText(const LlvmModule &m) {
   auto print = [](const Module &module) {
     std::string text;

@@ -48,11 +48,10 @@ public:
   bool optimized = false;
 };
 
-// Runs f(part, machine) for every part, largest first, on up to one thread
+// Runs f(i, machine) for every part i, largest first, on up to one thread
 // per core (this one included), each thread with a machine of its own;
 // rethrows the first exception once all have finished.
 void forEachPartInParallel(
-    LlvmModule &m,
-    const std::function<void(LlvmModulePart &, llvm::TargetMachine &)> &f);
+    LlvmModule &m, const std::function<void(size_t, llvm::TargetMachine &)> &f);
 
 } // namespace handwire

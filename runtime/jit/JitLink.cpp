@@ -30,11 +30,11 @@ std::unique_ptr<CompiledForward> linkModule(std::unique_ptr<LlvmModule> m) {
   HW_ASSERT(!m->parts.empty(), "linkModule needs an emitted module");
   // Machine code of every part, on up to one thread per core.
   std::vector<std::unique_ptr<MemoryBuffer>> objects(m->parts.size());
-  forEachPartInParallel(*m, [&](LlvmModulePart &part, TargetMachine &machine) {
-    auto object = orc::SimpleCompiler(machine)(*part.module);
+  forEachPartInParallel(*m, [&](size_t part, TargetMachine &machine) {
+    auto object = orc::SimpleCompiler(machine)(*m->parts[part].module);
     if (!object)
       internalError(__FILE__, __LINE__, toString(object.takeError()));
-    objects[static_cast<size_t>(&part - m->parts.data())] = std::move(*object);
+    objects[part] = std::move(*object);
   });
   // The JIT only links those objects: its IR compiler (which would build a
   // TargetMachine per compile) is never used. No platform support: the
