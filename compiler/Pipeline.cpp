@@ -168,13 +168,18 @@ std::optional<Network> Pipeline::network(const Spec &spec,
 
 // 5. plan: the work the forward pass needs, laid out for code generation;
 // 6. emit-llvm: the plan as one LLVM function; 7. optimize: O3 for the host;
-// 8. link: ORC LLJIT makes it native (the plan's tables are filled while it
-// links).
+// 8. link: ORC LLJIT makes it native (the plan's tables are filled, and its
+// Walsh heads planned, while it optimizes and links).
 std::unique_ptr<JitBackend>
 Pipeline::native(const Network &net, std::optional<StorageFormat> storage) {
   const std::string &model = net.name;
-  ForwardPlan plan =
-      timed(Stage::Plan, model, [&] { return planForward(net, storage); });
+  // Walsh heads are planned beside the compile (ForwardPlan.h, WalshTiming)
+  // unless someone looks at the plan or the module.
+  const bool observed = options_.observer || options_.verifyEachStage;
+  ForwardPlan plan = timed(Stage::Plan, model, [&] {
+    return planForward(net, storage,
+                       observed ? WalshTiming::Now : WalshTiming::WithTables);
+  });
   observe(Stage::Plan, &plan);
 
   std::unique_ptr<LlvmModule> module =
@@ -185,7 +190,7 @@ Pipeline::native(const Network &net, std::optional<StorageFormat> storage) {
   // 7. optimize, here if someone looks at the optimized module (an observer,
   // or the verifier); otherwise the backend optimizes it while it fills the
   // plan's tables on another thread, and the time is read back from it.
-  const bool optimizeHere = options_.observer || options_.verifyEachStage;
+  const bool optimizeHere = observed;
   if (optimizeHere) {
     timed(Stage::Optimize, model, [&] {
       optimizeModule(*module);

@@ -353,9 +353,10 @@ void foldValues(const Embedding &embed, const AttentionHead &h,
 
 // A blocked layer-0 head whose keys have no token part: a Walsh head if its
 // queries have none either and the scores have that structure (WalshHead.h);
-// it then needs no transposed key table.
+// it then needs no transposed key table. WithTables: assumed to be one (the
+// rare refusal is found by fillTables), its transforms planned there.
 void planWalsh(const Embedding &embed, const AttentionHead &h,
-               int64_t maxLength, HeadPlan &hp) {
+               int64_t maxLength, WalshTiming timing, HeadPlan &hp) {
   if (!columnsAreZero(embed.token.dense(), hp.query.c0, hp.query.width())) {
     hp.notWalsh = "its queries depend on the token";
     return;
@@ -365,14 +366,21 @@ void planWalsh(const Embedding &embed, const AttentionHead &h,
     hp.notWalsh = "its queries depend on the continuous inputs";
     return;
   }
-  const FoldedTable queryPos =
+  FoldedTable queryPos =
       fold(embed.position.dense(), h.query.dense(), hp.query);
-  hp.walsh =
-      planWalshHead({queryPos, hp.keyPos, hp.valueTok, hp.valuePos,
-                     hp.valueFeat, embed.featureNorm, hp.dk, hp.dv, maxLength},
-                    hp.notWalsh);
-  if (!hp.walsh)
-    return;
+  if (timing == WalshTiming::WithTables) {
+    hp.pendingWalsh =
+        std::make_unique<HeadPlan::PendingWalsh>(HeadPlan::PendingWalsh{
+            std::move(queryPos), embed.featureNorm, maxLength});
+    hp.walsh.emplace(); // the placeholder
+  } else {
+    hp.walsh = planWalshHead({queryPos, hp.keyPos, hp.valueTok, hp.valuePos,
+                              hp.valueFeat, embed.featureNorm, hp.dk, hp.dv,
+                              maxLength},
+                             hp.notWalsh);
+    if (!hp.walsh)
+      return;
+  }
   hp.keyPosByDim.reset();
   hp.paddedKeys = 0;
   hp.blockedScores = false;
@@ -381,7 +389,7 @@ void planWalsh(const Embedding &embed, const AttentionHead &h,
 // Head h of the l-th of `depth` planned layers (identity layers are not
 // planned: ForwardPlan.h).
 HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
-                  size_t depth, const AttentionHead &h) {
+                  size_t depth, const AttentionHead &h, WalshTiming timing) {
   const TransformerBody &t = net.transformer();
   HeadPlan hp;
   hp.dk = h.query.rows();
@@ -397,7 +405,7 @@ HeadPlan planHead(const Network &net, const ForwardPlan &p, size_t l,
     foldValues(t.embed, h, p.storage, hp);
     // Scores that depend on positions only (no token or feature part).
     if (hp.blockedScores && !hp.keyTok.present && hp.keyFeat.empty())
-      planWalsh(t.embed, h, net.maxSequenceLength, hp);
+      planWalsh(t.embed, h, net.maxSequenceLength, timing, hp);
   }
   // Later layers of fp32 plans that keep every row score in blocks too,
   // from keys written per input in the same tile-major layout (into K).
@@ -422,7 +430,7 @@ void planFeatures(const Embedding &embed, ForwardPlan &p) {
   p.feature = compact(feature.middleRows(rows.c0, rows.width()));
 }
 
-void planTransformer(const Network &net, ForwardPlan &p) {
+void planTransformer(const Network &net, WalshTiming timing, ForwardPlan &p) {
   const TransformerBody &t = net.transformer();
   p.tokenTable = t.embed.token.dense().data();
   p.positionTable = t.embed.position.dense().data();
@@ -442,7 +450,7 @@ void planTransformer(const Network &net, ForwardPlan &p) {
     const TransformerLayer &layer = t.layers[computing[l]];
     LayerPlan lp;
     for (const AttentionHead &h : layer.heads)
-      lp.heads.push_back(planHead(net, p, l, computing.size(), h));
+      lp.heads.push_back(planHead(net, p, l, computing.size(), h, timing));
     if (const auto &mlp = layer.mlp) {
       lp.hasMlp = true;
       lp.mlpIn = compact(mlp->in.dense());
@@ -528,14 +536,16 @@ ScratchLayout transformerScratch(const ForwardPlan &p) {
   s.add(ScratchRegion::TokenScores,
         ScratchSize::fixed(blocked * kQueryBlock * p.tokenCount));
   // Walsh heads: a block's values and one task's convolution at the largest
-  // level, the rows' sums, the running sums.
-  int64_t walshBlock = 0, walshComponents = 0;
+  // level, the rows' sums, the running sums. A level-l block has 2^l < M
+  // positions (PlanWalshHead.cpp): the largest such block fits any plan's,
+  // pending or not.
+  int64_t walshBlock = 1, walshComponents = 0;
+  while (2 * walshBlock < p.maxLength)
+    walshBlock *= 2;
   for (const LayerPlan &l : p.layers)
     for (const HeadPlan &h : l.heads)
-      if (h.walsh) {
-        walshBlock = std::max(walshBlock, int64_t(1) << h.walsh->maxLevel);
+      if (h.walsh)
         walshComponents = std::max(walshComponents, h.dv + 1);
-      }
   bool prefix = false; // a uniform head in a layer that keeps every row
   for (size_t l = 0; l + 1 < p.layers.size(); ++l)
     for (const HeadPlan &h : p.layers[l].heads)
@@ -556,7 +566,8 @@ ScratchLayout transformerScratch(const ForwardPlan &p) {
 } // namespace
 
 ForwardPlan planForward(const Network &input,
-                        std::optional<StorageFormat> storage) {
+                        std::optional<StorageFormat> storage,
+                        WalshTiming walshTiming) {
   ForwardPlan p;
   p.storage = storage;
   // Continuous inputs are planned dense (the reference's sparse one-layer
@@ -580,13 +591,28 @@ ForwardPlan planForward(const Network &input,
     planRnn(net, p);
     p.scratch = rnnScratch(p);
   } else {
-    planTransformer(net, p);
+    planTransformer(net, walshTiming, p);
     p.scratch = transformerScratch(p);
   }
   return p;
 }
 
 namespace {
+
+// A Walsh head left pending by planForward: its plan into the placeholder
+// (whose address the code holds), or walshRefused. Frees the query table.
+void planPendingWalsh(HeadPlan &h) {
+  HeadPlan::PendingWalsh &w = *h.pendingWalsh;
+  std::optional<WalshHeadPlan> plan =
+      planWalshHead({w.queryPos, h.keyPos, h.valueTok, h.valuePos, h.valueFeat,
+                     w.featureNorm, h.dk, h.dv, w.maxLength},
+                    h.notWalsh);
+  if (plan)
+    *h.walsh = std::move(*plan);
+  else
+    h.walshRefused = true;
+  w.queryPos = FoldedTable{};
+}
 
 // Tiles [t0, t1) of a head's transposed key table: tile-major (ForwardPlan.h),
 // the padding zero, a scaled view's entries scaled here.
@@ -605,8 +631,15 @@ void fillKeyTiles(HeadPlan &h, int64_t t0, int64_t t1) {
 
 void ForwardPlan::fillTables(std::atomic<int64_t> &nextChunk) {
   constexpr int64_t kTilesPerChunk = 128; // 1.8 MB at dk = 215
-  // Fills chunk `chunk`, counting chunks head by head; false past the last.
+  // Fills chunk `chunk`: the pending Walsh heads first (the longest work,
+  // one chunk each), then the key tables head by head; false past the last.
   auto fillChunk = [&](int64_t chunk) {
+    for (LayerPlan &layer : layers)
+      for (HeadPlan &h : layer.heads)
+        if (h.pendingWalsh && chunk-- == 0) {
+          planPendingWalsh(h);
+          return true;
+        }
     for (LayerPlan &layer : layers)
       for (HeadPlan &h : layer.heads) {
         if (!h.keyPosByDim)
@@ -629,6 +662,22 @@ void ForwardPlan::fillTables(std::atomic<int64_t> &nextChunk) {
 void ForwardPlan::fillTables() {
   std::atomic<int64_t> nextChunk{0};
   fillTables(nextChunk);
+}
+
+int64_t ForwardPlan::pendingWalshHeads() const {
+  int64_t n = 0;
+  for (const LayerPlan &layer : layers)
+    for (const HeadPlan &h : layer.heads)
+      n += h.pendingWalsh ? 1 : 0;
+  return n;
+}
+
+bool ForwardPlan::walshRefused() const {
+  for (const LayerPlan &layer : layers)
+    for (const HeadPlan &h : layer.heads)
+      if (h.walshRefused)
+        return true;
+  return false;
 }
 
 double ForwardPlan::tableBytes() const {

@@ -181,6 +181,17 @@ struct HeadPlan {
   // row kept): evaluated by Walsh-Hadamard transforms instead.
   std::optional<WalshHeadPlan> walsh;
   std::string notWalsh; // why a blocked layer-0 head is not one, if tried
+  // Planned with the tables (WalshTiming::WithTables): `walsh` is a
+  // placeholder at its final address (all the emitted code holds) until
+  // fillTables plans it from these; if it refuses there, walshRefused is set
+  // and the plan must not run (ForwardPlan::walshRefused).
+  struct PendingWalsh {
+    FoldedTable queryPos; // emptied once planned
+    double featureNorm = 0;
+    int64_t maxLength = 0;
+  };
+  std::unique_ptr<PendingWalsh> pendingWalsh;
+  bool walshRefused = false;
 };
 
 // The score kernel's shape: kKeyTile keys per vector, kRegisterRows query
@@ -406,14 +417,20 @@ struct ForwardPlan {
   CompactMatrix readout;
   std::vector<float> readoutBias;
 
-  // Fills the tables planForward allocated (keyPosByDim); must run before the
-  // compiled function is called, and may run while it is being compiled.
+  // Fills the tables planForward allocated (keyPosByDim), after planning
+  // the Walsh heads it left pending (WalshTiming::WithTables); must run
+  // before the compiled function is called, and may run while it is being
+  // compiled.
   void fillTables();
   // The same work in chunks, claimed from `nextChunk` (start at 0): threads
   // that share the counter share the work; each returns when none is left.
   void fillTables(std::atomic<int64_t> &nextChunk);
   // Bytes of those tables (0: the plan has none).
   double tableBytes() const;
+  // Walsh heads left to fillTables, and whether one of them was refused
+  // there: the plan is then not runnable (plan again, WalshTiming::Now).
+  int64_t pendingWalshHeads() const;
+  bool walshRefused() const;
 
   // The scratch buffer's regions (planForward fills it in).
   ScratchLayout scratch;
@@ -428,8 +445,17 @@ struct ForwardPlan {
 // fp32 ones are planned sparse); above it, it refuses (UserError).
 constexpr int64_t kDensePlanLimitBytes = int64_t(8) << 30;
 
+// When a Walsh head's transforms are planned: in planForward, or with the
+// tables (fillTables), while LLVM compiles; a Walsh head's code only holds
+// its plan's address and the scratch has room for any of its blocks, so the
+// emitted code is the same. Planning a head at N = 65536 takes most of the
+// plan's time; the JIT lets it overlap the compile and, in the rare case it
+// is refused then, plans and compiles again without it.
+enum class WalshTiming { Now, WithTables };
+
 // `storage`: plan the 16-bit forward pass of LowPrecisionBackend instead.
 ForwardPlan planForward(const Network &net,
-                        std::optional<StorageFormat> storage = std::nullopt);
+                        std::optional<StorageFormat> storage = std::nullopt,
+                        WalshTiming walshTiming = WalshTiming::Now);
 
 } // namespace handwire

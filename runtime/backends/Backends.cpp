@@ -23,6 +23,7 @@ JitCompileTimes timesOf(const JitBackend &jit, double wallMs) {
   r.optimizeMs = t.optimizeMs;
   r.codegenMs = t.codegenMs;
   r.tableBytes = jit.plan().tableBytes();
+  r.walshHeads = jit.walshPlannedBeside();
   r.tablesFillMs = jit.tablesFillMs();
   r.tablesWaitMs = jit.tablesWaitMs();
   return r;

@@ -29,8 +29,10 @@ std::optional<BackendChoice> backendChoiceByName(const std::string &name);
 // How long the JIT took, for reports (eval's text and JSON, sweep's jit_ms).
 struct JitCompileTimes {
   double wallMs = 0; // the whole JitBackend constructor, tables included
+  // total: until the model can run (the four stages and the tables wait)
   double totalMs = 0, planMs = 0, emitMs = 0, optimizeMs = 0, codegenMs = 0;
-  double tableBytes = 0; // the plan's key tables: data filled beside LLVM
+  double tableBytes = 0;  // the plan's key tables: data filled beside LLVM
+  int64_t walshHeads = 0; // Walsh heads planned beside LLVM
   double tablesFillMs = 0, tablesWaitMs = 0;
 };
 

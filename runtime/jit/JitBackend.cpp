@@ -16,9 +16,10 @@ double msSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-// Fills a plan's tables on another thread from construction on (only their
-// addresses are compiled in). finish() shares what is left and waits; if it
-// is never called (an exception), the destructor stops the filling thread.
+// Fills a plan's tables, and plans its pending Walsh heads, on another thread
+// from construction on (only their addresses are compiled in). finish() shares
+// what is left and waits; if it is never called (an exception), the destructor
+// stops the filling thread.
 class TableFiller {
 public:
   explicit TableFiller(ForwardPlan &plan)
@@ -53,7 +54,7 @@ private:
 JitBackend::JitBackend(const Network &net, std::optional<StorageFormat> storage)
     : net_(net) {
   const auto t0 = Clock::now();
-  plan_ = planForward(net, storage);
+  plan_ = planForward(net, storage, WalshTiming::WithTables);
   planMs_ = msSince(t0);
   compile(nullptr);
 }
@@ -71,24 +72,36 @@ void JitBackend::compile(std::unique_ptr<LlvmModule> module) {
   auto t0 = Clock::now();
   if (!module) {
     module = emitModule(plan_, net_.name);
-    times_.emitMs = msSince(t0);
+    times_.emitMs += msSince(t0);
     t0 = Clock::now();
   }
   if (!isOptimized(*module)) {
     optimizeModule(*module);
-    times_.optimizeMs = msSince(t0);
+    times_.optimizeMs += msSince(t0);
     t0 = Clock::now();
   }
   compiled_ = linkModule(std::move(module));
-  times_.codegenMs = msSince(t0);
-  tablesWaitMs_ = filler.finish();
-  tablesFillMs_ = filler.fillMs();
+  times_.codegenMs += msSince(t0);
+  tablesWaitMs_ += filler.finish();
+  tablesFillMs_ += filler.fillMs();
+  walshPlannedBeside_ += plan_.pendingWalshHeads();
+  if (plan_.walshRefused()) {
+    // A Walsh head planned beside the compile was refused (its rounding
+    // bound, say): its code is wrong for the plan. Plan again with the head
+    // decided first, and compile that (the times add up).
+    compiled_.reset();
+    const auto t1 = Clock::now();
+    plan_ = planForward(net_, plan_.storage, WalshTiming::Now);
+    planMs_ += msSince(t1);
+    compile(nullptr);
+  }
 }
 
 JitBackend::~JitBackend() = default;
 
 double JitBackend::compileMs() const {
-  return planMs_ + times_.emitMs + times_.optimizeMs + times_.codegenMs;
+  return planMs_ + times_.emitMs + times_.optimizeMs + times_.codegenMs +
+         tablesWaitMs_;
 }
 
 std::string JitBackend::name() const {

@@ -44,13 +44,16 @@ public:
   const ForwardPlan &plan() const { return plan_; }
   const CompileTimes &compileTimes() const { return times_; }
   double planMs() const { return planMs_; }
-  // Compile time proper: plan, emit, O3 and codegen.
+  // Until the model can run: plan, emit, O3, codegen, and the wait for the
+  // tables.
   double compileMs() const;
-  // The plan's tables (ForwardPlan::fillTables) are filled on another thread
-  // while LLVM compiles: how long that took, and how long the constructor
-  // then waited for it.
+  // The plan's tables (ForwardPlan::fillTables) are filled, and its Walsh
+  // heads planned, on another thread while LLVM compiles: how long that
+  // took, and how long the constructor then waited for it.
   double tablesFillMs() const { return tablesFillMs_; }
   double tablesWaitMs() const { return tablesWaitMs_; }
+  // Walsh heads planned that way (WalshTiming::WithTables).
+  int64_t walshPlannedBeside() const { return walshPlannedBeside_; }
 
 private:
   // Emits the module if it is null, optimizes it if it is not yet, links it,
@@ -60,6 +63,7 @@ private:
   const Network &net_;
   ForwardPlan plan_;
   double planMs_ = 0, tablesFillMs_ = 0, tablesWaitMs_ = 0;
+  int64_t walshPlannedBeside_ = 0;
   CompileTimes times_;
   std::unique_ptr<CompiledForward> compiled_;
 };

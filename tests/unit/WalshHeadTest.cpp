@@ -129,6 +129,49 @@ TEST(WalshHead, RandomLinearCodeHeadsArePlannedAndAgreeWithTheReference) {
     }
 }
 
+// Planned beside the compile (WalshTiming::WithTables), a head gets the plan
+// it gets at once, or is marked refused for the same reason; the JIT then
+// plans again without it and still agrees with the reference.
+TEST(WalshHead, PlannedWithTheTablesAsPlannedAtOnce) {
+  for (uint64_t seed = 1; seed <= 6; ++seed)
+    for (float alpha : {0.4f, 2.5f}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "seed " << seed << ", alpha " << alpha);
+      const Network net = walshNetwork(seed, alpha);
+      const ForwardPlan now = planForward(net);
+      ForwardPlan later =
+          planForward(net, std::nullopt, WalshTiming::WithTables);
+      const HeadPlan &a = now.layers[0].heads[0];
+      HeadPlan &b = later.layers[0].heads[0];
+      ASSERT_EQ(later.pendingWalshHeads(), 1);
+      ASSERT_TRUE(b.walsh); // the placeholder
+      EXPECT_FALSE(b.keyPosByDim);
+      if (a.walsh) // the same layout, so the same code
+        EXPECT_EQ(later.scratchFloats(net.maxSequenceLength),
+                  now.scratchFloats(net.maxSequenceLength));
+      later.fillTables();
+      EXPECT_EQ(later.walshRefused(), !a.walsh);
+      EXPECT_EQ(b.notWalsh, a.notWalsh);
+      if (a.walsh) {
+        const WalshHeadPlan &x = *a.walsh, &y = *b.walsh;
+        EXPECT_EQ(x.bits, y.bits);
+        EXPECT_EQ(x.levels, y.levels);
+        EXPECT_EQ(x.blockStart, y.blockStart);
+        EXPECT_EQ(x.blockTasks, y.blockTasks);
+        EXPECT_EQ(x.taskSpectrum, y.taskSpectrum);
+        EXPECT_EQ(x.taskHigh, y.taskHigh);
+        EXPECT_EQ(x.spectra, y.spectra);
+        EXPECT_EQ(x.tapOffsets, y.tapOffsets);
+        EXPECT_EQ(x.errorBound, y.errorBound);
+      }
+      JitBackend jit(net);
+      EXPECT_EQ(jit.walshPlannedBeside(), 1);
+      EXPECT_EQ(bool(jit.plan().layers[0].heads[0].walsh), bool(a.walsh));
+      EXPECT_FALSE(jit.plan().walshRefused());
+      expectSameLogits(net, seed, 1e-4);
+    }
+}
+
 // Queries whose magnitudes differ are no convolution: planned dense.
 TEST(WalshHead, QueriesOfDifferentMagnitudesArePlannedDense) {
   Network net = walshNetwork(5, 2.5f);

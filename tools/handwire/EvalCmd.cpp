@@ -59,12 +59,22 @@ std::string describeInput(const TaskSpec &task,
 void printJitTimes(std::ostream &os, const JitCompileTimes &t) {
   os << "  jit          compiled in " << std::setprecision(3) << t.totalMs
      << " ms (plan " << t.planMs << ", emit " << t.emitMs << ", O3 "
-     << t.optimizeMs << ", codegen " << t.codegenMs << ")\n";
+     << t.optimizeMs << ", codegen " << t.codegenMs;
+  if (t.tablesWaitMs >= 0.05)
+    os << ", then " << t.tablesWaitMs << " waiting for the tables";
+  os << ")\n";
   // Data, not code: filled on another thread during the compile.
-  if (t.tableBytes > 0)
-    os << "               key tables " << humanBytes(t.tableBytes)
-       << " filled in " << t.tablesFillMs << " ms beside the compile, ready "
-       << t.tablesWaitMs << " ms after it\n";
+  if (t.tableBytes > 0 || t.walshHeads > 0) {
+    std::string what;
+    if (t.tableBytes > 0)
+      what = "key tables " + humanBytes(t.tableBytes);
+    if (t.walshHeads > 0)
+      what += (what.empty() ? "" : " and ") + std::to_string(t.walshHeads) +
+              " Walsh head" + (t.walshHeads > 1 ? "s'" : "'s") + " plan";
+    os << "               " << what << " made in " << t.tablesFillMs
+       << " ms beside the compile, ready " << t.tablesWaitMs
+       << " ms after it\n";
+  }
 }
 
 void printBackendLines(std::ostream &os, const ModelEvalReport &rep) {
@@ -166,6 +176,7 @@ nlohmann::json modelJson(const Network &net, const ModelEvalReport &rep,
                             {"optimize", t.optimizeMs},
                             {"codegen", t.codegenMs}};
     jm["jit_tables"] = {{"bytes", t.tableBytes},
+                        {"walsh_heads", t.walshHeads},
                         {"fill_ms", t.tablesFillMs},
                         {"wait_ms", t.tablesWaitMs}};
   }
