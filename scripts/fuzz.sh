@@ -16,7 +16,11 @@ SECONDS_TO_RUN=${1:-60}
 shift || true
 BUILD_DIR=${FUZZ_BUILD_DIR:-${ASAN_BUILD_DIR:-build-asan}}
 
-ASAN_BUILD_DIR=$BUILD_DIR ./scripts/asan_tree.sh handwire_fuzz_frontend
+# HANDWIRE_FUZZ_BUILT=1: the caller built the tree (scripts/test.sh runs
+# both fuzzers at once, which must not both run ninja in it).
+if [ -z "${HANDWIRE_FUZZ_BUILT:-}" ]; then
+  ASAN_BUILD_DIR=$BUILD_DIR ./scripts/asan_tree.sh handwire_fuzz_frontend
+fi
 
 mkdir -p "$BUILD_DIR/corpus" "$BUILD_DIR/artifacts"
 cp -n specs/*.task tests/golden/errors/*.task "$BUILD_DIR/corpus/" 2>/dev/null || true

@@ -20,7 +20,11 @@ SECONDS_TO_RUN=${1:-60}
 shift || true
 BUILD_DIR=${FUZZ_BUILD_DIR:-${ASAN_BUILD_DIR:-build-asan}}
 
-ASAN_BUILD_DIR=$BUILD_DIR ./scripts/asan_tree.sh handwire_fuzz_model_file
+# HANDWIRE_FUZZ_BUILT=1: the caller built the tree (scripts/test.sh runs
+# both fuzzers at once, which must not both run ninja in it).
+if [ -z "${HANDWIRE_FUZZ_BUILT:-}" ]; then
+  ASAN_BUILD_DIR=$BUILD_DIR ./scripts/asan_tree.sh handwire_fuzz_model_file
+fi
 
 mkdir -p "$BUILD_DIR/corpus-model" "$BUILD_DIR/artifacts-model"
 cp -n tests/fuzz/corpus/model_file/* "$BUILD_DIR/corpus-model/" 2>/dev/null || true

@@ -12,5 +12,25 @@ ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeo
 # already run above) and the source-text checks are left to the Release pass to
 # keep CI under 20 minutes.
 ./scripts/sanitize.sh -E '^(cli|export|stability|style|bench)\.'
-./scripts/fuzz.sh 45
-./scripts/fuzz_model.sh 45
+# The two fuzz runs at once, one core each (libFuzzer runs one thread), in
+# the tree built above; each one's output goes to its log, shown at the end
+# (all of it if it found something).
+asan=${ASAN_BUILD_DIR:-build-asan}
+export HANDWIRE_FUZZ_BUILT=1
+./scripts/fuzz.sh 45 >"$asan/fuzz-frontend.log" 2>&1 &
+frontend=$!
+./scripts/fuzz_model.sh 45 >"$asan/fuzz-model.log" 2>&1 &
+model=$!
+failed=0
+for run in "frontend $frontend" "model $model"; do
+  set -- $run
+  if wait "$2"; then
+    echo "== fuzz $1: no finding"
+    tail -n 12 "$asan/fuzz-$1.log"
+  else
+    echo "== fuzz $1: FAILED"
+    cat "$asan/fuzz-$1.log"
+    failed=1
+  fi
+done
+exit "$failed"
