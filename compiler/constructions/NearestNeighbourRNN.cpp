@@ -1,5 +1,5 @@
 // Nearest neighbour with a ReLU Elman RNN that stores every example, and a
-// three-layer sparse read-out head that finds the nearest label. State
+// four-layer sparse read-out head that finds the nearest label. State
 // N(2d + 2L + 2) + d + L + 1 units: linear in N, as the RNN lower bound for
 // nearest neighbour of Bhattamishra et al. (2024) requires of any recurrent
 // model (state bits >= n log2 L); paper-constructions.md §6.4.
@@ -29,9 +29,9 @@
 // Head on the final state (z = ReLU(W z + b) per layer), k = 0..d:
 //   1: dis+_{i,j} = sx_{i,j} - cur_j,   dis-_{i,j} = cur_j - sx_{i,j},
 //      lbl_{i,c} = sy_{i,c} + wy_{i,c}
-//   2: u_{i,c,k} = (k - d) - h_i + (d+1) lbl_{i,c},
-//      with h_i = sum_j (dis+_{i,j} + dis-_{i,j})
-//   3: r_{c,k} = 1 - sum_i u_{i,c,k}
+//   2: h_i = sum_j (dis+_{i,j} + dis-_{i,j}),   lbl'_{i,c} = lbl_{i,c}
+//   3: u_{i,c,k} = (k - d) - h_i + (d+1) lbl'_{i,c}
+//   4: r_{c,k} = 1 - sum_i u_{i,c,k}
 // Read-out: logit_c = (d + 1) - sum_k r_{c,k}.
 //
 // Claim. On every input with a unique nearest example, logit_{y*} >= logit_c
@@ -44,24 +44,27 @@
 // are never both 1), and likewise wy, sy for y_i (wy at p = 2i + 1). After
 // x_q (p = 2n + 1): cur = bits of x_q; sx_i = bits of x_i for i <= n and 0
 // beyond; lbl_{i,c} = [i <= n, y_i = c] (y_n is still in its buffer).
-// Layer 1 gives |sx - cur| = dis+ + dis-, so h_i is the Hamming distance from
-// x_q to x_i. Layer 2: with lbl = 1, u = ReLU(k + 1 - h_i), an integer that
-// is >= 1 iff h_i <= k and 0 otherwise; with lbl = 0 it is 0 (the
-// pre-activation is k - d - h_i <= 0). So sum_i u_{i,c,k} is an integer, 0
-// iff no example of class c lies within distance k, layer 3 gives r_{c,k} =
-// ReLU(1 - sum) = [no example of class c within distance k], and logit_c =
-// d + 1 - min{h_i : y_i = c} (0 if class c has no example). The nearest
-// example's class scores d + 1 - h* >= 1; any other class's examples are at
-// distance >= h* + 1, so it scores at most d - h*, and an absent class 0.
-// QED.
+// Layer 1 gives |sx - cur| = dis+ + dis-, so layer 2's h_i (a sum of
+// non-negative terms: ReLU leaves it) is the Hamming distance from x_q to
+// x_i, and lbl' = lbl (0 or 1). Layer 3: with lbl' = 1, u = ReLU(k + 1 -
+// h_i), an integer that is >= 1 iff h_i <= k and 0 otherwise; with lbl' = 0
+// it is 0 (the pre-activation is k - d - h_i <= 0). So sum_i u_{i,c,k} is an
+// integer, 0 iff no example of class c lies within distance k, layer 4 gives
+// r_{c,k} = ReLU(1 - sum) = [no example of class c within distance k], and
+// logit_c = d + 1 - min{h_i : y_i = c} (0 if class c has no example). The
+// nearest example's class scores d + 1 - h* >= 1; any other class's examples
+// are at distance >= h* + 1, so it scores at most d - h*, and an absent
+// class 0. QED.
 //
-// Size. The head has 2Nd + NL + NL(d+1) + L(d+1) units with a few non-zeros
-// each (it reads h_i from 2d units): sparse, O(N L d) weights.
+// Size. The head has 2Nd + NL + N(1 + L) + NL(d+1) + L(d+1) units: sparse,
+// O(N L d) weights. h_i is a layer of its own so that each of the NL(d+1)
+// threshold units reads 2 units instead of the 2d + 1 it would read from
+// layer 1 (at N = 65536, d = 10, L = 4: 5.8 M weights there, not 60.5 M).
 //
-// Precision. Every stored value is a small integer. Layer 3's pre-activation
+// Precision. Every stored value is a small integer. Layer 4's pre-activation
 // 1 - sum_i u reaches -N(d+1) but never exceeds 1, and rounding never turns
 // a negative number positive, so ReLU(rounded) is exact in any format
-// (layer 3 has only negative weights: the certificate's signed bound is 1).
+// (layer 4 has only negative weights: the certificate's signed bound is 1).
 #include "constructions/Construction.h"
 
 #include "spec/Vocabulary.h"
@@ -99,14 +102,18 @@ struct NearestNeighbourLayout {
     return 2 * N * d + (i - 1) * L + c;
   }
   int64_t layer1Width() const { return N * (2 * d + L); }
-  // head layer 2: example i, class c, threshold k
+  // head layer 2: the distance of example i, its label passed on
+  int64_t h(int64_t i) const { return i - 1; }
+  int64_t lblPassed(int64_t i, int64_t c) const { return N + (i - 1) * L + c; }
+  int64_t layer2Width() const { return N * (1 + L); }
+  // head layer 3: example i, class c, threshold k
   int64_t u(int64_t i, int64_t c, int64_t k) const {
     return ((i - 1) * L + c) * (d + 1) + k;
   }
-  int64_t layer2Width() const { return N * L * (d + 1); }
-  // head layer 3
+  int64_t layer3Width() const { return N * L * (d + 1); }
+  // head layer 4
   int64_t r(int64_t c, int64_t k) const { return c * (d + 1) + k; }
-  int64_t layer3Width() const { return L * (d + 1); }
+  int64_t layer4Width() const { return L * (d + 1); }
 
   // Non-zeros, term by term as written below. W: the clock's 2N shifts;
   // wx <- clock and cur, sx <- sx and wx (4 per bit), likewise for labels.
@@ -115,10 +122,12 @@ struct NearestNeighbourLayout {
   // the 2^d points per j); each label token into its lab_c.
   int64_t inputNonZeros() const { return 1 + d * (int64_t(1) << (d - 1)) + L; }
   // Head: dis+ and dis- read sx and cur (4 per bit), lbl reads sy and wy;
-  // u reads 2d distances and lbl; r reads u over the N examples.
+  // h reads the 2d differences, lbl' reads lbl; u reads h and lbl'; r reads
+  // u over the N examples.
   int64_t layer1NonZeros() const { return N * (4 * d + 2 * L); }
-  int64_t layer2NonZeros() const { return layer2Width() * (2 * d + 1); }
-  int64_t layer3NonZeros() const { return layer3Width() * N; }
+  int64_t layer2NonZeros() const { return N * (2 * d + L); }
+  int64_t layer3NonZeros() const { return layer3Width() * 2; }
+  int64_t layer4NonZeros() const { return layer4Width() * N; }
   ElmanShape shape() const {
     auto real = [](int64_t x) { return static_cast<double>(x); };
     return {real(stateWidth()),
@@ -126,7 +135,8 @@ struct NearestNeighbourLayout {
             real(inputNonZeros()),
             {{real(layer1Width()), real(layer1NonZeros())},
              {real(layer2Width()), real(layer2NonZeros())},
-             {real(layer3Width()), real(layer3NonZeros())}}};
+             {real(layer3Width()), real(layer3NonZeros())},
+             {real(layer4Width()), real(layer4NonZeros())}}};
   }
 };
 
@@ -179,7 +189,7 @@ ElmanBody recurrence(const NearestNeighbourLayout &u, const Vocabulary &voc) {
 }
 
 // Head layer 1: |sx - cur| as two units, and the label of each example.
-HeadLayer distanceLayer(const NearestNeighbourLayout &u) {
+HeadLayer differenceLayer(const NearestNeighbourLayout &u) {
   WeightTriplets H1;
   H1.reserve(static_cast<size_t>(u.layer1NonZeros()));
   for (int64_t i = 1; i <= u.N; ++i) {
@@ -198,37 +208,50 @@ HeadLayer distanceLayer(const NearestNeighbourLayout &u) {
                    Vector::Zero(u.layer1Width()));
 }
 
-// Head layer 2: u = ReLU(k + 1 - h_i - (d+1)(1 - lbl)), positive iff
+// Head layer 2: h_i, the Hamming distance, and the label passed on.
+HeadLayer distanceLayer(const NearestNeighbourLayout &u) {
+  WeightTriplets H2;
+  H2.reserve(static_cast<size_t>(u.layer2NonZeros()));
+  for (int64_t i = 1; i <= u.N; ++i) {
+    for (int64_t j = 0; j < u.d; ++j) {
+      H2.emplace_back(u.h(i), u.disPlus(i, j), 1.0f);
+      H2.emplace_back(u.h(i), u.disMinus(i, j), 1.0f);
+    }
+    for (int64_t c = 0; c < u.L; ++c)
+      H2.emplace_back(u.lblPassed(i, c), u.lbl(i, c), 1.0f);
+  }
+  return headLayer(u.layer2Width(), u.layer1Width(), H2,
+                   Vector::Zero(u.layer2Width()));
+}
+
+// Head layer 3: u = ReLU(k + 1 - h_i - (d+1)(1 - lbl)), positive iff
 // label_i = c and h_i <= k.
 HeadLayer thresholdLayer(const NearestNeighbourLayout &u) {
   const int64_t d = u.d;
-  WeightTriplets H2;
-  H2.reserve(static_cast<size_t>(u.layer2NonZeros()));
-  Vector b2(u.layer2Width());
+  WeightTriplets H3;
+  H3.reserve(static_cast<size_t>(u.layer3NonZeros()));
+  Vector b3(u.layer3Width());
   for (int64_t i = 1; i <= u.N; ++i)
     for (int64_t c = 0; c < u.L; ++c)
       for (int64_t k = 0; k <= d; ++k) {
         const int64_t row = u.u(i, c, k);
-        for (int64_t j = 0; j < d; ++j) {
-          H2.emplace_back(row, u.disPlus(i, j), -1.0f);
-          H2.emplace_back(row, u.disMinus(i, j), -1.0f);
-        }
-        H2.emplace_back(row, u.lbl(i, c), static_cast<float>(d + 1));
-        b2(row) = static_cast<float>(k - d);
+        H3.emplace_back(row, u.h(i), -1.0f);
+        H3.emplace_back(row, u.lblPassed(i, c), static_cast<float>(d + 1));
+        b3(row) = static_cast<float>(k - d);
       }
-  return headLayer(u.layer2Width(), u.layer1Width(), H2, std::move(b2));
+  return headLayer(u.layer3Width(), u.layer2Width(), H3, std::move(b3));
 }
 
-// Head layer 3: r_{c,k} = [no example of class c within distance k].
+// Head layer 4: r_{c,k} = [no example of class c within distance k].
 HeadLayer absenceLayer(const NearestNeighbourLayout &u) {
-  WeightTriplets H3;
-  H3.reserve(static_cast<size_t>(u.layer3NonZeros()));
+  WeightTriplets H4;
+  H4.reserve(static_cast<size_t>(u.layer4NonZeros()));
   for (int64_t c = 0; c < u.L; ++c)
     for (int64_t k = 0; k <= u.d; ++k)
       for (int64_t i = 1; i <= u.N; ++i)
-        H3.emplace_back(u.r(c, k), u.u(i, c, k), -1.0f);
-  return headLayer(u.layer3Width(), u.layer2Width(), H3,
-                   Vector::Ones(u.layer3Width()));
+        H4.emplace_back(u.r(c, k), u.u(i, c, k), -1.0f);
+  return headLayer(u.layer4Width(), u.layer3Width(), H4,
+                   Vector::Ones(u.layer4Width()));
 }
 
 class NearestNeighbourRnn final : public ElmanConstruction {
@@ -257,13 +280,14 @@ public:
         {"mem_y", u.sy(1, 0), N * L, "label of y_i, kept"}};
 
     ElmanBody body = recurrence(u, voc);
+    body.head.push_back(differenceLayer(u));
     body.head.push_back(distanceLayer(u));
     body.head.push_back(thresholdLayer(u));
     body.head.push_back(absenceLayer(u));
     net.body = std::move(body);
 
     // Read-out: logit_c = (d + 1) - sum_k r_{c,k}.
-    net.readout.weight = Matrix::Zero(L, u.layer3Width());
+    net.readout.weight = Matrix::Zero(L, u.layer4Width());
     net.readout.bias = Vector::Constant(L, static_cast<float>(d + 1));
     for (int64_t c = 0; c < L; ++c)
       for (int64_t k = 0; k <= d; ++k)

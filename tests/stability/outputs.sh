@@ -19,7 +19,9 @@
 # rounding chain holds (every Transformer with a selection head: scales move
 # by parts in 10^5 in fp32, more in 16 bits); and for issue #21, when configs
 # gained vocabulary.tokens and .roles, input_layout and classes (every .json,
-# nothing else). The ctest `stability.outputs` compares.
+# nothing else); and on 2026-12-08, when the nearest-neighbour RNN's head
+# gained a layer of distances (its three files and its eval certificate
+# lines; nothing else). The ctest `stability.outputs` compares.
 set -euo pipefail
 HW=$1
 OUT=$2

@@ -426,10 +426,13 @@ TEST(NearestNeighbourRnn, StateIsLinearInNAndRespectsTheBound) {
     // buffer and a memory for its d bits and its label.
     EXPECT_EQ(net.width, 2 * N + 1 + d + L + 2 * N * (d + L));
     const ElmanBody &e = net.elman();
-    ASSERT_EQ(e.head.size(), 3u);
+    ASSERT_EQ(e.head.size(), 4u);
     EXPECT_EQ(e.head[0].weight.rows(), N * (2 * d + L));
-    EXPECT_EQ(e.head[1].weight.rows(), N * L * (d + 1));
-    EXPECT_EQ(e.head[2].weight.rows(), L * (d + 1));
+    EXPECT_EQ(e.head[1].weight.rows(), N * (1 + L));
+    EXPECT_EQ(e.head[2].weight.rows(), N * L * (d + 1));
+    EXPECT_EQ(e.head[3].weight.rows(), L * (d + 1));
+    // Each threshold unit reads its example's distance and label only.
+    EXPECT_EQ(e.head[2].weight.nonZeros(), 2 * N * L * (d + 1));
     EXPECT_EQ(net.readoutWidth(), L * (d + 1));
     // The input matrix holds the token's bits and label once, not per slot.
     EXPECT_EQ(e.input.nonZeros(), d * (int64_t(1) << (d - 1)) + L + 1);

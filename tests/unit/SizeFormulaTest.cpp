@@ -45,7 +45,7 @@ void expectExactSize(const Spec &spec, const ModelSpec &model) {
 // for two cases that are expensive to build there (their formulas have no
 // term that only shows at large N): the nearest-neighbour Transformer's
 // Rademacher code is certified over all 131074^2 / 2 pairs (~40 s), and the
-// nearest-neighbour RNN's head has 40M non-zeros (~1.2 GB while building).
+// nearest-neighbour RNN has 17M non-zeros (state and head) to build.
 const std::set<std::string> kExpensiveAt65536 = {"NearestNeighbourTransformer",
                                                  "NearestNeighbourRnn"};
 
