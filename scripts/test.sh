@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)" --timeout 1200
-# Under the sanitizers: every unit test and the emit goldens; the cli, export,
-# stability and bench end-to-end tests (many processes of the same code,
-# already run above) and the source-text checks are left to the Release pass to
-# keep CI under 20 minutes.
-./scripts/sanitize.sh -E '^(cli|export|stability|style|bench)\.'
+# Under the sanitizers: every unit test (loops over many random models run a
+# third of them: tests/unit/TestScale.h), the hostile inputs and the emit
+# goldens; the cli, export, stability, scale and bench end-to-end tests (many
+# processes of the same code, already run above) and the source-text checks
+# are left to the Release pass to keep CI under 20 minutes.
+./scripts/sanitize.sh -E '^(cli|export|stability|style|bench|scale)\.'
 # The two fuzz runs at once, one core each (libFuzzer runs one thread), in
 # the tree built above; each one's output goes to its log, shown at the end
 # (all of it if it found something).

@@ -66,11 +66,11 @@ std::string fmt(double x) {
 struct Plan {
   CodeFamily family = CodeFamily::Auto;
   int64_t dim = -1; // -1: the family cannot meet the request
-  std::optional<LinearSignCode> linear;
-  SpanCertificate span;
-  std::optional<KerdockCode> kerdock;
-  KerdockCertificate kerdockSpan;
-  std::string whyNot;
+  std::optional<LinearSignCode> linear{};
+  SpanCertificate span{};
+  std::optional<KerdockCode> kerdock{};
+  KerdockCertificate kerdockSpan{};
+  std::string whyNot{};
 };
 
 // Certifies a member; on success it becomes the plan.

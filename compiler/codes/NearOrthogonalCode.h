@@ -78,7 +78,7 @@ struct CodeRequest {
   double coherence = 0.5; // mu: the bound the requirement puts on the code
   uint64_t seed = 0;      // random families only
   Sidedness sided = Sidedness::TwoSided;
-  SourceLoc loc; // of the `code` field, for errors
+  SourceLoc loc{}; // of the `code` field, for errors
 };
 
 struct Code {

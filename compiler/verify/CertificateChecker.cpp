@@ -174,7 +174,7 @@ private:
               "the certificate was evaluated at " + num(h.storedScale) +
                   ", Q stores " + num(scale));
     }
-    if (layer == 0 && measureLayerZero(h, head, Q, K))
+    if (layer == 0 && measureLayerZero(h, Q, K))
       return;
     // A later layer's head (or one whose inputs mix both tables): the chain
     // from the certificate's gap and score error, at the stored scale.
@@ -193,8 +193,8 @@ private:
   // or Q P^T (K likewise), and the logit gap can be measured over all of them.
   // Returns false when the head's inputs mix both tables or are too large to
   // enumerate.
-  bool measureLayerZero(const HeadCertificate &h, const AttentionHead &head,
-                        const Eigen::MatrixXd &Q, const Eigen::MatrixXd &K) {
+  bool measureLayerZero(const HeadCertificate &h, const Eigen::MatrixXd &Q,
+                        const Eigen::MatrixXd &K) {
     const Embedding &e = net_.transformer().embed;
     const double cells =
         double(e.token.rows() + e.position.rows()) * double(net_.width);

@@ -4,8 +4,8 @@
 // table the lower bound counts.
 #include "TestSpecs.h"
 
-#include "analysis/SeparationCard.h"
 #include "Pipeline.h"
+#include "analysis/SeparationCard.h"
 #include "eval/Evaluate.h"
 #include "ir/Verifier.h"
 #include "reference/Evaluator.h"

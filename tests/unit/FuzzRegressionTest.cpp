@@ -1,10 +1,10 @@
 // Inputs found by the front-end fuzzer (tests/fuzz, scripts/fuzz.sh), each of
 // which once crashed or tripped a sanitizer. Each must now get a located,
 // specific error through the same entry points the fuzzer uses.
+#include "Pipeline.h"
 #include "TestScale.h"
 #include "codes/LinearCode.h"
 #include "codes/NearOrthogonalCode.h"
-#include "Pipeline.h"
 
 #include <gtest/gtest.h>
 

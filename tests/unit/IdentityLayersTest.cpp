@@ -176,9 +176,10 @@ TEST(IdentityLayers, IndexLookupWithTwoOrThreeLayersIsExactOnEveryInput) {
             ASSERT_EQ(decision(j.data(), net.classCount), truth);
             ASSERT_EQ(decision(r.data(), net.classCount), truth);
             for (int64_t c = 0; c < net.classCount; ++c)
-              if (c != truth)
+              if (c != truth) {
                 EXPECT_GE(r[truth] - r[c],
                           net.certificate.readoutMargin - 1e-6);
+              }
             ++count;
           });
       EXPECT_GT(count, 100);

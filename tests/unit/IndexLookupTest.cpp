@@ -30,7 +30,9 @@ using testing::build;
 class IndexLookup : public ::testing::TestWithParam<int> {};
 
 TEST_P(IndexLookup, ExactOnEveryInputAtSmallN) {
-  for (auto [N, V] : {std::pair{5, 2}, std::pair{4, 3}, std::pair{3, 5}}) {
+  for (const auto &[n, v] :
+       {std::pair{5, 2}, std::pair{4, 3}, std::pair{3, 5}}) {
+    const int N = n, V = v; // captured below (bindings cannot be, in C++17)
     Spec spec = indexLookupSpec(N, V);
     Network net = build(spec, GetParam());
     EXPECT_TRUE(verifyNetwork(net).empty());

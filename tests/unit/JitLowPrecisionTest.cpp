@@ -126,6 +126,10 @@ TEST(JitLowPrecision, RandomTransformersMatchTheEmulatedPass) {
       for (bool mlp : {false, true})
         for (bool zeroQuery : {false, true}) {
           const int heads = zeroQuery ? 2 : 1;
+          if (!handwire::testing::runsCase(static_cast<int64_t>(seed) - 1)) {
+            ++seed;
+            continue;
+          }
           SCOPED_TRACE(::testing::Message()
                        << "layer 0 plan " << static_cast<int>(kind) << ", "
                        << layers << " layers, mlp " << mlp << ", uniform head "

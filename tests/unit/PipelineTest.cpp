@@ -63,8 +63,9 @@ void checkNative(bool verifyEachStage, bool observe) {
   EXPECT_EQ(stagesOf(pipeline.timings()), all);
   for (const StageTiming &t : pipeline.timings())
     EXPECT_GE(t.ms, 0) << stageName(t.stage);
-  if (observe)
+  if (observe) {
     EXPECT_EQ(seen, all);
+  }
 
   const JitBackend whole(*net);
   ExampleGenerator gen(spec->task, InputDistribution::Mixed, 1);

@@ -220,8 +220,9 @@ TEST(RnnEvents, OverflowFallsBackToTheDenseUpdate) {
       unchecked.logits(tokens.data(), len, a.data());
       dense->logits(tokens.data(), len, b.data());
       differs += a != b;
-      if (len <= 20) // still exact: no difference, and the reference agrees
+      if (len <= 20) { // still exact: no difference, and the reference agrees
         EXPECT_EQ(a, b);
+      }
     }
   // Past 2^24 the incremental sums round differently: the check matters.
   EXPECT_GT(differs, 0);

@@ -5,8 +5,8 @@
 // from its construction's layout fails here.
 #include "TestSpecs.h"
 
-#include "constructions/Construction.h"
 #include "Pipeline.h"
+#include "constructions/Construction.h"
 #include "export/ModelFile.h"
 
 #include <gtest/gtest.h>

@@ -53,9 +53,10 @@ std::vector<TaskSpec> shippedTasks(int64_t maxLength = 0) {
     EXPECT_TRUE(file) << rendered(diags);
     if (!file)
       continue;
-    if (maxLength > 0)
+    if (maxLength > 0) {
       EXPECT_TRUE(applyOverride(
           *file, "task.max_length=" + std::to_string(maxLength), diags));
+    }
     auto spec = analyzeSpec(*file, diags);
     EXPECT_TRUE(spec) << e.path() << "\n" << rendered(diags);
     if (spec)

@@ -146,9 +146,10 @@ TEST(WalshHead, PlannedWithTheTablesAsPlannedAtOnce) {
       ASSERT_EQ(later.pendingWalshHeads(), 1);
       ASSERT_TRUE(b.walsh); // the placeholder
       EXPECT_FALSE(b.keyPosByDim);
-      if (a.walsh) // the same layout, so the same code
+      if (a.walsh) { // the same layout, so the same code
         EXPECT_EQ(later.scratchFloats(net.maxSequenceLength),
                   now.scratchFloats(net.maxSequenceLength));
+      }
       later.fillTables();
       EXPECT_EQ(later.walshRefused(), !a.walsh);
       EXPECT_EQ(b.notWalsh, a.notWalsh);
