@@ -63,7 +63,8 @@ void printJitTimes(std::ostream &os, const JitCompileTimes &t) {
   if (t.tablesWaitMs >= 0.05)
     os << ", then " << t.tablesWaitMs << " waiting for the tables";
   os << ")\n";
-  // Data, not code: filled on another thread during the compile.
+  // Data, not code: filled on another thread during the compile (any wait
+  // for it is on the line above).
   if (t.tableBytes > 0 || t.walshHeads > 0) {
     std::string what;
     if (t.tableBytes > 0)
@@ -72,8 +73,7 @@ void printJitTimes(std::ostream &os, const JitCompileTimes &t) {
       what += (what.empty() ? "" : " and ") + std::to_string(t.walshHeads) +
               " Walsh head" + (t.walshHeads > 1 ? "s'" : "'s") + " plan";
     os << "               " << what << " made in " << t.tablesFillMs
-       << " ms beside the compile, ready " << t.tablesWaitMs
-       << " ms after it\n";
+       << " ms beside the compile\n";
   }
 }
 
